@@ -1,0 +1,221 @@
+import type { Generated } from 'kysely';
+
+/*
+ * Fraisier's own store. Tables are `tb_*` (the write side), views `v_*` (the read side).
+ * Timestamps are ISO-8601 UTC strings with milliseconds ("2026-11-21T10:00:00.000Z"): they sort
+ * as text and read the same on SQLite, PostgreSQL and MySQL. Booleans are 0/1 integers.
+ * Statuses are stored in lower case (`in_progress`); the API shows them upper case.
+ */
+
+/** Every ask to deploy: immutable once written. One request creates one deployment. */
+export interface DeploymentRequestTable {
+  id: Generated<number>;
+  fraise: string;
+  environment: string;
+  /** deploy | rollback | job */
+  kind: string;
+  requested_at: string;
+  requested_by: string | null;
+  /** webhook | manual | api | scheduled */
+  trigger_type: string;
+  git_branch: string | null;
+  git_commit: string | null;
+  /** rollback: the version asked for (null: the last good one before the current) */
+  to_version: string | null;
+  /** scheduled and backup fraises: the job this run is for */
+  job: string | null;
+  force: number;
+  fk_webhook_event: number | null;
+  /** JSON: values from outside (author, message, sender, ...) handed to commands as env vars */
+  context: string | null;
+}
+
+/** A deployment: the state machine a request goes through, from PENDING to an end. */
+export interface DeploymentTable {
+  id: Generated<number>;
+  fk_request: number;
+  fraise: string;
+  environment: string;
+  job: string | null;
+  /** pending | in_progress | success | failed | rolled_back | cancelled | superseded */
+  status: string;
+  requested_at: string;
+  started_at: string | null;
+  completed_at: string | null;
+  duration_seconds: number | null;
+  old_version: string | null;
+  new_version: string | null;
+  git_commit: string | null;
+  git_branch: string | null;
+  target_provider: string;
+  /** JSON, secrets already removed */
+  target_config: string | null;
+  error_message: string | null;
+  /** JSON: what the pipeline recorded (release path, plan, rollback reason, ...) */
+  details: string | null;
+  /**
+   * `fraise/environment` while the deployment is IN_PROGRESS, else null. A unique index on it is
+   * what makes "one deployment at a time per (fraise, environment)" a database guarantee.
+   */
+  lock_key: string | null;
+  /** `host#n` while running: the unique index caps deployments per target host, across instances. */
+  host_slot: string | null;
+  /** The instance holding the deployment and until when; renewed by its heartbeat. */
+  lease_owner: string | null;
+  lease_expires_at: string | null;
+  heartbeat_at: string | null;
+  /** When the pipeline first changed the target (after it, an interrupted run is not retried). */
+  touched_at: string | null;
+  attempt: number;
+  cancel_requested: number;
+}
+
+/** Every progress event of a deployment, numbered 1, 2, 3, ... without gaps. */
+export interface DeploymentProgressTable {
+  id: Generated<number>;
+  fk_deployment: number;
+  sequence: number;
+  step: string;
+  progress: number;
+  message: string | null;
+  created_at: string;
+}
+
+/** What runs where: one row per (fraise, environment). */
+export interface FraiseStateTable {
+  id: Generated<number>;
+  fraise: string;
+  environment: string;
+  current_version: string | null;
+  last_deployed_at: string | null;
+  last_deployed_by: string | null;
+  /** healthy | degraded | down | unknown */
+  status: string;
+  target_provider: string | null;
+  fk_last_deployment: number | null;
+  updated_at: string;
+}
+
+/** Every webhook delivery that could be recorded, with what became of it. */
+export interface WebhookEventTable {
+  id: Generated<number>;
+  received_at: string;
+  /** github | gitlab | gitea | bitbucket | custom:<name> */
+  provider: string;
+  event_type: string;
+  delivery_id: string | null;
+  repository: string | null;
+  ref: string | null;
+  branch: string | null;
+  tag: string | null;
+  commit_sha: string | null;
+  before_sha: string | null;
+  sender: string | null;
+  commit_message: string | null;
+  commit_author: string | null;
+  /** accepted | ignored | refused | failed */
+  outcome: string;
+  reason: string | null;
+  processed: number;
+  source_ip: string | null;
+  payload: string | null;
+  /** the first deployment this delivery queued (the others link back via their request) */
+  fk_deployment: number | null;
+}
+
+/**
+ * Finished deployments counted per day (of their start), fraise and environment, kept in the
+ * same transaction that ends a deployment, so `stats` reads a few rows instead of a million.
+ */
+export interface DeploymentDailyStatsTable {
+  day: string;
+  fraise: string;
+  environment: string;
+  total: number;
+  successful: number;
+  failed: number;
+  rolled_back: number;
+  duration_sum: number;
+  duration_count: number;
+}
+
+export interface DeploymentHistoryView {
+  id: number;
+  fraise: string;
+  environment: string;
+  job: string | null;
+  status: string;
+  trigger_type: string;
+  requested_by: string | null;
+  kind: string;
+  fk_webhook_event: number | null;
+  requested_at: string;
+  started_at: string;
+  completed_at: string | null;
+  duration_seconds: number | null;
+  old_version: string | null;
+  new_version: string | null;
+  git_commit: string | null;
+  git_branch: string | null;
+  target_provider: string;
+  target_config: string | null;
+  error_message: string | null;
+}
+
+export interface FraiseStatusView {
+  fraise: string;
+  environment: string;
+  current_version: string | null;
+  status: string;
+  target_provider: string | null;
+  last_deployed_at: string | null;
+  last_deployed_by: string | null;
+  last_deployment_id: number | null;
+  last_deployment_status: string | null;
+  last_deploy_duration: number | null;
+  last_git_commit: string | null;
+}
+
+export interface DeploymentStatsView {
+  day: string;
+  fraise: string;
+  environment: string;
+  total: number;
+  successful: number;
+  failed: number;
+  rolled_back: number;
+  duration_sum: number;
+  duration_count: number;
+}
+
+export interface RecentWebhooksView {
+  id: number;
+  received_at: string;
+  provider: string;
+  event_type: string;
+  delivery_id: string | null;
+  repository: string | null;
+  branch: string | null;
+  tag: string | null;
+  commit_sha: string | null;
+  sender: string | null;
+  commit_message: string | null;
+  commit_author: string | null;
+  outcome: string;
+  reason: string | null;
+  processed: number;
+  deployment_id: number | null;
+}
+
+export interface Database {
+  tb_deployment_request: DeploymentRequestTable;
+  tb_deployment: DeploymentTable;
+  tb_deployment_progress: DeploymentProgressTable;
+  tb_fraise_state: FraiseStateTable;
+  tb_webhook_event: WebhookEventTable;
+  tb_deployment_daily_stats: DeploymentDailyStatsTable;
+  v_deployment_history: DeploymentHistoryView;
+  v_fraise_status: FraiseStatusView;
+  v_deployment_stats: DeploymentStatsView;
+  v_recent_webhooks: RecentWebhooksView;
+}

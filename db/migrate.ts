@@ -1,0 +1,63 @@
+import { type Kysely, type Migration, type MigrationResultSet, Migrator } from 'kysely';
+import type { Database } from './database.js';
+import * as m0001 from './migrations/0001_initial.js';
+
+/** Every migration, in order. Names are frozen once released. */
+export const MIGRATIONS: Record<string, Migration> = {
+  '0001_initial': m0001,
+};
+
+export const MIGRATION_TABLE = 'tb_schema_migration';
+export const MIGRATION_LOCK_TABLE = 'tb_schema_migration_lock';
+
+function migrator(db: Kysely<Database>): Migrator {
+  return new Migrator({
+    db,
+    provider: { getMigrations: async () => MIGRATIONS },
+    migrationTableName: MIGRATION_TABLE,
+    migrationLockTableName: MIGRATION_LOCK_TABLE,
+  });
+}
+
+export interface MigrationStatus {
+  name: string;
+  executedAt: Date | null;
+}
+
+/**
+ * Applies the pending migrations. Safe to run twice, and from several processes at once: Kysely
+ * holds a lock while migrating (an advisory lock on PostgreSQL, GET_LOCK on MySQL, the write
+ * transaction on SQLite); the one race it leaves (two processes creating the bookkeeping tables
+ * at the same moment) fails one of them, which then retries and finds everything applied.
+ */
+export async function migrateToLatest(db: Kysely<Database>, options: { attempts?: number } = {}): Promise<string[]> {
+  const attempts = options.attempts ?? 8;
+  let lastError: unknown;
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    const result: MigrationResultSet = await migrator(db).migrateToLatest();
+    if (!result.error) return (result.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+    lastError = result.error;
+    const failed = result.results?.find((r) => r.status === 'Error');
+    if (failed) {
+      // A migration itself failed: retrying would not help.
+      throw new Error(`migration ${failed.migrationName} failed: ${errorMessage(result.error)}`, { cause: result.error });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50 * attempt + Math.random() * 50));
+  }
+  throw new Error(`could not apply migrations: ${errorMessage(lastError)}`, { cause: lastError });
+}
+
+export async function migrationStatus(db: Kysely<Database>): Promise<MigrationStatus[]> {
+  const list = await migrator(db).getMigrations();
+  return list.map((m) => ({ name: m.name, executedAt: m.executedAt ?? null }));
+}
+
+/** True when every known migration has been applied. */
+export async function isMigrated(db: Kysely<Database>): Promise<boolean> {
+  const list = await migrationStatus(db);
+  return list.every((m) => m.executedAt !== null);
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

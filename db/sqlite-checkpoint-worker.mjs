@@ -1,0 +1,29 @@
+// The worker thread of sqlite-checkpointer.ts: a connection of its own that copies the WAL back
+// into the database file every `intervalMs`, PASSIVE (it never waits for, nor blocks, a
+// writer). Under sustained writes a PASSIVE checkpoint never catches up with the last frame,
+// and the WAL only restarts from its beginning once one has: past `restartPages` the worker
+// asks for a RESTART, which waits for the writer of the moment and holds the next one back
+// for as long as it takes to copy the few frames PASSIVE has not copied yet.
+import { parentPort, workerData } from 'node:worker_threads';
+import Database from 'better-sqlite3';
+
+const { file, intervalMs, restartPages } = workerData;
+const db = new Database(file, { fileMustExist: true, timeout: 2_000 });
+let failures = 0;
+const timer = setInterval(() => {
+  try {
+    const [passive] = db.pragma('wal_checkpoint(PASSIVE)');
+    if (passive && passive.log > restartPages) db.pragma('wal_checkpoint(RESTART)');
+    failures = 0;
+  } catch (error) {
+    // Reported once per run of failures, not every interval.
+    if (failures++ === 0) parentPort.postMessage({ error: error instanceof Error ? error.message : String(error) });
+  }
+}, intervalMs);
+
+parentPort.on('message', (message) => {
+  if (message !== 'stop') return;
+  clearInterval(timer);
+  db.close();
+  parentPort.close();
+});

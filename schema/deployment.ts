@@ -1,0 +1,155 @@
+import type { Deployment, DeploymentProgress, DeploymentResult, DeploymentStats } from '../src/model.js';
+import { builder } from './builder.js';
+import { DeploymentStatusEnum, TriggerTypeEnum } from './enums.js';
+import { DeploymentTargetRef } from './fraise.js';
+import { DateTimeScalar } from './scalars.js';
+
+/* Deployment, DeploymentProgress, DeploymentStats, DeploymentResult; their queries and mutations. */
+
+export const DeploymentProgressRef = builder.objectRef<DeploymentProgress>('DeploymentProgress').implement({
+  fields: (t) => ({
+    deploymentId: t.exposeID('deploymentId'),
+    step: t.exposeString('step'),
+    progress: t.exposeInt('progress', { description: '0..100' }),
+    message: t.exposeString('message', { nullable: true }),
+    timestamp: t.field({ type: DateTimeScalar, resolve: (p) => p.timestamp }),
+    sequence: t.exposeInt('sequence', { description: '1, 2, 3, ... per deployment, no gaps' }),
+  }),
+});
+
+export const DeploymentRef = builder.objectRef<Deployment>('Deployment').implement({
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    fraise: t.exposeString('fraise'),
+    environment: t.exposeString('environment'),
+    job: t.exposeString('job', { nullable: true, description: 'Scheduled and backup fraises: the job this run is for' }),
+    startedAt: t.field({
+      type: DateTimeScalar,
+      description: 'When it was requested, until it really starts; then when it started',
+      resolve: (d) => d.startedAt,
+    }),
+    requestedAt: t.field({ type: DateTimeScalar, resolve: (d) => d.requestedAt }),
+    completedAt: t.field({ type: DateTimeScalar, nullable: true, resolve: (d) => d.completedAt }),
+    durationSeconds: t.exposeFloat('durationSeconds', { nullable: true }),
+    oldVersion: t.exposeString('oldVersion', { nullable: true }),
+    newVersion: t.exposeString('newVersion', { nullable: true }),
+    status: t.field({ type: DeploymentStatusEnum, resolve: (d) => d.status }),
+    triggeredBy: t.field({ type: TriggerTypeEnum, resolve: (d) => d.triggeredBy }),
+    requestedBy: t.exposeString('requestedBy', { nullable: true }),
+    target: t.field({ type: DeploymentTargetRef, resolve: (d) => d.target }),
+    gitCommit: t.exposeString('gitCommit', { nullable: true }),
+    gitBranch: t.exposeString('gitBranch', { nullable: true }),
+    errorMessage: t.exposeString('errorMessage', { nullable: true }),
+    progress: t.field({
+      type: [DeploymentProgressRef],
+      description: 'Every progress event recorded, oldest first',
+      resolve: (d, _args, ctx) => ctx.services.queries.progress(d.id),
+    }),
+  }),
+});
+
+export const DeploymentStatsRef = builder.objectRef<DeploymentStats>('DeploymentStats').implement({
+  description: 'Finished deployments (successful, failed, rolled back) started within the period',
+  fields: (t) => ({
+    total: t.exposeInt('total'),
+    successful: t.exposeInt('successful'),
+    failed: t.exposeInt('failed'),
+    rolledBack: t.exposeInt('rolledBack'),
+    avgDurationSeconds: t.exposeFloat('avgDurationSeconds', { nullable: true }),
+    successRate: t.exposeFloat('successRate', { description: 'percent, 0..100' }),
+  }),
+});
+
+export const DeploymentResultRef = builder.objectRef<DeploymentResult>('DeploymentResult').implement({
+  fields: (t) => ({
+    success: t.exposeBoolean('success'),
+    message: t.exposeString('message', { nullable: true }),
+    dryRun: t.exposeBoolean('dryRun'),
+    plan: t.exposeStringList('plan', { description: 'The steps that will run (or would run, for a dry run), in order' }),
+    deployment: t.field({
+      type: DeploymentRef,
+      nullable: true,
+      description: 'The queued deployment; null for a dry run or a refusal',
+      resolve: (r) => r.deployment,
+    }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  deployments: t.field({
+    type: [DeploymentRef],
+    description: 'Newest first. `limit` is at most 100; page with `before` (the last id seen).',
+    args: {
+      fraise: t.arg.string(),
+      environment: t.arg.string(),
+      limit: t.arg.int({ defaultValue: 20 }),
+      status: t.arg({ type: DeploymentStatusEnum }),
+      before: t.arg.id(),
+      since: t.arg({ type: DateTimeScalar }),
+    },
+    resolve: (_root, args, ctx) => ctx.services.queries.deployments(ctx.principal, args),
+  }),
+  deployment: t.field({
+    type: DeploymentRef,
+    nullable: true,
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, args, ctx) => ctx.services.queries.deployment(ctx.principal, String(args.id)),
+  }),
+  stats: t.field({
+    type: DeploymentStatsRef,
+    args: {
+      fraise: t.arg.string(),
+      days: t.arg.int({ defaultValue: 30 }),
+      environment: t.arg.string(),
+    },
+    resolve: (_root, args, ctx) => ctx.services.queries.stats(ctx.principal, args),
+  }),
+}));
+
+builder.mutationType({
+  fields: (t) => ({
+    deploy: t.field({
+      type: DeploymentResultRef,
+      args: {
+        fraise: t.arg.string({ required: true }),
+        environment: t.arg.string({ required: true }),
+        dryRun: t.arg.boolean({ defaultValue: false }),
+        force: t.arg.boolean({ defaultValue: false }),
+        commit: t.arg.string({ description: 'Deploy this commit instead of the head of the environment\'s branch' }),
+        triggeredBy: t.arg({ type: TriggerTypeEnum, description: 'MANUAL for a person at a terminal (the CLI); API otherwise' }),
+      },
+      resolve: (_root, args, ctx) =>
+        ctx.services.deployments.deploy(ctx.principal, {
+          fraise: args.fraise,
+          environment: args.environment,
+          dryRun: args.dryRun ?? false,
+          force: args.force ?? false,
+          commit: args.commit ?? null,
+          trigger: args.triggeredBy === 'manual' ? 'manual' : 'api',
+        }),
+    }),
+    rollback: t.field({
+      type: DeploymentResultRef,
+      args: {
+        fraise: t.arg.string({ required: true }),
+        environment: t.arg.string({ required: true }),
+        toVersion: t.arg.string(),
+        triggeredBy: t.arg({ type: TriggerTypeEnum, description: 'MANUAL for a person at a terminal (the CLI); API otherwise' }),
+      },
+      resolve: (_root, args, ctx) =>
+        ctx.services.deployments.rollback(ctx.principal, {
+          fraise: args.fraise,
+          environment: args.environment,
+          toVersion: args.toVersion ?? null,
+          trigger: args.triggeredBy === 'manual' ? 'manual' : 'api',
+        }),
+    }),
+    cancelDeployment: t.field({
+      type: DeploymentRef,
+      description:
+        'A PENDING deployment ends CANCELLED at once; an IN_PROGRESS one is stopped at its next step boundary, its running command is terminated, and it ends CANCELLED',
+      args: { id: t.arg.id({ required: true }) },
+      resolve: (_root, args, ctx) => ctx.services.deployments.cancel(ctx.principal, String(args.id)),
+    }),
+  }),
+});

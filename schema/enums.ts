@@ -1,0 +1,25 @@
+import { FRAISE_TYPES } from '../src/config/types.js';
+import { DEPLOYMENT_STATUSES, HEALTH_STATUSES, TRIGGER_TYPES } from '../src/model.js';
+import { builder } from './builder.js';
+
+/** GraphQL enums are upper case; the domain values they stand for are the store's lower case. */
+function valuesOf<T extends string>(values: readonly T[]): Record<Uppercase<T>, { value: T }> {
+  return Object.fromEntries(values.map((v) => [v.toUpperCase(), { value: v }])) as Record<Uppercase<T>, { value: T }>;
+}
+
+export const FraiseTypeEnum = builder.enumType('FraiseType', {
+  values: valuesOf(['api', 'worker', 'scheduled', 'custom', 'etl', 'backup'] as const satisfies readonly (typeof FRAISE_TYPES)[number][]),
+});
+
+export const DeploymentStatusEnum = builder.enumType('DeploymentStatus', {
+  description: 'SUPERSEDED: a queued deployment replaced by a newer commit for the same fraise and environment',
+  values: valuesOf(DEPLOYMENT_STATUSES),
+});
+
+export const TriggerTypeEnum = builder.enumType('TriggerType', { values: valuesOf(TRIGGER_TYPES) });
+
+export const FraiseStatusEnum = builder.enumType('FraiseStatus', { values: valuesOf(HEALTH_STATUSES) });
+
+export const WebhookProviderEnum = builder.enumType('WebhookProvider', {
+  values: valuesOf(['github', 'gitlab', 'gitea', 'bitbucket', 'custom'] as const),
+});

@@ -1,0 +1,39 @@
+/*
+ * Secrets never leave the process: not in logs, errors, `config show`, nor in the API's
+ * DeploymentTarget.config. A value is secret when its key says so, and a URL's password is.
+ */
+
+const SECRET_KEY = /(secret|token|password|passwd|passphrase|api[_-]?key|private[_-]?key|credential|access[_-]?key|consumer[_-]?key|application[_-]?key|sha256)/i;
+const NOT_SECRET_KEY = /^(token_url|tokens_url|identity_file|known_hosts|secret_path)$/i;
+
+export const MASK = '********';
+
+export function isSecretKey(key: string): boolean {
+  return SECRET_KEY.test(key) && !NOT_SECRET_KEY.test(key);
+}
+
+/** Replaces the password of a URL such as postgres://user:pass@host/db. */
+export function maskUrlPassword(value: string): string {
+  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^@\s]*@/i, `$1${MASK}@`);
+}
+
+/** A deep copy with every secret replaced by a mask. */
+export function maskSecrets<T>(value: T): T {
+  return mask(value, undefined) as T;
+}
+
+function mask(value: unknown, key: string | undefined): unknown {
+  if (key !== undefined && isSecretKey(key)) {
+    if (value === undefined || value === null || value === '') return value;
+    if (Array.isArray(value)) return value.map((item) => (item && typeof item === 'object' ? mask(item, undefined) : MASK));
+    if (typeof value === 'object') return mask(value, undefined);
+    return MASK;
+  }
+  if (typeof value === 'string') return maskUrlPassword(value);
+  if (Array.isArray(value)) return value.map((item) => mask(item, undefined));
+  if (value instanceof Set) return [...value].map((item) => mask(item, undefined));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, mask(v, k)]));
+  }
+  return value;
+}

@@ -1,0 +1,209 @@
+import { createHash } from 'node:crypto';
+import type { ConfigProblem } from './problems.js';
+import { type RawSettings, toBytes, toSeconds } from './raw-schema.js';
+import { SCOPES, type Scope, type ServerSettings, type TokenConfig } from './types.js';
+
+/*
+ * Fraisier's own settings: `fraisier:` in the file, each overridable by a FRAISIER_* variable,
+ * and the CLI flags over both.
+ */
+
+export const DEFAULT_DATABASE_URL = 'sqlite:./fraisier.db';
+export const DEFAULT_HOST = '127.0.0.1';
+export const DEFAULT_PORT = 8080;
+export const DEFAULT_PAYLOAD_LIMIT = 1024 * 1024;
+export const MAX_PAYLOAD_LIMIT = 25 * 1024 * 1024;
+
+export interface SettingsOverrides {
+  host?: string;
+  port?: number;
+  databaseUrl?: string;
+}
+
+export function resolveSettings(
+  raw: RawSettings | undefined,
+  env: Record<string, string | undefined>,
+  overrides: SettingsOverrides = {},
+): { settings: ServerSettings; problems: ConfigProblem[] } {
+  const problems: ConfigProblem[] = [];
+  const fail = (path: string, message: string) => problems.push({ severity: 'error', path, message });
+
+  let host = DEFAULT_HOST;
+  let port = DEFAULT_PORT;
+  const listen = raw?.listen;
+  if (typeof listen === 'number') port = listen;
+  else if (typeof listen === 'string') {
+    const parsed = parseListen(listen);
+    if (parsed) ({ host, port } = { host: parsed.host ?? host, port: parsed.port ?? port });
+    else fail('fraisier.listen', `expected "host:port", got "${listen}"`);
+  } else if (listen) {
+    host = listen.host ?? host;
+    port = listen.port ?? port;
+  }
+  if (env.FRAISIER_LISTEN) {
+    const parsed = parseListen(env.FRAISIER_LISTEN);
+    if (parsed) ({ host, port } = { host: parsed.host ?? host, port: parsed.port ?? port });
+    else fail('FRAISIER_LISTEN', `expected "host:port", got "${env.FRAISIER_LISTEN}"`);
+  }
+  if (env.FRAISIER_HOST) host = env.FRAISIER_HOST;
+  if (env.FRAISIER_PORT) {
+    const value = intFromEnv(env.FRAISIER_PORT, 0, 65535);
+    if (value === undefined) fail('FRAISIER_PORT', `expected a port number, got "${env.FRAISIER_PORT}"`);
+    else port = value;
+  }
+  if (overrides.host) host = overrides.host;
+  if (overrides.port !== undefined) port = overrides.port;
+
+  const databaseUrl = overrides.databaseUrl ?? env.FRAISIER_DATABASE_URL ?? raw?.database ?? DEFAULT_DATABASE_URL;
+
+  const tokens: TokenConfig[] = [];
+  (raw?.tokens ?? []).forEach((token, index) => {
+    const path = `fraisier.tokens[${index}]`;
+    if (!token.token === !token.sha256) return void fail(path, 'give exactly one of "token" and "sha256"');
+    tokens.push({
+      name: token.name,
+      sha256: token.sha256 ? token.sha256.toLowerCase() : sha256(token.token!),
+      scopes: expandScopes(token.scopes),
+      ...(token.fraises ? { fraises: new Set(token.fraises) } : {}),
+      ...(token.environments ? { environments: new Set(token.environments) } : {}),
+    });
+  });
+  if (env.FRAISIER_TOKENS) {
+    const parsed = parseTokensEnv(env.FRAISIER_TOKENS);
+    if (typeof parsed === 'string') fail('FRAISIER_TOKENS', parsed);
+    else tokens.push(...parsed);
+  }
+  const names = new Set<string>();
+  for (const token of tokens) {
+    if (names.has(token.name)) fail('fraisier.tokens', `two tokens are named "${token.name}"`);
+    names.add(token.name);
+  }
+
+  let global = 4;
+  let perHost = 1;
+  if (typeof raw?.concurrency === 'number') global = raw.concurrency;
+  else if (raw?.concurrency) {
+    global = raw.concurrency.global ?? global;
+    perHost = raw.concurrency.per_host ?? perHost;
+  }
+  if (env.FRAISIER_CONCURRENCY) {
+    const value = intFromEnv(env.FRAISIER_CONCURRENCY, 1, 1000);
+    if (value === undefined) fail('FRAISIER_CONCURRENCY', `expected a number ≥ 1, got "${env.FRAISIER_CONCURRENCY}"`);
+    else global = value;
+  }
+
+  let payloadLimitBytes = DEFAULT_PAYLOAD_LIMIT;
+  const payloadLimit = raw?.webhook?.payload_limit ?? raw?.payload_limit;
+  if (payloadLimit !== undefined) payloadLimitBytes = toBytes(payloadLimit);
+  if (env.FRAISIER_PAYLOAD_LIMIT) {
+    const value = /^\d+(\.\d+)?\s*(B|KB|KiB|MB|MiB)?$/i.test(env.FRAISIER_PAYLOAD_LIMIT)
+      ? toBytes(/[a-z]$/i.test(env.FRAISIER_PAYLOAD_LIMIT) ? env.FRAISIER_PAYLOAD_LIMIT : Number(env.FRAISIER_PAYLOAD_LIMIT))
+      : undefined;
+    if (value === undefined) fail('FRAISIER_PAYLOAD_LIMIT', `expected a size such as 1MiB, got "${env.FRAISIER_PAYLOAD_LIMIT}"`);
+    else payloadLimitBytes = value;
+  }
+  if (payloadLimitBytes > MAX_PAYLOAD_LIMIT) {
+    fail('fraisier.webhook.payload_limit', `at most 25MiB (GitHub's own cap), got ${payloadLimitBytes} bytes`);
+  }
+
+  let rateLimit = { requests: 120, windowSeconds: 60 };
+  const rawRate = raw?.webhook?.rate_limit;
+  if (rawRate === false) rateLimit = { requests: 0, windowSeconds: 60 };
+  else if (rawRate) rateLimit = { requests: rawRate.requests, windowSeconds: rawRate.per ? toSeconds(rawRate.per) : 60 };
+  if (env.FRAISIER_RATE_LIMIT) {
+    const value = intFromEnv(env.FRAISIER_RATE_LIMIT, 0, 1_000_000_000);
+    if (value === undefined) fail('FRAISIER_RATE_LIMIT', `expected deliveries per minute, got "${env.FRAISIER_RATE_LIMIT}"`);
+    else rateLimit = { requests: value, windowSeconds: 60 };
+  }
+
+  let trustProxy: boolean | string[] = raw?.webhook?.trust_proxy ?? false;
+  if (env.FRAISIER_TRUST_PROXY) {
+    const value = env.FRAISIER_TRUST_PROXY.trim();
+    trustProxy = value === 'true' ? true : value === 'false' ? false : value.split(',').map((s) => s.trim()).filter(Boolean);
+  }
+
+  let introspection: boolean | null = raw?.introspection ?? null;
+  if (env.FRAISIER_INTROSPECTION) introspection = env.FRAISIER_INTROSPECTION === 'true';
+
+  const settings: ServerSettings = {
+    host,
+    port,
+    databaseUrl,
+    tokens,
+    concurrency: { global, perHost },
+    webhook: {
+      payloadLimitBytes,
+      rateLimit,
+      trustProxy,
+      storePayload: raw?.webhook?.store_payload ?? true,
+    },
+    http: {
+      headersTimeoutMs: raw?.http?.headers_timeout !== undefined ? toSeconds(raw.http.headers_timeout) * 1000 : 10_000,
+      requestTimeoutMs: raw?.http?.request_timeout !== undefined ? toSeconds(raw.http.request_timeout) * 1000 : 30_000,
+    },
+    websocket: {
+      maxBufferedBytes: raw?.websocket?.max_buffered !== undefined ? toBytes(raw.websocket.max_buffered) : 1024 * 1024,
+      stallTimeoutMs: raw?.websocket?.stall_timeout !== undefined ? toSeconds(raw.websocket.stall_timeout) * 1000 : 10_000,
+      maxSubscriptions: raw?.websocket?.max_subscriptions ?? 100,
+      maxQueuedEvents: raw?.websocket?.max_queued_events ?? 10_000,
+    },
+    introspection,
+    graphiql: raw?.graphiql ?? true,
+    allowedOrigins: raw?.allowed_origins ?? [],
+    lease: {
+      ttlSeconds: raw?.lease?.ttl !== undefined ? toSeconds(raw.lease.ttl) : 30,
+      heartbeatSeconds: raw?.lease?.heartbeat !== undefined ? toSeconds(raw.lease.heartbeat) : 10,
+    },
+    pollIntervalSeconds: raw?.poll_interval !== undefined ? toSeconds(raw.poll_interval) : 5,
+    drainTimeoutSeconds: raw?.drain_timeout !== undefined ? toSeconds(raw.drain_timeout) : 30,
+    logLevel: env.FRAISIER_LOG_LEVEL ?? raw?.log_level ?? 'info',
+    ...(env.FRAISIER_INSTANCE_ID || raw?.instance_id ? { instanceId: env.FRAISIER_INSTANCE_ID ?? raw?.instance_id } : {}),
+  };
+  if (settings.lease.heartbeatSeconds >= settings.lease.ttlSeconds) {
+    fail('fraisier.lease', 'the heartbeat must be shorter than the lease ttl');
+  }
+  return { settings, problems };
+}
+
+export function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** admin ⊃ deploy ⊃ read */
+export function expandScopes(scopes: readonly Scope[]): Set<Scope> {
+  const out = new Set<Scope>(scopes);
+  if (out.has('admin')) out.add('deploy');
+  if (out.has('deploy')) out.add('read');
+  return out;
+}
+
+export function parseListen(value: string): { host?: string; port?: number } | undefined {
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return { port: Number(trimmed) };
+  const match = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(trimmed);
+  if (!match) return undefined;
+  const port = Number(match[2]);
+  if (port > 65535) return undefined;
+  return { host: match[1]!.replace(/^\[|\]$/g, ''), port };
+}
+
+function intFromEnv(value: string, min: number, max: number): number | undefined {
+  if (!/^\d+$/.test(value.trim())) return undefined;
+  const n = Number(value);
+  return n >= min && n <= max ? n : undefined;
+}
+
+/** FRAISIER_TOKENS="ci:<token>:deploy,viewer:<token>:read" (scopes joined by "+"). */
+function parseTokensEnv(value: string): TokenConfig[] | string {
+  const tokens: TokenConfig[] = [];
+  for (const entry of value.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const [name, token, scopeList] = entry.split(':');
+    if (!name || !token || !scopeList) return 'expected name:token:scope[+scope],... (e.g. ci:<token>:deploy)';
+    if (token.length < 16) return `token "${name}" needs at least 16 characters`;
+    const scopes = scopeList.split('+');
+    const bad = scopes.find((s) => !(SCOPES as readonly string[]).includes(s));
+    if (bad) return `token "${name}": unknown scope "${bad}" (read, deploy, admin)`;
+    tokens.push({ name, sha256: sha256(token), scopes: expandScopes(scopes as Scope[]) });
+  }
+  return tokens;
+}

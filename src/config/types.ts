@@ -1,0 +1,187 @@
+/*
+ * The configuration after loading: one shape for both dialects of fraises.yaml (the PRD's and the
+ * Python Fraisier's). Everything below is already validated, with env vars expanded.
+ */
+
+export const FRAISE_TYPES = ['api', 'worker', 'etl', 'scheduled', 'backup', 'custom'] as const;
+export type FraiseType = (typeof FRAISE_TYPES)[number];
+
+export const BUILTIN_GIT_PROVIDERS = ['github', 'gitlab', 'gitea', 'bitbucket'] as const;
+export type BuiltinGitProvider = (typeof BUILTIN_GIT_PROVIDERS)[number];
+
+export const SCOPES = ['read', 'deploy', 'admin'] as const;
+export type Scope = (typeof SCOPES)[number];
+
+export const MIGRATION_STRATEGIES = ['apply', 'migrate', 'rebuild', 'restore_migrate'] as const;
+export type MigrationStrategy = (typeof MIGRATION_STRATEGIES)[number];
+
+/** An argv array: the program, then its arguments. Never a shell string. */
+export type Command = readonly string[];
+
+export interface TokenConfig {
+  name: string;
+  /** sha256 (hex) of the token; the plain token is never kept. */
+  sha256: string;
+  scopes: ReadonlySet<Scope>;
+  /** When set, the token only reaches these fraises / environments. */
+  fraises?: ReadonlySet<string>;
+  environments?: ReadonlySet<string>;
+}
+
+export interface ServerSettings {
+  host: string;
+  port: number;
+  databaseUrl: string;
+  tokens: TokenConfig[];
+  /** Deployments running at once, in all and per target host. */
+  concurrency: { global: number; perHost: number };
+  webhook: {
+    payloadLimitBytes: number;
+    /** Deliveries per source IP per window; 0 disables the limit. */
+    rateLimit: { requests: number; windowSeconds: number };
+    /** Trust X-Forwarded-For from these proxies (true: any). */
+    trustProxy: boolean | string[];
+    /** Keep the raw payload of recorded deliveries (for audit and replays). */
+    storePayload: boolean;
+  };
+  /** Slow clients are cut: headers within headersMs, the whole request within requestMs. */
+  http: { headersTimeoutMs: number; requestTimeoutMs: number };
+  /**
+   * Above maxBufferedBytes waiting on a WebSocket, sending waits; a socket stuck above it for
+   * stallTimeoutMs is dropped. A subscription more than maxQueuedEvents behind is ended.
+   */
+  websocket: { maxBufferedBytes: number; stallTimeoutMs: number; maxSubscriptions: number; maxQueuedEvents: number };
+  /** null: on unless NODE_ENV=production */
+  introspection: boolean | null;
+  graphiql: boolean;
+  /** Origins allowed to open a WebSocket or send cross-site requests (besides the server's own). */
+  allowedOrigins: string[];
+  lease: { ttlSeconds: number; heartbeatSeconds: number };
+  pollIntervalSeconds: number;
+  drainTimeoutSeconds: number;
+  logLevel: string;
+  instanceId?: string;
+}
+
+export interface GitProviderConfig {
+  name: string;
+  baseUrl?: string;
+  /** Shared secrets; several are accepted at once while one is rotated. Empty: deliveries refused. */
+  secrets: string[];
+  /** Bitbucket Server / Data Center instead of Bitbucket Cloud. */
+  server?: boolean;
+}
+
+export interface GitConfig {
+  defaultProvider: string;
+  providers: Record<string, GitProviderConfig>;
+}
+
+export interface DatabaseConfig {
+  type: string;
+  name?: string;
+  path?: string;
+  strategy: MigrationStrategy;
+  url?: string;
+  adminUrl?: string;
+  confitureConfig?: string;
+  migrationsDir?: string;
+  backupBeforeDeploy: boolean;
+  /** Overrides of the commands each step runs (argv arrays). */
+  commands: { migrate?: Command; rebuild?: Command; restore?: Command; backup?: Command };
+}
+
+export interface HealthCheckConfig {
+  type: 'http' | 'tcp';
+  url?: string;
+  path?: string;
+  host?: string;
+  port?: number;
+  timeoutSeconds: number;
+  retries: number;
+  intervalSeconds: number;
+  expectStatus?: number;
+}
+
+export interface JobConfig {
+  name: string;
+  label?: string;
+  description?: string;
+  schedule?: string;
+  command?: Command;
+  scriptPath?: string;
+  dependsOn: string[];
+  systemdService?: string;
+  systemdTimer?: string;
+  retentionDays?: number;
+  timeoutSeconds?: number;
+}
+
+export interface TargetConfig {
+  provider: string;
+  /** Provider settings as written (secrets included: mask before showing). */
+  config: Record<string, unknown>;
+}
+
+export interface StepCommand {
+  name: string;
+  command: Command;
+}
+
+export interface EnvironmentConfig {
+  fraise: string;
+  name: string;
+  /** The Python Fraisier's `name:` (a label such as api.example.com). */
+  label?: string;
+  branch?: string;
+  /** Tag pushes deploy only when they match this glob (e.g. "v*"). */
+  tags?: string;
+  /** Where the code is fetched from (git_repo / clone_url / repository). */
+  repository?: string;
+  appPath?: string;
+  target: TargetConfig;
+  database?: DatabaseConfig;
+  healthCheck?: HealthCheckConfig;
+  install?: { command: Command; user?: string };
+  build?: Command;
+  compile?: Command;
+  scriptPath?: string;
+  steps: StepCommand[];
+  jobs: JobConfig[];
+  timeoutSeconds: number;
+  lockTimeoutSeconds?: number;
+  /** Extra environment variables for every command of this environment. */
+  env: Record<string, string>;
+}
+
+export interface FraiseGitConfig {
+  provider?: string;
+  baseUrl?: string;
+  repository?: string;
+  secrets: string[];
+}
+
+export interface FraiseConfig {
+  name: string;
+  type: FraiseType;
+  description?: string;
+  database?: DatabaseConfig;
+  git?: FraiseGitConfig;
+  environments: EnvironmentConfig[];
+}
+
+export interface BranchRoute {
+  branch: string;
+  fraise: string;
+  environment: string;
+}
+
+export interface FraisierConfig {
+  name?: string;
+  /** The file this came from, when it came from a file. */
+  path?: string;
+  settings: ServerSettings;
+  git: GitConfig;
+  fraises: FraiseConfig[];
+  routes: BranchRoute[];
+}

@@ -1,0 +1,117 @@
+/*
+ * The records Fraisier works with, as the services and the API see them (not raw rows).
+ * Ids are strings: GraphQL IDs, stable for the life of the record.
+ */
+
+export const DEPLOYMENT_STATUSES = ['pending', 'in_progress', 'success', 'failed', 'rolled_back', 'cancelled', 'superseded'] as const;
+export type DeploymentStatus = (typeof DEPLOYMENT_STATUSES)[number];
+
+export const FINAL_STATUSES: ReadonlySet<DeploymentStatus> = new Set(['success', 'failed', 'rolled_back', 'cancelled', 'superseded']);
+
+export const TRIGGER_TYPES = ['webhook', 'manual', 'scheduled', 'api'] as const;
+export type TriggerType = (typeof TRIGGER_TYPES)[number];
+
+export const HEALTH_STATUSES = ['healthy', 'degraded', 'down', 'unknown'] as const;
+export type HealthStatus = (typeof HEALTH_STATUSES)[number];
+
+export interface TargetSnapshot {
+  provider: string;
+  /** Settings as recorded, secrets already removed. */
+  config: Record<string, unknown> | null;
+}
+
+export interface Deployment {
+  id: string;
+  fraise: string;
+  environment: string;
+  job: string | null;
+  kind: 'deploy' | 'rollback' | 'job';
+  status: DeploymentStatus;
+  triggeredBy: TriggerType;
+  requestedBy: string | null;
+  requestedAt: string;
+  /** When it was requested until it really starts; then when it started. */
+  startedAt: string;
+  completedAt: string | null;
+  durationSeconds: number | null;
+  oldVersion: string | null;
+  newVersion: string | null;
+  gitCommit: string | null;
+  gitBranch: string | null;
+  target: TargetSnapshot;
+  errorMessage: string | null;
+  webhookEventId: string | null;
+}
+
+export interface DeploymentProgress {
+  deploymentId: string;
+  sequence: number;
+  step: string;
+  /** 0..100 */
+  progress: number;
+  message: string | null;
+  timestamp: string;
+}
+
+export interface FraiseState {
+  fraise: string;
+  environment: string;
+  currentVersion: string | null;
+  status: HealthStatus;
+  targetProvider: string | null;
+  lastDeployedAt: string | null;
+  lastDeployedBy: string | null;
+  lastDeploymentId: string | null;
+  lastDeploymentStatus: DeploymentStatus | null;
+}
+
+export interface WebhookEventRecord {
+  id: string;
+  receivedAt: string;
+  provider: string;
+  eventType: string;
+  deliveryId: string | null;
+  repository: string | null;
+  branch: string | null;
+  tag: string | null;
+  commitSha: string | null;
+  sender: string | null;
+  commitMessage: string | null;
+  commitAuthor: string | null;
+  /** accepted | ignored | refused | failed */
+  outcome: string;
+  reason: string | null;
+  processed: boolean;
+  deploymentId: string | null;
+}
+
+export interface DeploymentStats {
+  total: number;
+  successful: number;
+  failed: number;
+  rolledBack: number;
+  avgDurationSeconds: number | null;
+  /** percent, 0..100 */
+  successRate: number;
+}
+
+/** What deploy / rollback answer. */
+export interface DeploymentResult {
+  success: boolean;
+  message: string | null;
+  dryRun: boolean;
+  /** The steps that will run (or would, for a dry run), in order. */
+  plan: string[];
+  /** The queued deployment; null for a dry run or a refusal. */
+  deployment: Deployment | null;
+}
+
+/** What a webhook delivery became. */
+export interface WebhookResult {
+  accepted: boolean;
+  message: string | null;
+  /** This delivery id had already been processed. */
+  duplicate: boolean;
+  event: WebhookEventRecord | null;
+  deployments: Deployment[];
+}

@@ -1,0 +1,237 @@
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { type ExecutionArgs, GraphQLError } from 'graphql';
+import { CloseCode, handleProtocols, makeServer } from 'graphql-ws';
+import type { Logger } from 'pino';
+import { type WebSocket, WebSocketServer } from 'ws';
+import { authenticate, type Principal } from '../auth/principal.js';
+import type { ServerSettings } from '../config/types.js';
+import { isFraisierError } from '../errors.js';
+import { SlowConsumerError } from '../events/channel.js';
+import { isAllowedOrigin } from './origin.js';
+import type { FraisierYoga } from './yoga.js';
+
+/*
+ * graphql-ws on the HTTP server's port, path /graphql. The protocol core (makeServer) knows
+ * nothing of the transport; this file binds it to `ws` and adds what a deploy tool needs:
+ * the Origin checked at upgrade (cross-site WebSocket hijacking), the token checked in
+ * connection_init, small frames, a cap on subscriptions per socket, slow readers dropped
+ * before they eat the memory, and a clean 1001 on shutdown. Operations go through
+ * yoga.getEnveloped, so they share the HTTP path's plugins and context.
+ */
+
+export interface WsOptions {
+  server: Server;
+  yoga: FraisierYoga;
+  settings: ServerSettings;
+  logger: Logger;
+  /**
+   * Above this many bytes waiting to be sent, sending waits (the subscription's own buffer
+   * takes the strain); a socket that stays above it for `stallTimeoutMs` is dropped.
+   */
+  maxBufferedBytes?: number;
+  stallTimeoutMs?: number;
+  maxSubscriptionsPerSocket?: number;
+  keepAliveMs?: number;
+}
+
+export interface WsHandle {
+  /** Open sockets. */
+  readonly clients: number;
+  /** Closes every socket with 1001 (going away) and stops accepting new ones. */
+  close(): Promise<void>;
+}
+
+interface Extra {
+  socket: WebSocket;
+  request: IncomingMessage;
+  principal?: Principal;
+  subscriptions: number;
+}
+
+export function attachGraphQLWs(options: WsOptions): WsHandle {
+  const { server, yoga, settings, logger } = options;
+  const maxBufferedBytes = options.maxBufferedBytes ?? 4 * 1024 * 1024;
+  const maxSubscriptions = options.maxSubscriptionsPerSocket ?? 100;
+  const keepAliveMs = options.keepAliveMs ?? 12_000;
+  const stallTimeoutMs = options.stallTimeoutMs ?? 10_000;
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 256 * 1024, handleProtocols });
+  let closing = false;
+
+  const graphqlWs = makeServer<Record<string, unknown> | undefined, Extra>({
+    connectionInitWaitTimeout: 3_000,
+    onConnect: (ctx) => {
+      try {
+        ctx.extra.principal = authenticate(authorizationFrom(ctx.connectionParams), settings.tokens);
+      } catch {
+        return false; // closes with 4403 Forbidden
+      }
+      return ctx.extra.principal.kind !== 'anonymous';
+    },
+    onSubscribe: async (ctx, _id, payload) => {
+      if (ctx.extra.subscriptions >= maxSubscriptions) {
+        return [new GraphQLError(`at most ${maxSubscriptions} operations at once on one socket`)];
+      }
+      const { socket } = ctx.extra;
+      const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+        principal: ctx.extra.principal,
+        params: payload,
+        // A subscription whose stream overflows cuts its socket: a close frame would queue
+        // behind everything the client has not read.
+        dropConnection: () => {
+          logger.warn({ buffered: socket.bufferedAmount }, 'dropping a WebSocket client that fell too far behind');
+          socket.terminate();
+        },
+      });
+      let document;
+      try {
+        document = parse(payload.query);
+      } catch (error) {
+        return [error as never];
+      }
+      const errors = validate(schema, document);
+      if (errors.length) return errors;
+      ctx.extra.subscriptions++;
+      const args: ExecutionArgs = {
+        schema,
+        operationName: payload.operationName ?? null,
+        document,
+        variableValues: payload.variables ?? null,
+        contextValue: await contextFactory(),
+        rootValue: { execute, subscribe },
+      };
+      return args;
+    },
+    execute: (args) => (args.rootValue as { execute: (a: ExecutionArgs) => never }).execute(args),
+    subscribe: (args) => (args.rootValue as { subscribe: (a: ExecutionArgs) => never }).subscribe(args),
+    onComplete: (ctx) => {
+      ctx.extra.subscriptions = Math.max(0, ctx.extra.subscriptions - 1);
+    },
+    onError: (_ctx, _id, _payload, errors) => {
+      for (const error of errors) {
+        if (!isFraisierError(error.originalError)) logger.debug({ err: error }, 'graphql-ws operation error');
+      }
+    },
+  });
+
+  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const path = (request.url ?? '').split('?')[0];
+    if (path !== '/graphql') return refuse(socket, 404, 'Not Found');
+    if (closing) return refuse(socket, 503, 'Service Unavailable');
+    if (!isAllowedOrigin(request.headers.origin, request.headers.host, settings.allowedOrigins)) {
+      logger.warn({ origin: request.headers.origin }, 'refused a WebSocket from a foreign origin');
+      return refuse(socket, 403, 'Forbidden');
+    }
+    wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
+  };
+  server.on('upgrade', onUpgrade);
+
+  wss.on('connection', (socket: WebSocket, request: IncomingMessage) => {
+    const extra: Extra = { socket, request, subscriptions: 0 };
+    socket.once('error', (error) => {
+      logger.debug({ err: error }, 'WebSocket error');
+      socket.terminate();
+    });
+    let pongWait: NodeJS.Timeout | undefined;
+    const ping = setInterval(() => {
+      if (socket.readyState !== socket.OPEN) return;
+      pongWait = setTimeout(() => socket.terminate(), keepAliveMs);
+      socket.once('pong', () => clearTimeout(pongWait));
+      socket.ping();
+    }, keepAliveMs);
+    ping.unref();
+
+    const closed = graphqlWs.opened(
+      {
+        protocol: socket.protocol,
+        send: async (data) => {
+          if (socket.readyState !== socket.OPEN) return;
+          if (socket.bufferedAmount > maxBufferedBytes && !(await drained(socket, maxBufferedBytes, stallTimeoutMs))) {
+            // This reader stopped reading: drop it rather than buffer without bound.
+            logger.warn({ buffered: socket.bufferedAmount }, 'dropping a WebSocket client that stopped reading');
+            socket.terminate();
+            return;
+          }
+          if (socket.readyState !== socket.OPEN) return;
+          // Handed to the socket without waiting for the write: one reader never holds up others.
+          socket.send(data, () => {});
+        },
+        close: (code, reason) => socket.close(code, reason),
+        onMessage: (handler) =>
+          socket.on('message', async (data) => {
+            try {
+              await handler(String(data));
+            } catch (error) {
+              // A reader too far behind, or a socket backed up: a close frame would wait behind
+              // everything it has not read. Drop it now.
+              if (error instanceof SlowConsumerError || socket.bufferedAmount > maxBufferedBytes) {
+                logger.warn({ buffered: socket.bufferedAmount, reason: (error as Error).message }, 'dropping a WebSocket client that stopped reading');
+                socket.terminate();
+                return;
+              }
+              logger.error({ err: error }, 'graphql-ws message handling failed');
+              socket.close(CloseCode.InternalServerError, 'Internal server error');
+            }
+          }),
+      },
+      extra,
+    );
+    socket.once('close', (code, reason) => {
+      clearInterval(ping);
+      if (pongWait) clearTimeout(pongWait);
+      void closed(code, String(reason));
+    });
+  });
+
+  return {
+    get clients() {
+      return wss.clients.size;
+    },
+    async close() {
+      closing = true;
+      server.off('upgrade', onUpgrade);
+      const sockets = [...wss.clients];
+      await Promise.all(
+        sockets.map(
+          (socket) =>
+            new Promise<void>((resolve) => {
+              if (socket.readyState === socket.CLOSED) return resolve();
+              const timer = setTimeout(() => {
+                socket.terminate();
+                resolve();
+              }, 2_000);
+              socket.once('close', () => {
+                clearTimeout(timer);
+                resolve();
+              });
+              socket.close(1001, 'Server shutting down');
+            }),
+        ),
+      );
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+  };
+}
+
+/** Waits until less than `limit` bytes wait to be sent; false when that takes longer than `timeoutMs`. */
+async function drained(socket: WebSocket, limit: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (socket.bufferedAmount > limit) {
+    if (socket.readyState !== socket.OPEN || Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return true;
+}
+
+/** `{authorization: "Bearer x"}`, `{Authorization: ...}` or `{token: "x"}` in connection_init. */
+function authorizationFrom(params: Record<string, unknown> | undefined): string | undefined {
+  if (!params) return undefined;
+  const header = params.authorization ?? params.Authorization;
+  if (typeof header === 'string') return header;
+  if (typeof params.token === 'string') return `Bearer ${params.token}`;
+  return undefined;
+}
+
+function refuse(socket: Duplex, status: number, text: string): void {
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}

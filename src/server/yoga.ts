@@ -1,0 +1,78 @@
+import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
+import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
+import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
+import type { GraphQLSchema } from 'graphql';
+import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import type { Logger } from 'pino';
+import { createLoaders, type GraphQLContext } from '../../schema/context.js';
+import { authenticate, type Principal } from '../auth/principal.js';
+import type { ServerSettings } from '../config/types.js';
+import type { AppServices } from '../services/app-services.js';
+import { maskError } from './errors.js';
+import { useOperationScopes } from './plugins/use-operation-scopes.js';
+import { useSharedSubscriptionExecution } from './plugins/use-shared-subscription-execution.js';
+
+/** What yoga's context factory receives on HTTP (request) or over graphql-ws (principal set at connect). */
+export interface ServerContext {
+  request?: Request;
+  principal?: Principal;
+  signal?: AbortSignal;
+  /** Set by the WebSocket transport: cuts that client off. */
+  dropConnection?: () => void;
+}
+
+export type FraisierYoga = YogaServerInstance<ServerContext, GraphQLContext>;
+
+export interface YogaOptions {
+  schema: GraphQLSchema;
+  services: AppServices;
+  settings: ServerSettings;
+  logger: Logger;
+  production: boolean;
+}
+
+/** Query limits: what the dashboard, the CLI and GraphiQL need, and no more. */
+export const LIMITS = { maxDepth: 10, maxAliases: 15, maxTokens: 2_000, maxCost: 5_000, maxDirectives: 50 };
+
+export function createFraisierYoga(options: YogaOptions): FraisierYoga {
+  const { services, settings, production } = options;
+  const introspection = settings.introspection ?? !production;
+  const plugins: Plugin[] = [
+    EnvelopArmorPlugin({
+      maxDepth: { n: LIMITS.maxDepth, flattenFragments: true },
+      maxAliases: { n: LIMITS.maxAliases },
+      maxTokens: { n: LIMITS.maxTokens },
+      costLimit: { maxCost: LIMITS.maxCost },
+      maxDirectives: { n: LIMITS.maxDirectives },
+      blockFieldSuggestion: { enabled: production },
+    }) as Plugin,
+    // A simple (form or text) request cannot carry this header without a CORS preflight.
+    useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'apollo-require-preflight'] }) as Plugin,
+    useOperationScopes() as Plugin,
+    useSharedSubscriptionExecution() as Plugin,
+  ];
+  if (!introspection) plugins.push(useDisableIntrospection() as Plugin);
+
+  return createYoga<ServerContext, GraphQLContext>({
+    schema: options.schema,
+    graphqlEndpoint: '/graphql',
+    graphiql: settings.graphiql ? { title: 'Fraisier', subscriptionsProtocol: 'WS' } : false,
+    landingPage: false,
+    batching: false,
+    logging: {
+      debug: (...args) => options.logger.debug({ yoga: args }, 'yoga'),
+      info: (...args) => options.logger.info({ yoga: args }, 'yoga'),
+      warn: (...args) => options.logger.warn({ yoga: args }, 'yoga'),
+      error: (...args) => options.logger.error({ yoga: args }, 'yoga'),
+    },
+    maskedErrors: { maskError: (error, message) => maskError(error, message, options.logger) },
+    plugins,
+    context: ({ request, principal, signal, dropConnection }): GraphQLContext => ({
+      principal: principal ?? authenticate(request?.headers.get('authorization'), settings.tokens),
+      services,
+      loaders: createLoaders(services),
+      ...(signal ? { signal } : request?.signal ? { signal: request.signal } : {}),
+      ...(dropConnection ? { dropConnection } : {}),
+    }),
+  });
+}

@@ -1,0 +1,75 @@
+import type { Principal } from '../auth/principal.js';
+import type { Deployment, DeploymentProgress, DeploymentResult, TriggerType, WebhookResult } from '../model.js';
+import type { Catalog } from './catalog.js';
+import type { LogService } from './logs.js';
+import type { QueryService } from './queries.js';
+
+/** Deploy, roll back, cancel: the write side of deployments. */
+export interface DeploymentCommands {
+  deploy(principal: Principal, input: DeployInput): Promise<DeploymentResult>;
+  rollback(principal: Principal, input: RollbackInput): Promise<DeploymentResult>;
+  cancel(principal: Principal, id: string): Promise<Deployment>;
+}
+
+export interface DeployInput {
+  fraise: string;
+  environment: string;
+  dryRun?: boolean;
+  force?: boolean;
+  /** Deploy this commit instead of the branch head. */
+  commit?: string | null;
+  trigger?: TriggerType;
+}
+
+export interface RollbackInput {
+  fraise: string;
+  environment: string;
+  toVersion?: string | null;
+  trigger?: TriggerType;
+}
+
+/** One webhook delivery, as the HTTP route (or a GraphQL client) hands it over. */
+export interface WebhookDelivery {
+  provider: string;
+  payload: string;
+  /** The payload's bytes as received, when the caller has them: signatures are over these. */
+  body?: Buffer;
+  signature?: string | null;
+  event?: string | null;
+  deliveryId?: string | null;
+  /** Every request header, lower-cased names (the GitLab signing scheme needs several). */
+  headers?: Record<string, string>;
+  sourceIp?: string | null;
+}
+
+export interface WebhookIntake {
+  process(principal: Principal, delivery: WebhookDelivery): Promise<WebhookResult>;
+}
+
+/** How a subscription's stream is bound to its subscriber. */
+export interface StreamOptions {
+  /** Ends the stream (the request or subscription ended). */
+  signal?: AbortSignal;
+  /** The subscriber fell too far behind: its connection is cut (see GraphQLContext.dropConnection). */
+  onTooSlow?: () => void;
+}
+
+/** Live events for subscriptions. */
+export interface EventFeed {
+  /** Recorded progress first, then live events; ends when the deployment ends. */
+  progress(deploymentId: string, options?: StreamOptions): AsyncIterable<DeploymentProgress>;
+  /** Deployments as they start running; `visible` filters what this subscriber may see. */
+  started(options?: StreamOptions, visible?: (d: Deployment) => boolean): AsyncIterable<Deployment>;
+  completed(options?: StreamOptions, visible?: (d: Deployment) => boolean): AsyncIterable<Deployment>;
+}
+
+/** Everything resolvers may call. Built once per app by createApp. */
+export interface AppServices {
+  catalog: Catalog;
+  queries: QueryService;
+  deployments: DeploymentCommands;
+  webhooks: WebhookIntake;
+  events: EventFeed;
+  /** Recent logs of an environment, from its target provider. */
+  logs: Pick<LogService, 'logs'>;
+}

@@ -1,0 +1,143 @@
+import { assertCan, can, type Principal, scopeLimits } from '../auth/principal.js';
+import { BadInputError, ForbiddenError, NotFoundError } from '../errors.js';
+import {
+  DEPLOYMENT_STATUSES,
+  type Deployment,
+  type DeploymentProgress,
+  type DeploymentStats,
+  type DeploymentStatus,
+  type FraiseState,
+  type HealthStatus,
+  type WebhookEventRecord,
+} from '../model.js';
+import { findDeployment, listDeployments } from '../store/deployment.repository.js';
+import { findFraiseState, listFraiseStates } from '../store/fraise-state.repository.js';
+import { listProgress } from '../store/progress.repository.js';
+import { readStats } from '../store/stats.repository.js';
+import { guardStore, type Store } from '../store/store.js';
+import { listWebhookEvents } from '../store/webhook-event.repository.js';
+import type { Catalog } from './catalog.js';
+
+export const MAX_LIST_LIMIT = 100;
+export const MAX_STATS_DAYS = 3650;
+
+export interface DeploymentQuery {
+  fraise?: string | null;
+  environment?: string | null;
+  status?: DeploymentStatus | null;
+  limit?: number | null;
+  /** Keyset paging: deployments older than this id. */
+  before?: string | null;
+  /** Only deployments requested at or after this instant. */
+  since?: Date | null;
+}
+
+/** The read side of the API, over the store's views, with every access checked. */
+export class QueryService {
+  constructor(
+    private readonly store: Store,
+    private readonly catalog: Catalog,
+    private readonly now: () => Date,
+  ) {}
+
+  assertCanRead(principal: Principal, fraise?: string, environment?: string): void {
+    assertCan(principal, 'read', fraise, environment);
+  }
+
+  async deployments(principal: Principal, query: DeploymentQuery): Promise<Deployment[]> {
+    const limit = checkLimit(query.limit ?? 20, 'limit');
+    if (query.fraise) this.catalog.fraise(query.fraise);
+    if (query.fraise && query.environment) this.catalog.environment(query.fraise, query.environment);
+    else if (query.environment) this.catalog.assertEnvironmentName(query.environment);
+    if (query.status && !DEPLOYMENT_STATUSES.includes(query.status)) throw new BadInputError(`unknown status "${query.status}"`);
+    assertCan(principal, 'read', query.fraise ?? undefined, query.environment ?? undefined);
+    const limits = scopeLimits(principal);
+    return guardStore(() =>
+      listDeployments(this.store.db, {
+        limit,
+        ...(query.fraise ? { fraise: query.fraise } : {}),
+        ...(query.environment ? { environment: query.environment } : {}),
+        ...(query.status ? { status: query.status } : {}),
+        ...(query.before ? { beforeId: parseId(query.before, 'before') } : {}),
+        ...(query.since ? { since: query.since.toISOString() } : {}),
+        ...(limits.fraises ? { fraiseIn: [...limits.fraises] } : {}),
+        ...(limits.environments ? { environmentIn: [...limits.environments] } : {}),
+      }),
+    );
+  }
+
+  async deployment(principal: Principal, id: string): Promise<Deployment> {
+    assertCan(principal, 'read');
+    const deployment = await guardStore(() => findDeployment(this.store.db, parseId(id, 'id')));
+    // A token limited to other fraises learns nothing, not even that the deployment exists.
+    if (!deployment || !can(principal, 'read', deployment.fraise, deployment.environment)) {
+      throw new NotFoundError(`no deployment with id "${id}"`);
+    }
+    return deployment;
+  }
+
+  progress(deploymentId: string, afterSequence = 0): Promise<DeploymentProgress[]> {
+    return guardStore(() => listProgress(this.store.db, parseId(deploymentId, 'deploymentId'), afterSequence));
+  }
+
+  /** Every (fraise, environment) state row, keyed "fraise/environment". */
+  async fraiseStates(): Promise<Map<string, FraiseState>> {
+    const states = await guardStore(() => listFraiseStates(this.store.db));
+    return new Map(states.map((s) => [`${s.fraise}/${s.environment}`, s]));
+  }
+
+  async status(principal: Principal, fraise: string, environment: string): Promise<HealthStatus> {
+    this.catalog.environment(fraise, environment);
+    assertCan(principal, 'read', fraise, environment);
+    const state = await guardStore(() => findFraiseState(this.store.db, fraise, environment));
+    return state?.status ?? 'unknown';
+  }
+
+  async stats(principal: Principal, query: { fraise?: string | null; environment?: string | null; days?: number | null }): Promise<DeploymentStats> {
+    const days = query.days ?? 30;
+    if (!Number.isInteger(days) || days < 1 || days > MAX_STATS_DAYS) {
+      throw new BadInputError(`days must be between 1 and ${MAX_STATS_DAYS} (got ${days})`);
+    }
+    if (query.fraise) this.catalog.fraise(query.fraise);
+    if (query.fraise && query.environment) this.catalog.environment(query.fraise, query.environment);
+    else if (query.environment) this.catalog.assertEnvironmentName(query.environment);
+    assertCan(principal, 'read', query.fraise ?? undefined, query.environment ?? undefined);
+    const limits = scopeLimits(principal);
+    // Like the PRD's `started_at >= date('now', '-30 days')`: whole days, from midnight UTC.
+    const sinceDay = new Date(this.now().getTime() - days * 86_400_000).toISOString().slice(0, 10);
+    return guardStore(() =>
+      readStats(this.store.db, {
+        sinceDay,
+        ...(query.fraise ? { fraise: query.fraise } : {}),
+        ...(query.environment ? { environment: query.environment } : {}),
+        ...(limits.fraises ? { fraiseIn: [...limits.fraises] } : {}),
+        ...(limits.environments ? { environmentIn: [...limits.environments] } : {}),
+      }),
+    );
+  }
+
+  async webhookEvents(principal: Principal, query: { limit?: number | null; before?: string | null }): Promise<WebhookEventRecord[]> {
+    const limit = checkLimit(query.limit ?? 20, 'limit');
+    assertCan(principal, 'read');
+    const limits = scopeLimits(principal);
+    if (limits.fraises || limits.environments) {
+      throw new ForbiddenError('a token limited to some fraises cannot list every webhook delivery');
+    }
+    return guardStore(() =>
+      listWebhookEvents(this.store.db, { limit, ...(query.before ? { beforeId: parseId(query.before, 'before') } : {}) }),
+    );
+  }
+}
+
+export function checkLimit(limit: number, name: string): number {
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
+    throw new BadInputError(`${name} must be between 1 and ${MAX_LIST_LIMIT} (got ${limit}); page with "before" for more`);
+  }
+  return limit;
+}
+
+/** Ids are positive integers; anything else cannot name a record. */
+export function parseId(id: string, argument: string): number {
+  if (!/^[1-9]\d{0,15}$/.test(id)) throw new BadInputError(`${argument} must be a deployment or event id such as "42" (got ${JSON.stringify(id.slice(0, 40))})`);
+  return Number(id);
+}

@@ -1,0 +1,224 @@
+import type { Selectable } from 'kysely';
+import type { DeploymentHistoryView } from '../../db/database.js';
+import type { Deployment, DeploymentStatus, TriggerType } from '../model.js';
+import { addDailyStats, insertReturningId } from './dialect-sql.js';
+import type { Db } from './store.js';
+
+/*
+ * Deployments: the request (what was asked) and the deployment (what became of it).
+ * Reads go through v_deployment_history, newest first by id.
+ */
+
+export interface NewDeployment {
+  fraise: string;
+  environment: string;
+  kind: Deployment['kind'];
+  trigger: TriggerType;
+  requestedBy: string | null;
+  requestedAt: string;
+  gitBranch?: string | null;
+  gitCommit?: string | null;
+  toVersion?: string | null;
+  job?: string | null;
+  force?: boolean;
+  webhookEventId?: number | null;
+  /** Values from outside (author, message, ...) that commands receive as env vars. */
+  context?: Record<string, string> | null;
+  targetProvider: string;
+  /** Already free of secrets. */
+  targetConfig: Record<string, unknown> | null;
+}
+
+/** The tb_deployment_request row of a new deployment (every column, in a fixed order). */
+export function requestRow(d: NewDeployment) {
+  return {
+    fraise: d.fraise,
+    environment: d.environment,
+    kind: d.kind,
+    requested_at: d.requestedAt,
+    requested_by: d.requestedBy,
+    trigger_type: d.trigger,
+    git_branch: d.gitBranch ?? null,
+    git_commit: d.gitCommit ?? null,
+    to_version: d.toVersion ?? null,
+    job: d.job ?? null,
+    force: d.force ? 1 : 0,
+    fk_webhook_event: d.webhookEventId ?? null,
+    context: d.context ? JSON.stringify(d.context) : null,
+  };
+}
+
+/** The tb_deployment row of a new (PENDING) deployment (every column, in a fixed order). */
+export function deploymentRow(d: NewDeployment, requestId: number) {
+  return {
+    fk_request: requestId,
+    fraise: d.fraise,
+    environment: d.environment,
+    job: d.job ?? null,
+    status: 'pending',
+    requested_at: d.requestedAt,
+    git_commit: d.gitCommit ?? null,
+    git_branch: d.gitBranch ?? null,
+    target_provider: d.targetProvider,
+    target_config: d.targetConfig ? JSON.stringify(d.targetConfig) : null,
+    attempt: 0,
+    cancel_requested: 0,
+  };
+}
+
+/** Records a request and its PENDING deployment; returns the deployment id. */
+export async function insertDeployment(db: Db, d: NewDeployment): Promise<number> {
+  const requestId = await insertReturningId(db, 'tb_deployment_request', requestRow(d));
+  return insertReturningId(db, 'tb_deployment', deploymentRow(d, requestId));
+}
+
+export interface DeploymentFilter {
+  fraise?: string;
+  environment?: string;
+  /** Tokens limited to some fraises / environments see only those. */
+  fraiseIn?: readonly string[];
+  environmentIn?: readonly string[];
+  status?: DeploymentStatus;
+  /** Only deployments requested at or after this instant (ISO). */
+  since?: string;
+  /** Keyset paging: only ids below this one. */
+  beforeId?: number;
+  limit: number;
+}
+
+export async function listDeployments(db: Db, filter: DeploymentFilter): Promise<Deployment[]> {
+  let query = db.selectFrom('v_deployment_history').selectAll();
+  if (filter.fraise !== undefined) query = query.where('fraise', '=', filter.fraise);
+  if (filter.environment !== undefined) query = query.where('environment', '=', filter.environment);
+  if (filter.fraiseIn !== undefined) query = query.where('fraise', 'in', filter.fraiseIn.length ? [...filter.fraiseIn] : ['']);
+  if (filter.environmentIn !== undefined) {
+    query = query.where('environment', 'in', filter.environmentIn.length ? [...filter.environmentIn] : ['']);
+  }
+  if (filter.status !== undefined) query = query.where('status', '=', filter.status);
+  if (filter.since !== undefined) query = query.where('requested_at', '>=', filter.since);
+  if (filter.beforeId !== undefined) query = query.where('id', '<', filter.beforeId);
+  const rows = await query.orderBy('id', 'desc').limit(filter.limit).execute();
+  return rows.map(toDeployment);
+}
+
+export async function findDeployment(db: Db, id: number): Promise<Deployment | undefined> {
+  const row = await db.selectFrom('v_deployment_history').selectAll().where('id', '=', id).executeTakeFirst();
+  return row ? toDeployment(row) : undefined;
+}
+
+export function toDeployment(row: Selectable<DeploymentHistoryView>): Deployment {
+  return {
+    id: String(row.id),
+    fraise: row.fraise,
+    environment: row.environment,
+    job: row.job,
+    kind: row.kind as Deployment['kind'],
+    status: row.status as DeploymentStatus,
+    triggeredBy: row.trigger_type as TriggerType,
+    requestedBy: row.requested_by,
+    requestedAt: row.requested_at,
+    startedAt: row.started_at,
+    completedAt: row.completed_at,
+    durationSeconds: row.duration_seconds === null ? null : Number(row.duration_seconds),
+    oldVersion: row.old_version,
+    newVersion: row.new_version,
+    gitCommit: row.git_commit,
+    gitBranch: row.git_branch,
+    target: { provider: row.target_provider, config: row.target_config ? (JSON.parse(row.target_config) as Record<string, unknown>) : null },
+    errorMessage: row.error_message,
+    webhookEventId: row.fk_webhook_event === null ? null : String(row.fk_webhook_event),
+  };
+}
+
+/** The lock key that the unique index holds while a deployment runs. */
+export function lockKeyOf(fraise: string, environment: string, job?: string | null): string {
+  return job ? `${fraise}/${environment}/${job}` : `${fraise}/${environment}`;
+}
+
+export interface StartValues {
+  startedAt: string;
+  leaseOwner: string;
+  leaseExpiresAt: string;
+  oldVersion: string | null;
+  lockKey: string;
+  hostSlot: string | null;
+}
+
+/**
+ * PENDING → IN_PROGRESS. False when it was no longer pending. Throws a unique violation when
+ * another deployment of the same (fraise, environment) holds the lock.
+ */
+export async function startDeployment(db: Db, id: number, values: StartValues): Promise<boolean> {
+  const result = await db
+    .updateTable('tb_deployment')
+    .set((eb) => ({
+      status: 'in_progress',
+      started_at: values.startedAt,
+      lock_key: values.lockKey,
+      host_slot: values.hostSlot,
+      lease_owner: values.leaseOwner,
+      lease_expires_at: values.leaseExpiresAt,
+      heartbeat_at: values.startedAt,
+      old_version: values.oldVersion,
+      attempt: eb('attempt', '+', 1),
+    }))
+    .where('id', '=', id)
+    .where('status', '=', 'pending')
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
+export interface FinishValues {
+  status: Exclude<DeploymentStatus, 'pending' | 'in_progress'>;
+  completedAt: string;
+  newVersion?: string | null;
+  errorMessage?: string | null;
+  details?: Record<string, unknown> | null;
+}
+
+/**
+ * Ends a deployment (from PENDING or IN_PROGRESS), releases its lock and lease, and counts it in
+ * the daily statistics. Call it inside a transaction. Returns false when it had already ended.
+ */
+export async function finishDeployment(db: Db, id: number, values: FinishValues): Promise<boolean> {
+  const row = await db
+    .selectFrom('tb_deployment')
+    .select(['fraise', 'environment', 'status', 'requested_at', 'started_at'])
+    .where('id', '=', id)
+    .executeTakeFirst();
+  if (!row || (row.status !== 'pending' && row.status !== 'in_progress')) return false;
+  const ran = row.started_at !== null;
+  const durationSeconds = ran ? Math.max(0, (Date.parse(values.completedAt) - Date.parse(row.started_at!)) / 1000) : null;
+  const result = await db
+    .updateTable('tb_deployment')
+    .set({
+      status: values.status,
+      completed_at: values.completedAt,
+      duration_seconds: durationSeconds,
+      ...(values.newVersion !== undefined ? { new_version: values.newVersion } : {}),
+      ...(values.errorMessage !== undefined ? { error_message: values.errorMessage } : {}),
+      ...(values.details !== undefined ? { details: values.details ? JSON.stringify(values.details) : null } : {}),
+      lock_key: null,
+      host_slot: null,
+      lease_owner: null,
+      lease_expires_at: null,
+    })
+    .where('id', '=', id)
+    .where('status', '=', row.status)
+    .executeTakeFirst();
+  if (Number(result.numUpdatedRows) !== 1) return false;
+  if (values.status === 'success' || values.status === 'failed' || values.status === 'rolled_back') {
+    await addDailyStats(db, {
+      day: (row.started_at ?? row.requested_at).slice(0, 10),
+      fraise: row.fraise,
+      environment: row.environment,
+      total: 1,
+      successful: values.status === 'success' ? 1 : 0,
+      failed: values.status === 'failed' ? 1 : 0,
+      rolledBack: values.status === 'rolled_back' ? 1 : 0,
+      durationSum: durationSeconds ?? 0,
+      durationCount: durationSeconds === null ? 0 : 1,
+    });
+  }
+  return true;
+}

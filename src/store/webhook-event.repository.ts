@@ -1,0 +1,101 @@
+import type { Insertable, Selectable } from 'kysely';
+import type { RecentWebhooksView, WebhookEventTable } from '../../db/database.js';
+import type { Deployment, WebhookEventRecord } from '../model.js';
+import { toDeployment } from './deployment.repository.js';
+import { dialectOf } from '../../db/migrations/helpers.js';
+import { insertReturningId } from './dialect-sql.js';
+import type { Db } from './store.js';
+
+/*
+ * Recorded webhook deliveries: written once (with the deployments they queue, in the caller's
+ * transaction), read newest first through v_recent_webhooks. (provider, delivery_id) is unique:
+ * inserting a delivery twice fails with a unique violation, which is how a redelivery is told.
+ */
+
+export type NewWebhookEvent = Omit<Insertable<WebhookEventTable>, 'id' | 'fk_deployment'>;
+
+/** Inserts a delivery; its id. Throws a unique violation when (provider, delivery_id) exists. */
+export async function insertWebhookEvent(db: Db, event: NewWebhookEvent): Promise<number> {
+  return insertReturningId(db, 'tb_webhook_event', { ...event, fk_deployment: null });
+}
+
+/**
+ * Inserts a delivery unless (provider, delivery_id) is already there: its id, or undefined for
+ * a redelivery. No error is raised for the duplicate, so that it can share a transaction with
+ * other deliveries (a failed statement would abort a PostgreSQL transaction).
+ */
+export async function insertWebhookEventOnce(db: Db, event: NewWebhookEvent): Promise<number | undefined> {
+  const values = { ...event, fk_deployment: null };
+  if (dialectOf(db) === 'mysql') {
+    // A no-op update on the duplicate. mysql2 counts it as a "found" row, so the row count does
+    // not tell; the insert id does: a new row's id, nothing for the duplicate.
+    const result = await db
+      .insertInto('tb_webhook_event')
+      .values(values)
+      .onDuplicateKeyUpdate((eb) => ({ id: eb.ref('id') }))
+      .executeTakeFirstOrThrow();
+    return result.insertId !== undefined && result.insertId > 0n ? Number(result.insertId) : undefined;
+  }
+  const row = await db
+    .insertInto('tb_webhook_event')
+    .values(values)
+    .onConflict((oc) => oc.columns(['provider', 'delivery_id']).doNothing())
+    .returning('id')
+    .executeTakeFirst();
+  return row ? Number(row.id) : undefined;
+}
+
+/** Points a delivery at the first deployment it queued. */
+export async function linkWebhookEventDeployment(db: Db, eventId: number, deploymentId: number): Promise<void> {
+  await db.updateTable('tb_webhook_event').set({ fk_deployment: deploymentId }).where('id', '=', eventId).execute();
+}
+
+export async function listWebhookEvents(db: Db, options: { limit: number; beforeId?: number }): Promise<WebhookEventRecord[]> {
+  let query = db.selectFrom('v_recent_webhooks').selectAll();
+  if (options.beforeId !== undefined) query = query.where('id', '<', options.beforeId);
+  const rows = await query.orderBy('id', 'desc').limit(options.limit).execute();
+  return rows.map(toWebhookEvent);
+}
+
+export async function findWebhookEvent(db: Db, id: number): Promise<WebhookEventRecord | undefined> {
+  const row = await db.selectFrom('v_recent_webhooks').selectAll().where('id', '=', id).executeTakeFirst();
+  return row ? toWebhookEvent(row) : undefined;
+}
+
+/** The delivery recorded under this provider's delivery id, if any. */
+export async function findWebhookEventByDelivery(db: Db, provider: string, deliveryId: string): Promise<WebhookEventRecord | undefined> {
+  const row = await db
+    .selectFrom('v_recent_webhooks')
+    .selectAll()
+    .where('provider', '=', provider)
+    .where('delivery_id', '=', deliveryId)
+    .executeTakeFirst();
+  return row ? toWebhookEvent(row) : undefined;
+}
+
+/** Every deployment a delivery queued, oldest first. */
+export async function listWebhookEventDeployments(db: Db, eventId: number): Promise<Deployment[]> {
+  const rows = await db.selectFrom('v_deployment_history').selectAll().where('fk_webhook_event', '=', eventId).orderBy('id', 'asc').execute();
+  return rows.map(toDeployment);
+}
+
+export function toWebhookEvent(row: Selectable<RecentWebhooksView>): WebhookEventRecord {
+  return {
+    id: String(row.id),
+    receivedAt: row.received_at,
+    provider: row.provider,
+    eventType: row.event_type,
+    deliveryId: row.delivery_id,
+    repository: row.repository,
+    branch: row.branch,
+    tag: row.tag,
+    commitSha: row.commit_sha,
+    sender: row.sender,
+    commitMessage: row.commit_message,
+    commitAuthor: row.commit_author,
+    outcome: row.outcome,
+    reason: row.reason,
+    processed: Number(row.processed) === 1,
+    deploymentId: row.deployment_id === null ? null : String(row.deployment_id),
+  };
+}

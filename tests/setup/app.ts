@@ -1,0 +1,85 @@
+import pino from 'pino';
+import { type App, createApp } from '../../src/app.js';
+import { parseConfig } from '../../src/config/load.js';
+import type { FraisierConfig } from '../../src/config/types.js';
+import type { CommandRunner } from '../../src/exec/runner.js';
+import { createStore } from '../../src/store/store.js';
+import type { DialectFixture, TestDatabase } from './dialects.js';
+
+/** A small configuration most API tests share: two fraises, three environments. */
+export const BASIC_CONFIG = `
+fraises:
+  my_api:
+    type: api
+    description: My API
+    database: { type: postgresql, strategy: apply }
+    environments:
+      staging:
+        branch: staging
+        target:
+          provider: coolify
+          endpoint: https://coolify.example.com
+          api_key: super-secret-key-123
+          application_uuid: app-1
+      production:
+        branch: main
+        target: { provider: bare-metal, host: prod.example.com, app_path: /srv/api }
+  my_worker:
+    type: worker
+    environments:
+      production:
+        target: { provider: kubernetes, namespace: jobs }
+`;
+
+export function testConfig(yaml = BASIC_CONFIG, env: Record<string, string> = {}): FraisierConfig {
+  return parseConfig(yaml, { env }).config;
+}
+
+export interface TestApp {
+  app: App;
+  database: TestDatabase;
+  dispose(): Promise<void>;
+}
+
+/** An app on a fresh database of `dialect`, initialised (migrated), logging nothing. */
+export async function createTestApp(
+  dialect: DialectFixture,
+  options: { config?: FraisierConfig; now?: () => Date; production?: boolean; runner?: CommandRunner; scheduler?: boolean } = {},
+): Promise<TestApp> {
+  const database = await dialect.createDatabase();
+  const config = options.config ?? testConfig();
+  const app = createApp({
+    config,
+    store: createStore(database.url, { poolSize: 5 }),
+    logger: pino({ level: 'silent' }),
+    ...(options.now ? { now: options.now } : {}),
+    ...(options.production !== undefined ? { production: options.production } : {}),
+    ...(options.runner ? { runner: options.runner } : {}),
+    ...(options.scheduler !== undefined ? { scheduler: options.scheduler } : {}),
+  });
+  await app.init();
+  return {
+    app,
+    database,
+    async dispose() {
+      await app.stop();
+      await database.drop();
+    },
+  };
+}
+
+/** Runs a GraphQL operation through yoga.fetch, without a port. */
+export async function gql<T = any>(
+  app: App,
+  query: string,
+  variables: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+): Promise<{ status: number; data?: T; errors?: { message: string; extensions?: { code?: string } }[] }> {
+  const response = await app.yoga.fetch('http://localhost/graphql', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await response.json()) as { data?: T; errors?: { message: string; extensions?: { code?: string } }[] };
+  return { status: response.status, ...body };
+}

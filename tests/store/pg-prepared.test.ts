@@ -1,0 +1,56 @@
+import { sql } from 'kysely';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createStore, type Store } from '../../src/store/store.js';
+import { DIALECTS, type TestDatabase } from '../setup/dialects.js';
+
+/*
+ * On PostgreSQL the store's statements are prepared once per connection (planning the views
+ * cost more than running them), and a plan made stale by a migration from another process is
+ * replaced rather than failing the query.
+ */
+
+const postgres = DIALECTS.find((d) => d.name === 'postgres')!;
+const skip = await postgres.unavailable();
+
+describe.skipIf(skip)('prepared statements on PostgreSQL', () => {
+  let database: TestDatabase;
+  let store: Store;
+  beforeAll(async () => {
+    database = await postgres.createDatabase();
+    store = createStore(database.url, { poolSize: 1 });
+    await store.migrate();
+  });
+  afterAll(async () => {
+    await store?.close();
+    await database?.drop();
+  });
+
+  it('prepares reads and writes once per connection, never BEGIN or DDL', async () => {
+    for (let i = 0; i < 3; i++) await store.db.selectFrom('v_deployment_history').selectAll().orderBy('id', 'desc').limit(20).execute();
+    const prepared = await store.db.transaction().execute(async (trx) => {
+      await trx.selectFrom('tb_fraise_state').select('fraise').where('fraise', '=', 'x').execute();
+      return (await sql<{ name: string; statement: string }>`SELECT name, statement FROM pg_prepared_statements ORDER BY name`.execute(trx)).rows;
+    });
+    const statements = prepared.map((p) => p.statement.toLowerCase());
+    expect(statements.filter((s) => s.includes('from "v_deployment_history"'))).toHaveLength(1);
+    expect(statements.some((s) => s.includes('from "tb_fraise_state"'))).toBe(true);
+    expect(statements.some((s) => /^\s*(begin|commit|create|alter)/.test(s))).toBe(false);
+    expect(prepared.every((p) => p.name.startsWith('fraisier_'))).toBe(true);
+  });
+
+  it('replans a statement whose result changed under it (a migration from another process)', async () => {
+    const other = new pg.Client({ connectionString: database.url });
+    await other.connect();
+    try {
+      await other.query('CREATE VIEW v_prepared_probe AS SELECT 1::int AS n');
+      const read = () => sql<{ n: unknown }>`SELECT * FROM v_prepared_probe`.execute(store.db);
+      expect((await read()).rows).toEqual([{ n: 1 }]);
+      await other.query("CREATE OR REPLACE VIEW v_prepared_probe AS SELECT 1::int AS n, 'two'::text AS label");
+      expect((await read()).rows).toEqual([{ n: 1, label: 'two' }]);
+    } finally {
+      await other.query('DROP VIEW IF EXISTS v_prepared_probe');
+      await other.end();
+    }
+  });
+});
