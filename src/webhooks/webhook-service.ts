@@ -1,0 +1,237 @@
+import type { Logger } from 'pino';
+import { assertCan, can, type Principal } from '../auth/principal.js';
+import type { FraisierConfig } from '../config/types.js';
+import type { DispatchControl } from '../deploy/deployment-service.js';
+import { readDeployments } from '../deploy/queue.js';
+import { BadInputError, ForbiddenError, FraisierError, InvalidSignatureError, StoreUnavailableError } from '../errors.js';
+import type { EventBus } from '../events/bus.js';
+import type { WebhookEventRecord, WebhookResult } from '../model.js';
+import type { Metrics } from '../server/metrics.js';
+import type { WebhookDelivery, WebhookIntake } from '../services/app-services.js';
+import { isUniqueViolation } from '../store/dialect-sql.js';
+import { guardStore, type Store } from '../store/store.js';
+import { findWebhookEventByDelivery, listWebhookEventDeployments } from '../store/webhook-event.repository.js';
+import { type DeliveryFacts, deliveryWrite, eventRecord } from './delivery-write.js';
+import type { DeliveryDescription, WebhookHeaders } from './provider.js';
+import { createDeliveryWriter, type DeliveryWrite, type DeliveryWriter, type DeliveryWritten } from './record-delivery.js';
+import type { GitProviderRegistry, ResolvedProvider } from './registry.js';
+import { type RoutingDecision, routeDelivery } from './routing.js';
+import { shown } from './text.js';
+import { type ProviderSecrets, providerName, providerSecrets, readDelivery, verifyDelivery } from './verify-delivery.js';
+
+/*
+ * processWebhook: verify, read, route, record. The signature is checked before anything
+ * touches the store, so a sender without the secret cannot write a row. Then the delivery and
+ * the deployments it queues are written in one transaction; a redelivery (the unique delivery
+ * id) answers `duplicate` with what the first one did, and queues nothing.
+ */
+
+export interface WebhookServiceDeps {
+  store: Store;
+  config: FraisierConfig;
+  registry: GitProviderRegistry;
+  bus: EventBus;
+  dispatch: Pick<DispatchControl, 'notify'>;
+  metrics: Metrics;
+  logger: Logger;
+  now: () => Date;
+}
+
+/** Deadlocks (concurrent writes to one fraise and environment) are retried this many times. */
+const MAX_ATTEMPTS = 8;
+
+export class WebhookService implements WebhookIntake {
+  /** Per provider (the configuration does not change; registered providers may be added). */
+  readonly #secrets = new WeakMap<object, ProviderSecrets>();
+  readonly #writer: DeliveryWriter;
+
+  constructor(private readonly deps: WebhookServiceDeps) {
+    this.#writer = createDeliveryWriter(deps.store, deps.logger);
+  }
+
+  async process(principal: Principal, delivery: WebhookDelivery): Promise<WebhookResult> {
+    const resolved = this.deps.registry.resolve(delivery.provider);
+    const label = resolved?.storedName ?? 'unknown';
+    try {
+      if (!resolved) throw new BadInputError(`unknown webhook provider ${shown(delivery.provider)} (known: ${this.deps.registry.names().join(', ')})`);
+      const result = await this.#process(principal, resolved, delivery);
+      this.deps.metrics.webhookDeliveries.inc({ provider: label, outcome: result.duplicate ? 'duplicate' : (result.event?.outcome ?? 'ignored') });
+      return result;
+    } catch (error) {
+      this.deps.metrics.webhookDeliveries.inc({ provider: label, outcome: outcomeOfError(error) });
+      throw error;
+    }
+  }
+
+  async #process(principal: Principal, resolved: ResolvedProvider, delivery: WebhookDelivery): Promise<WebhookResult> {
+    this.#authorize(principal, resolved);
+    const headers = delivery.headers ?? {};
+    const described = describe(resolved, headers);
+    const deliveryId = delivery.deliveryId || described.deliveryId || null;
+    const eventName = delivery.event || described.event || null;
+    const now = this.deps.now();
+    // The bytes as received when the route has them: a body that is not valid UTF-8 would not
+    // survive a round trip through a string, and its signature would no longer match.
+    const body = delivery.body ?? Buffer.from(delivery.payload, 'utf8');
+
+    const secrets = this.#secretsOf(resolved);
+    const verdict = verifyDelivery(resolved, { body, headers, signature: delivery.signature || described.signature || null, now }, secrets);
+    if (!verdict.valid) {
+      // Debug only, and never the signature: refusals are cheap for whoever sends them.
+      this.deps.logger.debug({ provider: resolved.storedName, deliveryId: deliveryId?.slice(0, 100), reason: verdict.reason }, 'webhook delivery refused');
+      throw new InvalidSignatureError(verdict.reason);
+    }
+
+    const read = readDelivery(resolved, { body, text: delivery.payload, headers, event: eventName, deliveryId });
+    const event = 'event' in read ? read.event : undefined;
+    const decision: RoutingDecision = event
+      ? routeDelivery({
+          config: this.deps.config,
+          event,
+          providerName: providerName(resolved),
+          verifiedWith: verdict.secret,
+          providerSecrets: secrets.provider,
+          ...(principal.kind === 'token' ? { mayDeploy: (f: string, e: string) => can(principal, 'deploy', f, e) } : {}),
+        })
+      : { outcome: 'refused', targets: [], reason: (read as { unreadable: string }).unreadable };
+    const facts: DeliveryFacts = {
+      provider: resolved.storedName,
+      eventType: event?.eventType ?? eventName ?? 'unknown',
+      deliveryId,
+      event,
+      decision,
+      receivedAt: now.toISOString(),
+      sourceIp: delivery.sourceIp ?? null,
+      payload: this.deps.config.settings.webhook.storePayload ? delivery.payload : null,
+    };
+    const write = deliveryWrite(facts);
+
+    const written = await this.#record(write);
+    if ('duplicate' in written) return written.duplicate;
+    this.#log(write, written, decision);
+    const { deployments } = written;
+    if (deployments.length) await this.#afterCommit(deployments.length, written.superseded);
+    if ('syntax' in read && read.syntax) throw new BadInputError(read.unreadable);
+    return {
+      accepted: decision.outcome !== 'refused',
+      duplicate: false,
+      message: decision.outcome === 'accepted' ? `${plural(deployments.length, 'deployment')} queued: ${decision.reason}` : decision.reason,
+      event: eventRecord(written.eventId, write.event, deployments[0]?.id ?? null),
+      deployments,
+    };
+  }
+
+  /** Writes the delivery; for a redelivery, answers what the first delivery did. */
+  async #record(write: DeliveryWrite): Promise<DeliveryWritten | { duplicate: WebhookResult }> {
+    const { db } = this.deps.store;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const outcome = await guardStore(() => this.#writer.write(write));
+        if (!('duplicate' in outcome)) return outcome;
+        const deliveryId = write.event.delivery_id!;
+        const original = await guardStore(() => findWebhookEventByDelivery(db, write.event.provider, deliveryId));
+        // Recorded a moment ago by a concurrent copy, and visible now that it committed.
+        if (original) return { duplicate: await this.#duplicate(original) };
+        throw new StoreUnavailableError(`delivery ${shown(deliveryId, 80)} is recorded but could not be read back`);
+      } catch (error) {
+        // Two concurrent copies racing on the unique index (PostgreSQL / MySQL without the
+        // conflict clause seeing the other's uncommitted row) or a deadlock: try again.
+        if (attempt < MAX_ATTEMPTS && (isDeadlock(error) || isUniqueViolation(error))) {
+          // Exponential backoff with jitter: 2, 4, 8 ... ms, so that the colliding writers part.
+          await new Promise((resolve) => setTimeout(resolve, (1 + Math.random()) * 2 ** attempt));
+          continue;
+        }
+        throw error;
+      }
+    }
+  }
+
+  async #duplicate(original: WebhookEventRecord): Promise<WebhookResult> {
+    const deployments = await guardStore(() => listWebhookEventDeployments(this.deps.store.db, Number(original.id)));
+    return {
+      accepted: true,
+      duplicate: true,
+      message: `delivery ${shown(original.deliveryId ?? '', 80)} was already received (event ${original.id}, ${original.outcome}): nothing more to do`,
+      event: original,
+      deployments,
+    };
+  }
+
+  /** The write is committed: tell the dispatcher and whoever watches the queue. Failures here lose nothing. */
+  async #afterCommit(queued: number, superseded: number[]): Promise<void> {
+    const { metrics, bus, dispatch, store, logger } = this.deps;
+    metrics.deploymentsQueued.inc({ trigger: 'webhook' }, queued);
+    dispatch.notify();
+    // Reading the replaced deployments back is only worth it when someone will hear of them.
+    if (superseded.length === 0 || !bus.wantsCompleted) return;
+    try {
+      for (const deployment of await readDeployments(store.db, superseded)) bus.publish({ type: 'completed', deployment });
+    } catch (error) {
+      logger.warn({ err: error, superseded }, 'could not announce superseded deployments');
+    }
+  }
+
+  #log(write: DeliveryWrite, written: DeliveryWritten, decision: RoutingDecision): void {
+    const fields = { provider: write.event.provider, deliveryId: write.event.delivery_id, event: written.eventId, outcome: decision.outcome, reason: write.event.reason };
+    if (decision.outcome === 'ignored') this.deps.logger.debug(fields, 'webhook delivery recorded');
+    else this.deps.logger.info(fields, decision.outcome === 'accepted' ? 'webhook delivery queued deployments' : 'webhook delivery refused');
+  }
+
+  #authorize(principal: Principal, resolved: ResolvedProvider): void {
+    if (principal.kind === 'webhook') {
+      // The route vouches for the provider it received the delivery for, and no other.
+      if (this.deps.registry.resolve(principal.provider)?.provider !== resolved.provider) {
+        throw new ForbiddenError(`a delivery received for ${principal.provider} cannot be processed as ${resolved.storedName}`);
+      }
+      return;
+    }
+    assertCan(principal, 'deploy');
+  }
+
+  #secretsOf(resolved: ResolvedProvider): ProviderSecrets {
+    let secrets = this.#secrets.get(resolved.provider);
+    if (!secrets) this.#secrets.set(resolved.provider, (secrets = providerSecrets(this.deps.config, resolved)));
+    return secrets;
+  }
+}
+
+function describe(resolved: ResolvedProvider, headers: WebhookHeaders): DeliveryDescription {
+  const none: DeliveryDescription = { event: null, deliveryId: null, signature: null };
+  if (!resolved.provider.describe) return none;
+  try {
+    return resolved.provider.describe(headers) ?? none;
+  } catch {
+    // A custom describe() that throws describes nothing; verify() still decides.
+    return none;
+  }
+}
+
+function isDeadlock(error: unknown): boolean {
+  for (let current = error, depth = 0; current && depth < 5; depth++) {
+    const { code, errno } = current as { code?: unknown; errno?: unknown };
+    if (code === 'ER_LOCK_DEADLOCK' || errno === 1213 || code === '40P01' || code === '40001') return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+/** The `outcome` label of fraisier_webhook_deliveries_total for a delivery that ended in an error. */
+function outcomeOfError(error: unknown): string {
+  if (error instanceof StoreUnavailableError) return 'unavailable';
+  if (!(error instanceof FraisierError)) return 'error';
+  switch (error.code) {
+    case 'INVALID_SIGNATURE':
+      return 'invalid_signature';
+    case 'BAD_USER_INPUT':
+      return 'bad_request';
+    case 'FORBIDDEN':
+    case 'UNAUTHENTICATED':
+      return 'forbidden';
+    default:
+      return error.code.toLowerCase();
+  }
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}
