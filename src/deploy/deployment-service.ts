@@ -1,0 +1,250 @@
+import type { Logger } from 'pino';
+import { assertCan, type Principal, principalName } from '../auth/principal.js';
+import type { EnvironmentConfig } from '../config/types.js';
+import { BadInputError, ConflictError } from '../errors.js';
+import type { EventBus } from '../events/bus.js';
+import { GIT_ENV, lsRemote, parseLsRemote } from '../git/commands.js';
+import { isCommitish } from '../git/refs.js';
+import type { Deployment, DeploymentResult, TriggerType } from '../model.js';
+import type { Metrics } from '../server/metrics.js';
+import type { Catalog } from '../services/catalog.js';
+import type { DeployInput, DeploymentCommands, RollbackInput } from '../services/app-services.js';
+import type { QueryService } from '../services/queries.js';
+import { findDeployment, finishDeployment } from '../store/deployment.repository.js';
+import { findFraiseState } from '../store/fraise-state.repository.js';
+import { guardStore, type Store } from '../store/store.js';
+import type { CommandRunner } from '../exec/runner.js';
+import { planDeployment } from './plan.js';
+import { enqueue, readDeployments } from './queue.js';
+
+/** What the service needs of the dispatcher: a nudge after enqueueing, and cancellation. */
+export interface DispatchControl {
+  /** New work is queued: look now rather than at the next poll. */
+  notify(): void;
+  /** Stops a deployment this process runs; resolves with its end state, or undefined if not here. */
+  cancel(id: number): Promise<Deployment | undefined>;
+}
+
+export interface DeploymentServiceDeps {
+  store: Store;
+  catalog: Catalog;
+  queries: QueryService;
+  bus: EventBus;
+  runner: CommandRunner;
+  dispatch: DispatchControl;
+  metrics: Metrics;
+  logger: Logger;
+  now: () => Date;
+}
+
+const LS_REMOTE_TIMEOUT_MS = 15_000;
+
+export class DeploymentService implements DeploymentCommands {
+  constructor(private readonly deps: DeploymentServiceDeps) {}
+
+  async deploy(principal: Principal, input: DeployInput): Promise<DeploymentResult> {
+    const { catalog, store } = this.deps;
+    const fraise = catalog.fraise(input.fraise);
+    const env = catalog.environment(input.fraise, input.environment);
+    assertCan(principal, 'deploy', fraise.name, env.name);
+    const plan = planDeployment(fraise, env, 'deploy');
+    if (input.commit && !isCommitish(input.commit)) {
+      throw new BadInputError(`commit must be a commit id of 7 to 64 hex characters (got ${JSON.stringify(input.commit.slice(0, 80))})`);
+    }
+    const branch = this.branchOf(env);
+    const commit = input.commit?.toLowerCase() ?? (await this.resolveHead(env, branch));
+    const state = await guardStore(() => findFraiseState(store.db, fraise.name, env.name));
+    const current = state?.currentVersion ?? null;
+    const target = `${fraise.name}/${env.name}`;
+    if (!input.force && commit && current && sameCommit(commit, current)) {
+      return {
+        success: false,
+        message: `${short(commit)} is already deployed to ${target}; deploy with force to redeploy it`,
+        dryRun: input.dryRun ?? false,
+        plan,
+        deployment: null,
+      };
+    }
+    const what = commit ? short(commit) : branch ? `the head of ${branch}` : 'the head of the repository';
+    if (input.dryRun) {
+      return {
+        success: true,
+        message: `dry run: would deploy ${what} to ${target} (${env.target.provider}); nothing was queued`,
+        dryRun: true,
+        plan,
+        deployment: null,
+      };
+    }
+    const deployment = await this.#enqueue(principal, env, {
+      kind: 'deploy',
+      trigger: input.trigger === 'manual' ? 'manual' : 'api',
+      gitBranch: branch ?? null,
+      gitCommit: commit ?? null,
+      force: input.force ?? false,
+    });
+    return { success: true, message: `deployment ${deployment.id} queued: ${what} to ${target}`, dryRun: false, plan, deployment };
+  }
+
+  async rollback(principal: Principal, input: RollbackInput): Promise<DeploymentResult> {
+    const { catalog, store } = this.deps;
+    const fraise = catalog.fraise(input.fraise);
+    const env = catalog.environment(input.fraise, input.environment);
+    assertCan(principal, 'deploy', fraise.name, env.name);
+    const plan = planDeployment(fraise, env, 'rollback');
+    const target = `${fraise.name}/${env.name}`;
+    const state = await guardStore(() => findFraiseState(store.db, fraise.name, env.name));
+    const current = state?.currentVersion ?? null;
+    const refuse = (message: string): DeploymentResult => ({ success: false, message, dryRun: false, plan, deployment: null });
+
+    let version: string | undefined;
+    if (input.toVersion) {
+      const wanted = input.toVersion.trim();
+      version = await guardStore(() => findSuccessfulVersion(store, fraise.name, env.name, wanted));
+      if (!version) return refuse(`no successful deployment of ${JSON.stringify(wanted)} is recorded for ${target}`);
+      if (current && sameCommit(version, current)) return refuse(`${short(version)} is already running on ${target}`);
+    } else {
+      version = await guardStore(() => previousSuccessfulVersion(store, fraise.name, env.name, current));
+      if (!version) return refuse(`nothing to roll back to: no successful deployment of ${target} before ${current ? short(current) : 'now'}`);
+    }
+    const deployment = await this.#enqueue(principal, env, {
+      kind: 'rollback',
+      trigger: input.trigger === 'manual' ? 'manual' : 'api',
+      gitBranch: null,
+      gitCommit: version,
+      toVersion: version,
+      force: true,
+    });
+    return {
+      success: true,
+      message: `rollback ${deployment.id} queued: ${target} back to ${short(version)}`,
+      dryRun: false,
+      plan,
+      deployment,
+    };
+  }
+
+  async cancel(principal: Principal, id: string): Promise<Deployment> {
+    const { store, bus, dispatch } = this.deps;
+    const deployment = await this.deps.queries.deployment(principal, id);
+    assertCan(principal, 'deploy', deployment.fraise, deployment.environment);
+    const numericId = Number(deployment.id);
+    if (deployment.status === 'pending') {
+      const ended = await guardStore(() =>
+        store.db.transaction().execute((trx) =>
+          finishDeployment(trx, numericId, {
+            status: 'cancelled',
+            completedAt: this.deps.now().toISOString(),
+            errorMessage: `cancelled by ${principalName(principal)} before it started`,
+          }),
+        ),
+      );
+      const after = await guardStore(() => findDeployment(store.db, numericId));
+      if (ended && after) {
+        this.deps.metrics.deploymentsFinished.inc({ status: 'cancelled' });
+        bus.publish({ type: 'completed', deployment: after });
+        return after;
+      }
+      // It started meanwhile: cancel it as a running one.
+      if (after?.status !== 'in_progress') return after ?? deployment;
+    } else if (deployment.status !== 'in_progress') {
+      throw new ConflictError(`deployment ${id} already ended (${deployment.status.toUpperCase()})`);
+    }
+    await guardStore(() =>
+      store.db.updateTable('tb_deployment').set({ cancel_requested: 1 }).where('id', '=', numericId).where('status', '=', 'in_progress').execute(),
+    );
+    const local = await dispatch.cancel(numericId);
+    return local ?? (await guardStore(() => findDeployment(store.db, numericId))) ?? deployment;
+  }
+
+  async #enqueue(
+    principal: Principal,
+    env: EnvironmentConfig,
+    request: { kind: 'deploy' | 'rollback'; trigger: TriggerType; gitBranch: string | null; gitCommit: string | null; toVersion?: string; force: boolean },
+  ): Promise<Deployment> {
+    const { store, bus, dispatch, metrics, now } = this.deps;
+    const requestedAt = now().toISOString();
+    const { deployment, superseded } = await guardStore(() =>
+      store.db.transaction().execute((trx) =>
+        enqueue(trx, {
+          fraise: env.fraise,
+          environment: env.name,
+          kind: request.kind,
+          trigger: request.trigger,
+          requestedBy: principalName(principal),
+          requestedAt,
+          gitBranch: request.gitBranch,
+          gitCommit: request.gitCommit,
+          toVersion: request.toVersion ?? null,
+          force: request.force,
+          env,
+        }),
+      ),
+    );
+    metrics.deploymentsQueued.inc({ trigger: request.trigger });
+    for (const old of await guardStore(() => readDeployments(store.db, superseded))) bus.publish({ type: 'completed', deployment: old });
+    dispatch.notify();
+    return deployment;
+  }
+
+  /** The branch a manual deploy takes: the environment's, else the one branch_mapping gives it. */
+  branchOf(env: EnvironmentConfig): string | undefined {
+    if (env.branch) return env.branch;
+    return this.deps.catalog.config.routes.find((r) => r.fraise === env.fraise && r.environment === env.name)?.branch;
+  }
+
+  /** The commit the branch points to now, when the repository can be asked; undefined otherwise. */
+  async resolveHead(env: EnvironmentConfig, branch: string | undefined): Promise<string | undefined> {
+    if (!env.repository) return undefined;
+    try {
+      const result = await this.deps.runner.run(lsRemote(env.repository, branch ? `refs/heads/${branch}` : 'HEAD'), {
+        timeoutMs: LS_REMOTE_TIMEOUT_MS,
+        env: GIT_ENV,
+      });
+      return parseLsRemote(result.stdout);
+    } catch (error) {
+      this.deps.logger.warn({ fraise: env.fraise, environment: env.name, err: error }, 'could not resolve the branch head; the fetch step will');
+      return undefined;
+    }
+  }
+}
+
+function short(sha: string): string {
+  return /^[0-9a-f]{40,64}$/.test(sha) ? sha.slice(0, 12) : sha;
+}
+
+function sameCommit(a: string, b: string): boolean {
+  const x = a.toLowerCase();
+  const y = b.toLowerCase();
+  return x === y || (x.length >= 7 && y.startsWith(x)) || (y.length >= 7 && x.startsWith(y));
+}
+
+/** The recorded version a rollback asks for: exact, or a commit prefix of at least 7 characters. */
+async function findSuccessfulVersion(store: Store, fraise: string, environment: string, wanted: string): Promise<string | undefined> {
+  const base = store.db
+    .selectFrom('tb_deployment')
+    .select('new_version')
+    .where('fraise', '=', fraise)
+    .where('environment', '=', environment)
+    .where('status', '=', 'success')
+    .where('job', 'is', null);
+  const exact = await base.where('new_version', '=', wanted).orderBy('id', 'desc').limit(1).executeTakeFirst();
+  if (exact?.new_version) return exact.new_version;
+  if (!isCommitish(wanted)) return undefined;
+  const prefixed = await base.where('new_version', 'like', `${wanted.toLowerCase()}%`).orderBy('id', 'desc').limit(1).executeTakeFirst();
+  return prefixed?.new_version ?? undefined;
+}
+
+/** The last successful version that is not the one running now. */
+async function previousSuccessfulVersion(store: Store, fraise: string, environment: string, current: string | null): Promise<string | undefined> {
+  let query = store.db
+    .selectFrom('tb_deployment')
+    .select('new_version')
+    .where('fraise', '=', fraise)
+    .where('environment', '=', environment)
+    .where('status', '=', 'success')
+    .where('job', 'is', null)
+    .where('new_version', 'is not', null);
+  if (current) query = query.where('new_version', '<>', current);
+  const row = await query.orderBy('id', 'desc').limit(1).executeTakeFirst();
+  return row?.new_version ?? undefined;
+}

@@ -1,0 +1,391 @@
+import type { Logger } from 'pino';
+import type { EventBus } from '../events/bus.js';
+import type { Deployment, DeploymentProgress } from '../model.js';
+import { insertProgress } from '../store/progress.repository.js';
+import type { ProviderRegistry } from '../providers/registry.js';
+import type { Metrics } from '../server/metrics.js';
+import type { Catalog } from '../services/catalog.js';
+import {
+  type Candidate,
+  claimDeployment,
+  expiredLeases,
+  lastSequence,
+  markTouched,
+  pendingCandidates,
+  releaseLease,
+  renewLease,
+  requeueExpired,
+} from '../store/claim.repository.js';
+import { findDeployment, lockKeyOf } from '../store/deployment.repository.js';
+import { findFraiseState } from '../store/fraise-state.repository.js';
+import { guardStore, type Store } from '../store/store.js';
+import type { DispatchControl } from './deployment-service.js';
+import { completeDeployment } from './lifecycle.js';
+import type { ClaimedDeployment, Pipeline, PipelineResult } from './pipeline.js';
+import { supersedeOlder } from './queue.js';
+
+/*
+ * The in-process dispatcher. It claims PENDING deployments in the database (so several
+ * Fraisier processes on one PostgreSQL split the work and never run one twice), runs them
+ * through the pipeline under a lease it renews, and ends them. Work is picked up as soon as it
+ * is queued (notify, or LISTEN/NOTIFY between processes), with a slow poll as a safety net.
+ * Expired leases (a process that died) are swept: the deployment is queued again when nothing
+ * on the target was changed yet, otherwise it ends FAILED ("interrupted").
+ */
+
+/** Tells other processes that work was queued, and hears them (PostgreSQL LISTEN/NOTIFY). */
+export interface QueueSignal {
+  notify(): void;
+  onNotify(listener: () => void): void;
+  close(): Promise<void>;
+}
+
+export interface DispatcherOptions {
+  store: Store;
+  catalog: Catalog;
+  providers: ProviderRegistry;
+  pipeline: Pipeline;
+  bus: EventBus;
+  metrics: Metrics;
+  logger: Logger;
+  now: () => Date;
+  instanceId: string;
+  concurrency: { global: number; perHost: number };
+  lease: { ttlSeconds: number; heartbeatSeconds: number };
+  pollIntervalSeconds: number;
+  signal?: QueueSignal;
+  /** Attempts of a deployment interrupted before it changed anything. */
+  maxAttempts?: number;
+  /**
+   * Which queued deployments this dispatcher may claim (default: all). The CLI runs only the
+   * deployment it queued and leaves the rest of the queue to the servers.
+   */
+  accept?: (candidate: Candidate) => boolean;
+}
+
+interface Running {
+  id: number;
+  lockKey: string;
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+const CANDIDATE_BATCH = 100;
+
+export class Dispatcher implements DispatchControl {
+  readonly #running = new Map<number, Running>();
+  #ticking = false;
+  #tickScheduled = false;
+  #again = false;
+  #stopping = false;
+  #started = false;
+  #poll: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: DispatcherOptions) {}
+
+  /** Recovers what crashed, then starts taking work. */
+  async start(): Promise<void> {
+    if (this.#started) return;
+    this.#started = true;
+    this.options.signal?.onNotify(() => this.#tickSoon());
+    await this.sweep();
+    this.#tickSoon();
+    this.#poll = setInterval(() => {
+      void this.sweep().then(() => this.tick());
+    }, this.options.pollIntervalSeconds * 1000);
+    this.#poll.unref();
+  }
+
+  notify(): void {
+    this.#tickSoon();
+    this.options.signal?.notify();
+  }
+
+  /** Deployments this process is running now. */
+  get runningIds(): number[] {
+    return [...this.#running.keys()];
+  }
+
+  async cancel(id: number): Promise<Deployment | undefined> {
+    const running = this.#running.get(id);
+    if (!running) return undefined;
+    running.controller.abort('cancel');
+    await Promise.race([running.done, new Promise((resolve) => setTimeout(resolve, 30_000).unref())]);
+    return findDeployment(this.options.store.db, id);
+  }
+
+  /**
+   * Stops taking work; lets running deployments finish for up to `drainMs`, then stops them
+   * and gives their leases up (the next sweep queues them again or fails them as interrupted).
+   */
+  async stop(drainMs: number): Promise<void> {
+    this.#stopping = true;
+    if (this.#poll) clearInterval(this.#poll);
+    await this.options.signal?.close();
+    const all = () => Promise.all([...this.#running.values()].map((r) => r.done));
+    if (this.#running.size === 0) return;
+    this.options.logger.info({ running: this.runningIds, drainMs }, 'waiting for running deployments to finish');
+    const drained = await Promise.race([all().then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), drainMs).unref())]);
+    if (drained) return;
+    this.options.logger.warn({ running: this.runningIds }, 'drain timeout: stopping deployments and releasing their leases');
+    for (const running of this.#running.values()) running.controller.abort('shutdown');
+    await Promise.race([all(), new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
+  }
+
+  /** One tick per turn of the event loop, however many deliveries asked for it. */
+  #tickSoon(): void {
+    if (this.#stopping || !this.#started || this.#tickScheduled) return;
+    this.#tickScheduled = true;
+    setImmediate(() => {
+      this.#tickScheduled = false;
+      void this.tick();
+    });
+  }
+
+  /** Claims what can start now. Never runs twice at once: a call during a tick schedules one more. */
+  async tick(): Promise<void> {
+    if (this.#stopping || !this.#started) return;
+    if (this.#ticking) {
+      this.#again = true;
+      return;
+    }
+    this.#ticking = true;
+    try {
+      do {
+        this.#again = false;
+        await this.#claimAvailable();
+      } while (this.#again && !this.#stopping);
+    } catch (error) {
+      this.options.logger.error({ err: error }, 'dispatcher tick failed; retrying at the next poll');
+    } finally {
+      this.#ticking = false;
+    }
+  }
+
+  async #claimAvailable(): Promise<void> {
+    const { store, concurrency } = this.options;
+    let capacity = concurrency.global - this.#running.size;
+    if (capacity <= 0) return;
+    const candidates = await pendingCandidates(store.db, CANDIDATE_BATCH);
+    // A newer request for the same (fraise, environment, job) replaces older ones still waiting
+    // (they may have been queued at the same moment by two processes).
+    const newest = new Map<string, Candidate>();
+    const crowded = new Set<string>();
+    for (const candidate of candidates) {
+      const key = lockKeyOf(candidate.fraise, candidate.environment, candidate.job);
+      if (newest.has(key)) crowded.add(key);
+      newest.set(key, candidate);
+    }
+    for (const key of crowded) await this.#supersede(newest.get(key)!);
+    for (const candidate of [...newest.values()].sort((a, b) => a.id - b.id)) {
+      if (capacity <= 0 || this.#stopping) break;
+      const lockKey = lockKeyOf(candidate.fraise, candidate.environment, candidate.job);
+      if ([...this.#running.values()].some((r) => r.lockKey === lockKey)) continue;
+      if (this.options.accept && !this.options.accept(candidate)) continue;
+      if (await this.#claim(candidate, lockKey)) capacity--;
+    }
+  }
+
+  async #supersede(newer: Candidate): Promise<void> {
+    const at = this.options.now().toISOString();
+    const ids = await this.options.store.db
+      .transaction()
+      .execute((trx) => supersedeOlder(trx, { fraise: newer.fraise, environment: newer.environment, job: newer.job, newerThan: newer.id, at }));
+    for (const id of ids) await this.#publishCompleted(id);
+  }
+
+  async #claim(candidate: Candidate, lockKey: string): Promise<boolean> {
+    const { store, catalog, providers, concurrency, lease, now, instanceId } = this.options;
+    const env = catalog.findFraise(candidate.fraise)?.environments.find((e) => e.name === candidate.environment);
+    const provider = env ? providers.get(env.target.provider) : undefined;
+    const host = env && provider ? provider.hostOf(env) : 'unknown';
+    const state = await findFraiseState(store.db, candidate.fraise, candidate.environment);
+    const startedAt = now();
+    // Scheduled job runs do not hold a host slot: they are the application's work, not deployments.
+    const slots = candidate.job ? [null] : Array.from({ length: concurrency.perHost }, (_, n) => `${host}#${n}`);
+    for (const hostSlot of slots) {
+      const result = await claimDeployment(store, candidate.id, {
+        startedAt: startedAt.toISOString(),
+        leaseOwner: instanceId,
+        leaseExpiresAt: new Date(startedAt.getTime() + lease.ttlSeconds * 1000).toISOString(),
+        oldVersion: candidate.job ? null : (state?.currentVersion ?? null),
+        lockKey,
+        hostSlot,
+      });
+      if (result === 'claimed') {
+        this.#launch(candidate.id, lockKey);
+        return true;
+      }
+      if (result !== 'host-busy') return false;
+    }
+    return false;
+  }
+
+  #launch(id: number, lockKey: string): void {
+    const controller = new AbortController();
+    const running: Running = { id, lockKey, controller, done: Promise.resolve() };
+    running.done = this.#run(id, controller).finally(() => {
+      this.#running.delete(id);
+      this.options.metrics.running.set(this.#running.size);
+      this.#tickSoon();
+    });
+    this.#running.set(id, running);
+    this.options.metrics.running.set(this.#running.size);
+  }
+
+  async #run(id: number, controller: AbortController): Promise<void> {
+    const { store, lease, now, instanceId, logger, metrics, bus, pipeline } = this.options;
+    const heartbeat = setInterval(() => {
+      const at = now();
+      renewLease(store.db, id, instanceId, at.toISOString(), new Date(at.getTime() + lease.ttlSeconds * 1000).toISOString()).then(
+        ({ held, cancelRequested }) => {
+          if (!held) controller.abort('lease-lost');
+          else if (cancelRequested) controller.abort('cancel');
+        },
+        (error: unknown) => logger.warn({ err: error, deployment: id }, 'could not renew the lease; retrying'),
+      );
+    }, lease.heartbeatSeconds * 1000);
+    heartbeat.unref();
+    try {
+      const claimed = await this.#load(id);
+      const started = await findDeployment(store.db, id);
+      if (started) {
+        metrics.queueWait.observe(Math.max(0, (Date.parse(started.startedAt) - Date.parse(started.requestedAt)) / 1000));
+        bus.publish({ type: 'started', deployment: started });
+      }
+      const result = await pipeline.run(claimed, controller.signal, () => markTouched(store.db, id, now().toISOString()));
+      if (controller.signal.reason === 'shutdown' || controller.signal.reason === 'lease-lost') {
+        // Not ended here: the lease goes, and the sweep decides (queue again, or FAILED interrupted).
+        await releaseLease(store.db, id, instanceId, now().toISOString()).catch(() => {});
+        return;
+      }
+      await this.#complete(claimed, result);
+    } catch (error) {
+      logger.error({ err: error, deployment: id }, 'deployment could not be run');
+      await this.#complete(await this.#load(id).catch(() => undefined), {
+        status: 'failed',
+        errorMessage: `internal error: ${(error as Error).message}`,
+        newVersion: null,
+      }).catch((inner: unknown) => logger.error({ err: inner, deployment: id }, 'could not record the failure'));
+    } finally {
+      clearInterval(heartbeat);
+    }
+  }
+
+  async #load(id: number): Promise<ClaimedDeployment> {
+    const db = this.options.store.db;
+    const row = await db
+      .selectFrom('tb_deployment as d')
+      .innerJoin('tb_deployment_request as r', 'r.id', 'd.fk_request')
+      .select(['d.id', 'd.fraise', 'd.environment', 'd.job', 'd.old_version', 'r.kind', 'r.git_commit', 'r.git_branch', 'r.to_version', 'r.requested_by', 'r.context'])
+      .where('d.id', '=', id)
+      .executeTakeFirstOrThrow();
+    return {
+      id,
+      fraise: row.fraise,
+      environment: row.environment,
+      job: row.job,
+      kind: row.kind as ClaimedDeployment['kind'],
+      gitCommit: row.git_commit,
+      gitBranch: row.git_branch,
+      toVersion: row.to_version,
+      requestedBy: row.requested_by,
+      context: row.context ? (JSON.parse(row.context) as Record<string, string>) : {},
+      oldVersion: row.old_version,
+      lastSequence: await lastSequence(db, id),
+    };
+  }
+
+  async #complete(claimed: ClaimedDeployment | undefined, result: PipelineResult): Promise<void> {
+    if (!claimed) return;
+    const { store, now, metrics } = this.options;
+    const ended = await guardStore(() =>
+      store.db.transaction().execute((trx) =>
+        completeDeployment(trx, claimed.id, {
+          fraise: claimed.fraise,
+          environment: claimed.environment,
+          requestedBy: claimed.requestedBy,
+          status: result.status,
+          completedAt: now().toISOString(),
+          newVersion: result.newVersion,
+          errorMessage: result.errorMessage,
+          ...(result.details ? { details: result.details } : {}),
+          ...(claimed.job ? {} : {
+            ...(result.runningVersion !== undefined ? { runningVersion: result.runningVersion } : {}),
+            ...(result.health !== undefined ? { health: result.health } : {}),
+          }),
+        }),
+      ),
+    );
+    if (!ended) {
+      this.options.logger.warn({ deployment: claimed.id }, 'deployment had already been ended elsewhere (lease lost)');
+      return;
+    }
+    const deployment = await findDeployment(store.db, claimed.id);
+    metrics.deploymentsFinished.inc({ status: result.status });
+    if (deployment?.durationSeconds !== null && deployment?.durationSeconds !== undefined) {
+      metrics.deploymentDuration.observe({ status: result.status }, deployment.durationSeconds);
+    }
+    if (deployment) this.options.bus.publish({ type: 'completed', deployment });
+  }
+
+  async #publishCompleted(id: number): Promise<void> {
+    const deployment = await findDeployment(this.options.store.db, id);
+    if (deployment) this.options.bus.publish({ type: 'completed', deployment });
+  }
+
+  /**
+   * Ends or re-queues deployments whose lease expired (their process died). The status change
+   * and its progress event are one transaction: whoever reads the one sees the other.
+   */
+  async sweep(): Promise<void> {
+    if (this.#stopping) return;
+    const { store, now, logger, bus, maxAttempts = 3 } = this.options;
+    try {
+      const at = now().toISOString();
+      for (const expired of await expiredLeases(store.db, at)) {
+        if (this.#running.has(expired.id)) continue;
+        const who = expired.leaseOwner ? `the Fraisier process ${expired.leaseOwner}` : 'its Fraisier process';
+        const retry = !expired.touched && expired.attempt < maxAttempts;
+        const message = retry
+          ? `${who} stopped before changing the target: queued again (attempt ${expired.attempt + 1} of ${maxAttempts})`
+          : `interrupted: ${who} stopped while running it (lease expired at ${expired.leaseExpiresAt ?? 'unknown'})`;
+        const event = await store.db.transaction().execute(async (trx) => {
+          const acted = retry
+            ? await requeueExpired(trx, expired.id, at)
+            : await completeDeployment(trx, expired.id, {
+                fraise: expired.fraise,
+                environment: expired.environment,
+                requestedBy: null,
+                status: 'failed',
+                completedAt: at,
+                errorMessage: message,
+                ...(expired.touched ? { health: 'unknown' as const } : {}),
+              });
+          if (!acted) return undefined; // another process got there first
+          const progress: DeploymentProgress = {
+            deploymentId: String(expired.id),
+            sequence: (await lastSequence(trx, expired.id)) + 1,
+            step: retry ? 'interrupted' : 'failed',
+            progress: 0,
+            message,
+            timestamp: at,
+          };
+          await insertProgress(trx, progress);
+          return progress;
+        });
+        if (!event) continue;
+        logger.warn({ deployment: expired.id, owner: expired.leaseOwner }, retry ? 'interrupted before changing the target: queued again' : message);
+        bus.publish({ type: 'progress', event });
+        if (retry) {
+          this.#tickSoon();
+          continue;
+        }
+        this.options.metrics.deploymentsFinished.inc({ status: 'failed' });
+        await this.#publishCompleted(expired.id);
+      }
+    } catch (error) {
+      logger.error({ err: error }, 'lease sweep failed; retrying at the next poll');
+    }
+  }
+}

@@ -1,0 +1,150 @@
+import type { Logger } from 'pino';
+import type { EventBus } from '../events/bus.js';
+import type { HealthStatus } from '../model.js';
+import { DeployFailure, DeploymentCancelled, type DeployOutcome, RolledBackError } from '../providers/provider.js';
+import type { ProviderRegistry } from '../providers/registry.js';
+import type { Catalog } from '../services/catalog.js';
+import type { Store } from '../store/store.js';
+import { ProgressRecorder } from './progress-recorder.js';
+
+/*
+ * Runs one claimed deployment: finds its fraise, environment and provider, hands the provider
+ * a context (progress reporter, cancel signal, values from outside as env vars only) and turns
+ * what happens into an outcome: SUCCESS, FAILED, ROLLED_BACK or CANCELLED, with the reason.
+ */
+
+export interface ClaimedDeployment {
+  id: number;
+  fraise: string;
+  environment: string;
+  job: string | null;
+  kind: 'deploy' | 'rollback' | 'job';
+  gitCommit: string | null;
+  gitBranch: string | null;
+  toVersion: string | null;
+  requestedBy: string | null;
+  context: Record<string, string>;
+  /** The version running when it started. */
+  oldVersion: string | null;
+  /** Progress events already recorded (a retried run continues the numbering). */
+  lastSequence: number;
+}
+
+export interface PipelineResult {
+  status: 'success' | 'failed' | 'rolled_back' | 'cancelled';
+  errorMessage: string | null;
+  newVersion: string | null;
+  /** The version running afterwards, when this run changed or established it. */
+  runningVersion?: string | null;
+  health?: HealthStatus;
+  details?: Record<string, unknown>;
+}
+
+export interface PipelineDeps {
+  catalog: Catalog;
+  providers: ProviderRegistry;
+  store: Store;
+  bus: EventBus;
+  now: () => Date;
+  logger: Logger;
+}
+
+export class Pipeline {
+  constructor(private readonly deps: PipelineDeps) {}
+
+  async run(claimed: ClaimedDeployment, signal: AbortSignal, touchTarget: () => Promise<void>): Promise<PipelineResult> {
+    const { catalog, providers, store, bus, now } = this.deps;
+    const reporter = new ProgressRecorder(String(claimed.id), claimed.lastSequence, store, bus, now);
+    const started = now().getTime();
+    const finish = async (result: PipelineResult, step: string, message: string): Promise<PipelineResult> => {
+      await reporter.step(step, result.status === 'success' ? 100 : reporter.currentProgress, message).catch((error: unknown) => {
+        this.deps.logger.error({ err: error, deployment: claimed.id }, 'could not record the final progress event');
+      });
+      return result;
+    };
+    const target = `${claimed.fraise}/${claimed.environment}`;
+    try {
+      const fraise = catalog.findFraise(claimed.fraise);
+      const env = fraise?.environments.find((e) => e.name === claimed.environment);
+      if (!fraise || !env) throw new DeployFailure(`${target} is no longer in the configuration`);
+      const provider = providers.get(env.target.provider);
+      if (!provider) {
+        throw new DeployFailure(`no target provider "${env.target.provider}" in this Fraisier (available: ${providers.names().join(', ')})`);
+      }
+      const ctx = {
+        deploymentId: String(claimed.id),
+        fraise,
+        env,
+        commit: claimed.kind === 'rollback' ? claimed.toVersion : claimed.gitCommit,
+        branch: claimed.gitBranch,
+        previousVersion: claimed.oldVersion,
+        context: claimed.context,
+        reporter,
+        signal,
+        touchTarget,
+      };
+      if (claimed.kind === 'job') {
+        const job = env.jobs.find((j) => j.name === claimed.job);
+        if (!job) throw new DeployFailure(`${target} has no job "${claimed.job}" any more`);
+        await provider.runJob(ctx, job);
+        const seconds = ((now().getTime() - started) / 1000).toFixed(1);
+        return await finish({ status: 'success', errorMessage: null, newVersion: null }, 'done', `Job ${job.name} finished in ${seconds}s`);
+      }
+      let outcome: DeployOutcome;
+      if (claimed.kind === 'rollback') {
+        if (!claimed.toVersion) throw new DeployFailure('a rollback needs the version to go back to');
+        outcome = await provider.rollback(ctx, claimed.toVersion);
+      } else {
+        outcome = await provider.deploy(ctx);
+      }
+      const seconds = ((now().getTime() - started) / 1000).toFixed(1);
+      const change = `${claimed.oldVersion ? short(claimed.oldVersion) : 'nothing'} → ${short(outcome.version)}`;
+      return await finish(
+        {
+          status: 'success',
+          errorMessage: null,
+          newVersion: outcome.version,
+          runningVersion: outcome.version,
+          health: outcome.health,
+          ...(outcome.details ? { details: outcome.details } : {}),
+        },
+        'done',
+        `${claimed.kind === 'rollback' ? 'Rolled back' : 'Deployed'} ${target}: ${change} in ${seconds}s`,
+      );
+    } catch (error) {
+      if (error instanceof RolledBackError) {
+        return finish(
+          { status: 'rolled_back', errorMessage: error.reason, newVersion: null, runningVersion: error.runningVersion, health: error.health },
+          'rolled_back',
+          `Rolled back: ${error.reason}`,
+        );
+      }
+      if (signal.aborted && signal.reason !== 'cancel') {
+        // Shutdown or a lost lease: the dispatcher gives the lease up; the sweep ends it or queues it again.
+        const why = signal.reason === 'shutdown' ? 'Fraisier is shutting down' : 'the lease was lost';
+        return finish({ status: 'cancelled', errorMessage: `interrupted: ${why}`, newVersion: null }, 'interrupted', `Stopped: ${why}`);
+      }
+      if (error instanceof DeploymentCancelled || signal.aborted) {
+        return finish({ status: 'cancelled', errorMessage: 'cancelled while running', newVersion: null }, 'cancelled', 'Cancelled');
+      }
+      const message = error instanceof Error ? error.message : String(error);
+      if (!(error instanceof DeployFailure)) this.deps.logger.warn({ err: error, deployment: claimed.id }, 'deployment failed');
+      const failure = error instanceof DeployFailure ? error : undefined;
+      return finish(
+        {
+          status: 'failed',
+          errorMessage: message,
+          newVersion: null,
+          ...(failure?.health ? { health: failure.health } : {}),
+          ...(failure?.runningVersion !== undefined ? { runningVersion: failure.runningVersion } : {}),
+        },
+        'failed',
+        `Failed: ${message}`,
+      );
+    }
+  }
+}
+
+function short(version: string): string {
+  return /^[0-9a-f]{40,64}$/.test(version) ? version.slice(0, 12) : version;
+}

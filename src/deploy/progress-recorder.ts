@@ -1,0 +1,65 @@
+import type { EventBus } from '../events/bus.js';
+import type { DeploymentProgress } from '../model.js';
+import type { ProgressReporter } from '../providers/provider.js';
+import { insertProgress } from '../store/progress.repository.js';
+import type { Store } from '../store/store.js';
+
+/**
+ * Numbers a deployment's progress events 1, 2, 3, ... (continuing after a retried run),
+ * records each one, then publishes it: a subscriber never sees an event the store does not
+ * have. Calls are serialised, so events keep their order whoever emits them.
+ */
+export class ProgressRecorder implements ProgressReporter {
+  #sequence: number;
+  #step = 'queued';
+  #progress = 0;
+  #chain: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly deploymentId: string,
+    lastSequence: number,
+    private readonly store: Store,
+    private readonly bus: EventBus,
+    private readonly now: () => Date,
+  ) {
+    this.#sequence = lastSequence;
+  }
+
+  get lastSequence(): number {
+    return this.#sequence;
+  }
+
+  /** The progress (0..100) of the last step announced. */
+  get currentProgress(): number {
+    return this.#progress;
+  }
+
+  step(step: string, progress: number, message?: string): Promise<void> {
+    this.#step = step;
+    this.#progress = Math.max(0, Math.min(100, Math.round(progress)));
+    return this.#emit(this.#step, this.#progress, message ?? null);
+  }
+
+  log(message: string): Promise<void> {
+    return this.#emit(this.#step, this.#progress, message);
+  }
+
+  #emit(step: string, progress: number, message: string | null): Promise<void> {
+    const next = this.#chain.then(async () => {
+      const event: DeploymentProgress = {
+        deploymentId: this.deploymentId,
+        sequence: this.#sequence + 1,
+        step,
+        progress,
+        message,
+        timestamp: this.now().toISOString(),
+      };
+      await insertProgress(this.store.db, event);
+      this.#sequence = event.sequence;
+      this.bus.publish({ type: 'progress', event });
+    });
+    // One failed write must not stop the ones after it from being tried.
+    this.#chain = next.catch(() => {});
+    return next;
+  }
+}

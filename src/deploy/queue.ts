@@ -1,0 +1,112 @@
+import { maskSecrets } from '../config/secrets.js';
+import type { EnvironmentConfig } from '../config/types.js';
+import { dialectOf } from '../../db/migrations/helpers.js';
+import { findDeployment, insertDeployment, type NewDeployment } from '../store/deployment.repository.js';
+import type { Db } from '../store/store.js';
+import type { Deployment } from '../model.js';
+
+/*
+ * The queue is the tb_deployment table: a PENDING row is a queued deployment. Enqueueing runs
+ * inside the caller's transaction (a webhook records its delivery in the same one), and a newer
+ * request for the same (fraise, environment) supersedes the older ones still waiting.
+ */
+
+export interface EnqueueInput extends Omit<NewDeployment, 'targetProvider' | 'targetConfig'> {
+  env: EnvironmentConfig;
+}
+
+export interface Enqueued {
+  id: number;
+  /** The deployment as queued (built from what was written: no read back). */
+  deployment: Deployment;
+  /** PENDING deployments this one replaced (now SUPERSEDED). */
+  superseded: number[];
+}
+
+export async function enqueue(trx: Db, input: EnqueueInput): Promise<Enqueued> {
+  const row = newDeployment(input);
+  const id = await insertDeployment(trx, row);
+  const superseded = await supersedeOlder(trx, { fraise: input.fraise, environment: input.environment, job: input.job ?? null, newerThan: id, at: input.requestedAt });
+  return { id, superseded, deployment: queuedDeployment(id, row) };
+}
+
+/** What is written for an enqueued deployment: the target recorded without its secrets. */
+export function newDeployment(input: EnqueueInput): NewDeployment {
+  const { env, ...rest } = input;
+  return { ...rest, targetProvider: env.target.provider, targetConfig: maskSecrets(env.target.config) };
+}
+
+/** The deployment as it stands once queued (built from what was written: no read back). */
+export function queuedDeployment(id: number, input: NewDeployment): Deployment {
+  return {
+    id: String(id),
+    fraise: input.fraise,
+    environment: input.environment,
+    job: input.job ?? null,
+    kind: input.kind,
+    status: 'pending',
+    triggeredBy: input.trigger,
+    requestedBy: input.requestedBy,
+    requestedAt: input.requestedAt,
+    startedAt: input.requestedAt,
+    completedAt: null,
+    durationSeconds: null,
+    oldVersion: null,
+    newVersion: null,
+    gitCommit: input.gitCommit ?? null,
+    gitBranch: input.gitBranch ?? null,
+    target: { provider: input.targetProvider, config: input.targetConfig },
+    errorMessage: null,
+    webhookEventId: input.webhookEventId === undefined || input.webhookEventId === null ? null : String(input.webhookEventId),
+  };
+}
+
+/** The reason recorded on a deployment replaced by a newer one. */
+export function supersededBy(newerId: number): string {
+  return `superseded by deployment ${newerId}`;
+}
+
+/**
+ * Ends the PENDING deployments of a pair older than `newerThan` as SUPERSEDED, in one statement
+ * (they never started: no lock, lease or statistics to release). Returns their ids.
+ */
+export async function supersedeOlder(
+  trx: Db,
+  target: { fraise: string; environment: string; job: string | null; newerThan: number; at: string },
+): Promise<number[]> {
+  const values = { status: 'superseded', completed_at: target.at, error_message: supersededBy(target.newerThan) };
+  let update = trx
+    .updateTable('tb_deployment')
+    .set(values)
+    .where('fraise', '=', target.fraise)
+    .where('environment', '=', target.environment)
+    .where('status', '=', 'pending')
+    .where('id', '<', target.newerThan);
+  update = target.job === null ? update.where('job', 'is', null) : update.where('job', '=', target.job);
+  if (dialectOf(trx) !== 'mysql') {
+    const rows = await update.returning('id').execute();
+    return rows.map((r) => Number(r.id));
+  }
+  // MySQL has no RETURNING: lock the rows, then update them.
+  let select = trx
+    .selectFrom('tb_deployment')
+    .select('id')
+    .where('fraise', '=', target.fraise)
+    .where('environment', '=', target.environment)
+    .where('status', '=', 'pending')
+    .where('id', '<', target.newerThan);
+  select = target.job === null ? select.where('job', 'is', null) : select.where('job', '=', target.job);
+  const ids = (await select.forUpdate().execute()).map((r) => Number(r.id));
+  if (ids.length) await trx.updateTable('tb_deployment').set(values).where('id', 'in', ids).where('status', '=', 'pending').execute();
+  return ids;
+}
+
+/** Reads back deployments by id (for answers and events), in the order given. */
+export async function readDeployments(db: Db, ids: readonly number[]): Promise<Deployment[]> {
+  const found: Deployment[] = [];
+  for (const id of ids) {
+    const deployment = await findDeployment(db, id);
+    if (deployment) found.push(deployment);
+  }
+  return found;
+}

@@ -1,0 +1,79 @@
+import type { Deployment, DeploymentProgress } from '../model.js';
+
+/*
+ * The in-process event bus: the dispatcher publishes, subscriptions listen. Listeners are kept
+ * in Sets (per deployment for progress), so publishing to one deployment's watchers costs nothing
+ * for the others. Other processes sharing a PostgreSQL store feed it too (see pg-events.ts).
+ */
+
+export type BusEvent =
+  | { type: 'progress'; event: DeploymentProgress }
+  | { type: 'started'; deployment: Deployment }
+  | { type: 'completed'; deployment: Deployment };
+
+type Listener<T> = (value: T) => void;
+
+export class EventBus {
+  readonly #progress = new Map<string, Set<Listener<DeploymentProgress>>>();
+  readonly #started = new Set<Listener<Deployment>>();
+  readonly #completed = new Set<Listener<Deployment>>();
+  /** Called for every event published here (not for those relayed from elsewhere). */
+  #relay: Listener<BusEvent> | undefined;
+
+  publish(event: BusEvent, options: { relayed?: boolean } = {}): void {
+    switch (event.type) {
+      case 'progress':
+        for (const listener of this.#progress.get(event.event.deploymentId) ?? []) listener(event.event);
+        break;
+      case 'started':
+        for (const listener of this.#started) listener(event.deployment);
+        break;
+      case 'completed':
+        for (const listener of this.#completed) listener(event.deployment);
+        break;
+    }
+    if (!options.relayed) this.#relay?.(event);
+  }
+
+  /** Sends every locally published event on (e.g. to other instances). */
+  setRelay(relay: Listener<BusEvent> | undefined): void {
+    this.#relay = relay;
+  }
+
+  onProgress(deploymentId: string, listener: Listener<DeploymentProgress>): () => void {
+    let listeners = this.#progress.get(deploymentId);
+    if (!listeners) this.#progress.set(deploymentId, (listeners = new Set()));
+    listeners.add(listener);
+    return () => {
+      listeners.delete(listener);
+      if (listeners.size === 0) this.#progress.delete(deploymentId);
+    };
+  }
+
+  onStarted(listener: Listener<Deployment>): () => void {
+    this.#started.add(listener);
+    return () => this.#started.delete(listener);
+  }
+
+  onCompleted(listener: Listener<Deployment>): () => void {
+    this.#completed.add(listener);
+    return () => this.#completed.delete(listener);
+  }
+
+  /** Whether a `completed` event would reach anyone (here or, through the relay, elsewhere). */
+  get wantsCompleted(): boolean {
+    return this.#completed.size > 0 || this.#relay !== undefined;
+  }
+
+  /** Subscribers of one deployment's progress. */
+  progressListenerCount(deploymentId: string): number {
+    return this.#progress.get(deploymentId)?.size ?? 0;
+  }
+
+  /** Subscribers currently listening (for metrics). */
+  get listenerCount(): number {
+    let count = this.#started.size + this.#completed.size;
+    for (const set of this.#progress.values()) count += set.size;
+    return count;
+  }
+}

@@ -1,0 +1,183 @@
+import { FINAL_STATUSES, type Deployment, type DeploymentProgress } from '../model.js';
+import type { EventFeed, StreamOptions } from '../services/app-services.js';
+import type { EventBus } from './bus.js';
+import { type Channel, createChannel } from './channel.js';
+
+/** Where the feed reads what was recorded before a subscriber arrived. */
+export interface ProgressSource {
+  progress(deploymentId: string, afterSequence: number): Promise<DeploymentProgress[]>;
+  /** The deployment's status, or undefined when there is no such deployment. */
+  status(deploymentId: string): Promise<string | undefined>;
+}
+
+export interface FeedOptions {
+  /** Events a subscriber may fall behind by before it is dropped. */
+  maxBuffer?: number;
+}
+
+/**
+ * Subscriptions over the event bus. `progress` replays what the store recorded, then streams
+ * live events, and completes when the deployment ends. The store is the truth: a gap in the
+ * sequence (an event relayed late or lost) is filled from it, so a subscriber sees 1, 2, 3, ...
+ * with no gap and no duplicate, however late it subscribed.
+ */
+export class DeploymentEventFeed implements EventFeed {
+  readonly #streams = new Set<ProgressStream>();
+
+  constructor(
+    private readonly bus: EventBus,
+    private readonly source: ProgressSource,
+    private readonly options: FeedOptions = {},
+  ) {}
+
+  progress(deploymentId: string, stream: StreamOptions = {}): AsyncIterable<DeploymentProgress> {
+    let unsubscribeProgress = () => {};
+    let unsubscribeCompleted = () => {};
+    const channel = createChannel<DeploymentProgress>({
+      ...this.#bounds(stream),
+      onDispose: () => {
+        unsubscribeProgress();
+        unsubscribeCompleted();
+        this.#streams.delete(progress);
+      },
+    });
+    const progress = new ProgressStream(deploymentId, channel, this.source);
+    this.#streams.add(progress);
+    unsubscribeProgress = this.bus.onProgress(deploymentId, (event) => progress.live(event));
+    unsubscribeCompleted = this.bus.onCompleted((deployment) => {
+      if (deployment.id === deploymentId) progress.ended();
+    });
+    progress.start();
+    return channel;
+  }
+
+  /**
+   * Waits (at most `timeoutMs`) until the streams of deployments that ended have delivered
+   * their last events and completed: on shutdown, before sockets close.
+   */
+  async flush(timeoutMs: number): Promise<void> {
+    const closing = [...this.#streams].map((s) => s.closing).filter((p): p is Promise<void> => p !== undefined);
+    if (closing.length === 0) return;
+    await Promise.race([Promise.all(closing), new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
+    // The transport sends "complete" right after the consumer sees the end: let it write.
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+
+  started(stream: StreamOptions = {}, visible?: (d: Deployment) => boolean): AsyncIterable<Deployment> {
+    return this.#deployments((listener) => this.bus.onStarted(listener), stream, visible);
+  }
+
+  completed(stream: StreamOptions = {}, visible?: (d: Deployment) => boolean): AsyncIterable<Deployment> {
+    return this.#deployments((listener) => this.bus.onCompleted(listener), stream, visible);
+  }
+
+  #bounds(stream: StreamOptions) {
+    return {
+      ...(stream.signal ? { signal: stream.signal } : {}),
+      ...(this.options.maxBuffer !== undefined ? { maxBuffer: this.options.maxBuffer } : {}),
+      ...(stream.onTooSlow ? { onOverflow: stream.onTooSlow } : {}),
+    };
+  }
+
+  #deployments(
+    subscribe: (listener: (d: Deployment) => void) => () => void,
+    stream: StreamOptions,
+    visible?: (d: Deployment) => boolean,
+  ): AsyncIterable<Deployment> {
+    let unsubscribe = () => {};
+    const channel = createChannel<Deployment>({
+      ...this.#bounds(stream),
+      onDispose: () => unsubscribe(),
+    });
+    unsubscribe = subscribe((deployment) => {
+      if (!visible || visible(deployment)) channel.push(deployment);
+    });
+    return channel;
+  }
+}
+
+/** One subscriber's view of one deployment's progress. */
+class ProgressStream {
+  #last = 0;
+  /** While reading the store, live events wait here. */
+  #held: DeploymentProgress[] | undefined = [];
+  #endRequested = false;
+  #catchingUp: Promise<void> | undefined;
+
+  constructor(
+    private readonly deploymentId: string,
+    private readonly channel: Channel<DeploymentProgress>,
+    private readonly source: ProgressSource,
+  ) {}
+
+  start(): void {
+    this.#catchingUp = this.#catchUp(true);
+  }
+
+  /** While the deployment has ended but its subscriber has not seen the end yet. */
+  get closing(): Promise<void> | undefined {
+    if (!this.#endRequested) return undefined;
+    return Promise.all([this.#catchingUp, this.channel.finished]).then(() => {});
+  }
+
+  live(event: DeploymentProgress): void {
+    if (this.#held) return void this.#held.push(event);
+    if (event.sequence <= this.#last) return;
+    if (event.sequence === this.#last + 1) return this.#deliver(event);
+    // A gap: the missing events are in the store.
+    this.#held = [event];
+    this.#catchingUp = this.#catchUp(false);
+  }
+
+  ended(): void {
+    this.#endRequested = true;
+    if (!this.#held) {
+      this.#held = [];
+      this.#catchingUp = this.#catchUp(false);
+    }
+  }
+
+  #deliver(event: DeploymentProgress, bounded = true): void {
+    this.#last = event.sequence;
+    this.channel.push(event, bounded);
+  }
+
+  async #catchUp(first: boolean): Promise<void> {
+    try {
+      for (;;) {
+        // What the store holds is delivered whatever its size; the buffer cap is for live events.
+        for (const event of await this.source.progress(this.deploymentId, this.#last)) this.#deliver(event, false);
+        if (first) {
+          first = false;
+          const status = await this.source.status(this.deploymentId);
+          if (status === undefined || FINAL_STATUSES.has(status as never)) this.#endRequested = true;
+          // Events recorded between the two reads are in the store: read once more.
+          continue;
+        }
+        const held = this.#held ?? [];
+        this.#held = undefined;
+        let gap = false;
+        for (const event of held.sort((a, b) => a.sequence - b.sequence)) {
+          if (event.sequence <= this.#last) continue;
+          if (event.sequence !== this.#last + 1) {
+            gap = true;
+            break;
+          }
+          this.#deliver(event);
+        }
+        if (gap) {
+          this.#held = [];
+          continue;
+        }
+        if (this.#endRequested) {
+          // Everything up to the end is recorded before the end is announced.
+          for (const event of await this.source.progress(this.deploymentId, this.#last)) this.#deliver(event);
+          this.channel.close();
+        }
+        return;
+      }
+    } catch (error) {
+      this.channel.fail(error);
+    }
+  }
+}

@@ -1,0 +1,167 @@
+import pg from 'pg';
+import type { Logger } from 'pino';
+import type { QueueSignal } from '../deploy/dispatcher.js';
+import type { BusEvent, EventBus } from './bus.js';
+
+/*
+ * Several Fraisier processes on one PostgreSQL database: LISTEN/NOTIFY tells the others that
+ * work was queued (pickup without waiting for the poll), and relays the event bus so that a
+ * subscriber connected to one process sees deployments another one runs. Payloads carry ids
+ * only (the store is the truth, the receiver reads the record); NOTIFY is sent after commit. A
+ * lost notification costs at most a poll interval, and a progress gap is filled from the store.
+ */
+
+const QUEUE_CHANNEL = 'fraisier_queue';
+const EVENTS_CHANNEL = 'fraisier_events';
+
+interface RelayedEvent {
+  /** sending instance */
+  i: string;
+  /** p: progress, s: started, c: completed */
+  t: 'p' | 's' | 'c';
+  /** deployment id */
+  d: string;
+  /** progress sequence */
+  q?: number;
+}
+
+export interface EventSource {
+  progressEvent(deploymentId: string, sequence: number): Promise<BusEvent | undefined>;
+  deployment(deploymentId: string, type: 'started' | 'completed'): Promise<BusEvent | undefined>;
+}
+
+export class PgNotifier implements QueueSignal {
+  #client: pg.Client | undefined;
+  #closed = false;
+  #queueListeners: (() => void)[] = [];
+  #eventHandler: ((event: RelayedEvent) => void) | undefined;
+  #reconnectDelay = 250;
+  #connecting: Promise<void> | undefined;
+  #outbox: [channel: string, payload: string][] = [];
+  #sending = false;
+
+  constructor(
+    private readonly url: string,
+    private readonly instanceId: string,
+    private readonly logger: Logger,
+  ) {}
+
+  async start(): Promise<void> {
+    await this.#connect();
+  }
+
+  onNotify(listener: () => void): void {
+    this.#queueListeners.push(listener);
+  }
+
+  notify(): void {
+    this.#send(QUEUE_CHANNEL, this.instanceId);
+  }
+
+  /** Relays this process's bus events to the others, and theirs into this bus. */
+  relayBus(bus: EventBus, source: EventSource): void {
+    bus.setRelay((event) => {
+      const message: RelayedEvent =
+        event.type === 'progress'
+          ? { i: this.instanceId, t: 'p', d: event.event.deploymentId, q: event.event.sequence }
+          : { i: this.instanceId, t: event.type === 'started' ? 's' : 'c', d: event.deployment.id };
+      this.#send(EVENTS_CHANNEL, JSON.stringify(message));
+    });
+    this.#eventHandler = (message) => {
+      const read =
+        message.t === 'p' && message.q !== undefined
+          ? source.progressEvent(message.d, message.q)
+          : source.deployment(message.d, message.t === 's' ? 'started' : 'completed');
+      read.then(
+        (event) => event && bus.publish(event, { relayed: true }),
+        (error: unknown) => this.logger.debug({ err: error }, 'could not read a relayed event'),
+      );
+    };
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    const client = this.#client;
+    this.#client = undefined;
+    await client?.end().catch(() => {});
+  }
+
+  /**
+   * Notifications wait for the one query in flight on the LISTEN connection (pg runs one at a
+   * time), then leave together in one statement, in order. Repeated queue signals collapse.
+   */
+  #send(channel: string, payload: string): void {
+    if (!this.#client) return;
+    if (channel === QUEUE_CHANNEL && this.#outbox.some(([c, p]) => c === channel && p === payload)) return;
+    this.#outbox.push([channel, payload]);
+    if (!this.#sending) void this.#flush();
+  }
+
+  async #flush(): Promise<void> {
+    this.#sending = true;
+    try {
+      while (this.#outbox.length) {
+        const client = this.#client;
+        const batch = this.#outbox.splice(0, 100);
+        if (!client) continue;
+        const calls = batch.map((_, i) => `pg_notify($${2 * i + 1}, $${2 * i + 2})`).join(', ');
+        await client.query(`SELECT ${calls}`, batch.flat()).catch((error: unknown) => {
+          this.logger.debug({ err: error }, 'NOTIFY failed; the poll will pick the work up');
+        });
+      }
+    } finally {
+      this.#sending = false;
+    }
+  }
+
+  #connect(): Promise<void> {
+    return (this.#connecting ??= (async () => {
+      while (!this.#closed) {
+        const client = new pg.Client({ connectionString: this.url, connectionTimeoutMillis: 5_000 });
+        try {
+          client.on('notification', (message) => this.#receive(message.channel, message.payload ?? ''));
+          client.on('error', (error) => {
+            this.logger.warn({ err: error }, 'LISTEN connection lost; reconnecting');
+            if (this.#client === client) this.#client = undefined;
+            client.end().catch(() => {});
+            if (!this.#closed) setTimeout(() => void this.#connect(), this.#reconnectDelay).unref();
+          });
+          await client.connect();
+          await client.query(`LISTEN ${QUEUE_CHANNEL}`);
+          await client.query(`LISTEN ${EVENTS_CHANNEL}`);
+          if (this.#closed) {
+            await client.end();
+            return;
+          }
+          this.#client = client;
+          this.#reconnectDelay = 250;
+          // Something may have been queued while we were not listening.
+          for (const listener of this.#queueListeners) listener();
+          return;
+        } catch (error) {
+          await client.end().catch(() => {});
+          this.logger.warn({ err: error }, 'cannot LISTEN on PostgreSQL; retrying');
+          await new Promise((resolve) => setTimeout(resolve, this.#reconnectDelay).unref());
+          this.#reconnectDelay = Math.min(this.#reconnectDelay * 2, 10_000);
+        }
+      }
+    })().finally(() => {
+      this.#connecting = undefined;
+    }));
+  }
+
+  #receive(channel: string, payload: string): void {
+    if (channel === QUEUE_CHANNEL) {
+      if (payload === this.instanceId) return;
+      for (const listener of this.#queueListeners) listener();
+      return;
+    }
+    if (channel !== EVENTS_CHANNEL || !this.#eventHandler) return;
+    try {
+      const message = JSON.parse(payload) as RelayedEvent;
+      if (message.i !== this.instanceId) this.#eventHandler(message);
+    } catch {
+      // not ours
+    }
+  }
+}

@@ -1,0 +1,89 @@
+import type { Command } from '../config/types.js';
+import type { CommandRunner, RunOptions, RunResult } from '../exec/runner.js';
+
+/*
+ * Where a bare-metal environment's commands run: here, or on a server over OpenSSH. Commands
+ * are argv arrays either way. Over SSH the remote side needs one command line: it is built in
+ * exactly one place (`sshCommand`), every argument single-quoted, environment variables passed
+ * with `env NAME=value`, the working directory with `env --chdir`. Host keys are checked
+ * (StrictHostKeyChecking=yes); nothing prompts (BatchMode=yes).
+ */
+
+export interface HostShell {
+  /** "local" or "user@host:port": for messages and the per-host concurrency limit. */
+  readonly description: string;
+  readonly remote: boolean;
+  run(argv: Command, options?: RunOptions): Promise<RunResult>;
+}
+
+export interface SshSettings {
+  host: string;
+  user?: string;
+  port?: number;
+  identityFile?: string;
+  knownHosts?: string;
+  options?: readonly string[];
+  /** How long to wait for the TCP connection and the SSH handshake (seconds). */
+  connectTimeoutSeconds?: number;
+}
+
+export function localHost(runner: CommandRunner): HostShell {
+  return { description: 'local', remote: false, run: (argv, options) => runner.run(argv, options) };
+}
+
+export function sshHost(runner: CommandRunner, settings: SshSettings): HostShell {
+  const destination = `${settings.user ? `${settings.user}@` : ''}${settings.host}`;
+  return {
+    description: `${destination}${settings.port ? `:${settings.port}` : ''}`,
+    remote: true,
+    run: (argv, options = {}) => {
+      const { cwd, env, ...rest } = options;
+      return runner.run(sshCommand(settings, remoteCommand(argv, { ...(cwd ? { cwd } : {}), ...(env ? { env } : {}) })), rest);
+    },
+  };
+}
+
+/** The ssh argv that runs `remote` (already a quoted command line) on the host. */
+export function sshCommand(settings: SshSettings, remote: string): Command {
+  const argv = [
+    'ssh',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    `ConnectTimeout=${settings.connectTimeoutSeconds ?? 15}`,
+    '-o',
+    'LogLevel=ERROR',
+  ];
+  if (settings.knownHosts) argv.push('-o', `UserKnownHostsFile=${settings.knownHosts}`);
+  if (settings.identityFile) argv.push('-i', settings.identityFile, '-o', 'IdentitiesOnly=yes');
+  if (settings.port) argv.push('-p', String(settings.port));
+  for (const option of settings.options ?? []) argv.push('-o', option);
+  if (settings.user) argv.push('-l', settings.user);
+  argv.push('--', settings.host, remote);
+  return argv;
+}
+
+/** `env --chdir=DIR NAME=value ... argv...`, every word quoted for the remote shell. */
+export function remoteCommand(argv: Command, options: { cwd?: string; env?: Record<string, string> } = {}): string {
+  const words: string[] = [];
+  if (options.cwd || (options.env && Object.keys(options.env).length > 0)) {
+    words.push('env');
+    if (options.cwd) words.push(`--chdir=${options.cwd}`);
+    for (const [name, value] of Object.entries(options.env ?? {})) {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`invalid environment variable name ${JSON.stringify(name)}`);
+      words.push(`${name}=${value}`);
+    }
+    // `env` stops reading assignments at the first word without "=": protect a program path that has one.
+    if (argv[0]?.includes('=')) words.push('--');
+  }
+  words.push(...argv);
+  return words.map(shellQuote).join(' ');
+}
+
+/** POSIX single-quoting: the shell reads it back as exactly `value`. */
+export function shellQuote(value: string): string {
+  if (value !== '' && /^[A-Za-z0-9_\-./:=@%+,]+$/.test(value)) return value;
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}

@@ -1,0 +1,109 @@
+import type { z } from 'zod';
+import type { EnvironmentConfig, FraiseConfig, JobConfig } from '../config/types.js';
+import type { HealthStatus } from '../model.js';
+
+/*
+ * A target provider runs fraises somewhere (a server over SSH, Docker Compose, a PaaS). The
+ * PRD's interface: deploy, rollback, healthCheck, logs, stop, start. Providers register by name
+ * in a per-app registry; users can add their own.
+ */
+
+/** What a provider reports while it works: each call is one DeploymentProgress event. */
+export interface ProgressReporter {
+  /** A step begins (or its status changes); `progress` is the deployment's overall 0..100. */
+  step(step: string, progress: number, message?: string): Promise<void>;
+  /** A line of output or detail within the current step. */
+  log(message: string): Promise<void>;
+}
+
+/** What a deployment knows when a provider runs it. */
+export interface DeployContext {
+  deploymentId: string;
+  fraise: FraiseConfig;
+  env: EnvironmentConfig;
+  /** The exact commit to deploy (null: the head of `branch`, resolved by the fetch). */
+  commit: string | null;
+  branch: string | null;
+  /** The version running before this deployment (null on a first deployment). */
+  previousVersion: string | null;
+  /** Values from outside (author, message, ...) passed to commands as environment variables only. */
+  context: Record<string, string>;
+  reporter: ProgressReporter;
+  /** Aborted on cancel: stop at the next step, kill the running command. */
+  signal: AbortSignal;
+  /** Marks the point after which an interrupted deployment cannot simply be retried. */
+  touchTarget(): Promise<void>;
+}
+
+export interface DeployOutcome {
+  /** The version now running (the commit). */
+  version: string;
+  /** Health of the environment once deployed. */
+  health: HealthStatus;
+  details?: Record<string, unknown>;
+}
+
+/**
+ * A deployment that failed after the target was changed, and was rolled back automatically.
+ * Providers throw it from `deploy`; the pipeline records ROLLED_BACK with its reason.
+ */
+export class RolledBackError extends Error {
+  constructor(
+    readonly reason: string,
+    readonly runningVersion: string | null,
+    readonly health: HealthStatus,
+  ) {
+    super(`rolled back: ${reason}`);
+    this.name = 'RolledBackError';
+  }
+}
+
+/** A failure that leaves the environment in a known state (e.g. DOWN when nothing answers). */
+export class DeployFailure extends Error {
+  constructor(
+    message: string,
+    readonly health?: HealthStatus,
+    readonly runningVersion?: string | null,
+  ) {
+    super(message);
+    this.name = 'DeployFailure';
+  }
+}
+
+export interface HealthResult {
+  status: HealthStatus;
+  message: string;
+}
+
+export interface TargetContext {
+  fraise: FraiseConfig;
+  env: EnvironmentConfig;
+  signal?: AbortSignal;
+}
+
+export interface DeploymentProvider {
+  readonly name: string;
+  /** Schema of the settings it accepts under `target:` (null: anything). */
+  readonly configSchema: z.ZodObject | null;
+  /** The steps `deploy` (or a rollback) will run, for plans and dry runs. */
+  plan(fraise: FraiseConfig, env: EnvironmentConfig, kind: 'deploy' | 'rollback'): string[];
+  deploy(ctx: DeployContext): Promise<DeployOutcome>;
+  /** Redeploys a recorded version, reusing what was kept of it. */
+  rollback(ctx: DeployContext, toVersion: string): Promise<DeployOutcome>;
+  /** Runs one job of a scheduled/backup fraise (its output as progress). */
+  runJob(ctx: DeployContext, job: JobConfig): Promise<void>;
+  healthCheck(ctx: TargetContext): Promise<HealthResult>;
+  logs(ctx: TargetContext, lines: number): Promise<string>;
+  stop(ctx: TargetContext): Promise<void>;
+  start(ctx: TargetContext): Promise<void>;
+  /** Which target host a deployment occupies, for the per-host concurrency limit. */
+  hostOf(env: EnvironmentConfig): string;
+}
+
+/** The deployment was cancelled: it stopped at a step boundary, its command was terminated. */
+export class DeploymentCancelled extends Error {
+  constructor(message = 'cancelled') {
+    super(message);
+    this.name = 'DeploymentCancelled';
+  }
+}

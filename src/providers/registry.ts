@@ -1,0 +1,33 @@
+import type { z } from 'zod';
+import { TARGET_SCHEMAS } from '../config/target-schemas.js';
+import type { DeploymentProvider } from './provider.js';
+
+/**
+ * The target providers of one app, by name. Built-ins are registered by createApp; users add
+ * their own with `register`. The configuration is validated against the schemas of every
+ * provider Fraisier knows (registered, or planned with a published schema).
+ */
+export class ProviderRegistry {
+  readonly #providers = new Map<string, DeploymentProvider>();
+
+  register(provider: DeploymentProvider): this {
+    if (this.#providers.has(provider.name)) throw new Error(`a target provider named "${provider.name}" is already registered`);
+    this.#providers.set(provider.name, provider);
+    return this;
+  }
+
+  get(name: string): DeploymentProvider | undefined {
+    return this.#providers.get(name);
+  }
+
+  names(): string[] {
+    return [...this.#providers.keys()];
+  }
+
+  /** Settings schemas for configuration validation: built-in schemas, then registered providers'. */
+  schemas(): Record<string, z.ZodObject | null> {
+    const schemas: Record<string, z.ZodObject | null> = { ...TARGET_SCHEMAS };
+    for (const provider of this.#providers.values()) schemas[provider.name] = provider.configSchema;
+    return schemas;
+  }
+}

@@ -1,0 +1,122 @@
+import { execFileSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/load.js';
+import { addWorktree, cloneMirror, fetchCommit, lsRemote, parseLsRemote } from '../../src/git/commands.js';
+import { isSafeRefName, matchesGlob, refNameProblem } from '../../src/git/refs.js';
+import { asUser, backupCommand, layoutOf, migrateCommands, serviceCommands, switchCurrent } from '../../src/providers/bare-metal/commands.js';
+import { remoteCommand, shellQuote, sshCommand } from '../../src/providers/host.js';
+
+/* Command lines are pure functions: asserted exactly, the way Kamal tests its commands. */
+
+const env = (yaml: string) => parseConfig(`fraises:\n  a:\n    type: api\n    environments:\n      p:\n${yaml}`, { env: {} }).config.fraises[0]!.environments[0]!;
+
+describe('git commands', () => {
+  it('put every outside value after --end-of-options', () => {
+    expect(lsRemote('git@github.com:acme/api.git', 'refs/heads/--upload-pack=touch x')).toEqual([
+      'git', 'ls-remote', '--end-of-options', 'git@github.com:acme/api.git', 'refs/heads/--upload-pack=touch x',
+    ]);
+    expect(cloneMirror('/srv/repo', '/app/repo.git')).toEqual(['git', 'clone', '--bare', '--no-tags', '--end-of-options', '/srv/repo', '/app/repo.git']);
+    expect(fetchCommit('/app/repo.git', '/srv/repo', 'a'.repeat(40))).toEqual(['git', '-C', '/app/repo.git', 'fetch', '--no-tags', '--end-of-options', '/srv/repo', 'a'.repeat(40)]);
+    expect(addWorktree('/app/repo.git', '/app/releases/x', 'x')).toEqual(['git', '-C', '/app/repo.git', 'worktree', 'add', '--detach', '--force', '--end-of-options', '/app/releases/x', 'x']);
+    expect(parseLsRemote(`${'b'.repeat(40)}\trefs/heads/main\n`)).toBe('b'.repeat(40));
+    expect(parseLsRemote('')).toBeUndefined();
+  });
+
+  it('check ref names like git check-ref-format --branch, plus no leading dash', () => {
+    for (const good of ['main', 'feature/x', 'release-1.2', 'changeset-release/master', 'v1.0.0']) expect(isSafeRefName(good), good).toBe(true);
+    const bad: [string, string][] = [
+      ['-x', 'starts with "-"'],
+      ['--upload-pack=touch x', 'starts with "-"'],
+      ['..', 'contains ".."'],
+      ['a..b', 'contains ".."'],
+      ['x'.repeat(300), 'is longer than 255 characters'],
+      ['red\u001b[31m', 'contains control characters'],
+      ['a b', 'contains one of: space ~ ^ : ? * [ \\'],
+      ['a/.hidden', 'has a component starting with "."'],
+      ['x.lock', 'has a component ending with ".lock"'],
+      ['/lead', 'has an empty path component'],
+      ['a@{1}', 'contains "@{"'],
+      ['HEAD', 'is "HEAD"'],
+    ];
+    for (const [name, problem] of bad) expect(refNameProblem(name), name).toBe(problem);
+    // "a;touch x" has a space; "$(id)" is a valid ref for git, and harmless here: never
+    // interpolated into a shell line, always after --end-of-options.
+    expect(refNameProblem('a;touch x')).toBe('contains one of: space ~ ^ : ? * [ \\');
+    expect(isSafeRefName('$(id)')).toBe(true);
+    expect(matchesGlob('v1.2.3', 'v*')).toBe(true);
+    expect(matchesGlob('release-v1', 'v*')).toBe(false);
+  });
+});
+
+describe('the service manager', () => {
+  it('is systemd for systemd_service, with sudo when asked', () => {
+    const commands = serviceCommands(env('        systemd_service: api.service\n        app_path: /srv/api\n'));
+    expect(commands.restart).toEqual(['systemctl', 'restart', '--', 'api.service']);
+    expect(commands.status).toEqual(['systemctl', 'is-active', '--quiet', '--', 'api.service']);
+    expect(commands.logs?.(50)).toEqual(['journalctl', '--unit', 'api.service', '--lines', '50', '--no-pager', '--output', 'short-iso']);
+    const sudo = serviceCommands(env('        target: { provider: bare-metal, systemd_service: api.service, sudo: true }\n'));
+    expect(sudo.restart).toEqual(['sudo', '-n', 'systemctl', 'restart', '--', 'api.service']);
+  });
+
+  it('is the environment\'s own commands where systemd does not run', () => {
+    const commands = serviceCommands(env('        app_path: /srv\n        systemd_service: x.service\n        commands: { restart: [./bin/restart], logs: [tail, -n] }\n'));
+    expect(commands.restart).toEqual(['./bin/restart']);
+    expect(commands.stop).toEqual(['systemctl', 'stop', '--', 'x.service']);
+    expect(commands.logs?.(20)).toEqual(['tail', '-n', '20']);
+  });
+
+  it('runs install as another user keeping the FRAISIER_* variables', () => {
+    expect(asUser('app', ['uv', 'sync'], ['FRAISIER_COMMIT', 'PORT'])).toEqual(['sudo', '-n', '-u', 'app', '--preserve-env=FRAISIER_COMMIT,PORT', '--', 'uv', 'sync']);
+    expect(asUser(undefined, ['uv', 'sync'], [])).toEqual(['uv', 'sync']);
+  });
+});
+
+describe('releases and databases', () => {
+  const layout = layoutOf('/srv/api/');
+
+  it('switch the current release atomically', () => {
+    expect(switchCurrent(layout, '/srv/api/releases/abc')).toEqual([
+      ['ln', '-sfn', '--', '/srv/api/releases/abc', '/srv/api/current.next'],
+      ['mv', '-T', '--', '/srv/api/current.next', '/srv/api/current'],
+    ]);
+  });
+
+  it('migrate with confiture by default, or the configured commands', () => {
+    const db = (yaml: string) => env(`        app_path: /srv\n        database:\n${yaml}`).database!;
+    expect(migrateCommands(db('          strategy: apply\n          confiture_config: db/environments/prod.yaml\n'), 'production')).toEqual([
+      ['confiture', 'migrate', 'up', '--config', 'db/environments/prod.yaml'],
+    ]);
+    expect(migrateCommands(db('          strategy: rebuild\n'), 'dev')).toEqual([['confiture', 'build', '--env', 'dev']]);
+    expect(migrateCommands(db('          strategy: migrate\n          migrate_command: [npm, run, migrate]\n'), 'p')).toEqual([['npm', 'run', 'migrate']]);
+    expect(migrateCommands(db('          strategy: restore_migrate\n          restore_command: [./restore]\n          migrations_dir: db/m\n'), 'staging')).toEqual([
+      ['./restore'],
+      ['confiture', 'migrate', 'up', '--config', 'db/environments/staging.yaml', '--migrations-dir', 'db/m'],
+    ]);
+    expect(() => migrateCommands(db('          strategy: restore_migrate\n'), 's')).toThrow(/restore_command/);
+    expect(backupCommand(db('          name: shop\n'), layout, '2026-11-21T10-00-00-000Z')).toEqual({
+      command: ['pg_dump', '--format=custom', '--file=/srv/api/shared/backups/shop-2026-11-21T10-00-00-000Z.dump', '--', 'shop'],
+      file: '/srv/api/shared/backups/shop-2026-11-21T10-00-00-000Z.dump',
+    });
+  });
+});
+
+describe('commands over SSH', () => {
+  it('check host keys, never prompt, and pass the remote command as one quoted line', () => {
+    expect(sshCommand({ host: 'prod.example.com', user: 'deploy', port: 2222, identityFile: '/k/id', knownHosts: '/k/known' }, 'true')).toEqual([
+      'ssh', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', 'ConnectTimeout=15', '-o', 'LogLevel=ERROR',
+      '-o', 'UserKnownHostsFile=/k/known', '-i', '/k/id', '-o', 'IdentitiesOnly=yes', '-p', '2222', '-l', 'deploy', '--', 'prod.example.com', 'true',
+    ]);
+    expect(remoteCommand(['git', 'ls-remote', '--end-of-options', 'repo', 'main'], { cwd: '/srv/my app', env: { FRAISIER_AUTHOR: "O'Brien $(id)" } })).toBe(
+      `env '--chdir=/srv/my app' 'FRAISIER_AUTHOR=O'\\''Brien $(id)' git ls-remote --end-of-options repo main`,
+    );
+  });
+
+  it('quotes so that a shell reads back exactly the values, however hostile', () => {
+    const values = ["a;touch x", '$(id)', '`id`', "it's", '--upload-pack=touch x', 'x\ny', '\u001b[31mred', '', '*', '~', 'a b\tc'];
+    const line = remoteCommand(['printf', '%s\\0', ...values]);
+    const output = execFileSync('sh', ['-c', line], { encoding: 'utf8' });
+    expect(output.split('\0').slice(0, -1)).toEqual(values);
+    expect(shellQuote('plain-word_1.2')).toBe('plain-word_1.2');
+    expect(() => remoteCommand(['true'], { env: { 'BAD NAME': 'x' } })).toThrow(/invalid environment variable name/);
+  });
+});

@@ -1,0 +1,83 @@
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+/*
+ * A real git repository in a temp directory holding the tiny HTTP service of
+ * examples/hello-service, with commits made on demand, and a directory to deploy it to.
+ */
+
+const FIXTURE = resolve('examples/hello-service');
+
+export interface ServiceRepo {
+  /** The repository (what git_repo points at). */
+  path: string;
+  /** Where deployments go (app_path). */
+  appPath: string;
+  /** A scratch directory for gates and markers. */
+  scratch: string;
+  /** Commits VERSION = version (and UNHEALTHY when not healthy) on main; returns the full SHA. */
+  commit(version: string, options?: { healthy?: boolean; files?: Record<string, string> }): string;
+  head(): string;
+  dispose(): void;
+}
+
+export function git(cwd: string, ...args: string[]): string {
+  return execFileSync('git', args, {
+    cwd,
+    encoding: 'utf8',
+    env: {
+      ...process.env,
+      GIT_AUTHOR_NAME: 'Test',
+      GIT_AUTHOR_EMAIL: 'test@example.com',
+      GIT_COMMITTER_NAME: 'Test',
+      GIT_COMMITTER_EMAIL: 'test@example.com',
+      GIT_CONFIG_NOSYSTEM: '1',
+    },
+  }).trim();
+}
+
+export function createServiceRepo(): ServiceRepo {
+  const root = mkdtempSync(join(tmpdir(), 'fraisier-repo-'));
+  const path = join(root, 'hello');
+  cpSync(FIXTURE, path, { recursive: true });
+  git(path, 'init', '--quiet', '--initial-branch=main');
+  return {
+    path,
+    appPath: join(root, 'app'),
+    scratch: root,
+    commit(version, options = {}) {
+      writeFileSync(join(path, 'VERSION'), `${version}\n`);
+      if (options.healthy === false) writeFileSync(join(path, 'UNHEALTHY'), 'yes\n');
+      else rmSync(join(path, 'UNHEALTHY'), { force: true });
+      for (const [name, content] of Object.entries(options.files ?? {})) writeFileSync(join(path, name), content);
+      git(path, 'add', '--all');
+      git(path, 'commit', '--quiet', '--allow-empty', '-m', `version ${version}`);
+      return git(path, 'rev-parse', 'HEAD');
+    },
+    head: () => git(path, 'rev-parse', 'HEAD'),
+    dispose() {
+      // The service started by a deployment keeps running until stopped.
+      try {
+        execFileSync(join(path, 'bin', 'stop'), { env: { ...process.env, FRAISIER_SHARED_PATH: join(root, 'app', 'shared') } });
+      } catch {
+        // nothing to stop
+      }
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A TCP port nobody listens on right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolvePort(port));
+    });
+  });
+}
