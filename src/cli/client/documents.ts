@@ -1,0 +1,64 @@
+/*
+ * The GraphQL operations the remote client sends. Their selections are exactly the fields of
+ * the views (views.ts), so the remote and local modes print the same thing.
+ */
+
+const TARGET = 'target { provider config }';
+
+export const DEPLOYMENT_FIELDS = `
+  id fraise environment job status triggeredBy requestedBy requestedAt startedAt completedAt
+  durationSeconds oldVersion newVersion gitCommit gitBranch ${TARGET} errorMessage`;
+
+const FRAISE_FIELDS = `
+  name type description database { type name strategy }
+  environments {
+    name branch ${TARGET} currentVersion lastDeployedAt status
+    jobs { name description schedule systemdTimer dependsOn }
+  }`;
+
+export const FRAISES = `query Fraises { fraises { ${FRAISE_FIELDS} } }`;
+
+export const FRAISE = `query Fraise($name: String!) { fraise(name: $name) { ${FRAISE_FIELDS} } }`;
+
+export const STATUS = `query Status($fraise: String!, $environment: String!) { status(fraise: $fraise, environment: $environment) }`;
+
+export const DEPLOYMENTS = `
+query Deployments($fraise: String, $environment: String, $status: DeploymentStatus, $limit: Int, $before: ID, $since: DateTime) {
+  deployments(fraise: $fraise, environment: $environment, status: $status, limit: $limit, before: $before, since: $since) { ${DEPLOYMENT_FIELDS} }
+}`;
+
+export const DEPLOYMENT = `query Deployment($id: ID!) { deployment(id: $id) { ${DEPLOYMENT_FIELDS} } }`;
+
+export const STATS = `
+query Stats($fraise: String, $environment: String, $days: Int) {
+  stats(fraise: $fraise, environment: $environment, days: $days) { total successful failed rolledBack avgDurationSeconds successRate }
+}`;
+
+export const WEBHOOK_EVENTS = `
+query WebhookEvents($limit: Int, $before: ID) {
+  webhookEvents(limit: $limit, before: $before) {
+    id receivedAt provider providerName eventType deliveryId repository branch tag commitSha sender
+    commitMessage commitAuthor outcome reason processed deployment { id fraise environment status }
+  }
+}`;
+
+export const LOGS = `query Logs($fraise: String!, $environment: String!, $lines: Int) { logs(fraise: $fraise, environment: $environment, lines: $lines) }`;
+
+const RESULT_FIELDS = `success message dryRun plan deployment { ${DEPLOYMENT_FIELDS} }`;
+
+export const DEPLOY = `
+mutation Deploy($fraise: String!, $environment: String!, $dryRun: Boolean, $force: Boolean, $commit: String) {
+  deploy(fraise: $fraise, environment: $environment, dryRun: $dryRun, force: $force, commit: $commit, triggeredBy: MANUAL) { ${RESULT_FIELDS} }
+}`;
+
+export const ROLLBACK = `
+mutation Rollback($fraise: String!, $environment: String!, $toVersion: String) {
+  rollback(fraise: $fraise, environment: $environment, toVersion: $toVersion, triggeredBy: MANUAL) { ${RESULT_FIELDS} }
+}`;
+
+export const CANCEL = `mutation Cancel($id: ID!) { cancelDeployment(id: $id) { ${DEPLOYMENT_FIELDS} } }`;
+
+export const PROGRESS = `
+subscription Progress($id: ID!) {
+  deploymentProgress(deploymentId: $id) { deploymentId sequence step progress message timestamp }
+}`;

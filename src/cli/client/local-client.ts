@@ -1,0 +1,156 @@
+import type { Logger } from 'pino';
+import type { App } from '../../app.js';
+import { createApp } from '../../app.js';
+import type { Principal } from '../../auth/principal.js';
+import type { FraisierConfig } from '../../config/types.js';
+import type { DeploymentStatus } from '../../model.js';
+import { findDeployment } from '../../store/deployment.repository.js';
+import type { DeploymentsQuery, FraisierClient } from './client.js';
+import { localError } from './local-errors.js';
+import { StoreFollower } from './store-follower.js';
+import {
+  deploymentView,
+  type DeploymentView,
+  fraiseView,
+  type FraiseView,
+  type ProgressView,
+  progressView,
+  resultView,
+  type WebhookEventView,
+  webhookEventView,
+} from './views.js';
+
+/** Anyone at this machine's terminal with the configuration may do everything. */
+const OPEN: Principal = { kind: 'open' };
+
+/**
+ * Local mode: the configured store, through the app's services. The app's dispatcher claims
+ * only the deployments this client queued (`accept`), and the scheduler stays off: the CLI runs
+ * what it was asked to run, and leaves the rest of the queue to the servers.
+ */
+export class LocalClient implements FraisierClient {
+  readonly mode = 'local';
+  readonly runsDeployments = true;
+  readonly #app: App;
+  readonly #mine = new Set<number>();
+
+  private constructor(config: FraisierConfig, logger: Logger) {
+    this.#app = createApp({ config, logger, accept: (candidate) => this.#mine.has(candidate.id), scheduler: false });
+  }
+
+  /** Opens the store and migrates it (as the server does); exit 3 when it cannot be reached. */
+  static async open(config: FraisierConfig, logger: Logger): Promise<LocalClient> {
+    let client: LocalClient;
+    try {
+      client = new LocalClient(config, logger);
+    } catch (error) {
+      throw localError(error, config.settings.databaseUrl);
+    }
+    try {
+      await client.#app.init();
+    } catch (error) {
+      await client.#app.stop().catch(() => {});
+      throw localError(error, client.where);
+    }
+    return client;
+  }
+
+  get where(): string {
+    return this.#app.store.description;
+  }
+
+  get app(): App {
+    return this.#app;
+  }
+
+  async #call<T>(operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      throw localError(error, this.where);
+    }
+  }
+
+  fraises(): Promise<FraiseView[]> {
+    return this.#call(async () => {
+      const states = await this.#app.services.queries.fraiseStates();
+      return this.#app.services.catalog.fraises.map((f) => fraiseView(f, states));
+    });
+  }
+
+  fraise(name: string): Promise<FraiseView> {
+    return this.#call(async () => {
+      const fraise = this.#app.services.catalog.fraise(name);
+      return fraiseView(fraise, await this.#app.services.queries.fraiseStates());
+    });
+  }
+
+  status(fraise: string, environment: string): Promise<string> {
+    return this.#call(async () => (await this.#app.services.queries.status(OPEN, fraise, environment)).toUpperCase());
+  }
+
+  deployments(query: DeploymentsQuery): Promise<DeploymentView[]> {
+    return this.#call(async () => {
+      const list = await this.#app.services.queries.deployments(OPEN, {
+        limit: query.limit,
+        ...(query.fraise ? { fraise: query.fraise } : {}),
+        ...(query.environment ? { environment: query.environment } : {}),
+        // The service checks the value (BAD_USER_INPUT for an unknown one).
+        ...(query.status ? { status: query.status.toLowerCase() as DeploymentStatus } : {}),
+        ...(query.before ? { before: query.before } : {}),
+        ...(query.since ? { since: query.since } : {}),
+      });
+      return list.map(deploymentView);
+    });
+  }
+
+  deployment(id: string): Promise<DeploymentView> {
+    return this.#call(async () => deploymentView(await this.#app.services.queries.deployment(OPEN, id)));
+  }
+
+  stats(query: { fraise?: string; environment?: string; days?: number }) {
+    return this.#call(() => this.#app.services.queries.stats(OPEN, query));
+  }
+
+  webhookEvents(query: { limit: number; before?: string }): Promise<WebhookEventView[]> {
+    return this.#call(async () => {
+      const events = await this.#app.services.queries.webhookEvents(OPEN, query);
+      return Promise.all(
+        events.map(async (e) =>
+          webhookEventView(e, e.deploymentId ? await findDeployment(this.#app.store.db, Number(e.deploymentId)) : undefined),
+        ),
+      );
+    });
+  }
+
+  logs(fraise: string, environment: string, lines: number): Promise<string> {
+    return this.#call(() => this.#app.services.logs.logs(OPEN, fraise, environment, lines));
+  }
+
+  deploy(input: { fraise: string; environment: string; dryRun?: boolean; force?: boolean; commit?: string }) {
+    return this.#call(async () => resultView(await this.#app.services.deployments.deploy(OPEN, { ...input, trigger: 'manual' })));
+  }
+
+  rollback(input: { fraise: string; environment: string; toVersion?: string }) {
+    return this.#call(async () => resultView(await this.#app.services.deployments.rollback(OPEN, { ...input, trigger: 'manual' })));
+  }
+
+  cancel(id: string): Promise<DeploymentView> {
+    return this.#call(async () => deploymentView(await this.#app.services.deployments.cancel(OPEN, id)));
+  }
+
+  follow(id: string, onProgress: (event: ProgressView) => void, signal?: AbortSignal): Promise<DeploymentView> {
+    return this.#call(async () => {
+      // Nobody else may be running: this process runs it, unless another one already claimed it.
+      this.#mine.add(Number(id));
+      await this.#app.startWorkers();
+      void this.#app.dispatcher.tick();
+      const follower = new StoreFollower(this.#app, id, (event) => onProgress(progressView(event)));
+      return deploymentView(await follower.run(signal));
+    });
+  }
+
+  close(): Promise<void> {
+    return this.#app.stop();
+  }
+}

@@ -1,0 +1,194 @@
+import { maskSecrets } from '../../config/secrets.js';
+import type { EnvironmentConfig, FraiseConfig, JobConfig } from '../../config/types.js';
+import type { Deployment, DeploymentProgress, DeploymentResult, DeploymentStats, FraiseState, WebhookEventRecord } from '../../model.js';
+
+/*
+ * What the CLI shows and prints with --json: the GraphQL API's shapes and values (upper-case
+ * enums, ISO timestamps, masked target settings). The remote client gets them from the API as
+ * they are; the local client builds them from the services' records with the functions below,
+ * the same way the resolvers do, so both modes print the same thing.
+ */
+
+export interface TargetView {
+  provider: string;
+  config: Record<string, unknown> | null;
+}
+
+export interface JobView {
+  name: string;
+  description: string | null;
+  schedule: string | null;
+  systemdTimer: string | null;
+  dependsOn: string[];
+}
+
+export interface EnvironmentView {
+  name: string;
+  branch: string | null;
+  target: TargetView;
+  currentVersion: string | null;
+  lastDeployedAt: string | null;
+  status: string;
+  jobs: JobView[];
+}
+
+export interface FraiseView {
+  name: string;
+  type: string;
+  description: string | null;
+  database: { type: string; name: string | null; strategy: string } | null;
+  environments: EnvironmentView[];
+}
+
+export interface DeploymentView {
+  id: string;
+  fraise: string;
+  environment: string;
+  job: string | null;
+  status: string;
+  triggeredBy: string;
+  requestedBy: string | null;
+  requestedAt: string;
+  startedAt: string;
+  completedAt: string | null;
+  durationSeconds: number | null;
+  oldVersion: string | null;
+  newVersion: string | null;
+  gitCommit: string | null;
+  gitBranch: string | null;
+  target: TargetView;
+  errorMessage: string | null;
+}
+
+export interface ProgressView {
+  deploymentId: string;
+  sequence: number;
+  step: string;
+  progress: number;
+  message: string | null;
+  timestamp: string;
+}
+
+export interface DeploymentResultView {
+  success: boolean;
+  message: string | null;
+  dryRun: boolean;
+  plan: string[];
+  deployment: DeploymentView | null;
+}
+
+export type StatsView = DeploymentStats;
+
+export interface WebhookEventView {
+  id: string;
+  receivedAt: string;
+  provider: string;
+  providerName: string;
+  eventType: string;
+  deliveryId: string | null;
+  repository: string | null;
+  branch: string | null;
+  tag: string | null;
+  commitSha: string | null;
+  sender: string | null;
+  commitMessage: string | null;
+  commitAuthor: string | null;
+  outcome: string;
+  reason: string | null;
+  processed: boolean;
+  deployment: { id: string; fraise: string; environment: string; status: string } | null;
+}
+
+export const FINAL_STATUSES = new Set(['SUCCESS', 'FAILED', 'ROLLED_BACK', 'CANCELLED', 'SUPERSEDED']);
+
+const iso = (value: string | null): string | null => (value === null ? null : new Date(value).toISOString());
+
+export function targetView(target: { provider: string; config: Record<string, unknown> | null }): TargetView {
+  return { provider: target.provider, config: target.config ? maskSecrets(target.config) : null };
+}
+
+export function jobView(job: JobConfig): JobView {
+  return {
+    name: job.name,
+    description: job.description ?? null,
+    schedule: job.schedule ?? null,
+    systemdTimer: job.systemdTimer ?? null,
+    dependsOn: [...job.dependsOn],
+  };
+}
+
+export function environmentView(env: EnvironmentConfig, state: FraiseState | undefined): EnvironmentView {
+  return {
+    name: env.name,
+    branch: env.branch ?? null,
+    target: targetView(env.target),
+    currentVersion: state?.currentVersion ?? null,
+    lastDeployedAt: iso(state?.lastDeployedAt ?? null),
+    status: (state?.status ?? 'unknown').toUpperCase(),
+    jobs: env.jobs.map(jobView),
+  };
+}
+
+export function fraiseView(fraise: FraiseConfig, states: Map<string, FraiseState>): FraiseView {
+  return {
+    name: fraise.name,
+    type: fraise.type.toUpperCase(),
+    description: fraise.description ?? null,
+    database: fraise.database ? { type: fraise.database.type, name: fraise.database.name ?? null, strategy: fraise.database.strategy } : null,
+    environments: fraise.environments.map((env) => environmentView(env, states.get(`${fraise.name}/${env.name}`))),
+  };
+}
+
+export function deploymentView(d: Deployment): DeploymentView {
+  return {
+    id: d.id,
+    fraise: d.fraise,
+    environment: d.environment,
+    job: d.job,
+    status: d.status.toUpperCase(),
+    triggeredBy: d.triggeredBy.toUpperCase(),
+    requestedBy: d.requestedBy,
+    requestedAt: iso(d.requestedAt)!,
+    startedAt: iso(d.startedAt)!,
+    completedAt: iso(d.completedAt),
+    durationSeconds: d.durationSeconds,
+    oldVersion: d.oldVersion,
+    newVersion: d.newVersion,
+    gitCommit: d.gitCommit,
+    gitBranch: d.gitBranch,
+    target: targetView(d.target),
+    errorMessage: d.errorMessage,
+  };
+}
+
+export function progressView(p: DeploymentProgress): ProgressView {
+  return { deploymentId: p.deploymentId, sequence: p.sequence, step: p.step, progress: p.progress, message: p.message, timestamp: iso(p.timestamp)! };
+}
+
+export function resultView(r: DeploymentResult): DeploymentResultView {
+  return { success: r.success, message: r.message, dryRun: r.dryRun, plan: [...r.plan], deployment: r.deployment ? deploymentView(r.deployment) : null };
+}
+
+const BUILTIN_GIT = new Set(['github', 'gitlab', 'gitea', 'bitbucket']);
+
+export function webhookEventView(e: WebhookEventRecord, deployment: Deployment | undefined): WebhookEventView {
+  return {
+    id: e.id,
+    receivedAt: iso(e.receivedAt)!,
+    provider: BUILTIN_GIT.has(e.provider) ? e.provider.toUpperCase() : 'CUSTOM',
+    providerName: e.provider,
+    eventType: e.eventType,
+    deliveryId: e.deliveryId,
+    repository: e.repository,
+    branch: e.branch,
+    tag: e.tag,
+    commitSha: e.commitSha,
+    sender: e.sender,
+    commitMessage: e.commitMessage,
+    commitAuthor: e.commitAuthor,
+    outcome: e.outcome,
+    reason: e.reason,
+    processed: e.processed,
+    deployment: deployment ? { id: deployment.id, fraise: deployment.fraise, environment: deployment.environment, status: deployment.status.toUpperCase() } : null,
+  };
+}

@@ -1,0 +1,37 @@
+import type { Command } from 'commander';
+import { withClient } from '../client/open-client.js';
+import { CliError, EXIT, silentExit } from '../exit-codes.js';
+import { statusColor } from '../output/format.js';
+import { createTerminal, printJson } from '../output/terminal.js';
+import { addJsonOption, addModeOptions, examples, type JsonFlag, type ModeFlags } from '../options.js';
+
+export function registerCancel(program: Command): void {
+  const command = program
+    .command('cancel')
+    .description('cancel a deployment: a queued one ends at once, a running one stops at its next step')
+    .argument('<id>', 'deployment id (see fraisier history)');
+  addModeOptions(command);
+  addJsonOption(command);
+  examples(command, ['fraisier cancel 42', 'fraisier history --status IN_PROGRESS --json | jq -r ".[].id" | xargs -n1 fraisier cancel']);
+  command.action(async (id: string, flags: ModeFlags & JsonFlag) => {
+    if (!/^[1-9]\d{0,15}$/.test(id)) throw new CliError(`expected a deployment id such as 42 (got "${id}")`, EXIT.USAGE);
+    const term = createTerminal();
+    const deployment = await withClient(flags, (client) => client.cancel(id));
+    const stopped = deployment.status === 'CANCELLED' || deployment.status === 'IN_PROGRESS';
+    if (flags.json) {
+      printJson(term, deployment);
+      if (!stopped) throw silentExit(EXIT.FAILED);
+      return;
+    }
+    const c = term.color;
+    const what = `${deployment.fraise}/${deployment.environment}${deployment.job ? ` (job ${deployment.job})` : ''}`;
+    if (deployment.status === 'CANCELLED') {
+      term.out(`${c.green('✓')} Deployment ${deployment.id} of ${what} ${statusColor(c, 'CANCELLED')('CANCELLED')}`);
+    } else if (deployment.status === 'IN_PROGRESS') {
+      // It runs in another process: it stops at its next step boundary there.
+      term.out(`${c.yellow('⟳')} Cancel requested: deployment ${deployment.id} of ${what} stops at its next step (follow it with fraisier history)`);
+    } else {
+      throw new CliError(`deployment ${deployment.id} of ${what} ended ${deployment.status} before it could be cancelled`, EXIT.FAILED);
+    }
+  });
+}

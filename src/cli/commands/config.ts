@@ -1,0 +1,143 @@
+import type { Command } from 'commander';
+import type { LoadedConfig } from '../../config/load.js';
+import { ConfigError, type ConfigProblem, formatPath } from '../../config/problems.js';
+import { maskSecrets, maskUrlPassword } from '../../config/secrets.js';
+import type { FraisierConfig } from '../../config/types.js';
+import { GIT_ENV, lsRemote } from '../../git/commands.js';
+import { firstLine } from '../client/errors.js';
+import { CliError, EXIT, silentExit } from '../exit-codes.js';
+import { loadCliConfig } from '../load-config.js';
+import { createTerminal, printJson, type Terminal } from '../output/terminal.js';
+import { addJsonOption, examples, integer, type JsonFlag } from '../options.js';
+
+export function registerConfig(program: Command): void {
+  const config = program.command('config').description('check, show and describe the configuration file (fraises.yaml)');
+
+  const validate = config
+    .command('validate')
+    .description('check the configuration: every problem with its key path and line, then warnings and keys not used yet')
+    .option('-c, --config <file>', 'configuration file (default: $FRAISIER_CONFIG, ./fraises.yaml)')
+    .option('--check-repositories', 'also check that every repository answers git ls-remote')
+    .option('--timeout <seconds>', 'for --check-repositories: how long each repository may take (default 10)', integer('--timeout', 1, 600), 10);
+  addJsonOption(validate);
+  examples(validate, ['fraisier config validate', 'fraisier config validate --config /etc/fraisier/fraises.yaml --check-repositories', '', 'Exit codes: 0 valid (warnings allowed), 2 invalid or not found.']);
+  validate.action(async (flags: JsonFlag & { config?: string; checkRepositories?: boolean; timeout: number }) => {
+    const term = createTerminal();
+    const { findConfigFile, loadConfigFile } = await import('../../config/load.js');
+    const path = findConfigFile({ ...(flags.config ? { explicit: flags.config } : {}) });
+    if (!path) throw new CliError('no configuration found: pass --config, set FRAISIER_CONFIG, or create ./fraises.yaml (fraisier init)', EXIT.USAGE);
+    let loaded: LoadedConfig;
+    try {
+      loaded = loadConfigFile(path);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      const errors = error.problems.filter((p) => p.severity === 'error');
+      const warnings = error.problems.filter((p) => p.severity === 'warning');
+      if (flags.json) printJson(term, { file: path, valid: false, errors: errors.map(problemJson), warnings: warnings.map(problemJson), unused: [] });
+      else printProblems(term, path, errors, warnings, []);
+      throw silentExit(EXIT.USAGE);
+    }
+    const warnings = loaded.warnings.filter((w) => w.severity === 'warning');
+    const known = new Set(warnings.map((w) => w.path));
+    warnings.push(...(await unavailableProviders(loaded.config)).filter((w) => !known.has(w.path)));
+    if (flags.checkRepositories) warnings.push(...(await unreachableRepositories(loaded.config, flags.timeout * 1000)));
+    const counts = { fraises: loaded.config.fraises.length, environments: loaded.config.fraises.reduce((n, f) => n + f.environments.length, 0) };
+    if (flags.json) {
+      return printJson(term, { file: path, valid: true, ...counts, errors: [], warnings: warnings.map(problemJson), unused: loaded.unused });
+    }
+    term.out(
+      `${term.color.green('✓')} ${path}: valid (${counts.fraises} fraise${counts.fraises === 1 ? '' : 's'}, ${counts.environments} environment${counts.environments === 1 ? '' : 's'})`,
+    );
+    printProblems(term, path, [], warnings, loaded.unused);
+  });
+
+  const show = config
+    .command('show')
+    .description('the configuration as Fraisier resolved it (defaults, ${VAR}s and FRAISIER_* applied), secrets masked')
+    .option('-c, --config <file>', 'configuration file (default: $FRAISIER_CONFIG, ./fraises.yaml)');
+  addJsonOption(show);
+  examples(show, ['fraisier config show', 'fraisier config show --json | jq .settings.concurrency']);
+  show.action(async (flags: JsonFlag & { config?: string }) => {
+    const term = createTerminal();
+    const { stringify } = await import('yaml');
+    const { config: resolved } = loadCliConfig(flags);
+    const masked = maskSecrets(resolved);
+    if (flags.json) return printJson(term, masked);
+    process.stdout.write(stringify(masked, { lineWidth: 0, aliasDuplicateObjects: false }));
+  });
+
+  const schema = config.command('schema').description('the JSON Schema of fraises.yaml (for editors: yaml-language-server)');
+  examples(schema, ['fraisier config schema > fraises.schema.json', '# then, first line of fraises.yaml:  # yaml-language-server: $schema=./fraises.schema.json']);
+  schema.action(async () => {
+    const { printConfigJsonSchema } = await import('../../compile-artifacts.js');
+    process.stdout.write(printConfigJsonSchema());
+  });
+}
+
+function problemJson(p: ConfigProblem) {
+  return { path: p.path, line: p.line ?? null, message: p.message };
+}
+
+function printProblems(term: Terminal, path: string, errors: ConfigProblem[], warnings: ConfigProblem[], unused: string[]): void {
+  const c = term.color;
+  const at = (p: ConfigProblem) => `${p.path}: ${p.message}${p.line ? ` (line ${p.line})` : ''}`;
+  if (errors.length) {
+    term.out(`${c.red('✗')} ${path}: ${errors.length} problem${errors.length === 1 ? '' : 's'}`);
+    for (const p of errors) term.out(`  ${c.red('✗')} ${at(p)}`);
+  }
+  if (warnings.length) {
+    term.out(`${warnings.length} warning${warnings.length === 1 ? '' : 's'}:`);
+    for (const p of warnings) term.out(`  ${c.yellow('!')} ${at(p)}`);
+  }
+  if (unused.length) {
+    term.out('Loaded but not used by this version of Fraisier:');
+    for (const key of unused) term.out(`  - ${key}`);
+  }
+}
+
+/** Targets whose provider has a settings schema but is not available in this Fraisier yet. */
+async function unavailableProviders(config: FraisierConfig): Promise<ConfigProblem[]> {
+  // The app knows which providers it registers; an in-memory store keeps it from touching any file.
+  const [{ createApp }, { createStore }, { default: pino }] = await Promise.all([import('../../app.js'), import('../../store/store.js'), import('pino')]);
+  const app = createApp({ config, store: createStore('sqlite::memory:'), logger: pino({ level: 'silent' }) });
+  const available = app.providers.names();
+  await app.stop();
+  const problems: ConfigProblem[] = [];
+  for (const fraise of config.fraises) {
+    for (const env of fraise.environments) {
+      if (available.includes(env.target.provider)) continue;
+      problems.push({
+        severity: 'warning',
+        path: formatPath(['fraises', fraise.name, 'environments', env.name, 'target', 'provider']),
+        message: `target provider "${env.target.provider}" is not available in this Fraisier: deployments of ${fraise.name}/${env.name} will fail (available: ${available.join(', ')})`,
+      });
+    }
+  }
+  return problems;
+}
+
+/** git ls-remote on each repository, a few at once, each within the timeout. */
+async function unreachableRepositories(config: FraisierConfig, timeoutMs: number): Promise<ConfigProblem[]> {
+  const byRepository = new Map<string, string[]>();
+  for (const fraise of config.fraises) {
+    for (const env of fraise.environments) {
+      if (env.repository) byRepository.set(env.repository, [...(byRepository.get(env.repository) ?? []), formatPath(['fraises', fraise.name, 'environments', env.name])]);
+    }
+  }
+  const { createRunner } = await import('../../exec/runner.js');
+  const runner = createRunner();
+  const entries = [...byRepository];
+  const problems: ConfigProblem[] = [];
+  const worker = async () => {
+    for (let entry = entries.shift(); entry; entry = entries.shift()) {
+      const [repository, paths] = entry;
+      try {
+        await runner.run(lsRemote(repository, 'HEAD'), { timeoutMs, env: GIT_ENV });
+      } catch (error) {
+        problems.push({ severity: 'warning', path: paths[0]!, message: `repository ${maskUrlPassword(repository)} is not reachable: ${maskUrlPassword(firstLine(error))}${paths.length > 1 ? ` (also used by ${paths.length - 1} more)` : ''}` });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(4, entries.length) }, worker));
+  return problems.sort((a, b) => a.path.localeCompare(b.path));
+}

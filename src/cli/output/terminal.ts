@@ -1,0 +1,50 @@
+import pc from 'picocolors';
+
+/*
+ * Where the CLI writes, and how: colour only on a terminal and never with NO_COLOR (or
+ * TERM=dumb); tables as wide as the terminal (COLUMNS, else 100 when not a terminal).
+ */
+
+export type Colors = ReturnType<typeof pc.createColors>;
+
+export interface Terminal {
+  readonly isTTY: boolean;
+  readonly color: Colors;
+  readonly colorEnabled: boolean;
+  /** Columns tables must fit in. */
+  readonly width: number;
+  out(text?: string): void;
+  err(text: string): void;
+}
+
+export const DEFAULT_WIDTH = 100;
+
+export function createTerminal(
+  stdout: NodeJS.WriteStream = process.stdout,
+  stderr: NodeJS.WriteStream = process.stderr,
+  env: NodeJS.ProcessEnv = process.env,
+): Terminal {
+  const isTTY = stdout.isTTY === true;
+  const colorEnabled = isTTY && !env.NO_COLOR && env.TERM !== 'dumb';
+  const fromEnv = Number(env.COLUMNS);
+  const width = Number.isInteger(fromEnv) && fromEnv >= 20 ? fromEnv : isTTY && stdout.columns ? stdout.columns : DEFAULT_WIDTH;
+  return {
+    isTTY,
+    color: pc.createColors(colorEnabled),
+    colorEnabled,
+    width,
+    out: (text = '') => void stdout.write(`${text}\n`),
+    err: (text) => void stderr.write(`${text}\n`),
+  };
+}
+
+/** The text as it shows on a terminal (ANSI colour codes removed). */
+export function visible(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/\u001b\[[0-9;]*m/g, '');
+}
+
+/** Prints a value as JSON: what --json prints, two-space indented, one trailing newline. */
+export function printJson(term: Terminal, value: unknown): void {
+  term.out(JSON.stringify(value, null, 2));
+}
