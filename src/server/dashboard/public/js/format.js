@@ -1,0 +1,72 @@
+/* Turning API values into short, readable text. Pure functions: no DOM. */
+
+/** A commit SHA shortened to 12 characters (what the server's messages use); other versions as they are. */
+export function shortVersion(version) {
+  if (!version) return '—';
+  return /^[0-9a-f]{13,64}$/i.test(version) ? version.slice(0, 12) : version;
+}
+
+/** "just now", "42 s ago", "5 min ago", "3 h ago", "2 d ago" (or "in 5 min"). */
+export function relativeTime(iso, now = Date.now()) {
+  if (!iso) return 'never';
+  const seconds = Math.round((now - new Date(iso).getTime()) / 1000);
+  const future = seconds < 0;
+  const s = Math.abs(seconds);
+  let text;
+  if (s < 5) return 'just now';
+  if (s < 60) text = `${s} s`;
+  else if (s < 3600) text = `${Math.floor(s / 60)} min`;
+  else if (s < 86400) text = `${Math.floor(s / 3600)} h`;
+  else text = `${Math.floor(s / 86400)} d`;
+  return future ? `in ${text}` : `${text} ago`;
+}
+
+/** The exact time, in the reader's time zone and in UTC. */
+export function exactTime(iso) {
+  if (!iso) return '';
+  const date = new Date(iso);
+  const local = date.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+  return `${local} (${date.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC')})`;
+}
+
+/** 0.85 → "850 ms", 4.2 → "4.2 s", 72 → "1 min 12 s", 3780 → "1 h 3 min". */
+export function duration(seconds) {
+  if (seconds === null || seconds === undefined || Number.isNaN(seconds)) return '—';
+  if (seconds < 1) return `${Math.max(0, Math.round(seconds * 1000))} ms`;
+  if (seconds < 10) return `${(Math.floor(seconds * 10) / 10).toFixed(1)} s`;
+  if (seconds < 60) return `${Math.floor(seconds)} s`;
+  if (seconds < 3600) {
+    const rest = Math.floor(seconds % 60);
+    return `${Math.floor(seconds / 60)} min${rest ? ` ${rest} s` : ''}`;
+  }
+  const minutes = Math.floor((seconds % 3600) / 60);
+  return `${Math.floor(seconds / 3600)} h${minutes ? ` ${minutes} min` : ''}`;
+}
+
+/**
+ * Log lines and commit messages may carry terminal escapes (colours, cursor moves, titles):
+ * drop them, and other control characters, so the text reads as text.
+ */
+export function plainText(text) {
+  if (text === null || text === undefined) return '';
+  return String(text)
+    .replace(/\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)/g, '') // OSC (titles, links)
+    .replace(/\u001b\[[0-9;?]*[ -/]*[@-~]/g, '') // CSI (colours, cursor)
+    .replace(/\u001b[@-Z\\-_]/g, '')
+    .replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '');
+}
+
+/** The first line of a message, for a table cell. */
+export function firstLine(text) {
+  return plainText(text).split('\n', 1)[0] ?? '';
+}
+
+/** Deployment statuses that will not change any more. */
+export const FINAL_STATUSES = new Set(['SUCCESS', 'FAILED', 'ROLLED_BACK', 'CANCELLED', 'SUPERSEDED']);
+
+export const DEPLOYMENT_STATUSES = ['PENDING', 'IN_PROGRESS', 'SUCCESS', 'FAILED', 'ROLLED_BACK', 'CANCELLED', 'SUPERSEDED'];
+
+/** "ROLLED_BACK" → "rolled back" (for sentences; badges keep the enum's spelling). */
+export function statusWords(status) {
+  return String(status).toLowerCase().replace(/_/g, ' ');
+}

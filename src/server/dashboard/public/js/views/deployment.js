@@ -1,0 +1,249 @@
+import { QUERIES, SUBSCRIPTIONS } from '../api.js';
+import { badge, fill, h, timeAgo, version } from '../dom.js';
+import { duration, exactTime, FINAL_STATUSES, plainText, shortVersion, statusWords } from '../format.js';
+
+/*
+ * One deployment: what it is, its status and progress bar, and its steps as a timeline with
+ * durations, messages and command output. The steps come from the deploymentProgress
+ * subscription, which first replays what was recorded and then streams live events: opening
+ * a deployment halfway shows everything. After a reconnection the client subscribes again and
+ * the replay comes again; events are kept by sequence number, so nothing shows twice.
+ */
+
+/** Steps that end a deployment: they close the timeline. */
+const ENDINGS = { done: 'success', rolled_back: 'rolled-back', failed: 'failed', cancelled: 'cancelled' };
+
+export function mountDeployment(main, ctx, id) {
+  const statusLine = h('p', { class: 'status-line', role: 'status' }, 'Loading…');
+  const progressValue = h('span', { class: 'progress-value' }, '0%');
+  const progress = h('progress', { id: 'deployment-progress', max: '100', value: '0' });
+  const facts = h('dl', { class: 'facts deployment-facts' });
+  const actions = h('p', { class: 'deployment-actions' });
+  const streamState = h('p', { class: 'stream-state muted' }, 'Connecting to the live stream…');
+  const timeline = h('ol', { class: 'timeline', 'aria-labelledby': 'steps-title' });
+  const heading = h('h1', { tabindex: '-1' }, `Deployment #${id}`);
+  fill(
+    main,
+    h('p', { class: 'back' }, h('a', { href: '#/' }, '← Overview')),
+    heading,
+    h(
+      'section',
+      { class: 'panel', 'aria-labelledby': 'summary-title' },
+      h('h2', { id: 'summary-title', class: 'visually-hidden' }, 'Summary'),
+      statusLine,
+      h('p', { class: 'progress-line' }, h('label', { for: 'deployment-progress' }, 'Progress'), ' ', progress, ' ', progressValue),
+      facts,
+      actions,
+    ),
+    h('section', { class: 'panel', 'aria-labelledby': 'steps-title' }, h('h2', { id: 'steps-title' }, 'Steps'), streamState, timeline),
+  );
+
+  /** @type {Map<number, {sequence:number, step:string, progress:number, message:string|null, timestamp:string}>} */
+  const events = new Map();
+  let deployment = null;
+  let streamEnded = false;
+  let disposed = false;
+  let frame = 0;
+  let lastAnnounced = '';
+
+  async function loadDeployment() {
+    try {
+      const data = await ctx.graphql(QUERIES.deployment, { id });
+      if (disposed) return;
+      if (!data.deployment) {
+        fill(statusLine, `No deployment #${id} is recorded (or this token may not see it).`);
+        streamState.textContent = '';
+        return;
+      }
+      deployment = data.deployment;
+      schedule();
+    } catch (error) {
+      if (!disposed) ctx.alert(ctx.describeError(error));
+    }
+  }
+
+  const unsubscribe = ctx.live.subscribe(SUBSCRIPTIONS.progress, { id }, {
+    next: ({ deploymentProgress: event }) => {
+      if (events.has(event.sequence)) return; // a replay after reconnecting
+      events.set(event.sequence, event);
+      schedule();
+    },
+    error: (error) => {
+      streamState.textContent = `The live stream stopped: ${ctx.describeError(error)}`;
+    },
+    complete: () => {
+      streamEnded = true;
+      // The stream ends with the deployment: read its final state.
+      void loadDeployment();
+    },
+  });
+
+  // Running durations keep counting.
+  const ticker = setInterval(() => {
+    if (deployment && !FINAL_STATUSES.has(deployment.status)) schedule();
+  }, 1_000);
+
+  function schedule() {
+    if (!frame && !disposed) frame = requestAnimationFrame(render);
+  }
+
+  function render() {
+    frame = 0;
+    if (disposed) return;
+    const ordered = [...events.values()].sort((a, b) => a.sequence - b.sequence);
+    const last = ordered.at(-1);
+    const final = deployment && FINAL_STATUSES.has(deployment.status);
+    if (deployment) {
+      heading.replaceChildren(`Deployment #${deployment.id} `, h('span', { class: 'heading-detail' }, `${deployment.fraise} → ${deployment.environment}`));
+      renderFacts(deployment);
+      renderActions(deployment);
+    }
+    const percent = deployment?.status === 'SUCCESS' ? 100 : (last?.progress ?? 0);
+    progress.value = percent;
+    progressValue.textContent = `${percent}%`;
+    const sentence = statusSentence(deployment, last);
+    if (deployment) {
+      // Only a change of status or step is announced (status role), not every log line.
+      if (sentence !== lastAnnounced) {
+        fill(statusLine, badge(deployment.status), ' ', sentence);
+        lastAnnounced = sentence;
+      }
+    }
+    streamState.textContent = streamEnded || final ? (ordered.length ? 'Finished: every recorded step is shown.' : 'No step was recorded.') : 'Live: new steps appear as they run.';
+    renderTimeline(ordered, final);
+  }
+
+  function statusSentence(d, last) {
+    if (!d) return '';
+    switch (d.status) {
+      case 'PENDING':
+        return 'Queued: waiting for its turn.';
+      case 'IN_PROGRESS':
+        return last ? `Running step ${last.step} (${last.progress}%).` : 'Starting.';
+      case 'SUCCESS':
+        return d.newVersion ? `Deployed ${shortVersion(d.newVersion)} successfully.` : 'Deployed successfully.';
+      case 'ROLLED_BACK':
+        return `Failed and rolled back${d.oldVersion ? ` to ${shortVersion(d.oldVersion)}` : ''}.`;
+      default:
+        return `${statusWords(d.status)[0].toUpperCase()}${statusWords(d.status).slice(1)}.`;
+    }
+  }
+
+  function renderFacts(d) {
+    const fact = (term, ...value) => [h('dt', {}, term), h('dd', {}, ...value)];
+    fill(
+      facts,
+      fact('Fraise', d.fraise, d.job ? ` (job ${d.job})` : ''),
+      fact('Environment', d.environment),
+      fact('Target', d.target.provider),
+      fact('Commit', version(d.gitCommit), d.gitBranch ? [' on ', h('span', { class: 'branch' }, d.gitBranch)] : ''),
+      fact('Version', version(d.oldVersion), ' → ', version(d.newVersion)),
+      fact('Trigger', d.triggeredBy.toLowerCase(), d.requestedBy ? ` by ${d.requestedBy}` : ''),
+      fact('Requested', timeAgo(d.requestedAt)),
+      fact('Started', timeAgo(d.startedAt)),
+      fact('Completed', d.completedAt ? timeAgo(d.completedAt) : '—'),
+      fact('Duration', d.durationSeconds === null ? (FINAL_STATUSES.has(d.status) ? '—' : 'running') : duration(d.durationSeconds)),
+      d.errorMessage ? fact('Error', h('span', { class: 'error' }, plainText(d.errorMessage))) : null,
+    );
+  }
+
+  function renderActions(d) {
+    const cancellable = d.status === 'PENDING' || d.status === 'IN_PROGRESS';
+    if (!cancellable) return fill(actions);
+    if (actions.querySelector('button')) return; // keep the button (and its focus) across renders
+    fill(
+      actions,
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'danger',
+          disabled: !ctx.canDeploy,
+          title: ctx.canDeploy ? undefined : 'Read-only: needs a token with the deploy scope',
+          dataset: { focusKey: `cancel:${d.id}` },
+          on: {
+            click: () =>
+              ctx.actions.cancel(d, (updated) => {
+                deployment = updated;
+                schedule();
+              }),
+          },
+        },
+        'Cancel deployment',
+      ),
+    );
+  }
+
+  function renderTimeline(ordered, final) {
+    const groups = [];
+    for (const event of ordered) {
+      const current = groups.at(-1);
+      if (current && current.step === event.step) current.events.push(event);
+      else groups.push({ step: event.step, events: [event] });
+    }
+    const now = Date.now();
+    fill(
+      timeline,
+      groups.map((group, index) => {
+        const next = groups[index + 1];
+        const start = new Date(group.events[0].timestamp).getTime();
+        const ending = ENDINGS[group.step];
+        let state;
+        let end;
+        if (ending) state = ending;
+        else if (next && (next.step === 'rollback' || next.step === 'failed')) state = 'failed';
+        else if (next?.step === 'interrupted') state = 'interrupted';
+        else if (!next && !final) state = 'running';
+        else state = next?.step === 'cancelled' ? 'cancelled' : 'done';
+        if (next) end = new Date(next.events[0].timestamp).getTime();
+        else if (state === 'running') end = now;
+        else if (!ending && deployment?.completedAt) end = new Date(deployment.completedAt).getTime();
+        const [first, ...rest] = group.events;
+        const lastProgress = group.events.at(-1).progress;
+        return h(
+          'li',
+          { class: `step step-${state}`, dataset: { step: group.step, state }, 'aria-current': state === 'running' ? 'step' : undefined },
+          h(
+            'p',
+            { class: 'step-head' },
+            h('span', { class: 'step-name' }, group.step),
+            ' ',
+            h('span', { class: 'step-state' }, stateWords(state)),
+            end !== undefined && !ending ? [' ', h('span', { class: 'step-duration' }, duration((end - start) / 1000))] : null,
+            ' ',
+            h('time', { datetime: first.timestamp, title: exactTime(first.timestamp), class: 'muted' }, new Date(first.timestamp).toLocaleTimeString()),
+            state === 'running' ? h('span', { class: 'muted' }, `${lastProgress}%`) : null,
+          ),
+          first.message ? h('p', { class: 'step-message' }, plainText(first.message)) : null,
+          rest.length
+            ? h(
+                'pre',
+                { class: 'log', tabindex: '0', 'aria-label': `Output of ${group.step}` },
+                rest.map((event) => plainText(event.message ?? '')).join('\n'),
+              )
+            : null,
+        );
+      }),
+    );
+  }
+
+  void loadDeployment();
+
+  return {
+    refresh: () => void loadDeployment(),
+    onDeployment(_kind, d) {
+      if (d.id === String(id)) void loadDeployment();
+    },
+    dispose() {
+      disposed = true;
+      cancelAnimationFrame(frame);
+      clearInterval(ticker);
+      unsubscribe();
+    },
+  };
+}
+
+function stateWords(state) {
+  const words = { running: 'running', done: 'done', failed: 'failed', interrupted: 'interrupted', success: 'succeeded', 'rolled-back': 'rolled back', cancelled: 'cancelled' };
+  return words[state] ?? state;
+}
