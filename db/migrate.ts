@@ -1,4 +1,4 @@
-import { type Kysely, type Migration, type MigrationResultSet, Migrator } from 'kysely';
+import { type Kysely, type Migration, type MigrationResultSet, Migrator, SqliteAdapter, sql } from 'kysely';
 import type { Database } from './database.js';
 import * as m0001 from './migrations/0001_initial.js';
 
@@ -10,13 +10,39 @@ export const MIGRATIONS: Record<string, Migration> = {
 export const MIGRATION_TABLE = 'tb_schema_migration';
 export const MIGRATION_LOCK_TABLE = 'tb_schema_migration_lock';
 
-function migrator(db: Kysely<Database>): Migrator {
+function migrator(db: Kysely<Database>, disableTransactions = false): Migrator {
   return new Migrator({
     db,
     provider: { getMigrations: async () => MIGRATIONS },
     migrationTableName: MIGRATION_TABLE,
     migrationLockTableName: MIGRATION_LOCK_TABLE,
+    disableTransactions,
   });
+}
+
+/**
+ * Kysely takes no lock on SQLite (it assumes one connection) and opens a deferred transaction, so
+ * two processes can both read "nothing applied" and both create the tables. On SQLite the whole
+ * run happens inside `BEGIN IMMEDIATE` on one connection instead: the second process waits for
+ * the write lock (busy_timeout), then reads the bookkeeping the first one committed.
+ */
+async function migrateSqlite(db: Kysely<Database>): Promise<MigrationResultSet> {
+  return db.connection().execute(async (connection) => {
+    await sql`begin immediate`.execute(connection);
+    let result: MigrationResultSet;
+    try {
+      result = await migrator(connection, true).migrateToLatest();
+    } catch (error) {
+      await sql`rollback`.execute(connection);
+      throw error;
+    }
+    await sql.raw(result.error ? 'rollback' : 'commit').execute(connection);
+    return result;
+  });
+}
+
+function isSqlite(db: Kysely<Database>): boolean {
+  return db.getExecutor().adapter instanceof SqliteAdapter;
 }
 
 export interface MigrationStatus {
@@ -26,15 +52,15 @@ export interface MigrationStatus {
 
 /**
  * Applies the pending migrations. Safe to run twice, and from several processes at once: Kysely
- * holds a lock while migrating (an advisory lock on PostgreSQL, GET_LOCK on MySQL, the write
- * transaction on SQLite); the one race it leaves (two processes creating the bookkeeping tables
+ * holds a lock while migrating (an advisory lock on PostgreSQL, GET_LOCK on MySQL; on SQLite we
+ * hold the write lock ourselves, see migrateSqlite); the one race it leaves (two processes creating the bookkeeping tables
  * at the same moment) fails one of them, which then retries and finds everything applied.
  */
 export async function migrateToLatest(db: Kysely<Database>, options: { attempts?: number } = {}): Promise<string[]> {
   const attempts = options.attempts ?? 8;
   let lastError: unknown;
   for (let attempt = 1; attempt <= attempts; attempt++) {
-    const result: MigrationResultSet = await migrator(db).migrateToLatest();
+    const result: MigrationResultSet = isSqlite(db) ? await migrateSqlite(db) : await migrator(db).migrateToLatest();
     if (!result.error) return (result.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
     lastError = result.error;
     const failed = result.results?.find((r) => r.status === 'Error');
