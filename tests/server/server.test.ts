@@ -1,9 +1,10 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { parse as parseYaml } from 'yaml';
 import { BASIC_CONFIG, createTestApp, type TestApp, testConfig } from '../setup/app.js';
 import { runCli, startServer } from '../setup/cli.js';
 import { DIALECTS } from '../setup/dialects.js';
@@ -117,6 +118,29 @@ describe('fraisier serve', () => {
     expect(server.output()).toMatch(/webhook deliveries refused for lack of a secret: github, gitlab, gitea, bitbucket/);
     expect(await server.stop('SIGTERM')).toBe(0);
     expect(server.output()).toMatch(/"msg":"stopped"/);
+  });
+
+  it('npm start, with no fraises.yaml, serves fraises.example.yaml on SQLite', async () => {
+    // What `npm start` runs, minus the fixed port, in a directory with no configuration.
+    const start: string = JSON.parse(readFileSync('package.json', 'utf8')).scripts.start;
+    const [node, bin, command, ...args] = start.split(' ');
+    expect([node, bin, command]).toEqual(['node', 'bin/fraisier.js', 'serve']);
+    const empty = mkdtempSync(join(tmpdir(), 'fraisier-start-'));
+    const server = await startServer(args, { cwd: empty, env: { FRAISIER_DATABASE_URL: '' } });
+    try {
+      const answer = await fetch(`${server.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ fraises { name type environments { name status target { provider } } } }' }),
+      });
+      const { data } = await answer.json();
+      const example = parseYaml(readFileSync('fraises.example.yaml', 'utf8'));
+      expect(data.fraises.map((f: { name: string }) => f.name).sort()).toEqual(Object.keys(example.fraises).sort());
+      expect(data.fraises.every((f: { environments: unknown[] }) => f.environments.length > 0)).toBe(true);
+      expect(server.output()).toMatch(/webhook deliveries refused for lack of a secret/);
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
   });
 
   it('listens on 127.0.0.1 only while no token is configured', async () => {
