@@ -5,19 +5,13 @@ import { CompiledQuery, Kysely, MysqlDialect, PostgresDialect, type SqliteDataba
 import { createPool as createMysqlPool } from 'mysql2';
 import pg from 'pg';
 import type { Database } from './database.js';
+import { type DatabaseTarget, describeDatabaseUrl, parseDatabaseUrl } from './database-url.js';
 import { preparedStatementPool } from './pg-prepared.js';
 import { startCheckpointer } from './sqlite-checkpointer.js';
 import { FifoSqliteDialect } from './sqlite-fifo.js';
 
-export type DialectName = 'sqlite' | 'postgres' | 'mysql';
-
-export interface DatabaseTarget {
-  dialect: DialectName;
-  /** The URL as configured (may hold a password: never log it, use `describe`). */
-  url: string;
-  /** SQLite: the file path or `:memory:` */
-  file?: string;
-}
+export type { DatabaseTarget, DialectName } from './database-url.js';
+export { describeDatabaseUrl, parseDatabaseUrl } from './database-url.js';
 
 export interface OpenOptions {
   /** PostgreSQL / MySQL pool size. */
@@ -30,27 +24,6 @@ export interface OpenOptions {
   checkpointInWorker?: boolean | { intervalMs?: number; restartPages?: number };
   /** Told of failures in background work (the checkpoint worker), which has no caller to throw to. */
   onBackgroundError?: (error: Error) => void;
-}
-
-/** Parses `sqlite:./fraisier.db`, `sqlite::memory:`, `postgres://...`, `mysql://...`. */
-export function parseDatabaseUrl(url: string): DatabaseTarget {
-  const trimmed = url.trim();
-  if (trimmed.startsWith('sqlite:')) {
-    let file = trimmed.slice('sqlite:'.length);
-    if (file.startsWith('//')) file = file.slice(2); // sqlite:///abs/path → /abs/path
-    if (file === '') throw new Error('database URL "sqlite:" names no file; use sqlite:./fraisier.db');
-    return { dialect: 'sqlite', url: trimmed, file };
-  }
-  if (/^postgres(ql)?:\/\//.test(trimmed)) return { dialect: 'postgres', url: trimmed };
-  if (/^(mysql|mariadb):\/\//.test(trimmed)) return { dialect: 'mysql', url: trimmed.replace(/^mariadb:/, 'mysql:') };
-  throw new Error(
-    `database URL ${JSON.stringify(describeDatabaseUrl(trimmed))} is not supported: use sqlite:./fraisier.db, postgres://... or mysql://...`,
-  );
-}
-
-/** The URL with any password replaced, for logs and errors. */
-export function describeDatabaseUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@]*@/i, '$1***@');
 }
 
 /**

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { parseDatabaseUrl } from '../../db/database-url.js';
 import type { ConfigProblem } from './problems.js';
 import { type RawSettings, toBytes, toSeconds } from './raw-schema.js';
 import { SCOPES, type Scope, type ServerSettings, type TokenConfig } from './types.js';
@@ -54,7 +55,20 @@ export function resolveSettings(
   if (overrides.host) host = overrides.host;
   if (overrides.port !== undefined) port = overrides.port;
 
-  const databaseUrl = overrides.databaseUrl ?? env.FRAISIER_DATABASE_URL ?? raw?.database ?? DEFAULT_DATABASE_URL;
+  // An empty variable counts as unset, as for FRAISIER_CONFIG (`FRAISIER_DATABASE_URL= fraisier serve`).
+  const [databaseUrl, databaseSource] =
+    overrides.databaseUrl !== undefined
+      ? [overrides.databaseUrl, '--database']
+      : env.FRAISIER_DATABASE_URL
+        ? [env.FRAISIER_DATABASE_URL, 'FRAISIER_DATABASE_URL']
+        : raw?.database !== undefined
+          ? [raw.database, 'fraisier.database']
+          : [DEFAULT_DATABASE_URL, 'fraisier.database'];
+  try {
+    parseDatabaseUrl(databaseUrl);
+  } catch (error) {
+    fail(databaseSource, (error as Error).message);
+  }
 
   const tokens: TokenConfig[] = [];
   (raw?.tokens ?? []).forEach((token, index) => {

@@ -136,7 +136,7 @@ describe('environment variables', () => {
     expect(load('${DB}', { DB: 'postgres://x' })).toBe('postgres://x');
     expect(load('${DB:-sqlite:./a.db}')).toBe('sqlite:./a.db');
     expect(load('${DB:-sqlite:./a.db}', { DB: '' })).toBe('sqlite:./a.db');
-    expect(load('"${DB-sqlite:./b.db}"', { DB: '' })).toBe('');
+    expect(load('"sqlite:./${DB-b}.db"', { DB: '' })).toBe('sqlite:./.db');
     expect(load('"sqlite:./$${HOME}.db"')).toBe('sqlite:./${HOME}.db');
     expect(load('"sqlite:./${NAME}-${N:-1}.db"', { NAME: 'x' })).toBe('sqlite:./x-1.db');
   });
@@ -163,6 +163,16 @@ describe('environment variables', () => {
     });
     expect(config.settings).toMatchObject({ databaseUrl: 'postgres://env/db', port: 9999, host: '0.0.0.0', concurrency: { global: 8 } });
     expect(config.settings.webhook.payloadLimitBytes).toBe(2 * 1024 * 1024);
+  });
+
+  it('takes an empty FRAISIER_DATABASE_URL as unset, and names where an unsupported store URL came from', () => {
+    expect(parseConfig(base('sqlite:./file.db'), { env: { FRAISIER_DATABASE_URL: '' } }).config.settings.databaseUrl).toBe('sqlite:./file.db');
+    expect(errorsOf(base('sqlite:./file.db'), { FRAISIER_DATABASE_URL: 'redis://cache' })).toEqual([
+      'FRAISIER_DATABASE_URL: database URL "redis://cache" is not supported: use sqlite:./fraisier.db, postgres://... or mysql://...',
+    ]);
+    expect(errorsOf(base('mongodb://u:hunter2@db/x'))).toEqual([
+      'fraisier.database: database URL "mongodb://u:***@db/x" is not supported: use sqlite:./fraisier.db, postgres://... or mysql://... (line 2)',
+    ]);
   });
 });
 
