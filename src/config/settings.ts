@@ -61,9 +61,7 @@ export function resolveSettings(
       ? [overrides.databaseUrl, '--database']
       : env.FRAISIER_DATABASE_URL
         ? [env.FRAISIER_DATABASE_URL, 'FRAISIER_DATABASE_URL']
-        : raw?.database !== undefined
-          ? [raw.database, 'fraisier.database']
-          : [DEFAULT_DATABASE_URL, 'fraisier.database'];
+        : [raw?.database ?? DEFAULT_DATABASE_URL, 'fraisier.database'];
   try {
     parseDatabaseUrl(databaseUrl);
   } catch (error) {

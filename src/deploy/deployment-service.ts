@@ -43,19 +43,13 @@ export class DeploymentService implements DeploymentCommands {
   constructor(private readonly deps: DeploymentServiceDeps) {}
 
   async deploy(principal: Principal, input: DeployInput): Promise<DeploymentResult> {
-    const { catalog, store } = this.deps;
-    const fraise = catalog.fraise(input.fraise);
-    const env = catalog.environment(input.fraise, input.environment);
-    assertCan(principal, 'deploy', fraise.name, env.name);
-    const plan = planDeployment(fraise, env, 'deploy');
+    const { fraise, env, plan, target } = this.#prepare(principal, input, 'deploy');
     if (input.commit && !isCommitish(input.commit)) {
       throw new BadInputError(`commit must be a commit id of 7 to 64 hex characters (got ${JSON.stringify(input.commit.slice(0, 80))})`);
     }
     const branch = this.branchOf(env);
     const commit = input.commit?.toLowerCase() ?? (await this.resolveHead(env, branch));
-    const state = await guardStore(() => findFraiseState(store.db, fraise.name, env.name));
-    const current = state?.currentVersion ?? null;
-    const target = `${fraise.name}/${env.name}`;
+    const current = await this.#currentVersion(fraise.name, env.name);
     if (!input.force && commit && current && sameCommit(commit, current)) {
       return {
         success: false,
@@ -86,14 +80,9 @@ export class DeploymentService implements DeploymentCommands {
   }
 
   async rollback(principal: Principal, input: RollbackInput): Promise<DeploymentResult> {
-    const { catalog, store } = this.deps;
-    const fraise = catalog.fraise(input.fraise);
-    const env = catalog.environment(input.fraise, input.environment);
-    assertCan(principal, 'deploy', fraise.name, env.name);
-    const plan = planDeployment(fraise, env, 'rollback');
-    const target = `${fraise.name}/${env.name}`;
-    const state = await guardStore(() => findFraiseState(store.db, fraise.name, env.name));
-    const current = state?.currentVersion ?? null;
+    const { store } = this.deps;
+    const { fraise, env, plan, target } = this.#prepare(principal, input, 'rollback');
+    const current = await this.#currentVersion(fraise.name, env.name);
     const refuse = (message: string): DeploymentResult => ({ success: false, message, dryRun: false, plan, deployment: null });
 
     let version: string | undefined;
@@ -121,6 +110,20 @@ export class DeploymentService implements DeploymentCommands {
       plan,
       deployment,
     };
+  }
+
+  /** The fraise and environment named, the principal's right to deploy there, and the plan. */
+  #prepare(principal: Principal, input: { fraise: string; environment: string }, kind: 'deploy' | 'rollback') {
+    const fraise = this.deps.catalog.fraise(input.fraise);
+    const env = this.deps.catalog.environment(input.fraise, input.environment);
+    assertCan(principal, 'deploy', fraise.name, env.name);
+    return { fraise, env, plan: planDeployment(fraise, env, kind), target: `${fraise.name}/${env.name}` };
+  }
+
+  /** The commit running on the environment, as tb_fraise_state records it. */
+  async #currentVersion(fraise: string, environment: string): Promise<string | null> {
+    const state = await guardStore(() => findFraiseState(this.deps.store.db, fraise, environment));
+    return state?.currentVersion ?? null;
   }
 
   async cancel(principal: Principal, id: string): Promise<Deployment> {

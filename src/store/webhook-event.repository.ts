@@ -79,23 +79,28 @@ export async function listWebhookEventDeployments(db: Db, eventId: number): Prom
   return rows.map(toDeployment);
 }
 
-export function toWebhookEvent(row: Selectable<RecentWebhooksView>): WebhookEventRecord {
+/** A delivery as the API shows it: from a v_recent_webhooks row, or from the row just written (see eventRecord). */
+export function toWebhookEvent(row: WebhookEventSource): WebhookEventRecord {
   return {
     id: String(row.id),
     receivedAt: row.received_at,
     provider: row.provider,
     eventType: row.event_type,
-    deliveryId: row.delivery_id,
-    repository: row.repository,
-    branch: row.branch,
-    tag: row.tag,
-    commitSha: row.commit_sha,
-    sender: row.sender,
-    commitMessage: row.commit_message,
-    commitAuthor: row.commit_author,
+    deliveryId: row.delivery_id ?? null,
+    repository: row.repository ?? null,
+    branch: row.branch ?? null,
+    tag: row.tag ?? null,
+    commitSha: row.commit_sha ?? null,
+    sender: row.sender ?? null,
+    commitMessage: row.commit_message ?? null,
+    commitAuthor: row.commit_author ?? null,
     outcome: row.outcome,
-    reason: row.reason,
+    reason: row.reason ?? null,
     processed: Number(row.processed) === 1,
-    deploymentId: row.deployment_id === null ? null : String(row.deployment_id),
+    deploymentId: row.deployment_id == null ? null : String(row.deployment_id),
   };
 }
+
+/** A view row; a row being inserted may leave its nullable columns out. */
+type WebhookEventSource = Pick<Selectable<RecentWebhooksView>, 'id' | 'received_at' | 'provider' | 'event_type' | 'outcome' | 'processed'> &
+  Partial<Omit<Selectable<RecentWebhooksView>, 'id' | 'received_at' | 'provider' | 'event_type' | 'outcome' | 'processed'>>;

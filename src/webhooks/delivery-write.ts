@@ -1,4 +1,5 @@
 import type { WebhookEventRecord } from '../model.js';
+import { toWebhookEvent } from '../store/webhook-event.repository.js';
 import type { NormalizedEvent } from './provider.js';
 import type { DeliveryWrite } from './record-delivery.js';
 import type { RoutingDecision } from './routing.js';
@@ -88,24 +89,7 @@ export function deliveryWrite(facts: DeliveryFacts): DeliveryWrite {
 
 /** The recorded delivery as the API shows it, from what was written (no read back). */
 export function eventRecord(eventId: number, row: DeliveryWrite['event'], deploymentId: string | null): WebhookEventRecord {
-  return {
-    id: String(eventId),
-    receivedAt: row.received_at,
-    provider: row.provider,
-    eventType: row.event_type,
-    deliveryId: row.delivery_id ?? null,
-    repository: row.repository ?? null,
-    branch: row.branch ?? null,
-    tag: row.tag ?? null,
-    commitSha: row.commit_sha ?? null,
-    sender: row.sender ?? null,
-    commitMessage: row.commit_message ?? null,
-    commitAuthor: row.commit_author ?? null,
-    outcome: row.outcome,
-    reason: row.reason ?? null,
-    processed: row.processed === 1,
-    deploymentId,
-  };
+  return toWebhookEvent({ ...row, id: eventId, deployment_id: deploymentId === null ? null : Number(deploymentId) });
 }
 
 function context(values: Record<string, string | null | undefined>): Record<string, string> {

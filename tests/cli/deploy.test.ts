@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { runCli, type ServerProcess, startServer } from '../setup/cli.js';
 import { DIALECTS, type TestDatabase } from '../setup/dialects.js';
-import { createServiceRepo, freePort, type ServiceRepo } from '../setup/service-repo.js';
+import { createServiceRepo, freePort, helloEnvironment, type ServiceRepo } from '../setup/service-repo.js';
 import { CLI_TIMEOUT, lines, workdir, type Workdir } from './support.js';
 
 /*
@@ -22,6 +22,7 @@ const postgres = DIALECTS.find((d) => d.name === 'postgres')!;
  * and a logs command that says which release it runs in and how many lines were asked for.
  */
 function cliConfig(repo: ServiceRepo, port: number, databaseUrl: string): string {
+  const logs = `[node, -e, "console.log('version ' + require('node:fs').readFileSync('VERSION', 'utf8').trim() + ', last ' + process.argv[1])"]`;
   return `
 fraisier:
   database: ${databaseUrl}
@@ -32,25 +33,7 @@ fraises:
     type: api
     description: Tiny HTTP service
     environments:
-      local:
-        branch: main
-        git_repo: ${repo.path}
-        app_path: ${repo.appPath}
-        install:
-          command: [node, -e, "require('node:fs').writeFileSync('installed', process.env.FRAISIER_COMMIT)"]
-        commands:
-          restart: [./bin/restart]
-          status: [./bin/status]
-          stop: [./bin/stop]
-          logs: [node, -e, "console.log('version ' + require('node:fs').readFileSync('VERSION', 'utf8').trim() + ', last ' + process.argv[1])"]
-        health_check:
-          url: http://127.0.0.1:${port}/health
-          timeout: 4s
-          retries: 30
-          interval: 0.1s
-        env:
-          PORT: "${port}"
-`;
+${helloEnvironment(repo, port, { commands: { logs } })}`;
 }
 
 /** `expected` appear in `actual`, in this order (other lines may come between them). */

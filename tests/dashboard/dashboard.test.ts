@@ -8,7 +8,7 @@ import { type App, createApp } from '../../src/app.js';
 import { createStore } from '../../src/store/store.js';
 import { BASIC_CONFIG, createTestApp, testConfig } from '../setup/app.js';
 import { DIALECTS, type TestDatabase } from '../setup/dialects.js';
-import { createServiceRepo, freePort, type ServiceRepo } from '../setup/service-repo.js';
+import { createServiceRepo, freePort, helloEnvironment, type ServiceRepo } from '../setup/service-repo.js';
 import { ARTIFACTS, type Browser, chromiumUnavailable, openBrowser } from './browser.js';
 
 /*
@@ -54,24 +54,7 @@ fraises:
     description: Tiny HTTP service
     git: { repository: acme/hello }
     environments:
-      local:
-        branch: main
-        git_repo: ${repo.path}
-        app_path: ${repo.appPath}
-        install:
-          command: [node, ${HOLD}, ${join(repo.scratch, 'hold')}]
-        commands:
-          restart: [./bin/restart]
-          status: [./bin/status]
-          stop: [./bin/stop]
-        health_check:
-          url: http://127.0.0.1:${port}/health
-          timeout: 4s
-          retries: 10
-          interval: 0.1s
-        env:
-          PORT: "${port}"
-`;
+${helloEnvironment(repo, port, { install: `[node, ${HOLD}, ${join(repo.scratch, 'hold')}]`, retries: 10 })}`;
 }
 
 describe('the dashboard in a browser', () => {

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, gql, type TestApp, testConfig } from '../setup/app.js';
 import { waitForEnd } from '../setup/deployments.js';
 import { DIALECTS } from '../setup/dialects.js';
-import { createServiceRepo, freePort, type ServiceRepo } from '../setup/service-repo.js';
+import { createServiceRepo, freePort, helloEnvironment, type ServiceRepo } from '../setup/service-repo.js';
 
 /*
  * End to end on this machine: a git repository holds a tiny HTTP service; Fraisier deploys it
@@ -13,7 +13,7 @@ import { createServiceRepo, freePort, type ServiceRepo } from '../setup/service-
  * environment's service commands are the service's own scripts, which really start and stop it.
  */
 
-export function helloConfig(repo: ServiceRepo, port: number, extra = ''): string {
+function helloConfig(repo: ServiceRepo, port: number): string {
   return `
 fraisier:
   lease: { ttl: 5s, heartbeat: 1s }
@@ -23,24 +23,7 @@ fraises:
     type: api
     description: Tiny HTTP service
     environments:
-      local:
-        branch: main
-        git_repo: ${repo.path}
-        app_path: ${repo.appPath}
-        install:
-          command: [node, -e, "require('node:fs').writeFileSync('installed', process.env.FRAISIER_COMMIT)"]
-        commands:
-          restart: [./bin/restart]
-          status: [./bin/status]
-          stop: [./bin/stop]
-        health_check:
-          url: http://127.0.0.1:${port}/health
-          timeout: 4s
-          retries: 30
-          interval: 0.1s
-        env:
-          PORT: "${port}"
-${extra}`;
+${helloEnvironment(repo, port)}`;
 }
 
 const version = async (port: number) => (await fetch(`http://127.0.0.1:${port}/version`)).text();

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, gql, type TestApp, testConfig } from '../setup/app.js';
 import { waitForEnd } from '../setup/deployments.js';
 import { DIALECTS } from '../setup/dialects.js';
-import { createServiceRepo, freePort, type ServiceRepo } from '../setup/service-repo.js';
+import { createServiceRepo, freePort, helloEnvironment, type ServiceRepo } from '../setup/service-repo.js';
 import { sshdUnavailable, startSshd, type TestSshd } from '../setup/sshd.js';
 
 /*
@@ -23,31 +23,17 @@ fraises:
   hello:
     type: api
     environments:
-      remote:
-        branch: main
-        git_repo: ${repo.path}
-        app_path: ${repo.appPath}
-        install:
-          command: [node, -e, "require('node:fs').writeFileSync('installed', process.env.FRAISIER_COMMIT + ' by ' + process.env.FRAISIER_AUTHOR)"]
-        commands:
-          restart: [./bin/restart]
-          status: [./bin/status]
-          stop: [./bin/stop]
-        health_check:
-          url: http://127.0.0.1:${port}/health
-          timeout: 4s
-          retries: 30
-          interval: 0.1s
-        env:
-          PORT: "${port}"
-          PATH: "${process.env.PATH}"
-        ssh:
-          host: ${sshd.host}
-          port: ${sshd.port}
-          user: ${sshd.user}
-          identity_file: ${sshd.identityFile}
-          known_hosts: ${knownHosts}
-`;
+${helloEnvironment(repo, port, {
+  name: 'remote',
+  install: `[node, -e, "require('node:fs').writeFileSync('installed', process.env.FRAISIER_COMMIT + ' by ' + process.env.FRAISIER_AUTHOR)"]`,
+  env: { PATH: `"${process.env.PATH}"` },
+  more: `ssh:
+  host: ${sshd.host}
+  port: ${sshd.port}
+  user: ${sshd.user}
+  identity_file: ${sshd.identityFile}
+  known_hosts: ${knownHosts}`,
+})}`;
 
   beforeAll(async () => {
     sshd = await startSshd();

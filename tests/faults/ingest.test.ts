@@ -1,14 +1,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type App, createApp } from '../../src/app.js';
 import { createStore, type Store } from '../../src/store/store.js';
-import { testConfig } from '../setup/app.js';
+import { type ProxiedTestApp, startAppBehindProxy, testConfig } from '../setup/app.js';
 import { startServer, type ServerProcess } from '../setup/cli.js';
 import { DIALECTS, type TestDatabase } from '../setup/dialects.js';
-import { proxyDatabase, type TcpProxy } from '../setup/tcp-proxy.js';
 import { githubHeaders, githubMasterPush } from '../webhooks/support.js';
 
 /*
@@ -149,37 +146,21 @@ for (const dialect of DIALECTS) {
 describe('PostgreSQL cut off during ingest', async () => {
   const postgres = DIALECTS.find((d) => d.name === 'postgres')!;
   const skip = await postgres.unavailable();
-  let database: TestDatabase;
-  let proxy: TcpProxy;
-  let app: App;
-  let url: string;
+  let t: ProxiedTestApp;
   beforeAll(async () => {
-    if (skip) return;
-    database = await postgres.createDatabase();
-    const proxied = await proxyDatabase(database.url);
-    proxy = proxied.proxy;
-    app = createApp({
-      config: testConfig(`fraisier:\n  webhook: { rate_limit: false }\n${CONFIG}`),
-      store: createStore(proxied.url, { poolSize: 4, connectTimeoutMs: 1_000 }),
-      logger: pino({ level: 'silent' }),
-    });
-    ({ url } = await app.start({ port: 0 }));
+    if (!skip) t = await startAppBehindProxy(postgres, testConfig(`fraisier:\n  webhook: { rate_limit: false }\n${CONFIG}`), { poolSize: 4, connectTimeoutMs: 1_000 });
   });
   afterAll(async () => {
-    if (skip) return;
-    await proxy.up();
-    await app.stop();
-    await proxy.close();
-    await database.drop();
+    await t?.dispose();
   });
 
   it.skipIf(skip)('answers 503 while it is gone, writes nothing by halves, and recovers without a restart', { timeout: 120_000 }, async () => {
     const body = githubMasterPush();
     const ids = Array.from({ length: 600 }, (_, i) => `cut-${i}`);
     // Counted, not timed: the store goes away after 150 answers and comes back after 300.
-    const outcomes = await send(() => url, ids, 8, body, async (sent) => {
-      if (sent === 150) await proxy.down();
-      if (sent === 300) await proxy.up();
+    const outcomes = await send(() => t.url, ids, 8, body, async (sent) => {
+      if (sent === 150) await t.proxy.down();
+      if (sent === 300) await t.proxy.up();
     });
     const statuses = [...outcomes.values()];
     expect(statuses.filter((s) => s === 503).length).toBeGreaterThan(0);
@@ -187,7 +168,7 @@ describe('PostgreSQL cut off during ingest', async () => {
     // Recovered on its own: the last deliveries, after the store came back, were accepted.
     expect(outcomes.get(ids.at(-1)!)).toBe(202);
 
-    const store = createStore(database.url, { poolSize: 2 });
+    const store = createStore(t.database.url, { poolSize: 2 });
     try {
       const account = await accounting(store);
       // A 202 is recorded. A 503 may be too: the commit can reach the database while its
@@ -197,7 +178,7 @@ describe('PostgreSQL cut off during ingest', async () => {
       expectWhole(account);
       // The provider retries the 503s: recorded ones answer 200 (duplicate), the others 202.
       const refused = [...outcomes].filter(([, s]) => s === 503).map(([id]) => id);
-      const retried = await send(() => url, refused, 8, body);
+      const retried = await send(() => t.url, refused, 8, body);
       for (const id of refused) expect(retried.get(id), id).toBe(account.rowsPerDelivery.has(id) ? 200 : 202);
       const final = await accounting(store);
       expect(final.rowsPerDelivery.size).toBe(ids.length);

@@ -5,6 +5,7 @@ import type { FraisierConfig } from '../../src/config/types.js';
 import type { CommandRunner } from '../../src/exec/runner.js';
 import { createStore } from '../../src/store/store.js';
 import type { DialectFixture, TestDatabase } from './dialects.js';
+import { proxyDatabase, type TcpProxy } from './tcp-proxy.js';
 
 /** A small configuration most API tests share: two fraises, three environments. */
 export const BASIC_CONFIG = `
@@ -63,6 +64,45 @@ export async function createTestApp(
     database,
     async dispose() {
       await app.stop();
+      await database.drop();
+    },
+  };
+}
+
+export interface ProxiedTestApp {
+  app: App;
+  url: string;
+  /** Take the database away (`down()`) and give it back (`up()`). */
+  proxy: TcpProxy;
+  /** Reached directly, not through the proxy. */
+  database: TestDatabase;
+  dispose(): Promise<void>;
+}
+
+/** An app listening on a port, whose store is a fresh database reached through a TCP proxy. */
+export async function startAppBehindProxy(
+  dialect: DialectFixture,
+  config: FraisierConfig,
+  options: { poolSize: number; connectTimeoutMs: number; now?: () => Date },
+): Promise<ProxiedTestApp> {
+  const database = await dialect.createDatabase();
+  const { proxy, url: proxiedUrl } = await proxyDatabase(database.url);
+  const app = createApp({
+    config,
+    store: createStore(proxiedUrl, { poolSize: options.poolSize, connectTimeoutMs: options.connectTimeoutMs }),
+    logger: pino({ level: 'silent' }),
+    ...(options.now ? { now: options.now } : {}),
+  });
+  const { url } = await app.start({ port: 0 });
+  return {
+    app,
+    url,
+    proxy,
+    database,
+    async dispose() {
+      await proxy.up();
+      await app.stop();
+      await proxy.close();
       await database.drop();
     },
   };

@@ -81,3 +81,47 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+export interface HelloEnvironmentOptions {
+  /** The environment's name (default `local`). */
+  name?: string;
+  /** install.command, as a YAML flow list (default: writes the deployed commit to `installed`). */
+  install?: string;
+  /** Health check retries, 0.1 s apart (default 30). */
+  retries?: number;
+  /** More service commands (`logs: [...]`), as YAML flow values by name. */
+  commands?: Record<string, string>;
+  /** More environment variables, by name. */
+  env?: Record<string, string>;
+  /** More keys of the environment (YAML, unindented), e.g. an `ssh:` block. */
+  more?: string;
+}
+
+/**
+ * The hello service as an environment of a fraise (YAML, indented to sit under
+ * `fraises.<name>.environments`): deployed from `repo` on main, its own scripts as the service
+ * manager (systemd does not run here), healthy when http://127.0.0.1:`port`/health answers.
+ */
+export function helloEnvironment(repo: ServiceRepo, port: number, options: HelloEnvironmentOptions = {}): string {
+  const install = options.install ?? `[node, -e, "require('node:fs').writeFileSync('installed', process.env.FRAISIER_COMMIT)"]`;
+  const entries = (values: Record<string, string> = {}) => Object.entries(values).map(([key, value]) => `\n          ${key}: ${value}`).join('');
+  const more = (options.more ?? '').trim().split('\n').filter(Boolean).map((line) => `\n        ${line}`).join('');
+  return `      ${options.name ?? 'local'}:
+        branch: main
+        git_repo: ${repo.path}
+        app_path: ${repo.appPath}
+        install:
+          command: ${install}
+        commands:
+          restart: [./bin/restart]
+          status: [./bin/status]
+          stop: [./bin/stop]${entries(options.commands)}
+        health_check:
+          url: http://127.0.0.1:${port}/health
+          timeout: 4s
+          retries: ${options.retries ?? 30}
+          interval: 0.1s
+        env:
+          PORT: "${port}"${entries(options.env)}${more}
+`;
+}

@@ -1,10 +1,6 @@
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type App, createApp } from '../../src/app.js';
-import { createStore } from '../../src/store/store.js';
-import { testConfig } from '../setup/app.js';
-import { DIALECTS, type TestDatabase } from '../setup/dialects.js';
-import { proxyDatabase, type TcpProxy } from '../setup/tcp-proxy.js';
+import { type ProxiedTestApp, startAppBehindProxy, testConfig } from '../setup/app.js';
+import { DIALECTS } from '../setup/dialects.js';
 import { deliver, deploymentsOf, eventRows, githubHeaders, githubMasterPush, NOW, WEBHOOK_CONFIG } from './support.js';
 
 /*
@@ -17,54 +13,37 @@ const postgres = DIALECTS.find((d) => d.name === 'postgres')!;
 
 describe('when PostgreSQL goes away', async () => {
   const skip = await postgres.unavailable();
-  let database: TestDatabase;
-  let proxy: TcpProxy;
-  let app: App;
-  let url: string;
+  let t: ProxiedTestApp;
 
   beforeAll(async () => {
-    if (skip) return;
-    database = await postgres.createDatabase();
-    const proxied = await proxyDatabase(database.url);
-    proxy = proxied.proxy;
-    app = createApp({
-      config: testConfig(WEBHOOK_CONFIG),
-      store: createStore(proxied.url, { poolSize: 3, connectTimeoutMs: 2_000 }),
-      logger: pino({ level: 'silent' }),
-      now: () => NOW,
-    });
-    ({ url } = await app.start({ port: 0 }));
+    if (!skip) t = await startAppBehindProxy(postgres, testConfig(WEBHOOK_CONFIG), { poolSize: 3, connectTimeoutMs: 2_000, now: () => NOW });
   });
   afterAll(async () => {
-    if (skip) return;
-    await proxy.up();
-    await app.stop();
-    await proxy.close();
-    await database.drop();
+    await t?.dispose();
   });
 
   it.skipIf(skip)('answers 503 while it is gone, and the redelivery afterwards queues exactly one deployment', async () => {
     const body = githubMasterPush();
-    expect((await deliver(url, '/webhook', body, await githubHeaders(body))).status).toBe(202);
+    expect((await deliver(t.url, '/webhook', body, await githubHeaders(body))).status).toBe(202);
 
     const headers = await githubHeaders(body, { delivery: 'during-outage' });
-    await proxy.down();
+    await t.proxy.down();
     let outage;
     try {
-      outage = await deliver(url, '/webhook', body, headers);
+      outage = await deliver(t.url, '/webhook', body, headers);
     } finally {
-      await proxy.up();
+      await t.proxy.up();
     }
     expect(outage.status).toBe(503);
     expect(outage.json).toEqual({ accepted: false, code: 'STORE_UNAVAILABLE', message: expect.stringMatching(/^the store is unavailable: /) });
     expect(outage.text).not.toContain('postgres://');
 
-    const redelivered = await deliver(url, '/webhook', body, headers);
+    const redelivered = await deliver(t.url, '/webhook', body, headers);
     expect(redelivered.status).toBe(202);
-    const again = await deliver(url, '/webhook', body, headers);
+    const again = await deliver(t.url, '/webhook', body, headers);
     expect(again.json.duplicate).toBe(true);
-    const rows = (await eventRows(app)).filter((r) => r.delivery_id === 'during-outage');
+    const rows = (await eventRows(t.app)).filter((r) => r.delivery_id === 'during-outage');
     expect(rows).toHaveLength(1);
-    expect(await deploymentsOf(app, rows[0]!.id)).toHaveLength(1);
+    expect(await deploymentsOf(t.app, rows[0]!.id)).toHaveLength(1);
   });
 });

@@ -79,23 +79,9 @@ export interface DeploymentResultView {
 
 export type StatsView = DeploymentStats;
 
-export interface WebhookEventView {
-  id: string;
-  receivedAt: string;
-  provider: string;
+/** A delivery as the API answers it: `provider` the enum, `providerName` the stored name, the deployment inline. */
+export interface WebhookEventView extends Omit<WebhookEventRecord, 'deploymentId'> {
   providerName: string;
-  eventType: string;
-  deliveryId: string | null;
-  repository: string | null;
-  branch: string | null;
-  tag: string | null;
-  commitSha: string | null;
-  sender: string | null;
-  commitMessage: string | null;
-  commitAuthor: string | null;
-  outcome: string;
-  reason: string | null;
-  processed: boolean;
   deployment: { id: string; fraise: string; environment: string; status: string } | null;
 }
 

@@ -96,3 +96,28 @@ export function rerender(container, render) {
   render();
   if (key) container.querySelector(`[data-focus-key="${CSS.escape(key)}"]`)?.focus();
 }
+
+/**
+ * Loads what a panel shows into `box`: `run(fetch, show)` shows the answer, or the error in the
+ * box. Only the newest run is shown (an older answer arriving after a newer one, say after the
+ * filters changed, is dropped), and nothing once the panel is disposed.
+ */
+export function createLoader(box, describeError) {
+  let generation = 0;
+  let disposed = false;
+  return {
+    async run(fetch, show) {
+      const mine = ++generation;
+      const current = () => !disposed && mine === generation;
+      try {
+        const data = await fetch();
+        if (current()) show(data);
+      } catch (error) {
+        if (current()) fill(box, h('p', { class: 'error' }, describeError(error)));
+      }
+    },
+    dispose() {
+      disposed = true;
+    },
+  };
+}

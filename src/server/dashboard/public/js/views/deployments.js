@@ -1,5 +1,5 @@
 import { QUERIES } from '../api.js';
-import { badge, fill, h, rerender, timeAgo, version } from '../dom.js';
+import { badge, createLoader, fill, h, rerender, timeAgo, version } from '../dom.js';
 import { DEPLOYMENT_STATUSES, duration } from '../format.js';
 
 /* Recent deployments, newest first, filtered by fraise, environment and status. */
@@ -32,28 +32,24 @@ export function createDeploymentList(ctx) {
   );
 
   let limit = PAGE;
-  let generation = 0;
-  let disposed = false;
+  const loader = createLoader(body, ctx.describeError);
 
-  async function load() {
-    const mine = ++generation;
+  function load() {
     const variables = {
       fraise: fraise.element.value || null,
       environment: environment.element.value || null,
       status: status.element.value || null,
       limit,
     };
-    try {
-      const { deployments } = await ctx.graphql(QUERIES.deployments, variables);
-      // An older answer arriving after a newer one (filters changed meanwhile) is dropped.
-      if (disposed || mine !== generation) return;
-      rerender(body, () => render(deployments));
-      const filtered = variables.fraise || variables.environment || variables.status;
-      summary.textContent = `${deployments.length === limit ? `The latest ${limit}` : deployments.length} deployment${deployments.length === 1 ? '' : 's'}${filtered ? ' matching the filters' : ''}.`;
-      more.hidden = deployments.length < limit || limit >= MAX;
-    } catch (error) {
-      if (!disposed && mine === generation) fill(body, h('p', { class: 'error' }, ctx.describeError(error)));
-    }
+    return loader.run(
+      () => ctx.graphql(QUERIES.deployments, variables),
+      ({ deployments }) => {
+        rerender(body, () => render(deployments));
+        const filtered = variables.fraise || variables.environment || variables.status;
+        summary.textContent = `${deployments.length === limit ? `The latest ${limit}` : deployments.length} deployment${deployments.length === 1 ? '' : 's'}${filtered ? ' matching the filters' : ''}.`;
+        more.hidden = deployments.length < limit || limit >= MAX;
+      },
+    );
   }
 
   function render(deployments) {
@@ -113,9 +109,7 @@ export function createDeploymentList(ctx) {
       setOptions(fraise.element, fraises.map((f) => f.name));
       setOptions(environment.element, environments);
     },
-    dispose() {
-      disposed = true;
-    },
+    dispose: loader.dispose,
   };
 }
 

@@ -1,5 +1,5 @@
 import { QUERIES } from '../api.js';
-import { badge, fill, h, hidden, rerender, timeAgo, version } from '../dom.js';
+import { badge, createLoader, fill, h, hidden, rerender, timeAgo, version } from '../dom.js';
 import { createDeploymentList } from './deployments.js';
 import { createWebhookList } from './webhooks.js';
 
@@ -22,18 +22,17 @@ export function mountOverview(main, ctx) {
     webhooks.element,
   );
 
-  let disposed = false;
+  const grid = createLoader(gridBox, ctx.describeError);
   let timer = 0;
 
-  async function loadGrid() {
-    try {
-      const data = await ctx.graphql(QUERIES.fraises);
-      if (disposed) return;
-      rerender(gridBox, () => renderGrid(gridBox, data, ctx));
-      deployments.setChoices(data.fraises);
-    } catch (error) {
-      if (!disposed) fill(gridBox, h('p', { class: 'error' }, ctx.describeError(error)));
-    }
+  function loadGrid() {
+    return grid.run(
+      () => ctx.graphql(QUERIES.fraises),
+      (data) => {
+        rerender(gridBox, () => renderGrid(gridBox, data, ctx));
+        deployments.setChoices(data.fraises);
+      },
+    );
   }
 
   const refresh = () => {
@@ -52,7 +51,7 @@ export function mountOverview(main, ctx) {
       timer = setTimeout(refresh, 150);
     },
     dispose() {
-      disposed = true;
+      grid.dispose();
       clearTimeout(timer);
       clearInterval(poll);
       deployments.dispose();

@@ -1,5 +1,5 @@
 import { QUERIES } from '../api.js';
-import { badge, fill, h, rerender, timeAgo, version } from '../dom.js';
+import { badge, createLoader, fill, h, rerender, timeAgo, version } from '../dom.js';
 import { firstLine, plainText } from '../format.js';
 
 /*
@@ -17,18 +17,13 @@ export function createWebhookList(ctx) {
     h('div', { class: 'panel-head' }, h('h2', { id: 'webhooks-title' }, 'Webhook deliveries'), refreshButton),
     body,
   );
-  let disposed = false;
-  let generation = 0;
+  const loader = createLoader(body, ctx.describeError);
 
-  async function load() {
-    const mine = ++generation;
-    try {
-      const { webhookEvents } = await ctx.graphql(QUERIES.webhooks, { limit: 20 });
-      if (disposed || mine !== generation) return;
-      rerender(body, () => render(webhookEvents));
-    } catch (error) {
-      if (!disposed && mine === generation) fill(body, h('p', { class: 'error' }, ctx.describeError(error)));
-    }
+  function load() {
+    return loader.run(
+      () => ctx.graphql(QUERIES.webhooks, { limit: 20 }),
+      ({ webhookEvents }) => rerender(body, () => render(webhookEvents)),
+    );
   }
 
   function render(events) {
@@ -81,8 +76,6 @@ export function createWebhookList(ctx) {
   return {
     element,
     load,
-    dispose() {
-      disposed = true;
-    },
+    dispose: loader.dispose,
   };
 }
