@@ -29,7 +29,7 @@ import { Catalog } from './services/catalog.js';
 import { LogService } from './services/logs.js';
 import { QueryService } from './services/queries.js';
 import { findDeployment } from './store/deployment.repository.js';
-import { listProgress } from './store/progress.repository.js';
+import { findProgress } from './store/progress.repository.js';
 import { ensureFraiseStates } from './store/fraise-state.repository.js';
 import { createStore, type Store } from './store/store.js';
 import type { GitProvider } from './webhooks/provider.js';
@@ -145,7 +145,7 @@ export function createApp(options: AppOptions): App {
   const scheduler = new Scheduler({ store, catalog, bus, metrics, logger, now, notify: () => dispatcher.notify() });
   notifier?.relayBus(bus, {
     progressEvent: async (id, sequence) => {
-      const event = (await listProgress(store.db, Number(id), sequence - 1)).find((e) => e.sequence === sequence);
+      const event = await findProgress(store.db, Number(id), sequence);
       return event ? { type: 'progress', event } : undefined;
     },
     deployment: async (id, type) => {

@@ -3,7 +3,7 @@ import type { Deployment, DeploymentProgress } from '../model.js';
 /*
  * The in-process event bus: the dispatcher publishes, subscriptions listen. Listeners are kept
  * in Sets (per deployment for progress), so publishing to one deployment's watchers costs nothing
- * for the others. Other processes sharing a PostgreSQL store feed it too (see pg-events.ts).
+ * for the others. Other processes sharing a PostgreSQL store feed it too (see pg-notify.ts).
  */
 
 export type BusEvent =
@@ -63,6 +63,12 @@ export class EventBus {
   /** Whether a `completed` event would reach anyone (here or, through the relay, elsewhere). */
   get wantsCompleted(): boolean {
     return this.#completed.size > 0 || this.#relay !== undefined;
+  }
+
+  /** Whether an event of this type (for this deployment) would reach a listener in this process. */
+  listensHere(type: BusEvent['type'], deploymentId: string): boolean {
+    if (type === 'progress') return this.progressListenerCount(deploymentId) > 0;
+    return (type === 'started' ? this.#started : this.#completed).size > 0;
   }
 
   /** Subscribers of one deployment's progress. */

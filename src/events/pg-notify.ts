@@ -68,10 +68,11 @@ export class PgNotifier implements QueueSignal {
       this.#send(EVENTS_CHANNEL, JSON.stringify(message));
     });
     this.#eventHandler = (message) => {
-      const read =
-        message.t === 'p' && message.q !== undefined
-          ? source.progressEvent(message.d, message.q)
-          : source.deployment(message.d, message.t === 's' ? 'started' : 'completed');
+      const type = message.t === 'p' ? 'progress' : message.t === 's' ? 'started' : 'completed';
+      // Read back only what someone here listens to: other processes' events are not our work.
+      if (!bus.listensHere(type, message.d)) return;
+      if (type === 'progress' && message.q === undefined) return;
+      const read = type === 'progress' ? source.progressEvent(message.d, message.q!) : source.deployment(message.d, type);
       read.then(
         (event) => event && bus.publish(event, { relayed: true }),
         (error: unknown) => this.logger.debug({ err: error }, 'could not read a relayed event'),

@@ -4,21 +4,32 @@ import type { Db } from './store.js';
 /** Progress events of deployments, in sequence order. */
 
 export async function listProgress(db: Db, deploymentId: number, afterSequence = 0): Promise<DeploymentProgress[]> {
-  const rows = await db
+  const rows = await selectProgress(db, deploymentId).where('sequence', '>', afterSequence).orderBy('sequence', 'asc').execute();
+  return rows.map(toProgress);
+}
+
+/** One progress event, by its sequence. */
+export async function findProgress(db: Db, deploymentId: number, sequence: number): Promise<DeploymentProgress | undefined> {
+  const row = await selectProgress(db, deploymentId).where('sequence', '=', sequence).executeTakeFirst();
+  return row && toProgress(row);
+}
+
+function selectProgress(db: Db, deploymentId: number) {
+  return db
     .selectFrom('tb_deployment_progress')
     .select(['fk_deployment', 'sequence', 'step', 'progress', 'message', 'created_at'])
-    .where('fk_deployment', '=', deploymentId)
-    .where('sequence', '>', afterSequence)
-    .orderBy('sequence', 'asc')
-    .execute();
-  return rows.map((row) => ({
+    .where('fk_deployment', '=', deploymentId);
+}
+
+function toProgress(row: { fk_deployment: number; sequence: number; step: string; progress: number; message: string | null; created_at: string }): DeploymentProgress {
+  return {
     deploymentId: String(row.fk_deployment),
     sequence: Number(row.sequence),
     step: row.step,
     progress: Number(row.progress),
     message: row.message,
     timestamp: row.created_at,
-  }));
+  };
 }
 
 export async function insertProgress(db: Db, event: DeploymentProgress): Promise<void> {
