@@ -26,6 +26,9 @@ export interface HealthCheckOptions {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
+/** An attempt with less time than this left would only report the deadline, not the service. */
+const MIN_ATTEMPT_MS = 250;
+
 export async function checkHealth(config: HealthCheckConfig, options: HealthCheckOptions = {}): Promise<HealthProbeResult> {
   const sleep = options.sleep ?? abortableSleep;
   const deadline = Date.now() + config.timeoutSeconds * 1000;
@@ -43,7 +46,8 @@ export async function checkHealth(config: HealthCheckConfig, options: HealthChec
     options.onAttempt?.(attempt, last);
     if (attempt === attempts) break;
     const wait = Math.min(delay, deadline - Date.now());
-    if (wait <= 0) break;
+    // No waiting into a window too short to try in: the answer already had stays the reason.
+    if (wait <= 0 || deadline - Date.now() - wait < MIN_ATTEMPT_MS) break;
     await sleep(wait, options.signal);
     delay = Math.min(delay * 2, 5_000);
   }

@@ -19,6 +19,7 @@ describe('health checks', () => {
       if (request.url === '/flaky' && hits % 3 !== 0) response.writeHead(503).end();
       else if (request.url === '/down') response.writeHead(500).end();
       else if (request.url === '/slow') setTimeout(() => response.writeHead(200).end(), 2_000);
+      else if (request.url === '/slow-down') setTimeout(() => response.writeHead(500).end(), 100);
       else response.writeHead(200).end('ok');
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -56,6 +57,12 @@ describe('health checks', () => {
     const result = await checkHealth(http('/slow', { timeoutSeconds: 0.5, retries: 10 }));
     expect(result.ok).toBe(false);
     expect(result.message).toMatch(/^no answer from http:\/\/127\.0\.0\.1:\d+\/slow within 0\.5s$/);
+  });
+
+  it('reports the service\'s last answer when the overall timeout falls during a wait, not a last attempt cut short', async () => {
+    // 500 after 0.1 s; the second attempt would have about 0.05 s left of the 0.45 s.
+    const result = await checkHealth(http('/slow-down', { timeoutSeconds: 0.45, retries: 10, intervalSeconds: 0.3 }));
+    expect(result).toMatchObject({ ok: false, message: 'HTTP 500' });
   });
 
   it('says why a closed port fails', async () => {
