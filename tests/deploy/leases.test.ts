@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { claimDeployment } from '../../src/store/claim.repository.js';
+import { claimDeployment, markTouched } from '../../src/store/claim.repository.js';
 import { insertDeployment, lockKeyOf } from '../../src/store/deployment.repository.js';
 import { createTestApp, type TestApp, testConfig } from '../setup/app.js';
 import { waitForEnd } from '../setup/deployments.js';
@@ -51,7 +51,7 @@ for (const dialect of DIALECTS) {
       expect(
         await claimDeployment(t.app.store, id, { startedAt: past, leaseOwner: 'dead-process', leaseExpiresAt: past, oldVersion: null, lockKey: lockKeyOf('tool', 'local'), hostSlot: 'local#0' }),
       ).toBe('claimed');
-      if (touched) await db.updateTable('tb_deployment').set({ touched_at: past }).where('id', '=', id).execute();
+      if (touched) await markTouched(db, id, past);
       return id;
     };
 

@@ -4,7 +4,7 @@ import { createClient, type Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createTestApp, gql, type TestApp, testConfig } from '../setup/app.js';
-import { waitForEnd, waitForStep } from '../setup/deployments.js';
+import { waitForEnd, waitForStep, waitUntil } from '../setup/deployments.js';
 import { DIALECTS } from '../setup/dialects.js';
 import { createServiceRepo, type ServiceRepo } from '../setup/service-repo.js';
 
@@ -23,6 +23,9 @@ interface ProgressEvent {
   progress: number;
   message: string | null;
 }
+
+/** The bus and the subscribers are in this process: poll them often. */
+const POLL = { intervalMs: 10 };
 
 const PROGRESS = `subscription($id: ID!) { deploymentProgress(deploymentId: $id) { sequence step progress message } }`;
 
@@ -117,15 +120,18 @@ fraises:
       const started = collect(client(), 'subscription { deploymentStarted { id status } }', {}, (d) => d.deploymentStarted);
       const completed = collect(client(), 'subscription { deploymentCompleted { id status } }', {}, (d) => d.deploymentCompleted);
       const early = collect(client(), PROGRESS, { id }, (d) => d.deploymentProgress as ProgressEvent);
-      // The three subscriptions are live (listening on the bus) before the deployment starts.
-      await waitUntil(() => t.app.bus.listenerCount >= 3);
+      // The three subscriptions are live (listening on the bus) before the deployment starts:
+      // one `started` listener, this deployment's progress stream (a progress listener and a
+      // `completed` one), and the `completed` subscription: 4 listeners in all.
+      const { bus } = t.app;
+      await waitUntil(() => bus.listensHere('started', id) && bus.progressListenerCount(id) === 1 && bus.listenerCount === 4, POLL);
       expect((await t.app.services.queries.deployment({ kind: 'open' }, id)).status).toBe('pending');
 
       writeFileSync(join(repo.scratch, `gate-${blocker}`), '');
       await waitForStep(t.app, id, 'wait');
       const late = collect(client(), PROGRESS, { id }, (d) => d.deploymentProgress as ProgressEvent);
       const overSse = sse(url, PROGRESS, { id });
-      await waitUntil(() => late.items.length > 0);
+      await waitUntil(() => late.items.length > 0, POLL);
       writeFileSync(join(repo.scratch, `gate-${id}`), '');
 
       const [earlyEvents, lateEvents, sseEvents] = await Promise.all([early.done, late.done, overSse]);
@@ -139,7 +145,7 @@ fraises:
       expect(sseEvents).toEqual(recorded);
 
       expect((await waitForEnd(t.app, id)).status).toBe('success');
-      await waitUntil(() => completed.items.some((d: { id: string }) => d.id === id));
+      await waitUntil(() => completed.items.some((d: { id: string }) => d.id === id), POLL);
       expect(started.items).toContainEqual({ id, status: 'IN_PROGRESS' });
       expect(completed.items).toContainEqual({ id, status: 'SUCCESS' });
     });
@@ -159,12 +165,4 @@ fraises:
       expect(JSON.stringify(failure)).toContain('NOT_FOUND');
     });
   });
-}
-
-async function waitUntil(condition: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }

@@ -2,7 +2,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FINAL_STATUSES } from '../../src/model.js';
 import { startServer, type ServerProcess } from '../setup/cli.js';
+import { waitUntil } from '../setup/deployments.js';
 import { DIALECTS, type TestDatabase } from '../setup/dialects.js';
 import { createServiceRepo, type ServiceRepo } from '../setup/service-repo.js';
 
@@ -26,17 +28,11 @@ async function graphql(server: ServerProcess, query: string, variables: Record<s
   return body.data;
 }
 
-async function until<T>(probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+/** How the servers are polled: a restart or 50 deployments take a while. */
+const POLL = { timeoutMs: 60_000, intervalMs: 50 };
 
-const FINAL = new Set(['SUCCESS', 'FAILED', 'ROLLED_BACK', 'CANCELLED', 'SUPERSEDED']);
+/** The final statuses as the API spells them. */
+const FINAL = new Set([...FINAL_STATUSES].map((status) => status.toUpperCase()));
 
 for (const dialect of DIALECTS) {
   describe(`kill -9 in the middle of a deployment on ${dialect.name}`, async () => {
@@ -96,14 +92,14 @@ fraises:
       const { deploy } = await graphql(first, 'mutation { deploy(fraise: "gated", environment: "local", force: true) { deployment { id } } }');
       const id = deploy.deployment.id as string;
       // It is running its step (past the restart point: the target was touched).
-      await until(async () => (existsSync(join(repo.scratch, `gate-${id}.pid`)) ? true : undefined));
+      await waitUntil(() => existsSync(join(repo.scratch, `gate-${id}.pid`)), POLL);
       expect(await first.stop('SIGKILL')).toBe(null);
 
       const second = await start();
-      const ended = await until(async () => {
+      const ended = await waitUntil(async () => {
         const { deployment } = await graphql(second, 'query($id: ID!) { deployment(id: $id) { status errorMessage progress { sequence step message } } }', { id });
         return FINAL.has(deployment.status) ? deployment : undefined;
-      });
+      }, POLL);
       expect(ended.status).toBe('FAILED');
       expect(ended.errorMessage).toMatch(/^interrupted: the Fraisier process .+ stopped while running it \(lease expired at .+\)$/);
       expect(ended.progress.at(-1)).toMatchObject({ step: 'failed' });
@@ -112,10 +108,10 @@ fraises:
       const next = await graphql(second, 'mutation { deploy(fraise: "gated", environment: "local", force: true) { deployment { id } } }');
       const nextId = next.deploy.deployment.id as string;
       writeFileSync(join(repo.scratch, `gate-${nextId}`), '');
-      const done = await until(async () => {
+      const done = await waitUntil(async () => {
         const { deployment } = await graphql(second, 'query($id: ID!) { deployment(id: $id) { status } }', { id: nextId });
         return FINAL.has(deployment.status) ? deployment : undefined;
-      });
+      }, POLL);
       expect(done.status).toBe('SUCCESS');
       expect(await second.stop('SIGTERM')).toBe(0);
     });
@@ -161,10 +157,10 @@ describe('two processes on one PostgreSQL database', async () => {
         ids.push(deploy.deployment.id);
       }
     }
-    const statuses = await until(async () => {
+    const statuses = await waitUntil(async () => {
       const { deployments } = await graphql(servers[0]!, '{ deployments(limit: 100) { id status } }');
       return deployments.every((d: { status: string }) => FINAL.has(d.status)) && deployments.length === 50 ? deployments : undefined;
-    });
+    }, POLL);
     expect(statuses.map((d: { status: string }) => d.status)).toEqual(Array(50).fill('SUCCESS'));
     const runs = readFileSync(join(dir, 'runs.log'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
     expect(runs.map((r) => r.deployment).sort()).toEqual([...ids].sort());
@@ -181,11 +177,11 @@ describe('two processes on one PostgreSQL database', async () => {
         ids.push(deploy.deployment.id);
       }
     }
-    await until(async () => {
+    await waitUntil(async () => {
       const { deployments } = await graphql(servers[1]!, '{ deployments(environment: "e1", limit: 100) { id status } }');
       const mine = deployments.filter((d: { id: string }) => ids.includes(d.id));
       return mine.length === ids.length && mine.every((d: { status: string }) => FINAL.has(d.status)) ? mine : undefined;
-    });
+    }, POLL);
     const runs = readFileSync(join(dir, 'runs.log'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
     expect(new Set(runs.map((r) => r.deployment)).size).toBe(runs.length);
     const byPair = new Map<string, { start: number; end: number }[]>();

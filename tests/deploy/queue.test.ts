@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Scheduler } from '../../src/deploy/scheduler.js';
 import { createTestApp, gql, type TestApp, testConfig } from '../setup/app.js';
-import { waitForEnd, waitForStep } from '../setup/deployments.js';
+import { waitForEnd, waitForStep, waitUntil } from '../setup/deployments.js';
 import { DIALECTS } from '../setup/dialects.js';
 import { createServiceRepo, type ServiceRepo } from '../setup/service-repo.js';
 
@@ -182,13 +182,4 @@ function isRunning(pid: number): boolean {
   }
   // A zombie (killed, not reaped yet) does not run.
   return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-}
-
-/** Polls a condition a bounded number of times (state owned by another component). */
-async function waitUntil(condition: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }

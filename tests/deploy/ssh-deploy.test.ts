@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, gql, type TestApp, testConfig } from '../setup/app.js';
 import { waitForEnd } from '../setup/deployments.js';
@@ -50,12 +52,13 @@ ${helloEnvironment(repo, port, {
 
   it('deploys commit A over SSH, then rolls a broken B back', async () => {
     const a = repo.commit('A');
-    const env = t.app.services.catalog.environment('hello', 'remote');
-    expect(env.target).toMatchObject({ provider: 'bare-metal', config: { host: '127.0.0.1', port: sshd.port } });
     const result = await gql(t.app, `mutation($c: String) { deploy(fraise: "hello", environment: "remote", commit: $c) { deployment { id } } }`, { c: a });
     const deployment = await waitForEnd(t.app, result.data.deploy.deployment.id);
     expect(deployment).toMatchObject({ status: 'success', newVersion: a });
     expect(await (await fetch(`http://127.0.0.1:${port}/version`)).text()).toBe('A');
+    // The install command ran in the release on the target (sshd is on this machine), with the
+    // deployment's values as env vars: an API deployment has a commit but no commit author.
+    expect(readFileSync(join(repo.appPath, 'releases', a, 'installed'), 'utf8')).toBe(`${a} by undefined`);
     const messages = (await t.app.services.queries.progress(deployment.id)).map((e) => e.message);
     expect(messages).toContain(`Checking hello/remote on ${sshd.user}@127.0.0.1:${sshd.port}`);
 

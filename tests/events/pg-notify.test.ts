@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BusEvent, EventBus } from '../../src/events/bus.js';
 import { type EventSource, PgNotifier } from '../../src/events/pg-notify.js';
 import type { DeploymentProgress } from '../../src/model.js';
+import { waitUntil } from '../setup/deployments.js';
 import { DIALECTS, type TestDatabase } from '../setup/dialects.js';
 
 /*
@@ -24,14 +25,6 @@ const source: EventSource = {
   progressEvent: async (deploymentId, sequence) => ({ type: 'progress', event: progress(deploymentId, sequence) }),
   deployment: async () => undefined,
 };
-
-async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 describe.skipIf(skip)('PostgreSQL LISTEN/NOTIFY between instances', () => {
   let database: TestDatabase;
@@ -59,7 +52,7 @@ describe.skipIf(skip)('PostgreSQL LISTEN/NOTIFY between instances', () => {
     a.onNotify(() => atA++);
     b.onNotify(() => atB++);
     for (let i = 0; i < 50; i++) a.notify();
-    await until(() => atB > 0, 'the queue signal at b');
+    await waitUntil(() => atB > 0, { what: 'the queue signal at b', timeoutMs: 10_000, intervalMs: 10 });
     // Signals in one burst collapse: waking the dispatcher once is enough.
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(atB).toBeLessThan(50);
@@ -77,7 +70,7 @@ describe.skipIf(skip)('PostgreSQL LISTEN/NOTIFY between instances', () => {
     busA.onProgress('42', (event) => seenAtA.push(event.sequence));
 
     for (let sequence = 1; sequence <= 300; sequence++) busA.publish({ type: 'progress', event: progress('42', sequence) } satisfies BusEvent);
-    await until(() => seenAtB.length === 300, 'all 300 events at b');
+    await waitUntil(() => seenAtB.length === 300, { what: 'all 300 events at b', timeoutMs: 10_000, intervalMs: 10 });
     expect(seenAtB).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
     // a saw its own events once, published locally; none came back from b.
     await new Promise((resolve) => setTimeout(resolve, 200));

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createStore } from '../../src/store/store.js';
 import { startServer, type ServerProcess } from '../setup/cli.js';
+import { waitUntil } from '../setup/deployments.js';
 import { DIALECTS, type TestDatabase } from '../setup/dialects.js';
 
 /*
@@ -22,13 +23,8 @@ async function graphql(url: string, query: string, variables: Record<string, unk
   return ((await response.json()) as { data: any }).data;
 }
 
-async function until(check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+/** How long (and how often) the server process is polled. */
+const POLL = { timeoutMs: 30_000, intervalMs: 25 };
 
 describe('SIGTERM', () => {
   let dir: string;
@@ -71,7 +67,7 @@ fraises:
     const server = await start('30s');
     const { deploy } = await graphql(server.url, 'mutation { deploy(fraise: "gated", environment: "local") { deployment { id } } }');
     const id = deploy.deployment.id as string;
-    await until(() => existsSync(join(dir, `gate-${id}.pid`)));
+    await waitUntil(() => existsSync(join(dir, `gate-${id}.pid`)), POLL);
 
     let closeCode: number | undefined;
     const client = createClient({
@@ -90,17 +86,17 @@ fraises:
         { next: (r) => events.push((r.data as { deploymentProgress: { step: string } }).deploymentProgress), error: reject, complete: resolveCompleted },
       ),
     );
-    await until(() => events.some((e) => e.step === 'wait'));
+    await waitUntil(() => events.some((e) => e.step === 'wait'), POLL);
 
     const exited = new Promise<number | null>((r) => server.child.once('exit', (code) => r(code)));
     server.child.kill('SIGTERM');
     // No new work: new connections are refused while the deployment drains.
-    await until(async () => fetch(`${server.url}/health`).then(() => false, () => true));
+    await waitUntil(async () => fetch(`${server.url}/health`).then(() => false, () => true), POLL);
     writeFileSync(join(dir, `gate-${id}`), '');
     await completed;
     expect(events.at(-1)?.step).toBe('done');
     expect(await exited).toBe(0);
-    await until(() => closeCode !== undefined);
+    await waitUntil(() => closeCode !== undefined, POLL);
     expect(closeCode).toBe(1001);
     await client.dispose();
 
@@ -117,7 +113,7 @@ fraises:
     const server = await start('1s');
     const { deploy } = await graphql(server.url, 'mutation { deploy(fraise: "gated", environment: "local") { deployment { id } } }');
     const id = deploy.deployment.id as string;
-    await until(() => existsSync(join(dir, `gate-${id}.pid`)));
+    await waitUntil(() => existsSync(join(dir, `gate-${id}.pid`)), POLL);
     const before = Date.now();
     expect(await server.stop('SIGTERM')).toBe(0);
     expect(Date.now() - before).toBeLessThan(20_000);
@@ -131,7 +127,7 @@ fraises:
       await store.close();
     }
     const next = await start('30s');
-    await until(async () => (await graphql(next.url, 'query($id: ID!) { deployment(id: $id) { status } }', { id })).deployment.status === 'FAILED');
+    await waitUntil(async () => (await graphql(next.url, 'query($id: ID!) { deployment(id: $id) { status } }', { id })).deployment.status === 'FAILED', POLL);
     const { deployment } = await graphql(next.url, 'query($id: ID!) { deployment(id: $id) { status errorMessage } }', { id });
     expect(deployment.errorMessage).toMatch(/^interrupted: /);
     expect(await next.stop('SIGTERM')).toBe(0);

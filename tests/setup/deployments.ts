@@ -43,3 +43,27 @@ export function waitForStep(app: App, id: string | number, step: string, timeout
     });
   });
 }
+
+export interface WaitOptions {
+  /** Default 20 s. */
+  timeoutMs?: number;
+  /** Between two probes; default 20 ms. */
+  intervalMs?: number;
+  /** What is awaited, for the error message. */
+  what?: string;
+}
+
+/**
+ * Polls `probe` until it answers something other than `false` or `undefined` (state owned by
+ * another component or process), and resolves with that answer; rejects past the timeout.
+ */
+export async function waitUntil<T>(probe: () => T | false | undefined | Promise<T | false | undefined>, options: WaitOptions = {}): Promise<T> {
+  const { timeoutMs = 20_000, intervalMs = 20, what } = options;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== false && value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(what ? `timed out waiting for ${what}` : 'condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createConnection } from 'mysql2/promise';
 import pg from 'pg';
+import type { DialectName } from '../../db/database-url.js';
 import { createStore, type Store } from '../../src/store/store.js';
 
 /*
@@ -11,7 +12,7 @@ import { createStore, type Store } from '../../src/store/store.js';
  * cannot be reached skips its dialect, except under CI, where it fails the run.
  */
 
-export type DialectName = 'sqlite' | 'postgres' | 'mysql';
+export type { DialectName };
 
 export const PG_ADMIN_URL = process.env.FRAISIER_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const MYSQL_ADMIN_URL = process.env.FRAISIER_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
@@ -116,10 +117,16 @@ async function mysqlAdmin(statement: string): Promise<void> {
   }
 }
 
+export interface TestStore {
+  store: Store;
+  database: TestDatabase;
+  dispose(): Promise<void>;
+}
+
 /** A migrated store on a fresh database of `dialect`; `dispose` closes it and drops the database. */
-export async function openTestStore(dialect: DialectFixture): Promise<{ store: Store; database: TestDatabase; dispose(): Promise<void> }> {
+export async function openTestStore(dialect: DialectFixture, options: { poolSize?: number } = {}): Promise<TestStore> {
   const database = await dialect.createDatabase();
-  const store = createStore(database.url, { poolSize: 5 });
+  const store = createStore(database.url, { poolSize: options.poolSize ?? 5 });
   await store.migrate();
   return {
     store,

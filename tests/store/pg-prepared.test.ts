@@ -1,8 +1,7 @@
 import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createStore, type Store } from '../../src/store/store.js';
-import { DIALECTS, type TestDatabase } from '../setup/dialects.js';
+import { DIALECTS, openTestStore, type TestStore } from '../setup/dialects.js';
 
 /*
  * On PostgreSQL the store's statements are prepared once per connection (planning the views
@@ -14,21 +13,16 @@ const postgres = DIALECTS.find((d) => d.name === 'postgres')!;
 const skip = await postgres.unavailable();
 
 describe.skipIf(skip)('prepared statements on PostgreSQL', () => {
-  let database: TestDatabase;
-  let store: Store;
+  let t: TestStore;
   beforeAll(async () => {
-    database = await postgres.createDatabase();
-    store = createStore(database.url, { poolSize: 1 });
-    await store.migrate();
+    // One connection: every statement below runs on the connection that prepared it.
+    t = await openTestStore(postgres, { poolSize: 1 });
   });
-  afterAll(async () => {
-    await store?.close();
-    await database?.drop();
-  });
+  afterAll(() => t?.dispose());
 
   it('prepares reads and writes once per connection, never BEGIN or DDL', async () => {
-    for (let i = 0; i < 3; i++) await store.db.selectFrom('v_deployment_history').selectAll().orderBy('id', 'desc').limit(20).execute();
-    const prepared = await store.db.transaction().execute(async (trx) => {
+    for (let i = 0; i < 3; i++) await t.store.db.selectFrom('v_deployment_history').selectAll().orderBy('id', 'desc').limit(20).execute();
+    const prepared = await t.store.db.transaction().execute(async (trx) => {
       await trx.selectFrom('tb_fraise_state').select('fraise').where('fraise', '=', 'x').execute();
       return (await sql<{ name: string; statement: string }>`SELECT name, statement FROM pg_prepared_statements ORDER BY name`.execute(trx)).rows;
     });
@@ -40,11 +34,11 @@ describe.skipIf(skip)('prepared statements on PostgreSQL', () => {
   });
 
   it('replans a statement whose result changed under it (a migration from another process)', async () => {
-    const other = new pg.Client({ connectionString: database.url });
+    const other = new pg.Client({ connectionString: t.database.url });
     await other.connect();
     try {
       await other.query('CREATE VIEW v_prepared_probe AS SELECT 1::int AS n');
-      const read = () => sql<{ n: unknown }>`SELECT * FROM v_prepared_probe`.execute(store.db);
+      const read = () => sql<{ n: unknown }>`SELECT * FROM v_prepared_probe`.execute(t.store.db);
       expect((await read()).rows).toEqual([{ n: 1 }]);
       await other.query("CREATE OR REPLACE VIEW v_prepared_probe AS SELECT 1::int AS n, 'two'::text AS label");
       expect((await read()).rows).toEqual([{ n: 1, label: 'two' }]);

@@ -1,11 +1,8 @@
 import { sql } from 'kysely';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../../src/app.js';
 import type { Deployment } from '../../src/model.js';
-import { createStore } from '../../src/store/store.js';
-import { testConfig } from '../setup/app.js';
-import { DIALECTS, type DialectFixture, type TestDatabase } from '../setup/dialects.js';
+import { createTestApp, type TestApp, testConfig } from '../setup/app.js';
+import { DIALECTS, type DialectFixture } from '../setup/dialects.js';
 import {
   deliver,
   deploymentsOf,
@@ -91,7 +88,7 @@ for (const dialect of DIALECTS) {
 
     it.skipIf(skip)('a failure inside the transaction writes nothing; the redelivery then queues everything once', async () => {
       const body = fixture('gitlab/push.json');
-      const headers = gitlabHeaders(body, { key: 'half-way' });
+      const headers = gitlabHeaders({ key: 'half-way' });
       const restore = await injectFailure(t, dialect.name);
       let failed;
       try {
@@ -117,36 +114,29 @@ for (const dialect of DIALECTS) {
 
   describe(`a newer push supersedes a queued older one, on ${dialect.name}`, async () => {
     const skip = await dialect.unavailable();
-    let database: TestDatabase;
-    let app: ReturnType<typeof createApp>;
+    let t: TestApp;
     beforeAll(async () => {
       if (skip) return;
-      database = await dialect.createDatabase();
       // No dispatcher runs here (init, not start): queued deployments stay queued.
-      app = createApp({ config: testConfig(WEBHOOK_CONFIG), store: createStore(database.url, { poolSize: 5 }), logger: pino({ level: 'silent' }), now: () => NOW });
-      await app.init();
+      t = await createTestApp(dialect, { config: testConfig(WEBHOOK_CONFIG), now: () => NOW });
     });
-    afterAll(async () => {
-      if (skip) return;
-      await app.stop();
-      await database.drop();
-    });
+    afterAll(() => t?.dispose());
 
     it.skipIf(skip)('the older PENDING deployment ends SUPERSEDED and is announced', async () => {
       const completed: Deployment[] = [];
-      const off = app.bus.onCompleted((d) => completed.push(d));
+      const off = t.app.bus.onCompleted((d) => completed.push(d));
       const principal = { kind: 'webhook', provider: 'github' } as const;
       const push = async (sha: string, delivery: string) => {
         const payload = githubMasterPush().replaceAll('6113728f27ae82c7b1a177c8d03f9e96e0adf246', sha);
         const headers = await githubHeaders(payload, { delivery });
-        return app.services.webhooks.process(principal, { provider: 'github', payload, headers });
+        return t.app.services.webhooks.process(principal, { provider: 'github', payload, headers });
       };
       const older = await push('1'.repeat(40), 'older');
       const newer = await push('2'.repeat(40), 'newer');
       off();
       expect(older.deployments[0]).toMatchObject({ status: 'pending', gitCommit: '1'.repeat(40) });
       expect(newer.deployments[0]).toMatchObject({ status: 'pending', gitCommit: '2'.repeat(40) });
-      const ended = await app.services.queries.deployment({ kind: 'open' }, older.deployments[0]!.id);
+      const ended = await t.app.services.queries.deployment({ kind: 'open' }, older.deployments[0]!.id);
       expect(ended).toMatchObject({ status: 'superseded', errorMessage: `superseded by deployment ${newer.deployments[0]!.id}` });
       expect(completed.map((d) => [d.id, d.status])).toEqual([[older.deployments[0]!.id, 'superseded']]);
     });

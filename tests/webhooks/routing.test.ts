@@ -4,7 +4,7 @@ import { normalizeEvent } from '../../src/webhooks/normalize.js';
 import type { EventKind, NormalizedEvent, RefUpdate, RepositoryInfo } from '../../src/webhooks/provider.js';
 import { routeDelivery, type RoutingInput } from '../../src/webhooks/routing.js';
 import { testConfig } from '../setup/app.js';
-import { SECRETS, WEBHOOK_CONFIG } from './support.js';
+import { WEBHOOK_CONFIG } from './support.js';
 
 /*
  * Routing alone: which pairs a verified delivery deploys, for every rule of DESIGN §5, without
@@ -216,8 +216,4 @@ describe('dangerous branch and tag names', () => {
     expect(pairs(decision)).toEqual(['hello/production']);
     expect(decision.reason).toMatch(/not deployed: branch name refused/);
   });
-});
-
-it('the test secrets are what the configuration holds', () => {
-  expect(config.git.providers.github?.secrets).toEqual([...SECRETS.github]);
 });

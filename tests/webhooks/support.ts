@@ -159,8 +159,7 @@ export async function giteaHeaders(body: string, options: { secret?: string; eve
   };
 }
 
-export function gitlabHeaders(body: string, options: { token?: string | null; event?: string; key?: string } = {}): Record<string, string> {
-  void body;
+export function gitlabHeaders(options: { token?: string | null; event?: string; key?: string } = {}): Record<string, string> {
   return {
     'content-type': 'application/json',
     'x-gitlab-event': options.event ?? 'Push Hook',
