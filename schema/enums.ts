@@ -1,4 +1,4 @@
-import { FRAISE_TYPES } from '../src/config/types.js';
+import { BUILTIN_GIT_PROVIDERS, FRAISE_TYPES } from '../src/config/types.js';
 import { DEPLOYMENT_STATUSES, HEALTH_STATUSES, TRIGGER_TYPES } from '../src/model.js';
 import { builder } from './builder.js';
 
@@ -7,6 +7,7 @@ function valuesOf<T extends string>(values: readonly T[]): Record<Uppercase<T>, 
   return Object.fromEntries(values.map((v) => [v.toUpperCase(), { value: v }])) as Record<Uppercase<T>, { value: T }>;
 }
 
+// In the contract's order (FRAISE_TYPES is in the configuration reference's).
 export const FraiseTypeEnum = builder.enumType('FraiseType', {
   values: valuesOf(['api', 'worker', 'scheduled', 'custom', 'etl', 'backup'] as const satisfies readonly (typeof FRAISE_TYPES)[number][]),
 });
@@ -21,5 +22,5 @@ export const TriggerTypeEnum = builder.enumType('TriggerType', { values: valuesO
 export const FraiseStatusEnum = builder.enumType('FraiseStatus', { values: valuesOf(HEALTH_STATUSES) });
 
 export const WebhookProviderEnum = builder.enumType('WebhookProvider', {
-  values: valuesOf(['github', 'gitlab', 'gitea', 'bitbucket', 'custom'] as const),
+  values: valuesOf([...BUILTIN_GIT_PROVIDERS, 'custom'] as const),
 });

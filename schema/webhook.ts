@@ -1,3 +1,4 @@
+import { isBuiltinGitProvider } from '../src/config/types.js';
 import type { WebhookEventRecord, WebhookResult } from '../src/model.js';
 import { builder } from './builder.js';
 import type { GraphQLContext } from './context.js';
@@ -19,8 +20,6 @@ export interface WebhookRouteContext extends GraphQLContext {
   webhookBody?: Buffer;
 }
 
-const BUILTIN = new Set(['github', 'gitlab', 'gitea', 'bitbucket']);
-
 export const WebhookEventRef = builder.objectRef<WebhookEventRecord>('WebhookEvent').implement({
   fields: (t) => ({
     id: t.exposeID('id'),
@@ -28,7 +27,7 @@ export const WebhookEventRef = builder.objectRef<WebhookEventRecord>('WebhookEve
     provider: t.field({
       type: WebhookProviderEnum,
       // Registered providers are stored as custom:<name>.
-      resolve: (e) => (BUILTIN.has(e.provider) ? (e.provider as 'github') : 'custom'),
+      resolve: (e) => (isBuiltinGitProvider(e.provider) ? e.provider : 'custom'),
     }),
     providerName: t.exposeString('provider', { description: 'The provider as registered (e.g. "github", "custom:mygit")' }),
     eventType: t.exposeString('eventType'),
@@ -47,7 +46,7 @@ export const WebhookEventRef = builder.objectRef<WebhookEventRecord>('WebhookEve
       type: DeploymentRef,
       nullable: true,
       description: 'The first deployment this delivery queued',
-      resolve: async (e, _args, ctx) => (e.deploymentId ? ctx.services.queries.deployment(ctx.principal, e.deploymentId) : null),
+      resolve: async (e, _args, ctx) => (e.deploymentId ? ctx.loaders.deployment(ctx.principal, e.deploymentId) : null),
     }),
   }),
 });

@@ -15,9 +15,8 @@ import { DeploymentEventFeed } from './events/feed.js';
 import { PgNotifier } from './events/pg-notify.js';
 import { createRunner, type CommandRunner } from './exec/runner.js';
 import { createLogger } from './logger.js';
-import { BareMetalProvider } from './providers/bare-metal/provider.js';
 import type { DeploymentProvider } from './providers/provider.js';
-import { ProviderRegistry } from './providers/registry.js';
+import { createProviderRegistry, type ProviderRegistry } from './providers/registry.js';
 import { createDashboardRoute } from './server/dashboard/route.js';
 import { createHttpServer, sendJson } from './server/http-server.js';
 import { Metrics } from './server/metrics.js';
@@ -102,8 +101,7 @@ export function createApp(options: AppOptions): App {
   const queries = new QueryService(store, catalog, now);
 
   const instanceId = options.instanceId ?? settings.instanceId ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
-  const providers = new ProviderRegistry().register(new BareMetalProvider(runner, now));
-  for (const provider of options.providers ?? []) providers.register(provider);
+  const providers = createProviderRegistry(runner, now, options.providers);
   // Several processes on one PostgreSQL: LISTEN/NOTIFY for pickup and for live events.
   const notifier = store.dialect === 'postgres' ? new PgNotifier(store.url, instanceId, logger) : undefined;
   const pipeline = new Pipeline({ catalog, providers, store, bus, now, logger });
@@ -123,9 +121,8 @@ export function createApp(options: AppOptions): App {
     ...(notifier ? { signal: notifier } : {}),
     ...(options.accept ? { accept: options.accept } : {}),
   });
-  const dispatch = dispatcher;
   const gitProviders = createGitProviderRegistry(options.gitProviders);
-  const webhooks = new WebhookService({ store, config, registry: gitProviders, bus, dispatch, metrics, logger, now });
+  const webhooks = new WebhookService({ store, config, registry: gitProviders, bus, dispatch: dispatcher, metrics, logger, now });
   const feed = new DeploymentEventFeed(
     bus,
     {
@@ -137,7 +134,7 @@ export function createApp(options: AppOptions): App {
   const services: AppServices = {
     catalog,
     queries,
-    deployments: new DeploymentService({ store, catalog, queries, bus, runner, dispatch, metrics, logger, now }),
+    deployments: new DeploymentService({ store, catalog, queries, bus, runner, dispatch: dispatcher, metrics, logger, now }),
     webhooks,
     logs: new LogService(catalog, providers),
     events: feed,

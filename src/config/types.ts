@@ -8,6 +8,9 @@ export type FraiseType = (typeof FRAISE_TYPES)[number];
 
 export const BUILTIN_GIT_PROVIDERS = ['github', 'gitlab', 'gitea', 'bitbucket'] as const;
 export type BuiltinGitProvider = (typeof BUILTIN_GIT_PROVIDERS)[number];
+export function isBuiltinGitProvider(name: string): name is BuiltinGitProvider {
+  return (BUILTIN_GIT_PROVIDERS as readonly string[]).includes(name);
+}
 
 export const SCOPES = ['read', 'deploy', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];

@@ -1,5 +1,7 @@
 import type { z } from 'zod';
 import { TARGET_SCHEMAS } from '../config/target-schemas.js';
+import type { CommandRunner } from '../exec/runner.js';
+import { BareMetalProvider } from './bare-metal/provider.js';
 import type { DeploymentProvider } from './provider.js';
 
 /**
@@ -30,4 +32,11 @@ export class ProviderRegistry {
     for (const provider of this.#providers.values()) schemas[provider.name] = provider.configSchema;
     return schemas;
   }
+}
+
+/** The target providers Fraisier ships, then `extra` (a name taken twice is an error). */
+export function createProviderRegistry(runner: CommandRunner, now: () => Date, extra: readonly DeploymentProvider[] = []): ProviderRegistry {
+  const registry = new ProviderRegistry().register(new BareMetalProvider(runner, now));
+  for (const provider of extra) registry.register(provider);
+  return registry;
 }

@@ -44,7 +44,8 @@ export function maskError(error: unknown, message: string, logger: Logger): Erro
   });
 }
 
-function findFraisierError(error: unknown): FraisierError | undefined {
+/** The FraisierError behind a GraphQL error, through originalError and cause. */
+export function findFraisierError(error: unknown): FraisierError | undefined {
   for (let current = error, depth = 0; current && depth < 4; depth++) {
     if (current instanceof FraisierError) return current;
     current = (current as { originalError?: unknown; cause?: unknown }).originalError ?? (current as { cause?: unknown }).cause;

@@ -38,7 +38,6 @@ export function createHttpServer(options: HttpServerOptions): Server {
       requestTimeout: options.requestTimeoutMs ?? 30_000,
       // How often Node checks those timeouts (its default, 30s, would let slow clients linger).
       connectionsCheckingInterval: Math.min(1_000, options.headersTimeoutMs ?? 10_000),
-      keepAliveTimeout: 5_000,
       maxHeaderSize: 16 * 1024,
     },
     (request, response) => {

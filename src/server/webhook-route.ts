@@ -4,11 +4,12 @@ import type { Logger } from 'pino';
 import { createLoaders } from '../../schema/context.js';
 import type { WebhookRouteContext } from '../../schema/webhook.js';
 import type { ServerSettings } from '../config/types.js';
-import { type ErrorCode, FraisierError } from '../errors.js';
+import type { ErrorCode } from '../errors.js';
 import type { AppServices } from '../services/app-services.js';
 import type { GitProviderRegistry, ResolvedProvider } from '../webhooks/registry.js';
+import { describeDelivery } from '../webhooks/verify-delivery.js';
 import { clientAddress } from './client-address.js';
-import { HTTP_STATUS } from './errors.js';
+import { findFraisierError, HTTP_STATUS } from './errors.js';
 import { type Route, sendJson } from './http-server.js';
 import type { Metrics } from './metrics.js';
 import { RateLimiter } from './rate-limit.js';
@@ -57,8 +58,6 @@ export interface WebhookRouteOptions {
   settings: ServerSettings;
   metrics: Metrics;
   logger: Logger;
-  /** Milliseconds clock for the rate limiter (tests). */
-  clock?: () => number;
 }
 
 interface Refusal {
@@ -73,7 +72,7 @@ export function createWebhookRoute(options: WebhookRouteOptions): Route {
   const document = parse(PROCESS_WEBHOOK);
   const problems = validate(schema, document);
   if (problems.length) throw new Error(`the processWebhook document does not match the schema: ${problems.map((p) => p.message).join('; ')}`);
-  const limiter = new RateLimiter(settings.webhook.rateLimit, options.clock);
+  const limiter = new RateLimiter(settings.webhook.rateLimit);
   const cap = settings.webhook.payloadLimitBytes;
 
   return async (request, response, url) => {
@@ -115,7 +114,7 @@ export function createWebhookRoute(options: WebhookRouteOptions): Route {
         return;
       }
 
-      const described = resolved.provider.describe?.(headers);
+      const described = describeDelivery(resolved, headers);
       const context: WebhookRouteContext = {
         principal: { kind: 'webhook', provider: resolved.provider.name },
         services,
@@ -132,9 +131,9 @@ export function createWebhookRoute(options: WebhookRouteOptions): Route {
           provider: resolved.custom ? 'CUSTOM' : resolved.storedName.toUpperCase(),
           providerName: resolved.custom ? resolved.provider.name : null,
           payload: read.body.toString('utf8'),
-          signature: described?.signature ?? null,
-          event: described?.event ?? null,
-          deliveryId: described?.deliveryId ?? null,
+          signature: described.signature ?? null,
+          event: described.event ?? null,
+          deliveryId: described.deliveryId ?? null,
         },
       });
       const error = result.errors?.[0];
@@ -204,14 +203,6 @@ function decodeSegment(segment: string): string {
   } catch {
     return segment;
   }
-}
-
-function findFraisierError(error: unknown): FraisierError | undefined {
-  for (let current = error, depth = 0; current && depth < 4; depth++) {
-    if (current instanceof FraisierError) return current;
-    current = (current as { originalError?: unknown }).originalError ?? (current as { cause?: unknown }).cause;
-  }
-  return undefined;
 }
 
 function answer(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

@@ -6,8 +6,7 @@ import type { Logger } from 'pino';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { authenticate, type Principal } from '../auth/principal.js';
 import type { ServerSettings } from '../config/types.js';
-import { isFraisierError } from '../errors.js';
-import { SlowConsumerError } from '../events/channel.js';
+import { findFraisierError } from './errors.js';
 import { isAllowedOrigin } from './origin.js';
 import type { FraisierYoga } from './yoga.js';
 
@@ -44,7 +43,6 @@ export interface WsHandle {
 
 interface Extra {
   socket: WebSocket;
-  request: IncomingMessage;
   principal?: Principal;
   subscriptions: number;
 }
@@ -109,7 +107,7 @@ export function attachGraphQLWs(options: WsOptions): WsHandle {
     },
     onError: (_ctx, _id, _payload, errors) => {
       for (const error of errors) {
-        if (!isFraisierError(error.originalError)) logger.debug({ err: error }, 'graphql-ws operation error');
+        if (!findFraisierError(error)) logger.debug({ err: error }, 'graphql-ws operation error');
       }
     },
   });
@@ -122,12 +120,12 @@ export function attachGraphQLWs(options: WsOptions): WsHandle {
       logger.warn({ origin: request.headers.origin }, 'refused a WebSocket from a foreign origin');
       return refuse(socket, 403, 'Forbidden');
     }
-    wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
+    wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws));
   };
   server.on('upgrade', onUpgrade);
 
-  wss.on('connection', (socket: WebSocket, request: IncomingMessage) => {
-    const extra: Extra = { socket, request, subscriptions: 0 };
+  wss.on('connection', (socket: WebSocket) => {
+    const extra: Extra = { socket, subscriptions: 0 };
     socket.once('error', (error) => {
       logger.debug({ err: error }, 'WebSocket error');
       socket.terminate();
@@ -162,9 +160,9 @@ export function attachGraphQLWs(options: WsOptions): WsHandle {
             try {
               await handler(String(data));
             } catch (error) {
-              // A reader too far behind, or a socket backed up: a close frame would wait behind
-              // everything it has not read. Drop it now.
-              if (error instanceof SlowConsumerError || socket.bufferedAmount > maxBufferedBytes) {
+              // A socket backed up: a close frame would wait behind everything it has not read.
+              // Drop it now. (A reader too far behind is dropped by its feed, through dropConnection.)
+              if (socket.bufferedAmount > maxBufferedBytes) {
                 logger.warn({ buffered: socket.bufferedAmount, reason: (error as Error).message }, 'dropping a WebSocket client that stopped reading');
                 socket.terminate();
                 return;

@@ -16,7 +16,6 @@ import { useSharedSubscriptionExecution } from './plugins/use-shared-subscriptio
 export interface ServerContext {
   request?: Request;
   principal?: Principal;
-  signal?: AbortSignal;
   /** Set by the WebSocket transport: cuts that client off. */
   dropConnection?: () => void;
 }
@@ -32,7 +31,7 @@ export interface YogaOptions {
 }
 
 /** Query limits: what the dashboard, the CLI and GraphiQL need, and no more. */
-export const LIMITS = { maxDepth: 10, maxAliases: 15, maxTokens: 2_000, maxCost: 5_000, maxDirectives: 50 };
+const LIMITS = { maxDepth: 10, maxAliases: 15, maxTokens: 2_000, maxCost: 5_000, maxDirectives: 50 };
 
 export function createFraisierYoga(options: YogaOptions): FraisierYoga {
   const { services, settings, production } = options;
@@ -67,11 +66,11 @@ export function createFraisierYoga(options: YogaOptions): FraisierYoga {
     },
     maskedErrors: { maskError: (error, message) => maskError(error, message, options.logger) },
     plugins,
-    context: ({ request, principal, signal, dropConnection }): GraphQLContext => ({
+    context: ({ request, principal, dropConnection }): GraphQLContext => ({
       principal: principal ?? authenticate(request?.headers.get('authorization'), settings.tokens),
       services,
       loaders: createLoaders(services),
-      ...(signal ? { signal } : request?.signal ? { signal: request.signal } : {}),
+      ...(request?.signal ? { signal: request.signal } : {}),
       ...(dropConnection ? { dropConnection } : {}),
     }),
   });

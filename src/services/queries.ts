@@ -10,7 +10,7 @@ import {
   type HealthStatus,
   type WebhookEventRecord,
 } from '../model.js';
-import { findDeployment, listDeployments } from '../store/deployment.repository.js';
+import { findDeployments, listDeployments } from '../store/deployment.repository.js';
 import { findFraiseState, listFraiseStates } from '../store/fraise-state.repository.js';
 import { listProgress } from '../store/progress.repository.js';
 import { readStats } from '../store/stats.repository.js';
@@ -67,13 +67,23 @@ export class QueryService {
   }
 
   async deployment(principal: Principal, id: string): Promise<Deployment> {
+    const found = (await this.deploymentsById(principal, [id])).get(id);
+    if (!found) throw new NotFoundError(`no deployment with id "${id}"`);
+    return found;
+  }
+
+  /** The deployments with these ids that `principal` may read, by id as given; one query. */
+  async deploymentsById(principal: Principal, ids: readonly string[]): Promise<Map<string, Deployment>> {
     assertCan(principal, 'read');
-    const deployment = await guardStore(() => findDeployment(this.store.db, parseId(id, 'id')));
-    // A token limited to other fraises learns nothing, not even that the deployment exists.
-    if (!deployment || !can(principal, 'read', deployment.fraise, deployment.environment)) {
-      throw new NotFoundError(`no deployment with id "${id}"`);
-    }
-    return deployment;
+    const numeric = ids.map((id) => parseId(id, 'id'));
+    const found = new Map((await guardStore(() => findDeployments(this.store.db, numeric))).map((d) => [Number(d.id), d]));
+    const visible = new Map<string, Deployment>();
+    ids.forEach((id, i) => {
+      const deployment = found.get(numeric[i]!);
+      // A token limited to other fraises learns nothing, not even that the deployment exists.
+      if (deployment && can(principal, 'read', deployment.fraise, deployment.environment)) visible.set(id, deployment);
+    });
+    return visible;
   }
 
   progress(deploymentId: string, afterSequence = 0): Promise<DeploymentProgress[]> {

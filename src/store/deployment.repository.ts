@@ -106,6 +106,13 @@ export async function findDeployment(db: Db, id: number): Promise<Deployment | u
   return row ? toDeployment(row) : undefined;
 }
 
+/** The deployments with these ids (those that exist). */
+export async function findDeployments(db: Db, ids: readonly number[]): Promise<Deployment[]> {
+  if (ids.length === 0) return [];
+  const rows = await db.selectFrom('v_deployment_history').selectAll().where('id', 'in', [...new Set(ids)]).execute();
+  return rows.map(toDeployment);
+}
+
 export function toDeployment(row: Selectable<DeploymentHistoryView>): Deployment {
   return {
     id: String(row.id),

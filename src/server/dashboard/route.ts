@@ -50,12 +50,7 @@ const PUBLIC_FILES = [
 ];
 
 /** Where the page imports graphql-ws's client from. */
-export const VENDOR_PREFIX = '/vendor/graphql-ws/';
-
-export interface DashboardRouteOptions {
-  /** The directory holding the dashboard's files (default: ./public beside this module). */
-  publicDir?: string;
-}
+const VENDOR_PREFIX = '/vendor/graphql-ws/';
 
 interface Asset {
   body: Buffer;
@@ -63,8 +58,9 @@ interface Asset {
   etag: string;
 }
 
-export function createDashboardRoute(options: DashboardRouteOptions = {}): Route {
-  const publicDir = options.publicDir ?? join(dirname(fileURLToPath(import.meta.url)), 'public');
+/** The dashboard's files, from ./public beside this module. */
+export function createDashboardRoute(): Route {
+  const publicDir = join(dirname(fileURLToPath(import.meta.url)), 'public');
   const assets = new Map<string, Asset>();
   for (const file of PUBLIC_FILES) assets.set(`/${file}`, load(join(publicDir, file)));
   assets.set('/', assets.get('/index.html')!);

@@ -97,12 +97,17 @@ export function rerender(container, render) {
   if (key) container.querySelector(`[data-focus-key="${CSS.escape(key)}"]`)?.focus();
 }
 
+/** Shows an error in `box` (for createLoader). */
+export function errorIn(box, describeError) {
+  return (error) => fill(box, h('p', { class: 'error' }, describeError(error)));
+}
+
 /**
- * Loads what a panel shows into `box`: `run(fetch, show)` shows the answer, or the error in the
- * box. Only the newest run is shown (an older answer arriving after a newer one, say after the
- * filters changed, is dropped), and nothing once the panel is disposed.
+ * Loads what a view shows: `run(fetch, show)` shows the answer, or hands the error to
+ * `showError`. Only the newest run is shown (an older answer arriving after a newer one, say
+ * after the filters changed, is dropped), and nothing once the view is disposed.
  */
-export function createLoader(box, describeError) {
+export function createLoader(showError) {
   let generation = 0;
   let disposed = false;
   return {
@@ -113,7 +118,7 @@ export function createLoader(box, describeError) {
         const data = await fetch();
         if (current()) show(data);
       } catch (error) {
-        if (current()) fill(box, h('p', { class: 'error' }, describeError(error)));
+        if (current()) showError(error);
       }
     },
     dispose() {

@@ -10,14 +10,15 @@ import { shortVersion } from '../format.js';
 
 export function createActions(ctx, dialog) {
   let opener = null;
-  dialog.addEventListener('close', () => {
+  // A property, not a listener: each view makes its actions anew, and only the latest may answer.
+  dialog.onclose = () => {
     fill(dialog);
     // A live update may have re-rendered the button that opened the dialog: find its successor.
     const key = opener?.dataset.focusKey;
     const target = opener?.isConnected ? opener : key ? document.querySelector(`[data-focus-key="${CSS.escape(key)}"]`) : null;
     target?.focus();
     opener = null;
-  });
+  };
 
   function open(title, ...content) {
     opener = document.activeElement instanceof HTMLElement ? document.activeElement : null;

@@ -1,5 +1,5 @@
 import { QUERIES, SUBSCRIPTIONS } from '../api.js';
-import { badge, fill, h, timeAgo, version } from '../dom.js';
+import { badge, createLoader, fill, h, timeAgo, version } from '../dom.js';
 import { duration, exactTime, FINAL_STATUSES, plainText, shortVersion, statusWords } from '../format.js';
 
 /*
@@ -46,20 +46,23 @@ export function mountDeployment(main, ctx, id) {
   let frame = 0;
   let lastAnnounced = '';
 
-  async function loadDeployment() {
-    try {
-      const data = await ctx.graphql(QUERIES.deployment, { id });
-      if (disposed) return;
-      if (!data.deployment) {
-        fill(statusLine, `No deployment #${id} is recorded (or this token may not see it).`);
-        streamState.textContent = '';
-        return;
-      }
-      deployment = data.deployment;
-      schedule();
-    } catch (error) {
-      if (!disposed) ctx.alert(ctx.describeError(error));
-    }
+  // Loaded on mount, on started/completed events, at the stream's end and after reconnecting:
+  // only the newest answer counts.
+  const loader = createLoader((error) => ctx.alert(ctx.describeError(error)));
+
+  function loadDeployment() {
+    return loader.run(
+      () => ctx.graphql(QUERIES.deployment, { id }),
+      (data) => {
+        if (!data.deployment) {
+          fill(statusLine, `No deployment #${id} is recorded (or this token may not see it).`);
+          streamState.textContent = '';
+          return;
+        }
+        deployment = data.deployment;
+        schedule();
+      },
+    );
   }
 
   const unsubscribe = ctx.live.subscribe(SUBSCRIPTIONS.progress, { id }, {
@@ -236,6 +239,7 @@ export function mountDeployment(main, ctx, id) {
     },
     dispose() {
       disposed = true;
+      loader.dispose();
       cancelAnimationFrame(frame);
       clearInterval(ticker);
       unsubscribe();

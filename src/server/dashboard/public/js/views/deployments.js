@@ -1,5 +1,5 @@
 import { QUERIES } from '../api.js';
-import { badge, createLoader, fill, h, rerender, timeAgo, version } from '../dom.js';
+import { badge, createLoader, errorIn, fill, h, rerender, timeAgo, version } from '../dom.js';
 import { DEPLOYMENT_STATUSES, duration } from '../format.js';
 
 /* Recent deployments, newest first, filtered by fraise, environment and status. */
@@ -32,7 +32,7 @@ export function createDeploymentList(ctx) {
   );
 
   let limit = PAGE;
-  const loader = createLoader(body, ctx.describeError);
+  const loader = createLoader(errorIn(body, ctx.describeError));
 
   function load() {
     const variables = {

@@ -1,5 +1,5 @@
 import { QUERIES } from '../api.js';
-import { badge, createLoader, fill, h, hidden, rerender, timeAgo, version } from '../dom.js';
+import { badge, createLoader, errorIn, fill, h, hidden, rerender, timeAgo, version } from '../dom.js';
 import { createDeploymentList } from './deployments.js';
 import { createWebhookList } from './webhooks.js';
 
@@ -22,7 +22,7 @@ export function mountOverview(main, ctx) {
     webhooks.element,
   );
 
-  const grid = createLoader(gridBox, ctx.describeError);
+  const grid = createLoader(errorIn(gridBox, ctx.describeError));
   let timer = 0;
 
   function loadGrid() {

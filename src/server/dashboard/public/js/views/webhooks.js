@@ -1,5 +1,5 @@
 import { QUERIES } from '../api.js';
-import { badge, createLoader, fill, h, rerender, timeAgo, version } from '../dom.js';
+import { badge, createLoader, errorIn, fill, h, rerender, timeAgo, version } from '../dom.js';
 import { firstLine, plainText } from '../format.js';
 
 /*
@@ -17,7 +17,7 @@ export function createWebhookList(ctx) {
     h('div', { class: 'panel-head' }, h('h2', { id: 'webhooks-title' }, 'Webhook deliveries'), refreshButton),
     body,
   );
-  const loader = createLoader(body, ctx.describeError);
+  const loader = createLoader(errorIn(body, ctx.describeError));
 
   function load() {
     return loader.run(
