@@ -5,7 +5,7 @@ import { CompiledQuery, Kysely, MysqlDialect, PostgresDialect, type SqliteDataba
 import { createPool as createMysqlPool } from 'mysql2';
 import pg from 'pg';
 import type { Database } from './database.js';
-import { type DatabaseTarget, describeDatabaseUrl, parseDatabaseUrl } from './database-url.js';
+import type { DatabaseTarget } from './database-url.js';
 import { preparedStatementPool } from './pg-prepared.js';
 import { startCheckpointer } from './sqlite-checkpointer.js';
 import { FifoSqliteDialect } from './sqlite-fifo.js';
@@ -72,7 +72,6 @@ export function openDatabase(target: DatabaseTarget, options: OpenOptions = {}):
       if (file !== ':memory:') sqlite.pragma('journal_mode = WAL');
       // NORMAL in WAL mode survives a process crash; only a power loss can drop the last commits.
       sqlite.pragma('synchronous = NORMAL');
-      sqlite.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5_000}`);
       sqlite.pragma('foreign_keys = ON');
       const db = new Kysely<Database>({ dialect: new FifoSqliteDialect({ database: withStatementCache(sqlite) }) });
       if (file === ':memory:' || options.checkpointInWorker === false) return { db, sqlite };

@@ -1,5 +1,6 @@
-import { type Kysely, type Migration, type MigrationResultSet, Migrator, SqliteAdapter, sql } from 'kysely';
+import { type Kysely, type Migration, type MigrationResultSet, Migrator, sql } from 'kysely';
 import type { Database } from './database.js';
+import { dialectOf } from './migrations/helpers.js';
 import * as m0001 from './migrations/0001_initial.js';
 
 /** Every migration, in order. Names are frozen once released. */
@@ -41,9 +42,6 @@ async function migrateSqlite(db: Kysely<Database>): Promise<MigrationResultSet> 
   });
 }
 
-function isSqlite(db: Kysely<Database>): boolean {
-  return db.getExecutor().adapter instanceof SqliteAdapter;
-}
 
 export interface MigrationStatus {
   name: string;
@@ -60,7 +58,7 @@ export async function migrateToLatest(db: Kysely<Database>, options: { attempts?
   const attempts = options.attempts ?? 8;
   let lastError: unknown;
   for (let attempt = 1; attempt <= attempts; attempt++) {
-    const result: MigrationResultSet = isSqlite(db) ? await migrateSqlite(db) : await migrator(db).migrateToLatest();
+    const result: MigrationResultSet = dialectOf(db) === 'sqlite' ? await migrateSqlite(db) : await migrator(db).migrateToLatest();
     if (!result.error) return (result.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
     lastError = result.error;
     const failed = result.results?.find((r) => r.status === 'Error');

@@ -16,6 +16,10 @@ export interface DeliveryRows {
   event: NewWebhookEvent;
   /** In order; each gets the event's id once it is written. */
   deployments: NewDeployment[];
+}
+
+/** What the queue makes of the rows (the store does not decide it). */
+export interface QueueViews {
   /** Builds the answer's view of a queued deployment. */
   queued: (id: number, row: NewDeployment) => Deployment;
   supersededReason: (newerId: number) => string;
@@ -42,7 +46,11 @@ const EVENT_COLUMNS = [
   'processed',
   'source_ip',
   'payload',
-] as const;
+] as const satisfies readonly (keyof NewWebhookEvent)[];
+// Every column of a new event, or this does not compile: a column added to the table cannot be
+// written by the Kysely path and silently dropped here.
+const EVERY_EVENT_COLUMN: [Exclude<keyof NewWebhookEvent, (typeof EVENT_COLUMNS)[number]>] extends [never] ? true : never = true;
+void EVERY_EVENT_COLUMN;
 
 interface Statements {
   event: BetterSqlite3.Statement;
@@ -85,7 +93,7 @@ function statements(db: BetterSqlite3.Database): Statements {
 }
 
 /** Writes every delivery of `batch` in one transaction; all or nothing (then it throws). */
-export function writeDeliveryBatch(db: BetterSqlite3.Database, batch: readonly DeliveryRows[]): BatchOutcome[] {
+export function writeDeliveryBatch(db: BetterSqlite3.Database, batch: readonly DeliveryRows[], views: QueueViews): BatchOutcome[] {
   const s = statements(db);
   const run = db.transaction((): BatchOutcome[] =>
     batch.map((delivery): BatchOutcome => {
@@ -101,10 +109,10 @@ export function writeDeliveryBatch(db: BetterSqlite3.Database, batch: readonly D
         const requestId = Number((s.request.get(s.requestColumns.map((c) => request[c])) as { id: number }).id);
         const deployment = deploymentRow(row, requestId) as Record<string, unknown>;
         const id = Number((s.deployment.get(s.deploymentColumns.map((c) => deployment[c])) as { id: number }).id);
-        const base = [row.requestedAt, delivery.supersededReason(id), row.fraise, row.environment, id];
+        const base = [row.requestedAt, views.supersededReason(id), row.fraise, row.environment, id];
         const replaced = (row.job ? s.supersedeJob.all(...base, row.job) : s.supersede.all(...base)) as { id: number }[];
         superseded.push(...replaced.map((r) => Number(r.id)));
-        deployments.push(delivery.queued(id, row));
+        deployments.push(views.queued(id, row));
       }
       if (deployments.length) s.link.run(Number(deployments[0]!.id), eventId);
       return { eventId, deployments, superseded };

@@ -4,6 +4,7 @@ import type { Database } from '../../db/database.js';
 import { type DatabaseTarget, describeDatabaseUrl, type DialectName, type OpenOptions, openDatabase, parseDatabaseUrl } from '../../db/dialect.js';
 import { isMigrated, migrateToLatest } from '../../db/migrate.js';
 import { StoreUnavailableError } from '../errors.js';
+import { DEADLOCK_CODES } from './dialect-sql.js';
 
 /** A database handle or an open transaction: what every repository function takes first. */
 export type Db = Kysely<Database> | Transaction<Database>;
@@ -79,12 +80,10 @@ const TRANSIENT_CODES = new Set([
   '08004',
   '08006',
   '53300',
-  '40001',
-  '40P01',
+  ...DEADLOCK_CODES,
   // MySQL / MariaDB
   'PROTOCOL_CONNECTION_LOST',
   'ER_CON_COUNT_ERROR',
-  'ER_LOCK_DEADLOCK',
   'ER_LOCK_WAIT_TIMEOUT',
   'ER_SERVER_SHUTDOWN',
   // SQLite

@@ -3,7 +3,6 @@ import type { RecentWebhooksView, WebhookEventTable } from '../../db/database.js
 import type { Deployment, WebhookEventRecord } from '../model.js';
 import { toDeployment } from './deployment.repository.js';
 import { dialectOf } from '../../db/migrations/helpers.js';
-import { insertReturningId } from './dialect-sql.js';
 import type { Db } from './store.js';
 
 /*
@@ -13,11 +12,6 @@ import type { Db } from './store.js';
  */
 
 export type NewWebhookEvent = Omit<Insertable<WebhookEventTable>, 'id' | 'fk_deployment'>;
-
-/** Inserts a delivery; its id. Throws a unique violation when (provider, delivery_id) exists. */
-export async function insertWebhookEvent(db: Db, event: NewWebhookEvent): Promise<number> {
-  return insertReturningId(db, 'tb_webhook_event', { ...event, fk_deployment: null });
-}
 
 /**
  * Inserts a delivery unless (provider, delivery_id) is already there: its id, or undefined for
@@ -55,11 +49,6 @@ export async function listWebhookEvents(db: Db, options: { limit: number; before
   if (options.beforeId !== undefined) query = query.where('id', '<', options.beforeId);
   const rows = await query.orderBy('id', 'desc').limit(options.limit).execute();
   return rows.map(toWebhookEvent);
-}
-
-export async function findWebhookEvent(db: Db, id: number): Promise<WebhookEventRecord | undefined> {
-  const row = await db.selectFrom('v_recent_webhooks').selectAll().where('id', '=', id).executeTakeFirst();
-  return row ? toWebhookEvent(row) : undefined;
 }
 
 /** The delivery recorded under this provider's delivery id, if any. */

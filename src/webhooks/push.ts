@@ -1,5 +1,5 @@
 import { isZeroSha } from '../git/refs.js';
-import { arrayAt, asObject, firstString, stringAt } from './payload.js';
+import { arrayAt, asObject, at, firstString, stringAt } from './payload.js';
 import type { EventKind, RefUpdate } from './provider.js';
 
 /* The parts of a push that GitHub, GitLab and Gitea (which copied GitHub) write the same way. */
@@ -38,8 +38,4 @@ export function headCommit(payload: unknown, after: string | null): { message: s
     message: stringAt(commit, 'message'),
     author: firstString(stringAt(commit, 'author', 'name'), stringAt(commit, 'author', 'username'), stringAt(commit, 'author', 'email')),
   };
-}
-
-function at(value: unknown, key: string): unknown {
-  return asObject(value)?.[key];
 }

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { type EnqueueInput, enqueue, newDeployment, queuedDeployment, supersededBy } from '../deploy/queue.js';
 import type { Deployment } from '../model.js';
 import { type DeliveryRows, writeDeliveryBatch } from '../store/delivery-batch.sqlite.js';
+import { isDeadlock } from '../store/dialect-sql.js';
 import type { Db, Store } from '../store/store.js';
 import { insertWebhookEventOnce, linkWebhookEventDeployment, type NewWebhookEvent } from '../store/webhook-event.repository.js';
 
@@ -64,29 +65,29 @@ interface Pending {
 
 /** The rows of a delivery for the SQLite batch writer. */
 function rowsOf(write: DeliveryWrite): DeliveryRows {
-  return {
-    event: write.event,
-    deployments: write.deployments.map((d) => newDeployment(d)),
-    queued: queuedDeployment,
-    supersededReason: supersededBy,
-  };
+  return { event: write.event, deployments: write.deployments.map((d) => newDeployment(d)) };
 }
+
+const QUEUE_VIEWS = { queued: queuedDeployment, supersededReason: supersededBy };
+
+/** Deliveries written in one SQLite transaction at most. */
+const MAX_BATCH = 256;
 
 /**
  * SQLite: deliveries arriving while a batch is being written wait for the next one, which
- * takes up to `maxBatch` of them in one transaction of prepared statements. PostgreSQL and
+ * takes up to MAX_BATCH of them in one transaction of prepared statements. PostgreSQL and
  * MySQL: one transaction per delivery, run in parallel on the connection pool.
  */
-export function createDeliveryWriter(store: Store, logger: Logger, options: { maxBatch?: number } = {}): DeliveryWriter {
+export function createDeliveryWriter(store: Store, logger: Logger): DeliveryWriter {
   const withSqlite = store.withSqlite;
   if (!withSqlite) {
     // Deliveries for one (fraise, environment) supersede each other's PENDING rows: run them
     // one after the other here rather than have the database detect their deadlocks (InnoDB
-    // does, under load), and retry. Deliveries for other services still run in parallel.
+    // does, under load). Deliveries for other services still run in parallel, and the
+    // deadlocks left (two copies of one delivery on the unique index) are retried.
     const lanes = new Lanes();
-    return { write: (write) => lanes.run(laneKeys(write), () => recordDelivery(store, write)) };
+    return { write: (write) => lanes.run(laneKeys(write), () => retryDeadlocks(() => recordDelivery(store, write))) };
   }
-  const maxBatch = options.maxBatch ?? 256;
   const queue: Pending[] = [];
   let writing = false;
 
@@ -94,10 +95,10 @@ export function createDeliveryWriter(store: Store, logger: Logger, options: { ma
     writing = true;
     try {
       while (queue.length) {
-        const batch = queue.splice(0, maxBatch);
+        const batch = queue.splice(0, MAX_BATCH);
         try {
           const rows = batch.map((pending) => rowsOf(pending.write));
-          const outcomes = await withSqlite((sqlite) => writeDeliveryBatch(sqlite, rows));
+          const outcomes = await withSqlite((sqlite) => writeDeliveryBatch(sqlite, rows, QUEUE_VIEWS));
           batch.forEach((pending, i) => pending.resolve(outcomes[i]!));
         } catch (error) {
           if (batch.length > 1) logger.warn({ err: error, deliveries: batch.length }, 'a batch of webhook deliveries failed: writing them one by one');
@@ -129,6 +130,21 @@ export function createDeliveryWriter(store: Store, logger: Logger, options: { ma
       });
     },
   };
+}
+
+const MAX_ATTEMPTS = 8;
+
+/** Runs a transaction again when the database chose it as a deadlock victim, with backoff and jitter. */
+async function retryDeadlocks<T>(transaction: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await transaction();
+    } catch (error) {
+      if (attempt >= MAX_ATTEMPTS || !isDeadlock(error)) throw error;
+      // 2, 4, 8 ... ms, so that the colliding writers part.
+      await new Promise((resolve) => setTimeout(resolve, (1 + Math.random()) * 2 ** attempt));
+    }
+  }
 }
 
 function laneKeys(write: DeliveryWrite): string[] {

@@ -1,4 +1,4 @@
-import { BUILTIN_GIT_PROVIDERS } from '../config/types.js';
+import { BUILTIN_GIT_PROVIDERS, isBuiltinGitProvider } from '../config/types.js';
 import { bitbucket } from './bitbucket.js';
 import { gitea } from './gitea.js';
 import { github } from './github.js';
@@ -39,7 +39,7 @@ export class GitProviderRegistry {
     if (typeof name !== 'string' || !CUSTOM_NAME.test(name)) {
       throw new TypeError(`a Git provider name is 1 to 40 lower-case letters, digits, "-" or "_" (got ${JSON.stringify(name)})`);
     }
-    if ((BUILTIN_GIT_PROVIDERS as readonly string[]).includes(name) || name in ALIASES || name === 'custom') {
+    if (isBuiltinGitProvider(name) || name in ALIASES || name === 'custom') {
       throw new TypeError(`"${name}" is a built-in Git provider; register yours under another name`);
     }
     if (this.#custom.has(name)) throw new TypeError(`a Git provider named "${name}" is already registered`);

@@ -1,7 +1,7 @@
 import type { FraisierConfig } from '../config/types.js';
 import { normalizeEvent } from './normalize.js';
 import { parseJsonBody } from './payload.js';
-import { type NormalizedEvent, PayloadSyntaxError, type VerifyContext, type VerifyOutcome, type WebhookHeaders } from './provider.js';
+import { type DeliveryDescription, type NormalizedEvent, PayloadSyntaxError, type VerifyContext, type VerifyOutcome, type WebhookHeaders } from './provider.js';
 import { canonicalProviderName, type ResolvedProvider } from './registry.js';
 
 /*
@@ -64,5 +64,17 @@ export function readDelivery(
   } catch (error) {
     if (error instanceof PayloadSyntaxError) return { unreadable: error.message, syntax: true };
     return { unreadable: `the ${providerName(resolved)} payload could not be read: ${(error as Error)?.message ?? String(error)}`, syntax: false };
+  }
+}
+
+/** What the headers say of a delivery (event, delivery id, signature); nothing when a custom describe() throws. */
+export function describeDelivery(resolved: ResolvedProvider, headers: WebhookHeaders): DeliveryDescription {
+  const none: DeliveryDescription = { event: null, deliveryId: null, signature: null };
+  if (!resolved.provider.describe) return none;
+  try {
+    return resolved.provider.describe(headers) ?? none;
+  } catch {
+    // A custom describe() that throws describes nothing; verify() still decides.
+    return none;
   }
 }

@@ -2,22 +2,20 @@ import type { Logger } from 'pino';
 import { assertCan, can, type Principal } from '../auth/principal.js';
 import type { FraisierConfig } from '../config/types.js';
 import type { DispatchControl } from '../deploy/deployment-service.js';
-import { readDeployments } from '../deploy/queue.js';
+import { announceCompleted } from '../deploy/queue.js';
 import { BadInputError, ForbiddenError, FraisierError, InvalidSignatureError, StoreUnavailableError } from '../errors.js';
 import type { EventBus } from '../events/bus.js';
 import type { WebhookEventRecord, WebhookResult } from '../model.js';
 import type { Metrics } from '../server/metrics.js';
 import type { WebhookDelivery, WebhookIntake } from '../services/app-services.js';
-import { isUniqueViolation } from '../store/dialect-sql.js';
 import { guardStore, type Store } from '../store/store.js';
 import { findWebhookEventByDelivery, listWebhookEventDeployments } from '../store/webhook-event.repository.js';
 import { type DeliveryFacts, deliveryWrite, eventRecord } from './delivery-write.js';
-import type { DeliveryDescription, WebhookHeaders } from './provider.js';
 import { createDeliveryWriter, type DeliveryWrite, type DeliveryWriter, type DeliveryWritten } from './record-delivery.js';
 import type { GitProviderRegistry, ResolvedProvider } from './registry.js';
 import { type RoutingDecision, routeDelivery } from './routing.js';
 import { shown } from './text.js';
-import { type ProviderSecrets, providerName, providerSecrets, readDelivery, verifyDelivery } from './verify-delivery.js';
+import { describeDelivery, type ProviderSecrets, providerName, providerSecrets, readDelivery, verifyDelivery } from './verify-delivery.js';
 
 /*
  * processWebhook: verify, read, route, record. The signature is checked before anything
@@ -38,7 +36,6 @@ export interface WebhookServiceDeps {
 }
 
 /** Deadlocks (concurrent writes to one fraise and environment) are retried this many times. */
-const MAX_ATTEMPTS = 8;
 
 export class WebhookService implements WebhookIntake {
   /** Per provider (the configuration does not change; registered providers may be added). */
@@ -66,7 +63,7 @@ export class WebhookService implements WebhookIntake {
   async #process(principal: Principal, resolved: ResolvedProvider, delivery: WebhookDelivery): Promise<WebhookResult> {
     this.#authorize(principal, resolved);
     const headers = delivery.headers ?? {};
-    const described = describe(resolved, headers);
+    const described = describeDelivery(resolved, headers);
     const deliveryId = delivery.deliveryId || described.deliveryId || null;
     const eventName = delivery.event || described.event || null;
     const now = this.deps.now();
@@ -123,27 +120,13 @@ export class WebhookService implements WebhookIntake {
 
   /** Writes the delivery; for a redelivery, answers what the first delivery did. */
   async #record(write: DeliveryWrite): Promise<DeliveryWritten | { duplicate: WebhookResult }> {
-    const { db } = this.deps.store;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const outcome = await guardStore(() => this.#writer.write(write));
-        if (!('duplicate' in outcome)) return outcome;
-        const deliveryId = write.event.delivery_id!;
-        const original = await guardStore(() => findWebhookEventByDelivery(db, write.event.provider, deliveryId));
-        // Recorded a moment ago by a concurrent copy, and visible now that it committed.
-        if (original) return { duplicate: await this.#duplicate(original) };
-        throw new StoreUnavailableError(`delivery ${shown(deliveryId, 80)} is recorded but could not be read back`);
-      } catch (error) {
-        // Two concurrent copies racing on the unique index (PostgreSQL / MySQL without the
-        // conflict clause seeing the other's uncommitted row) or a deadlock: try again.
-        if (attempt < MAX_ATTEMPTS && (isDeadlock(error) || isUniqueViolation(error))) {
-          // Exponential backoff with jitter: 2, 4, 8 ... ms, so that the colliding writers part.
-          await new Promise((resolve) => setTimeout(resolve, (1 + Math.random()) * 2 ** attempt));
-          continue;
-        }
-        throw error;
-      }
-    }
+    const outcome = await guardStore(() => this.#writer.write(write));
+    if (!('duplicate' in outcome)) return outcome;
+    const deliveryId = write.event.delivery_id!;
+    const original = await guardStore(() => findWebhookEventByDelivery(this.deps.store.db, write.event.provider, deliveryId));
+    // Recorded a moment ago by a concurrent copy, and visible now that it committed.
+    if (original) return { duplicate: await this.#duplicate(original) };
+    throw new StoreUnavailableError(`delivery ${shown(deliveryId, 80)} is recorded but could not be read back`);
   }
 
   async #duplicate(original: WebhookEventRecord): Promise<WebhookResult> {
@@ -162,10 +145,8 @@ export class WebhookService implements WebhookIntake {
     const { metrics, bus, dispatch, store, logger } = this.deps;
     metrics.deploymentsQueued.inc({ trigger: 'webhook' }, queued);
     dispatch.notify();
-    // Reading the replaced deployments back is only worth it when someone will hear of them.
-    if (superseded.length === 0 || !bus.wantsCompleted) return;
     try {
-      for (const deployment of await readDeployments(store.db, superseded)) bus.publish({ type: 'completed', deployment });
+      await announceCompleted(store.db, bus, superseded);
     } catch (error) {
       logger.warn({ err: error, superseded }, 'could not announce superseded deployments');
     }
@@ -193,26 +174,6 @@ export class WebhookService implements WebhookIntake {
     if (!secrets) this.#secrets.set(resolved.provider, (secrets = providerSecrets(this.deps.config, resolved)));
     return secrets;
   }
-}
-
-function describe(resolved: ResolvedProvider, headers: WebhookHeaders): DeliveryDescription {
-  const none: DeliveryDescription = { event: null, deliveryId: null, signature: null };
-  if (!resolved.provider.describe) return none;
-  try {
-    return resolved.provider.describe(headers) ?? none;
-  } catch {
-    // A custom describe() that throws describes nothing; verify() still decides.
-    return none;
-  }
-}
-
-function isDeadlock(error: unknown): boolean {
-  for (let current = error, depth = 0; current && depth < 5; depth++) {
-    const { code, errno } = current as { code?: unknown; errno?: unknown };
-    if (code === 'ER_LOCK_DEADLOCK' || errno === 1213 || code === '40P01' || code === '40001') return true;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return false;
 }
 
 /** The `outcome` label of fraisier_webhook_deliveries_total for a delivery that ended in an error. */
