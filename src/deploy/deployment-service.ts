@@ -4,7 +4,7 @@ import type { EnvironmentConfig } from '../config/types.js';
 import { BadInputError, ConflictError } from '../errors.js';
 import type { EventBus } from '../events/bus.js';
 import { GIT_ENV, lsRemote, parseLsRemote } from '../git/commands.js';
-import { isCommitish } from '../git/refs.js';
+import { isCommitish, shortVersion } from '../git/refs.js';
 import type { Deployment, DeploymentResult, TriggerType } from '../model.js';
 import type { Metrics } from '../server/metrics.js';
 import type { Catalog } from '../services/catalog.js';
@@ -15,7 +15,7 @@ import { findFraiseState } from '../store/fraise-state.repository.js';
 import { guardStore, type Store } from '../store/store.js';
 import type { CommandRunner } from '../exec/runner.js';
 import { planDeployment } from './plan.js';
-import { enqueue, readDeployments } from './queue.js';
+import { announceCompleted, enqueue } from './queue.js';
 
 /** What the service needs of the dispatcher: a nudge after enqueueing, and cancellation. */
 export interface DispatchControl {
@@ -53,13 +53,13 @@ export class DeploymentService implements DeploymentCommands {
     if (!input.force && commit && current && sameCommit(commit, current)) {
       return {
         success: false,
-        message: `${short(commit)} is already deployed to ${target}; deploy with force to redeploy it`,
+        message: `${shortVersion(commit)} is already deployed to ${target}; deploy with force to redeploy it`,
         dryRun: input.dryRun ?? false,
         plan,
         deployment: null,
       };
     }
-    const what = commit ? short(commit) : branch ? `the head of ${branch}` : 'the head of the repository';
+    const what = commit ? shortVersion(commit) : branch ? `the head of ${branch}` : 'the head of the repository';
     if (input.dryRun) {
       return {
         success: true,
@@ -90,10 +90,10 @@ export class DeploymentService implements DeploymentCommands {
       const wanted = input.toVersion.trim();
       version = await guardStore(() => findSuccessfulVersion(store, fraise.name, env.name, wanted));
       if (!version) return refuse(`no successful deployment of ${JSON.stringify(wanted)} is recorded for ${target}`);
-      if (current && sameCommit(version, current)) return refuse(`${short(version)} is already running on ${target}`);
+      if (current && sameCommit(version, current)) return refuse(`${shortVersion(version)} is already running on ${target}`);
     } else {
       version = await guardStore(() => previousSuccessfulVersion(store, fraise.name, env.name, current));
-      if (!version) return refuse(`nothing to roll back to: no successful deployment of ${target} before ${current ? short(current) : 'now'}`);
+      if (!version) return refuse(`nothing to roll back to: no successful deployment of ${target} before ${current ? shortVersion(current) : 'now'}`);
     }
     const deployment = await this.#enqueue(principal, env, {
       kind: 'rollback',
@@ -105,7 +105,7 @@ export class DeploymentService implements DeploymentCommands {
     });
     return {
       success: true,
-      message: `rollback ${deployment.id} queued: ${target} back to ${short(version)}`,
+      message: `rollback ${deployment.id} queued: ${target} back to ${shortVersion(version)}`,
       dryRun: false,
       plan,
       deployment,
@@ -184,7 +184,7 @@ export class DeploymentService implements DeploymentCommands {
       ),
     );
     metrics.deploymentsQueued.inc({ trigger: request.trigger });
-    for (const old of await guardStore(() => readDeployments(store.db, superseded))) bus.publish({ type: 'completed', deployment: old });
+    await guardStore(() => announceCompleted(store.db, bus, superseded));
     dispatch.notify();
     return deployment;
   }
@@ -211,9 +211,6 @@ export class DeploymentService implements DeploymentCommands {
   }
 }
 
-function short(sha: string): string {
-  return /^[0-9a-f]{40,64}$/.test(sha) ? sha.slice(0, 12) : sha;
-}
 
 function sameCommit(a: string, b: string): boolean {
   const x = a.toLowerCase();

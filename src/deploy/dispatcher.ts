@@ -22,7 +22,7 @@ import { guardStore, type Store } from '../store/store.js';
 import type { DispatchControl } from './deployment-service.js';
 import { completeDeployment } from './lifecycle.js';
 import type { ClaimedDeployment, Pipeline, PipelineResult } from './pipeline.js';
-import { supersedeOlder } from './queue.js';
+import { announceCompleted, supersedeOlder } from './queue.js';
 
 /*
  * The in-process dispatcher. It claims PENDING deployments in the database (so several
@@ -177,10 +177,10 @@ export class Dispatcher implements DispatchControl {
       newest.set(key, candidate);
     }
     for (const key of crowded) await this.#supersede(newest.get(key)!);
-    for (const candidate of [...newest.values()].sort((a, b) => a.id - b.id)) {
+    const busy = new Set([...this.#running.values()].map((r) => r.lockKey));
+    for (const [lockKey, candidate] of [...newest].sort(([, a], [, b]) => a.id - b.id)) {
       if (capacity <= 0 || this.#stopping) break;
-      const lockKey = lockKeyOf(candidate.fraise, candidate.environment, candidate.job);
-      if ([...this.#running.values()].some((r) => r.lockKey === lockKey)) continue;
+      if (busy.has(lockKey)) continue;
       if (this.options.accept && !this.options.accept(candidate)) continue;
       if (await this.#claim(candidate, lockKey)) capacity--;
     }
@@ -191,7 +191,7 @@ export class Dispatcher implements DispatchControl {
     const ids = await this.options.store.db
       .transaction()
       .execute((trx) => supersedeOlder(trx, { fraise: newer.fraise, environment: newer.environment, job: newer.job, newerThan: newer.id, at }));
-    for (const id of ids) await this.#publishCompleted(id);
+    await announceCompleted(this.options.store.db, this.options.bus, ids);
   }
 
   async #claim(candidate: Candidate, lockKey: string): Promise<boolean> {
@@ -199,7 +199,8 @@ export class Dispatcher implements DispatchControl {
     const env = catalog.findFraise(candidate.fraise)?.environments.find((e) => e.name === candidate.environment);
     const provider = env ? providers.get(env.target.provider) : undefined;
     const host = env && provider ? provider.hostOf(env) : 'unknown';
-    const state = await findFraiseState(store.db, candidate.fraise, candidate.environment);
+    // A job run changes no version: only a deployment records what it replaces.
+    const oldVersion = candidate.job ? null : ((await findFraiseState(store.db, candidate.fraise, candidate.environment))?.currentVersion ?? null);
     const startedAt = now();
     // Scheduled job runs do not hold a host slot: they are the application's work, not deployments.
     const slots = candidate.job ? [null] : Array.from({ length: concurrency.perHost }, (_, n) => `${host}#${n}`);
@@ -208,7 +209,7 @@ export class Dispatcher implements DispatchControl {
         startedAt: startedAt.toISOString(),
         leaseOwner: instanceId,
         leaseExpiresAt: new Date(startedAt.getTime() + lease.ttlSeconds * 1000).toISOString(),
-        oldVersion: candidate.job ? null : (state?.currentVersion ?? null),
+        oldVersion,
         lockKey,
         hostSlot,
       });
@@ -329,11 +330,6 @@ export class Dispatcher implements DispatchControl {
     if (deployment) this.options.bus.publish({ type: 'completed', deployment });
   }
 
-  async #publishCompleted(id: number): Promise<void> {
-    const deployment = await findDeployment(this.options.store.db, id);
-    if (deployment) this.options.bus.publish({ type: 'completed', deployment });
-  }
-
   /**
    * Ends or re-queues deployments whose lease expired (their process died). The status change
    * and its progress event are one transaction: whoever reads the one sees the other.
@@ -382,7 +378,7 @@ export class Dispatcher implements DispatchControl {
           continue;
         }
         this.options.metrics.deploymentsFinished.inc({ status: 'failed' });
-        await this.#publishCompleted(expired.id);
+        await announceCompleted(store.db, this.options.bus, [expired.id]);
       }
     } catch (error) {
       logger.error({ err: error }, 'lease sweep failed; retrying at the next poll');

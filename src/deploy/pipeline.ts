@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { EventBus } from '../events/bus.js';
+import { shortVersion } from '../git/refs.js';
 import type { HealthStatus } from '../model.js';
 import { DeployFailure, DeploymentCancelled, type DeployOutcome, RolledBackError } from '../providers/provider.js';
 import type { ProviderRegistry } from '../providers/registry.js';
@@ -98,7 +99,7 @@ export class Pipeline {
         outcome = await provider.deploy(ctx);
       }
       const seconds = ((now().getTime() - started) / 1000).toFixed(1);
-      const change = `${claimed.oldVersion ? short(claimed.oldVersion) : 'nothing'} → ${short(outcome.version)}`;
+      const change = `${claimed.oldVersion ? shortVersion(claimed.oldVersion) : 'nothing'} → ${shortVersion(outcome.version)}`;
       return await finish(
         {
           status: 'success',
@@ -145,6 +146,3 @@ export class Pipeline {
   }
 }
 
-function short(version: string): string {
-  return /^[0-9a-f]{40,64}$/.test(version) ? version.slice(0, 12) : version;
-}

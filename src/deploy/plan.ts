@@ -14,26 +14,23 @@ export function planDeployment(fraise: FraiseConfig, env: EnvironmentConfig, kin
   }
   const steps = ['preflight', 'fetch'];
   if (env.install) steps.push('install');
+  if (env.build) steps.push('build');
   switch (fraise.type) {
     case 'api':
     case 'worker':
-      if (env.build) steps.push('build');
       if (env.database?.backupBeforeDeploy) steps.push('backup');
       if (migrates(env)) steps.push('migrate');
       if (env.compile) steps.push('compile');
       steps.push('restart', 'health_check');
       break;
     case 'etl':
-      if (env.build) steps.push('build');
       steps.push('run');
       break;
     case 'scheduled':
     case 'backup':
-      if (env.build) steps.push('build');
       steps.push('register_jobs');
       break;
     case 'custom':
-      if (env.build) steps.push('build');
       steps.push(...env.steps.map((s) => s.name));
       if (env.healthCheck) steps.push('health_check');
       break;

@@ -25,10 +25,6 @@ export class ProgressRecorder implements ProgressReporter {
     this.#sequence = lastSequence;
   }
 
-  get lastSequence(): number {
-    return this.#sequence;
-  }
-
   /** The progress (0..100) of the last step announced. */
   get currentProgress(): number {
     return this.#progress;

@@ -1,7 +1,8 @@
 import { maskSecrets } from '../config/secrets.js';
 import type { EnvironmentConfig } from '../config/types.js';
 import { dialectOf } from '../../db/migrations/helpers.js';
-import { findDeployment, insertDeployment, type NewDeployment } from '../store/deployment.repository.js';
+import type { EventBus } from '../events/bus.js';
+import { findDeployments, insertDeployment, type NewDeployment } from '../store/deployment.repository.js';
 import type { Db } from '../store/store.js';
 import type { Deployment } from '../model.js';
 
@@ -103,10 +104,16 @@ export async function supersedeOlder(
 
 /** Reads back deployments by id (for answers and events), in the order given. */
 export async function readDeployments(db: Db, ids: readonly number[]): Promise<Deployment[]> {
-  const found: Deployment[] = [];
-  for (const id of ids) {
-    const deployment = await findDeployment(db, id);
-    if (deployment) found.push(deployment);
-  }
-  return found;
+  const byId = new Map((await findDeployments(db, ids)).map((d) => [Number(d.id), d]));
+  return ids.flatMap((id) => byId.get(id) ?? []);
+}
+
+/**
+ * Publishes `completed` for deployments that ended without a run of this process to announce
+ * them (superseded, cancelled before starting, skipped, interrupted): read back only when
+ * someone will hear of them.
+ */
+export async function announceCompleted(db: Db, bus: EventBus, ids: readonly number[]): Promise<void> {
+  if (ids.length === 0 || !bus.wantsCompleted) return;
+  for (const deployment of await readDeployments(db, ids)) bus.publish({ type: 'completed', deployment });
 }

@@ -4,10 +4,10 @@ import type { EnvironmentConfig, JobConfig } from '../config/types.js';
 import type { EventBus } from '../events/bus.js';
 import type { Metrics } from '../server/metrics.js';
 import type { Catalog } from '../services/catalog.js';
-import { findDeployment, finishDeployment } from '../store/deployment.repository.js';
+import { finishDeployment } from '../store/deployment.repository.js';
 import { listFraiseStates } from '../store/fraise-state.repository.js';
 import type { Store } from '../store/store.js';
-import { enqueue } from './queue.js';
+import { announceCompleted, enqueue } from './queue.js';
 
 /*
  * Jobs of scheduled and backup fraises, run by Fraisier itself on their cron schedule (jobs with
@@ -171,8 +171,7 @@ export class Scheduler {
   async #skip(id: number, message: string): Promise<void> {
     const { store, bus } = this.options;
     await store.db.transaction().execute((trx) => finishDeployment(trx, id, { status: 'cancelled', completedAt: this.options.now().toISOString(), errorMessage: message }));
-    const deployment = await findDeployment(store.db, id);
-    if (deployment) bus.publish({ type: 'completed', deployment });
+    await announceCompleted(store.db, bus, [id]);
   }
 
   /** Environments registered by a deployment (something runs there). */

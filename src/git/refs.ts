@@ -39,6 +39,11 @@ export function isFullCommitSha(value: string): boolean {
 }
 
 /** An abbreviated or full commit id as a user may type it (7 to 64 hex characters). */
+/** A version as shown: a commit id by its first 12 characters, anything else (a tag, a label) whole. */
+export function shortVersion(version: string): string {
+  return /^[0-9a-f]{40,64}$/.test(version) ? version.slice(0, 12) : version;
+}
+
 export function isCommitish(value: string): boolean {
   return /^[0-9a-f]{7,64}$/i.test(value);
 }

@@ -4,7 +4,7 @@ import { TARGET_SCHEMAS } from '../../config/target-schemas.js';
 import { checkHealth } from '../../deploy/health-check.js';
 import { planDeployment, migrates } from '../../deploy/plan.js';
 import { ExecError, type CommandRunner, type RunOptions } from '../../exec/runner.js';
-import { addWorktree, cloneMirror, fetchCommit, GIT_ENV, headCommit, lsRemote, verifyCommit } from '../../git/commands.js';
+import { addWorktree, cloneMirror, fetchCommit, GIT_ENV, headCommit, lsRemote, pruneWorktrees, verifyCommit } from '../../git/commands.js';
 import { isFullCommitSha } from '../../git/refs.js';
 import { localHost, sshHost, type HostShell } from '../host.js';
 import {
@@ -278,16 +278,16 @@ class Session {
     } else {
       const ref = ctx.branch ? `refs/heads/${ctx.branch}` : 'HEAD';
       await this.run(fetchCommit(this.layout.mirror, repository, ref), { env: GIT_ENV });
-      const resolved = await this.run(['git', '-C', this.layout.mirror, 'rev-parse', '--verify', '--end-of-options', `${commit ?? 'FETCH_HEAD'}^{commit}`]);
-      commit = resolved.stdout.trim();
+      // A short id resolves in the mirror; no id at all means what was just fetched.
+      commit ??= 'FETCH_HEAD';
     }
-    const verified = await this.run(verifyCommit(this.layout.mirror, commit!)).catch(() => undefined);
+    const verified = await this.run(verifyCommit(this.layout.mirror, commit)).catch(() => undefined);
     if (!verified) throw new DeployFailure(`commit ${commit} is not in ${repository}`);
     commit = verified.stdout.trim();
     const path = this.layout.release(commit);
     const exists = await this.run(isDirectory(path)).then(() => true, () => false);
     if (!exists) {
-      await this.run(['git', '-C', this.layout.mirror, 'worktree', 'prune']);
+      await this.run(pruneWorktrees(this.layout.mirror));
       await this.run(addWorktree(this.layout.mirror, path, commit), { env: GIT_ENV });
     }
     const head = await this.run(headCommit(path));
