@@ -62,7 +62,7 @@ export async function benchPickup(workDir: string): Promise<{ rows: Row[]; notes
         bench: 'pickup (webhook → dashboard)',
         measure: 'of which webhook answered 202, p50 / p99',
         value: `${ms(accepted.p50)} / ${ms(accepted.p99)}`,
-        reference: `bare node:http p99 ${ms(floor.p99)}`,
+        reference: `bare node:http p50 ${ms(floor.p50)}`,
         ratio: `${(accepted.p50 / Math.max(floor.p50, 0.01)).toFixed(1)}×`,
         bar: '-',
         pass: null,

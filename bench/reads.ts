@@ -27,8 +27,12 @@ export function readsConfig(): string {
 /** Generates the data set unless it is already there. Resolves with how long it took (0 if reused). */
 export async function ensureDataset(store: Store): Promise<number> {
   await store.migrate();
-  const existing = await sql<{ n: number }>`SELECT COUNT(*) AS n FROM tb_deployment`.execute(store.db);
-  if (Number(existing.rows[0]?.n) === ROWS) return 0;
+  const existing = await sql<{ n: number; newest: string | null }>`SELECT COUNT(*) AS n, MAX(requested_at) AS newest FROM tb_deployment`.execute(store.db);
+  const { n, newest } = existing.rows[0] ?? { n: 0, newest: null };
+  // The data is dated back from when it was made and `stats` reads the last days from now: an
+  // old data set would leave stats less and less to read. Reused only while a day old at most.
+  const fresh = newest !== null && newest >= new Date(Date.now() - 86_400_000).toISOString();
+  if (Number(n) === ROWS && fresh) return 0;
   const started = performance.now();
   for (const table of ['tb_deployment_progress', 'tb_deployment_daily_stats', 'tb_fraise_state', 'tb_deployment', 'tb_deployment_request', 'tb_webhook_event']) {
     await sql`DELETE FROM ${sql.table(table)}`.execute(store.db);

@@ -80,11 +80,10 @@ try {
   rmSync(workDir, { recursive: true, force: true });
 }
 notes.push(`total run time ${((Date.now() - started) / 1000).toFixed(0)} s`);
-const text = writeResults('bench/results/latest.md', rows, notes);
+writeResults('bench/results/latest.md', rows, notes);
 console.log(`\n${renderTable(rows)}\n`);
 for (const note of notes) console.log(`- ${note}`);
 console.log('\nwritten to bench/results/latest.md');
-void text;
 const missed = rows.filter((r) => r.pass === false);
 if (missed.length) {
   console.error(`\n${missed.length} bar${missed.length === 1 ? '' : 's'} missed: ${missed.map((r) => `${r.bench}: ${r.measure}`).join('; ')}`);

@@ -15,12 +15,18 @@ export interface ConfigFlags {
   exampleFallback?: boolean;
 }
 
-/** Finds and loads the configuration; a problem becomes a CliError (exit 2) listing every problem. */
-export function loadCliConfig(flags: ConfigFlags, overrides: SettingsOverrides = {}, env: NodeJS.ProcessEnv = process.env): LoadedConfig & { path: string } {
+/** The configuration file to use: --config, $FRAISIER_CONFIG, ./fraises.yaml (or the example); none is a CliError (exit 2). */
+export function findCliConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.env): string {
   const path = findConfigFile({ ...(flags.config ? { explicit: flags.config } : {}), env, ...(flags.exampleFallback ? { fallback: EXAMPLE_CONFIG } : {}) });
   if (!path) {
     throw new CliError('no configuration found: pass --config, set FRAISIER_CONFIG, or create ./fraises.yaml (fraisier init)', EXIT.USAGE);
   }
+  return path;
+}
+
+/** Finds and loads the configuration; a problem becomes a CliError (exit 2) listing every problem. */
+export function loadCliConfig(flags: ConfigFlags, overrides: SettingsOverrides = {}, env: NodeJS.ProcessEnv = process.env): LoadedConfig & { path: string } {
+  const path = findCliConfig(flags, env);
   try {
     return { ...loadConfigFile(path, { env, overrides }), path };
   } catch (error) {

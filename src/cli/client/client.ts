@@ -18,7 +18,6 @@ export interface FraisierClient {
 
   fraises(): Promise<FraiseView[]>;
   fraise(name: string): Promise<FraiseView>;
-  status(fraise: string, environment: string): Promise<string>;
   deployments(query: DeploymentsQuery): Promise<DeploymentView[]>;
   deployment(id: string): Promise<DeploymentView>;
   stats(query: { fraise?: string; environment?: string; days?: number }): Promise<StatsView>;

@@ -20,7 +20,6 @@ export const FRAISES = `query Fraises { fraises { ${FRAISE_FIELDS} } }`;
 
 export const FRAISE = `query Fraise($name: String!) { fraise(name: $name) { ${FRAISE_FIELDS} } }`;
 
-export const STATUS = `query Status($fraise: String!, $environment: String!) { status(fraise: $fraise, environment: $environment) }`;
 
 export const DEPLOYMENTS = `
 query Deployments($fraise: String, $environment: String, $status: DeploymentStatus, $limit: Int, $before: ID, $since: DateTime) {

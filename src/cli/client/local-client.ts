@@ -4,7 +4,6 @@ import { createApp } from '../../app.js';
 import type { Principal } from '../../auth/principal.js';
 import type { FraisierConfig } from '../../config/types.js';
 import type { DeploymentStatus } from '../../model.js';
-import { findDeployment } from '../../store/deployment.repository.js';
 import type { DeploymentsQuery, FraisierClient } from './client.js';
 import { localError } from './local-errors.js';
 import { StoreFollower } from './store-follower.js';
@@ -59,10 +58,6 @@ export class LocalClient implements FraisierClient {
     return this.#app.store.description;
   }
 
-  get app(): App {
-    return this.#app;
-  }
-
   async #call<T>(operation: () => Promise<T>): Promise<T> {
     try {
       return await operation();
@@ -83,10 +78,6 @@ export class LocalClient implements FraisierClient {
       const fraise = this.#app.services.catalog.fraise(name);
       return fraiseView(fraise, await this.#app.services.queries.fraiseStates());
     });
-  }
-
-  status(fraise: string, environment: string): Promise<string> {
-    return this.#call(async () => (await this.#app.services.queries.status(OPEN, fraise, environment)).toUpperCase());
   }
 
   deployments(query: DeploymentsQuery): Promise<DeploymentView[]> {
@@ -114,12 +105,10 @@ export class LocalClient implements FraisierClient {
 
   webhookEvents(query: { limit: number; before?: string }): Promise<WebhookEventView[]> {
     return this.#call(async () => {
-      const events = await this.#app.services.queries.webhookEvents(OPEN, query);
-      return Promise.all(
-        events.map(async (e) =>
-          webhookEventView(e, e.deploymentId ? await findDeployment(this.#app.store.db, Number(e.deploymentId)) : undefined),
-        ),
-      );
+      const { queries } = this.#app.services;
+      const events = await queries.webhookEvents(OPEN, query);
+      const deployments = await queries.deploymentsById(OPEN, events.flatMap((e) => e.deploymentId ?? []));
+      return events.map((e) => webhookEventView(e, e.deploymentId ? deployments.get(e.deploymentId) : undefined));
     });
   }
 

@@ -77,10 +77,6 @@ export class RemoteClient implements FraisierClient {
     return (await this.request<{ fraise: FraiseView }>(doc.FRAISE, { name })).fraise;
   }
 
-  async status(fraise: string, environment: string): Promise<string> {
-    return (await this.request<{ status: string }>(doc.STATUS, { fraise, environment })).status;
-  }
-
   async deployments(query: DeploymentsQuery): Promise<DeploymentView[]> {
     const { since, ...rest } = query;
     return (await this.request<{ deployments: DeploymentView[] }>(doc.DEPLOYMENTS, { ...rest, since: since?.toISOString() })).deployments;

@@ -1,5 +1,5 @@
 import { maskSecrets } from '../../config/secrets.js';
-import type { EnvironmentConfig, FraiseConfig, JobConfig } from '../../config/types.js';
+import { type EnvironmentConfig, type FraiseConfig, isBuiltinGitProvider, type JobConfig } from '../../config/types.js';
 import type { Deployment, DeploymentProgress, DeploymentResult, DeploymentStats, FraiseState, WebhookEventRecord } from '../../model.js';
 
 /*
@@ -85,8 +85,6 @@ export interface WebhookEventView extends Omit<WebhookEventRecord, 'deploymentId
   deployment: { id: string; fraise: string; environment: string; status: string } | null;
 }
 
-export const FINAL_STATUSES = new Set(['SUCCESS', 'FAILED', 'ROLLED_BACK', 'CANCELLED', 'SUPERSEDED']);
-
 const iso = (value: string | null): string | null => (value === null ? null : new Date(value).toISOString());
 
 export function targetView(target: { provider: string; config: Record<string, unknown> | null }): TargetView {
@@ -155,13 +153,11 @@ export function resultView(r: DeploymentResult): DeploymentResultView {
   return { success: r.success, message: r.message, dryRun: r.dryRun, plan: [...r.plan], deployment: r.deployment ? deploymentView(r.deployment) : null };
 }
 
-const BUILTIN_GIT = new Set(['github', 'gitlab', 'gitea', 'bitbucket']);
-
 export function webhookEventView(e: WebhookEventRecord, deployment: Deployment | undefined): WebhookEventView {
   return {
     id: e.id,
     receivedAt: iso(e.receivedAt)!,
-    provider: BUILTIN_GIT.has(e.provider) ? e.provider.toUpperCase() : 'CUSTOM',
+    provider: isBuiltinGitProvider(e.provider) ? e.provider.toUpperCase() : 'CUSTOM',
     providerName: e.provider,
     eventType: e.eventType,
     deliveryId: e.deliveryId,

@@ -5,8 +5,8 @@ import { maskSecrets, maskUrlPassword } from '../../config/secrets.js';
 import type { FraisierConfig } from '../../config/types.js';
 import { GIT_ENV, lsRemote } from '../../git/commands.js';
 import { firstLine } from '../client/errors.js';
-import { CliError, EXIT, silentExit } from '../exit-codes.js';
-import { loadCliConfig } from '../load-config.js';
+import { EXIT, silentExit } from '../exit-codes.js';
+import { findCliConfig, loadCliConfig } from '../load-config.js';
 import { createTerminal, printJson, type Terminal } from '../output/terminal.js';
 import { addJsonOption, examples, integer, type JsonFlag } from '../options.js';
 
@@ -23,9 +23,8 @@ export function registerConfig(program: Command): void {
   examples(validate, ['fraisier config validate', 'fraisier config validate --config /etc/fraisier/fraises.yaml --check-repositories', '', 'Exit codes: 0 valid (warnings allowed), 2 invalid or not found.']);
   validate.action(async (flags: JsonFlag & { config?: string; checkRepositories?: boolean; timeout: number }) => {
     const term = createTerminal();
-    const { findConfigFile, loadConfigFile } = await import('../../config/load.js');
-    const path = findConfigFile({ ...(flags.config ? { explicit: flags.config } : {}) });
-    if (!path) throw new CliError('no configuration found: pass --config, set FRAISIER_CONFIG, or create ./fraises.yaml (fraisier init)', EXIT.USAGE);
+    const { loadConfigFile } = await import('../../config/load.js');
+    const path = findCliConfig(flags);
     let loaded: LoadedConfig;
     try {
       loaded = loadConfigFile(path);
@@ -97,11 +96,8 @@ function printProblems(term: Terminal, path: string, errors: ConfigProblem[], wa
 
 /** Targets whose provider has a settings schema but is not available in this Fraisier yet. */
 async function unavailableProviders(config: FraisierConfig): Promise<ConfigProblem[]> {
-  // The app knows which providers it registers; an in-memory store keeps it from touching any file.
-  const [{ createApp }, { createStore }, { default: pino }] = await Promise.all([import('../../app.js'), import('../../store/store.js'), import('pino')]);
-  const app = createApp({ config, store: createStore('sqlite::memory:'), logger: pino({ level: 'silent' }) });
-  const available = app.providers.names();
-  await app.stop();
+  const [{ createProviderRegistry }, { createRunner }] = await Promise.all([import('../../providers/registry.js'), import('../../exec/runner.js')]);
+  const available = createProviderRegistry(createRunner(), () => new Date()).names();
   const problems: ConfigProblem[] = [];
   for (const fraise of config.fraises) {
     for (const env of fraise.environments) {

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { DeploymentsQuery, FraisierClient } from '../client/client.js';
 import { withClient } from '../client/open-client.js';
 import type { DeploymentView } from '../client/views.js';
+import { DEPLOYMENT_STATUSES } from '../../model.js';
 import { CliError, EXIT } from '../exit-codes.js';
 import { clean, shortVersion, statusColor } from '../output/format.js';
 import { renderTable } from '../output/table.js';
@@ -9,7 +10,7 @@ import { createTerminal, printJson } from '../output/terminal.js';
 import { formatDuration, parseSince, relativeTime } from '../output/time.js';
 import { addJsonOption, addModeOptions, examples, integer, type JsonFlag, type ModeFlags } from '../options.js';
 
-const STATUSES = ['PENDING', 'IN_PROGRESS', 'SUCCESS', 'FAILED', 'ROLLED_BACK', 'CANCELLED', 'SUPERSEDED'];
+const STATUSES = DEPLOYMENT_STATUSES.map((s) => s.toUpperCase());
 /** The API answers at most this many per request; more are read page by page. */
 const PAGE = 100;
 const MAX_LIMIT = 10_000;

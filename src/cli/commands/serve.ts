@@ -34,7 +34,7 @@ export function registerServe(program: Command): void {
         await app.start();
       } catch (error) {
         await app.stop().catch(() => {});
-        if (isTransientStoreError(error) || /connect|ECONNREFUSED|ENOTFOUND/i.test(String(error))) {
+        if (isTransientStoreError(error)) {
           throw new CliError(`cannot reach the store ${app.store.description}: ${(error as Error).message}`, EXIT.UNREACHABLE);
         }
         if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {

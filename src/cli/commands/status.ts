@@ -40,11 +40,10 @@ export function registerStatus(program: Command): void {
   status.action(async (fraiseName: string, envName: string, flags: ModeFlags & JsonFlag) => {
     const term = createTerminal();
     const { state, last } = await withClient(flags, async (client) => {
-      // Checks both names first (NOT_FOUND with a suggestion), then reads the rest.
-      const health = await client.status(fraiseName, envName);
+      // Both check the names (NOT_FOUND with a suggestion); the fraise carries the state.
       const [fraise, deployments] = await Promise.all([client.fraise(fraiseName), client.deployments({ fraise: fraiseName, environment: envName, limit: 1 })]);
       const env = fraise.environments.find((e) => e.name === envName)!;
-      return { state: { ...statusOf(fraise, env), status: health }, last: deployments[0] ?? null };
+      return { state: statusOf(fraise, env), last: deployments[0] ?? null };
     });
     if (flags.json) return printJson(term, { ...state, lastDeployment: last });
     const c = term.color;

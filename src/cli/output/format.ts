@@ -1,4 +1,5 @@
 import type { TargetView } from '../client/views.js';
+import { shortVersion as shortRef } from '../../git/refs.js';
 import type { Colors } from './terminal.js';
 import { CONTROL } from './table.js';
 
@@ -28,8 +29,7 @@ export function targetPath(target: TargetView): string {
 
 /** Commit ids shortened to 12 characters; other versions (tags, numbers) as they are. */
 export function shortVersion(version: string | null | undefined): string {
-  if (!version) return '-';
-  return /^[0-9a-f]{40,64}$/.test(version) ? version.slice(0, 12) : version;
+  return version ? shortRef(version) : '-';
 }
 
 /** Text from outside (commit messages, errors) with control characters removed. */

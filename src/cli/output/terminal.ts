@@ -38,12 +38,6 @@ export function createTerminal(
   };
 }
 
-/** The text as it shows on a terminal (ANSI colour codes removed). */
-export function visible(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/\u001b\[[0-9;]*m/g, '');
-}
-
 /** Prints a value as JSON: what --json prints, two-space indented, one trailing newline. */
 export function printJson(term: Terminal, value: unknown): void {
   term.out(JSON.stringify(value, null, 2));
