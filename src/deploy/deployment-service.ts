@@ -10,7 +10,7 @@ import type { Metrics } from '../server/metrics.js';
 import type { Catalog } from '../services/catalog.js';
 import type { DeployInput, DeploymentCommands, RollbackInput } from '../services/app-services.js';
 import type { QueryService } from '../services/queries.js';
-import { findDeployment, finishDeployment } from '../store/deployment.repository.js';
+import { findDeployment, findSuccessfulVersion, finishDeployment, previousSuccessfulVersion } from '../store/deployment.repository.js';
 import { findFraiseState } from '../store/fraise-state.repository.js';
 import { guardStore, type Store } from '../store/store.js';
 import type { CommandRunner } from '../exec/runner.js';
@@ -88,11 +88,11 @@ export class DeploymentService implements DeploymentCommands {
     let version: string | undefined;
     if (input.toVersion) {
       const wanted = input.toVersion.trim();
-      version = await guardStore(() => findSuccessfulVersion(store, fraise.name, env.name, wanted));
+      version = await guardStore(() => findSuccessfulVersion(store.db, fraise.name, env.name, wanted));
       if (!version) return refuse(`no successful deployment of ${JSON.stringify(wanted)} is recorded for ${target}`);
       if (current && sameCommit(version, current)) return refuse(`${shortVersion(version)} is already running on ${target}`);
     } else {
-      version = await guardStore(() => previousSuccessfulVersion(store, fraise.name, env.name, current));
+      version = await guardStore(() => previousSuccessfulVersion(store.db, fraise.name, env.name, current));
       if (!version) return refuse(`nothing to roll back to: no successful deployment of ${target} before ${current ? shortVersion(current) : 'now'}`);
     }
     const deployment = await this.#enqueue(principal, env, {
@@ -218,33 +218,3 @@ function sameCommit(a: string, b: string): boolean {
   return x === y || (x.length >= 7 && y.startsWith(x)) || (y.length >= 7 && x.startsWith(y));
 }
 
-/** The recorded version a rollback asks for: exact, or a commit prefix of at least 7 characters. */
-async function findSuccessfulVersion(store: Store, fraise: string, environment: string, wanted: string): Promise<string | undefined> {
-  const base = store.db
-    .selectFrom('tb_deployment')
-    .select('new_version')
-    .where('fraise', '=', fraise)
-    .where('environment', '=', environment)
-    .where('status', '=', 'success')
-    .where('job', 'is', null);
-  const exact = await base.where('new_version', '=', wanted).orderBy('id', 'desc').limit(1).executeTakeFirst();
-  if (exact?.new_version) return exact.new_version;
-  if (!isCommitish(wanted)) return undefined;
-  const prefixed = await base.where('new_version', 'like', `${wanted.toLowerCase()}%`).orderBy('id', 'desc').limit(1).executeTakeFirst();
-  return prefixed?.new_version ?? undefined;
-}
-
-/** The last successful version that is not the one running now. */
-async function previousSuccessfulVersion(store: Store, fraise: string, environment: string, current: string | null): Promise<string | undefined> {
-  let query = store.db
-    .selectFrom('tb_deployment')
-    .select('new_version')
-    .where('fraise', '=', fraise)
-    .where('environment', '=', environment)
-    .where('status', '=', 'success')
-    .where('job', 'is', null)
-    .where('new_version', 'is not', null);
-  if (current) query = query.where('new_version', '<>', current);
-  const row = await query.orderBy('id', 'desc').limit(1).executeTakeFirst();
-  return row?.new_version ?? undefined;
-}

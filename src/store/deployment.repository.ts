@@ -1,5 +1,6 @@
 import type { Selectable } from 'kysely';
 import type { DeploymentHistoryView } from '../../db/database.js';
+import { isCommitish } from '../git/refs.js';
 import type { Deployment, DeploymentStatus, TriggerType } from '../model.js';
 import { addDailyStats, insertReturningId } from './dialect-sql.js';
 import type { Db } from './store.js';
@@ -228,4 +229,33 @@ export async function finishDeployment(db: Db, id: number, values: FinishValues)
     });
   }
   return true;
+}
+
+/** Versions successfully deployed to an environment (job runs deploy none). */
+function successfulVersions(db: Db, fraise: string, environment: string) {
+  return db
+    .selectFrom('tb_deployment')
+    .select('new_version')
+    .where('fraise', '=', fraise)
+    .where('environment', '=', environment)
+    .where('status', '=', 'success')
+    .where('job', 'is', null);
+}
+
+/** The recorded version a rollback asks for: exact, or a commit prefix of at least 7 characters. */
+export async function findSuccessfulVersion(db: Db, fraise: string, environment: string, wanted: string): Promise<string | undefined> {
+  const base = successfulVersions(db, fraise, environment);
+  const exact = await base.where('new_version', '=', wanted).orderBy('id', 'desc').limit(1).executeTakeFirst();
+  if (exact?.new_version) return exact.new_version;
+  if (!isCommitish(wanted)) return undefined;
+  const prefixed = await base.where('new_version', 'like', `${wanted.toLowerCase()}%`).orderBy('id', 'desc').limit(1).executeTakeFirst();
+  return prefixed?.new_version ?? undefined;
+}
+
+/** The last successful version that is not the one running now. */
+export async function previousSuccessfulVersion(db: Db, fraise: string, environment: string, current: string | null): Promise<string | undefined> {
+  let query = successfulVersions(db, fraise, environment).where('new_version', 'is not', null);
+  if (current) query = query.where('new_version', '<>', current);
+  const row = await query.orderBy('id', 'desc').limit(1).executeTakeFirst();
+  return row?.new_version ?? undefined;
 }
