@@ -1,5 +1,5 @@
 import { createSourceEventStream, execute, type ExecutionArgs, type ExecutionResult, print } from 'graphql';
-import type { Plugin } from 'graphql-yoga';
+import { isAsyncIterable, mapAsyncIterator, type Plugin } from 'graphql-yoga';
 import type { GraphQLContext } from '../../../schema/context.js';
 import { principalName } from '../../auth/principal.js';
 
@@ -27,7 +27,7 @@ export function useSharedSubscriptionExecution(): Plugin<GraphQLContext> {
           JSON.stringify(args.variableValues ?? {}),
           context?.principal ? `${context.principal.kind}:${principalName(context.principal)}` : '',
         ].join('\u0000');
-        return mapAsyncIterable(source, (payload) => {
+        return mapAsyncIterator(source, (payload: unknown) => {
           if (payload === null || typeof payload !== 'object') return execute({ ...args, rootValue: payload });
           let byOperation = results.get(payload);
           if (!byOperation) results.set(payload, (byOperation = new Map()));
@@ -41,35 +41,4 @@ export function useSharedSubscriptionExecution(): Plugin<GraphQLContext> {
       });
     },
   };
-}
-
-function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
-  return value !== null && typeof value === 'object' && Symbol.asyncIterator in value;
-}
-
-/** Maps each value of an async iterable; ending or abandoning the result ends the source. */
-function mapAsyncIterable<T, U>(source: AsyncIterable<T>, map: (value: T) => U | Promise<U>): AsyncIterableIterator<U> {
-  const iterator = source[Symbol.asyncIterator]();
-  const mapped: AsyncIterableIterator<U> = {
-    async next() {
-      const step = await iterator.next();
-      return step.done ? { value: undefined, done: true } : { value: await map(step.value), done: false };
-    },
-    async return() {
-      await iterator.return?.();
-      return { value: undefined, done: true };
-    },
-    async throw(error?: unknown) {
-      if (iterator.throw) {
-        const step = await iterator.throw(error);
-        return step.done ? { value: undefined, done: true } : { value: await map(step.value), done: false };
-      }
-      await iterator.return?.();
-      throw error;
-    },
-    [Symbol.asyncIterator]() {
-      return mapped;
-    },
-  };
-  return mapped;
 }
