@@ -32,6 +32,7 @@ import { findProgress } from './store/progress.repository.js';
 import { ensureFraiseStates } from './store/fraise-state.repository.js';
 import { createStore, type Store } from './store/store.js';
 import type { GitProvider } from './webhooks/provider.js';
+import type { DeliveryWorkerMode } from './webhooks/delivery-preparer.js';
 import { createGitProviderRegistry, type GitProviderRegistry } from './webhooks/registry.js';
 import { WebhookService } from './webhooks/webhook-service.js';
 
@@ -55,6 +56,8 @@ export interface AppOptions {
   accept?: DispatcherOptions['accept'];
   /** false: startWorkers leaves the scheduler off (a one-shot process such as the CLI). */
   scheduler?: boolean;
+  /** Where webhook deliveries are verified and routed (default: `fraisier.webhook.worker`). */
+  deliveryWorker?: DeliveryWorkerMode;
 }
 
 export interface ListenOptions {
@@ -122,7 +125,17 @@ export function createApp(options: AppOptions): App {
     ...(options.accept ? { accept: options.accept } : {}),
   });
   const gitProviders = createGitProviderRegistry(options.gitProviders);
-  const webhooks = new WebhookService({ store, config, registry: gitProviders, bus, dispatch: dispatcher, metrics, logger, now });
+  const webhooks = new WebhookService({
+    store,
+    config,
+    registry: gitProviders,
+    bus,
+    dispatch: dispatcher,
+    metrics,
+    logger,
+    now,
+    deliveryWorker: options.deliveryWorker ?? settings.webhook.worker,
+  });
   const feed = new DeploymentEventFeed(
     bus,
     {
@@ -269,6 +282,7 @@ export function createApp(options: AppOptions): App {
         await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 3_000).unref())]);
         server?.closeAllConnections();
         await closed;
+        await webhooks.close();
         await notifier?.close();
         await store.close();
       })());

@@ -46,6 +46,8 @@ export interface ServerSettings {
     trustProxy: boolean | string[];
     /** Keep the raw payload of recorded deliveries (for audit and replays). */
     storePayload: boolean;
+    /** Where deliveries are verified and routed: a worker thread once they overlap (auto), always, or never. */
+    worker: 'auto' | 'always' | 'never';
   };
   /** Slow clients are cut: headers within headersMs, the whole request within requestMs. */
   http: { headersTimeoutMs: number; requestTimeoutMs: number };

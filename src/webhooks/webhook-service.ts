@@ -10,12 +10,13 @@ import type { Metrics } from '../server/metrics.js';
 import type { WebhookDelivery, WebhookIntake } from '../services/app-services.js';
 import { guardStore, type Store } from '../store/store.js';
 import { findWebhookEventByDelivery, listWebhookEventDeployments } from '../store/webhook-event.repository.js';
-import { type DeliveryFacts, deliveryWrite, eventRecord } from './delivery-write.js';
+import { type DeliveryPreparer, type DeliveryWorkerMode, createDeliveryPreparer } from './delivery-preparer.js';
+import { eventRecord } from './delivery-write.js';
 import { createDeliveryWriter, type DeliveryWrite, type DeliveryWriter, type DeliveryWritten } from './record-delivery.js';
 import type { GitProviderRegistry, ResolvedProvider } from './registry.js';
-import { type RoutingDecision, routeDelivery } from './routing.js';
+import type { RoutingDecision } from './routing.js';
 import { shown } from './text.js';
-import { describeDelivery, type ProviderSecrets, providerName, providerSecrets, readDelivery, verifyDelivery } from './verify-delivery.js';
+import { describeDelivery, type ProviderSecrets, providerSecrets } from './verify-delivery.js';
 
 /*
  * processWebhook: verify, read, route, record. The signature is checked before anything
@@ -33,17 +34,26 @@ export interface WebhookServiceDeps {
   metrics: Metrics;
   logger: Logger;
   now: () => Date;
+  /** Where deliveries are verified and routed (see delivery-preparer.ts); `auto` by default. */
+  deliveryWorker?: DeliveryWorkerMode;
 }
-
-/** Deadlocks (concurrent writes to one fraise and environment) are retried this many times. */
 
 export class WebhookService implements WebhookIntake {
   /** Per provider (the configuration does not change; registered providers may be added). */
   readonly #secrets = new WeakMap<object, ProviderSecrets>();
   readonly #writer: DeliveryWriter;
+  readonly #preparer: DeliveryPreparer;
+  /** Deliveries being processed at once. */
+  #inFlight = 0;
 
   constructor(private readonly deps: WebhookServiceDeps) {
     this.#writer = createDeliveryWriter(deps.store, deps.logger);
+    this.#preparer = createDeliveryPreparer({ config: deps.config, logger: deps.logger, ...(deps.deliveryWorker ? { mode: deps.deliveryWorker } : {}) });
+  }
+
+  /** Ends the delivery worker, if one runs (once no delivery is in flight). */
+  close(): Promise<void> {
+    return this.#preparer.close();
   }
 
   async process(principal: Principal, delivery: WebhookDelivery): Promise<WebhookResult> {
@@ -51,7 +61,8 @@ export class WebhookService implements WebhookIntake {
     const label = resolved?.storedName ?? 'unknown';
     try {
       if (!resolved) throw new BadInputError(`unknown webhook provider ${shown(delivery.provider)} (known: ${this.deps.registry.names().join(', ')})`);
-      const result = await this.#process(principal, resolved, delivery);
+      this.#inFlight++;
+      const result = await this.#process(principal, resolved, delivery).finally(() => this.#inFlight--);
       this.deps.metrics.webhookDeliveries.inc({ provider: label, outcome: result.duplicate ? 'duplicate' : (result.event?.outcome ?? 'ignored') });
       return result;
     } catch (error) {
@@ -65,54 +76,46 @@ export class WebhookService implements WebhookIntake {
     const headers = delivery.headers ?? {};
     const described = describeDelivery(resolved, headers);
     const deliveryId = delivery.deliveryId || described.deliveryId || null;
-    const eventName = delivery.event || described.event || null;
-    const now = this.deps.now();
     // The bytes as received when the route has them: a body that is not valid UTF-8 would not
     // survive a round trip through a string, and its signature would no longer match.
     const body = delivery.body ?? Buffer.from(delivery.payload, 'utf8');
 
-    const secrets = this.#secretsOf(resolved);
-    const verdict = verifyDelivery(resolved, { body, headers, signature: delivery.signature || described.signature || null, now }, secrets);
-    if (!verdict.valid) {
+    const prepared = await this.#preparer.prepare(
+      {
+        config: this.deps.config,
+        resolved,
+        secrets: this.#secretsOf(resolved),
+        ...(principal.kind === 'token' ? { mayDeploy: (f: string, e: string) => can(principal, 'deploy', f, e) } : {}),
+      },
+      {
+        body,
+        text: delivery.payload,
+        headers,
+        signature: delivery.signature || described.signature || null,
+        event: delivery.event || described.event || null,
+        deliveryId,
+        sourceIp: delivery.sourceIp ?? null,
+        now: this.deps.now(),
+      },
+      this.#inFlight,
+    );
+    if (prepared.kind === 'invalid') {
       // Debug only, and never the signature: refusals are cheap for whoever sends them.
-      this.deps.logger.debug({ provider: resolved.storedName, deliveryId: deliveryId?.slice(0, 100), reason: verdict.reason }, 'webhook delivery refused');
-      throw new InvalidSignatureError(verdict.reason);
+      this.deps.logger.debug({ provider: resolved.storedName, deliveryId: deliveryId?.slice(0, 100), reason: prepared.reason }, 'webhook delivery refused');
+      throw new InvalidSignatureError(prepared.reason);
     }
 
-    const read = readDelivery(resolved, { body, text: delivery.payload, headers, event: eventName, deliveryId });
-    const event = 'event' in read ? read.event : undefined;
-    const decision: RoutingDecision = event
-      ? routeDelivery({
-          config: this.deps.config,
-          event,
-          providerName: providerName(resolved),
-          verifiedWith: verdict.secret,
-          providerSecrets: secrets.provider,
-          ...(principal.kind === 'token' ? { mayDeploy: (f: string, e: string) => can(principal, 'deploy', f, e) } : {}),
-        })
-      : { outcome: 'refused', targets: [], reason: (read as { unreadable: string }).unreadable };
-    const facts: DeliveryFacts = {
-      provider: resolved.storedName,
-      eventType: event?.eventType ?? eventName ?? 'unknown',
-      deliveryId,
-      event,
-      decision,
-      receivedAt: now.toISOString(),
-      sourceIp: delivery.sourceIp ?? null,
-      payload: this.deps.config.settings.webhook.storePayload ? delivery.payload : null,
-    };
-    const write = deliveryWrite(facts);
-
+    const { write, outcome, reason } = prepared;
     const written = await this.#record(write);
     if ('duplicate' in written) return written.duplicate;
-    this.#log(write, written, decision);
+    this.#log(write, written, outcome);
     const { deployments } = written;
     if (deployments.length) await this.#afterCommit(deployments.length, written.superseded);
-    if ('syntax' in read && read.syntax) throw new BadInputError(read.unreadable);
+    if (prepared.syntaxError) throw new BadInputError(prepared.syntaxError);
     return {
-      accepted: decision.outcome !== 'refused',
+      accepted: outcome !== 'refused',
       duplicate: false,
-      message: decision.outcome === 'accepted' ? `${plural(deployments.length, 'deployment')} queued: ${decision.reason}` : decision.reason,
+      message: outcome === 'accepted' ? `${plural(deployments.length, 'deployment')} queued: ${reason}` : reason,
       event: eventRecord(written.eventId, write.event, deployments[0]?.id ?? null),
       deployments,
     };
@@ -152,10 +155,10 @@ export class WebhookService implements WebhookIntake {
     }
   }
 
-  #log(write: DeliveryWrite, written: DeliveryWritten, decision: RoutingDecision): void {
-    const fields = { provider: write.event.provider, deliveryId: write.event.delivery_id, event: written.eventId, outcome: decision.outcome, reason: write.event.reason };
-    if (decision.outcome === 'ignored') this.deps.logger.debug(fields, 'webhook delivery recorded');
-    else this.deps.logger.info(fields, decision.outcome === 'accepted' ? 'webhook delivery queued deployments' : 'webhook delivery refused');
+  #log(write: DeliveryWrite, written: DeliveryWritten, outcome: RoutingDecision['outcome']): void {
+    const fields = { provider: write.event.provider, deliveryId: write.event.delivery_id, event: written.eventId, outcome, reason: write.event.reason };
+    if (outcome === 'ignored') this.deps.logger.debug(fields, 'webhook delivery recorded');
+    else this.deps.logger.info(fields, outcome === 'accepted' ? 'webhook delivery queued deployments' : 'webhook delivery refused');
   }
 
   #authorize(principal: Principal, resolved: ResolvedProvider): void {

@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { type App, createApp } from '../../src/app.js';
+import { type App, type AppOptions, createApp } from '../../src/app.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { FraisierConfig } from '../../src/config/types.js';
 import type { CommandRunner } from '../../src/exec/runner.js';
@@ -45,18 +45,19 @@ export interface TestApp {
 /** An app on a fresh database of `dialect`, initialised (migrated), logging nothing. */
 export async function createTestApp(
   dialect: DialectFixture,
-  options: { config?: FraisierConfig; now?: () => Date; production?: boolean; runner?: CommandRunner; scheduler?: boolean } = {},
+  options: Partial<Pick<AppOptions, 'config' | 'now' | 'production' | 'runner' | 'scheduler' | 'deliveryWorker' | 'logger'>> = {},
 ): Promise<TestApp> {
   const database = await dialect.createDatabase();
   const config = options.config ?? testConfig();
   const app = createApp({
     config,
     store: createStore(database.url, { poolSize: 5 }),
-    logger: pino({ level: 'silent' }),
+    logger: options.logger ?? pino({ level: 'silent' }),
     ...(options.now ? { now: options.now } : {}),
     ...(options.production !== undefined ? { production: options.production } : {}),
     ...(options.runner ? { runner: options.runner } : {}),
     ...(options.scheduler !== undefined ? { scheduler: options.scheduler } : {}),
+    ...(options.deliveryWorker ? { deliveryWorker: options.deliveryWorker } : {}),
   });
   await app.init();
   return {

@@ -1,0 +1,71 @@
+import type { MessagePort } from 'node:worker_threads';
+import type { EnvironmentConfig } from '../config/types.js';
+import type { Prepared } from './prepare-delivery.js';
+import type { WebhookHeaders } from './provider.js';
+
+/*
+ * What the thread answering requests and the delivery worker say to each other. A prepared
+ * delivery crosses as plain data: its deployments name their environment (the main thread puts
+ * its own configuration object back), and a kept payload that is the body's text unchanged is
+ * not sent back at all.
+ */
+
+export interface WorkerRequest {
+  id: number;
+  /** Stored name of a built-in provider. */
+  provider: string;
+  /** A copy of the body's bytes (its buffer is transferred). */
+  body: Uint8Array;
+  text: string;
+  headers: WebhookHeaders;
+  signature: string | null;
+  event: string | null;
+  deliveryId: string | null;
+  sourceIp: string | null;
+  /** Epoch milliseconds. */
+  now: number;
+}
+
+export type WorkerReply = { ready: true } | { id: number; prepared: PortablePrepared } | { id: number; error: string };
+
+type EnvironmentName = Pick<EnvironmentConfig, 'fraise' | 'name'>;
+
+/** Prepared, as it crosses threads. */
+export type PortablePrepared =
+  | { kind: 'invalid'; reason: string }
+  | (Omit<Extract<Prepared, { kind: 'ready' }>, 'write'> & {
+      write: {
+        event: Extract<Prepared, { kind: 'ready' }>['write']['event'];
+        deployments: (Omit<Extract<Prepared, { kind: 'ready' }>['write']['deployments'][number], 'env'> & { env: EnvironmentName })[];
+      };
+      /** The event's payload is the body's text as sent (the common case): not sent back. */
+      payloadIsText: boolean;
+    });
+
+export type DeliveryPort = Pick<MessagePort, 'on' | 'postMessage'>;
+
+export function toPortable(prepared: Prepared, text: string): PortablePrepared {
+  if (prepared.kind === 'invalid') return prepared;
+  const { event, deployments } = prepared.write;
+  const payloadIsText = event.payload === text;
+  return {
+    ...prepared,
+    write: {
+      event: payloadIsText ? { ...event, payload: null } : event,
+      deployments: deployments.map((d) => ({ ...d, env: { fraise: d.env.fraise, name: d.env.name } })),
+    },
+    payloadIsText,
+  };
+}
+
+export function fromPortable(portable: PortablePrepared, text: string, environment: (fraise: string, name: string) => EnvironmentConfig): Prepared {
+  if (portable.kind === 'invalid') return portable;
+  const { payloadIsText, write, ...rest } = portable;
+  return {
+    ...rest,
+    write: {
+      event: payloadIsText ? { ...write.event, payload: text } : write.event,
+      deployments: write.deployments.map((d) => ({ ...d, env: environment(d.env.fraise, d.env.name) })),
+    },
+  };
+}

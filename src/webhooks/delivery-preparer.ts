@@ -1,0 +1,148 @@
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import type { EnvironmentConfig, FraisierConfig } from '../config/types.js';
+import { fromPortable, type WorkerReply, type WorkerRequest } from './delivery-port.js';
+import { type PrepareInput, type PrepareOptions, type Prepared, prepareDelivery } from './prepare-delivery.js';
+
+/*
+ * Where deliveries are verified, read and routed. On the thread that answers requests while
+ * deliveries come one at a time; once they arrive in bursts (several in flight at once), a
+ * worker thread takes that CPU work (the HMAC, JSON.parse of the payload, routing) to another
+ * core, and the main thread keeps HTTP, the store write and the answer. Deliveries for
+ * providers registered in code, and from API callers limited to some fraises, stay on the main
+ * thread (functions do not cross threads). Should the worker fail, what it held is prepared on
+ * the main thread and nothing is lost; later deliveries stay there too.
+ */
+
+/** `auto`: a worker once deliveries overlap, on a machine with more than one core. */
+export type DeliveryWorkerMode = 'auto' | 'always' | 'never';
+
+/** Deliveries in flight at once that start the worker (`auto`). */
+const AUTO_START_IN_FLIGHT = 8;
+
+export interface DeliveryPreparer {
+  /** `inFlight`: deliveries being processed at once, this one included (it decides `auto`). */
+  prepare(options: PrepareOptions, input: PrepareInput, inFlight: number): Promise<Prepared>;
+  /** Lets what the worker holds finish, then ends it. */
+  close(): Promise<void>;
+}
+
+export interface DeliveryPreparerOptions {
+  config: FraisierConfig;
+  logger: Logger;
+  mode?: DeliveryWorkerMode;
+  /** The worker's script (tests start one that fails). */
+  workerUrl?: URL;
+}
+
+interface Pending {
+  options: PrepareOptions;
+  input: PrepareInput;
+  resolve: (prepared: Prepared) => void;
+  reject: (error: unknown) => void;
+}
+
+function inThread(pending: Pending): void {
+  try {
+    pending.resolve(prepareDelivery(pending.options, pending.input));
+  } catch (error) {
+    pending.reject(error);
+  }
+}
+
+export function createDeliveryPreparer({ config, logger, mode = 'auto', workerUrl }: DeliveryPreparerOptions): DeliveryPreparer {
+  const enabled = mode === 'always' || (mode === 'auto' && availableParallelism() > 1);
+  const environments = new Map<string, EnvironmentConfig>();
+  for (const fraise of config.fraises) for (const env of fraise.environments) environments.set(`${fraise.name}\u0000${env.name}`, env);
+  const environment = (fraise: string, name: string): EnvironmentConfig => {
+    const found = environments.get(`${fraise}\u0000${name}`);
+    if (!found) throw new Error(`the delivery worker routed to an environment the configuration does not have: ${fraise}/${name}`);
+    return found;
+  };
+
+  let worker: Worker | undefined;
+  let ready = false;
+  let failed = false;
+  let closed = false;
+  let nextId = 1;
+  const pending = new Map<number, Pending>();
+  let drained: (() => void) | undefined;
+
+  const settle = (id: number): Pending | undefined => {
+    const found = pending.get(id);
+    pending.delete(id);
+    if (pending.size === 0) drained?.();
+    return found;
+  };
+
+  const fail = (error: Error) => {
+    if (failed || closed) return;
+    failed = true;
+    logger.error({ err: error, deliveries: pending.size }, 'the delivery worker failed: deliveries are verified on the main thread from now on');
+    const held = [...pending.values()];
+    pending.clear();
+    for (const p of held) inThread(p);
+    drained?.();
+    void worker?.terminate();
+  };
+
+  const start = () => {
+    worker = new Worker(workerUrl ?? new URL('./delivery-worker.mjs', import.meta.url), { workerData: { config } });
+    // Idle, it keeps nothing alive; close() ends it.
+    worker.unref();
+    worker.on('message', (reply: WorkerReply) => {
+      if ('ready' in reply) {
+        ready = true;
+        logger.info('webhook deliveries are verified on a worker thread');
+        return;
+      }
+      const p = settle(reply.id);
+      if (!p) return;
+      // Whatever went wrong there goes wrong here too, and is answered as it would have been.
+      if ('error' in reply) return inThread(p);
+      try {
+        p.resolve(fromPortable(reply.prepared, p.input.text, environment));
+      } catch (error) {
+        p.reject(error);
+      }
+    });
+    worker.on('error', (error) => fail(error));
+    worker.on('exit', (code) => fail(new Error(`the delivery worker exited with code ${code}`)));
+  };
+
+  return {
+    prepare(options, input, inFlight) {
+      const usable = enabled && !failed && !closed;
+      if (usable && !worker && (mode === 'always' || inFlight >= AUTO_START_IN_FLIGHT)) start();
+      // Until it is ready (`auto`), deliveries do not wait for it to load.
+      const offload = usable && worker && (ready || mode === 'always') && !options.resolved.custom && !options.mayDeploy;
+      return new Promise<Prepared>((resolve, reject) => {
+        if (!offload) return inThread({ options, input, resolve, reject });
+        // A copy of exactly the body's bytes (a Buffer may sit in a larger pool), moved, not cloned.
+        const body = new Uint8Array(input.body);
+        const request: WorkerRequest = {
+          id: nextId++,
+          provider: options.resolved.storedName,
+          body,
+          text: input.text,
+          headers: input.headers,
+          signature: input.signature,
+          event: input.event,
+          deliveryId: input.deliveryId,
+          sourceIp: input.sourceIp,
+          now: input.now.getTime(),
+        };
+        pending.set(request.id, { options, input, resolve, reject });
+        worker!.postMessage(request, [body.buffer]);
+      });
+    },
+
+    async close() {
+      if (closed) return;
+      if (pending.size && !failed) await new Promise<void>((resolve) => (drained = resolve));
+      closed = true;
+      await worker?.terminate();
+    },
+  };
+}

@@ -1,0 +1,38 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import type { FraisierConfig } from '../config/types.js';
+import { type DeliveryPort, type WorkerReply, type WorkerRequest, toPortable } from './delivery-port.js';
+import { prepareDelivery } from './prepare-delivery.js';
+import { createGitProviderRegistry } from './registry.js';
+import { type ProviderSecrets, providerSecrets } from './verify-delivery.js';
+
+/*
+ * The delivery worker: verifies, reads and routes deliveries off the thread that answers
+ * requests (see delivery-preparer.ts). It holds a copy of the configuration and the built-in
+ * providers only; it never touches the store.
+ */
+
+const port = parentPort as DeliveryPort | null;
+if (!port) throw new Error('delivery-worker.ts runs as a worker thread');
+const config = (workerData as { config: FraisierConfig }).config;
+const registry = createGitProviderRegistry();
+const secrets = new Map<string, ProviderSecrets>();
+
+port.on('message', (request: WorkerRequest) => {
+  let reply: WorkerReply;
+  try {
+    const resolved = registry.resolve(request.provider);
+    if (!resolved) throw new Error(`the delivery worker has no provider ${request.provider}`);
+    let known = secrets.get(resolved.storedName);
+    if (!known) secrets.set(resolved.storedName, (known = providerSecrets(config, resolved)));
+    const body = Buffer.from(request.body.buffer, request.body.byteOffset, request.body.byteLength);
+    const prepared = prepareDelivery(
+      { config, resolved, secrets: known },
+      { ...request, body, now: new Date(request.now) },
+    );
+    reply = { id: request.id, prepared: toPortable(prepared, request.text) };
+  } catch (error) {
+    reply = { id: request.id, error: error instanceof Error ? error.message : String(error) };
+  }
+  port.postMessage(reply);
+});
+port.postMessage({ ready: true } satisfies WorkerReply);
