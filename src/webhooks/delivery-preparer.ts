@@ -34,6 +34,8 @@ export interface DeliveryPreparerOptions {
   mode?: DeliveryWorkerMode;
   /** The worker's script (tests start one that fails). */
   workerUrl?: URL;
+  /** close() waits this long for the worker's answers, then prepares what it held on this thread. */
+  closeTimeoutMs?: number;
 }
 
 interface Pending {
@@ -51,7 +53,7 @@ function inThread(pending: Pending): void {
   }
 }
 
-export function createDeliveryPreparer({ config, logger, mode = 'auto', workerUrl }: DeliveryPreparerOptions): DeliveryPreparer {
+export function createDeliveryPreparer({ config, logger, mode = 'auto', workerUrl, closeTimeoutMs = 5_000 }: DeliveryPreparerOptions): DeliveryPreparer {
   const enabled = mode === 'always' || (mode === 'auto' && availableParallelism() > 1);
   const environments = new Map<string, EnvironmentConfig>();
   for (const fraise of config.fraises) for (const env of fraise.environments) environments.set(`${fraise.name}\u0000${env.name}`, env);
@@ -140,8 +142,19 @@ export function createDeliveryPreparer({ config, logger, mode = 'auto', workerUr
 
     async close() {
       if (closed) return;
-      if (pending.size && !failed) await new Promise<void>((resolve) => (drained = resolve));
+      if (pending.size && !failed) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          new Promise<void>((resolve) => (drained = resolve)),
+          new Promise<void>((resolve) => (timer = setTimeout(resolve, closeTimeoutMs))),
+        ]);
+        clearTimeout(timer);
+      }
       closed = true;
+      // A worker that did not answer in time: what it still holds is prepared here.
+      const held = [...pending.values()];
+      pending.clear();
+      for (const p of held) inThread(p);
       await worker?.terminate();
     },
   };

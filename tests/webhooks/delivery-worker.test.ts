@@ -164,4 +164,21 @@ describe('the delivery worker', () => {
     // And after: on the main thread, at once.
     expect(await preparer.prepare(options, inputs[0]!, 20)).toEqual(prepared[0]);
   });
+
+  it('closing with a worker that does not answer: what it holds is prepared on the main thread', async () => {
+    const config = testConfig(WEBHOOK_CONFIG);
+    const { logger } = capturingLogger();
+    const preparer = createDeliveryPreparer({ config, logger, mode: 'always', workerUrl: new URL('./silent-worker.mjs', import.meta.url), closeTimeoutMs: 300 });
+    const resolved = createGitProviderRegistry().resolve('github')!;
+    const options = { config, resolved, secrets: providerSecrets(config, resolved) };
+    const push = githubMasterPush();
+    const headers = await githubHeaders(push, { delivery: 'silent-1' });
+    const input: PrepareInput = { body: Buffer.from(push), text: push, headers, signature: headers['x-hub-signature-256']!, event: 'push', deliveryId: 'silent-1', sourceIp: null, now: NOW };
+    let settled = false;
+    const held = preparer.prepare(options, input, 1).finally(() => (settled = true));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(settled).toBe(false);
+    await preparer.close();
+    expect(await held).toEqual(prepareDelivery(options, input));
+  });
 });
