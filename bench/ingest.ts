@@ -43,9 +43,12 @@ export function pushPayload(): string {
   return JSON.stringify({ ...push, ref: 'refs/heads/main' });
 }
 
+/** FRAISIER_BENCH_DELIVERY_WORKER=never measures ingest without the delivery worker (fraisier.webhook.worker). */
+const DELIVERY_WORKER = process.env.FRAISIER_BENCH_DELIVERY_WORKER ?? 'auto';
+
 function config(workDir: string): string {
   return `fraisier:
-  webhook: { rate_limit: false }
+  webhook: { rate_limit: false, worker: ${DELIVERY_WORKER} }
   concurrency: { global: 2, per_host: 2 }
 git:
   github:
@@ -169,7 +172,7 @@ export async function benchIngest(workDir: string, database: { name: string; url
       },
     ],
     notes: [
-      `ingest: ${WARMUP_SECONDS}s warm-up each, then ${ROUNDS} rounds of ${ROUND_SECONDS}s on the reference then on Fraisier (figures: the rounds' medians; ratio: the median of the rounds' ratios; Fraisier per round ${rounds.map((r) => Math.round(r.fraisier.rps)).join(' / ')} req/s, reference ${rounds.map((r) => Math.round(r.reference.rps)).join(' / ')}), ${CONNECTIONS} connections, a ${Buffer.byteLength(body).toLocaleString('en')}-byte payload, each request with a new delivery id, payloads kept (store_payload); the dispatcher runs the queued deployments meanwhile (a 2 s step each; newer deliveries supersede the waiting ones); status codes ${JSON.stringify(statusCodes)}`,
+      `ingest: ${WARMUP_SECONDS}s warm-up each, then ${ROUNDS} rounds of ${ROUND_SECONDS}s on the reference then on Fraisier (figures: the rounds' medians; ratio: the median of the rounds' ratios; Fraisier per round ${rounds.map((r) => Math.round(r.fraisier.rps)).join(' / ')} req/s, reference ${rounds.map((r) => Math.round(r.reference.rps)).join(' / ')}), ${CONNECTIONS} connections, a ${Buffer.byteLength(body).toLocaleString('en')}-byte payload, each request with a new delivery id, payloads kept (store_payload), delivery worker ${DELIVERY_WORKER}; the dispatcher runs the queued deployments meanwhile (a 2 s step each; newer deliveries supersede the waiting ones); status codes ${JSON.stringify(statusCodes)}`,
     ],
   };
 }
