@@ -1,7 +1,6 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { EnvironmentConfig } from '../config/types.js';
-import type { Prepared } from './prepare-delivery.js';
-import type { WebhookHeaders } from './provider.js';
+import type { PrepareInput, Prepared } from './prepare-delivery.js';
 
 /*
  * What the thread answering requests and the delivery worker say to each other. A prepared
@@ -10,18 +9,13 @@ import type { WebhookHeaders } from './provider.js';
  * not sent back at all.
  */
 
-export interface WorkerRequest {
+/** A delivery to prepare, as it crosses threads (see PrepareInput). */
+export interface WorkerRequest extends Omit<PrepareInput, 'body' | 'now'> {
   id: number;
   /** Stored name of a built-in provider. */
   provider: string;
   /** A copy of the body's bytes (its buffer is transferred). */
   body: Uint8Array;
-  text: string;
-  headers: WebhookHeaders;
-  signature: string | null;
-  event: string | null;
-  deliveryId: string | null;
-  sourceIp: string | null;
   /** Epoch milliseconds. */
   now: number;
 }

@@ -123,18 +123,7 @@ export function createDeliveryPreparer({ config, logger, mode = 'auto', workerUr
         if (!offload) return inThread({ options, input, resolve, reject });
         // A copy of exactly the body's bytes (a Buffer may sit in a larger pool), moved, not cloned.
         const body = new Uint8Array(input.body);
-        const request: WorkerRequest = {
-          id: nextId++,
-          provider: options.resolved.storedName,
-          body,
-          text: input.text,
-          headers: input.headers,
-          signature: input.signature,
-          event: input.event,
-          deliveryId: input.deliveryId,
-          sourceIp: input.sourceIp,
-          now: input.now.getTime(),
-        };
+        const request: WorkerRequest = { ...input, id: nextId++, provider: options.resolved.storedName, body, now: input.now.getTime() };
         pending.set(request.id, { options, input, resolve, reject });
         worker!.postMessage(request, [body.buffer]);
       });
