@@ -1,6 +1,6 @@
 // The reference of the fan-out benchmark: a bare `ws` server that, once told to, broadcasts
 // `count` messages (each carrying its send time) to every connected client, one every
-// `intervalMs`: one JSON.stringify and one send per subscriber, nothing else.
+// `intervalMs`: one JSON.stringify per message, then one send per subscriber, nothing else.
 import { createServer } from 'node:http';
 import { WebSocketServer } from 'ws';
 
