@@ -90,7 +90,14 @@ export function createDeliveryPreparer({ config, logger, mode = 'auto', workerUr
   };
 
   const start = () => {
-    worker = new Worker(workerUrl ?? new URL('./delivery-worker.mjs', import.meta.url), { workerData: { config } });
+    try {
+      worker = new Worker(workerUrl ?? new URL('./delivery-worker.mjs', import.meta.url), { workerData: { config } });
+    } catch (error) {
+      // A configuration that cannot be copied to a thread, no thread to start: the main thread it is.
+      failed = true;
+      logger.error({ err: error }, 'the delivery worker could not start: deliveries are verified on the main thread');
+      return;
+    }
     // Idle, it keeps nothing alive; close() ends it.
     worker.unref();
     worker.on('message', (reply: WorkerReply) => {
@@ -124,8 +131,15 @@ export function createDeliveryPreparer({ config, logger, mode = 'auto', workerUr
         // A copy of exactly the body's bytes (a Buffer may sit in a larger pool), moved, not cloned.
         const body = new Uint8Array(input.body);
         const request: WorkerRequest = { ...input, id: nextId++, provider: options.resolved.storedName, body, now: input.now.getTime() };
-        pending.set(request.id, { options, input, resolve, reject });
-        worker!.postMessage(request, [body.buffer]);
+        const held: Pending = { options, input, resolve, reject };
+        pending.set(request.id, held);
+        try {
+          worker!.postMessage(request, [body.buffer]);
+        } catch {
+          // Something in it cannot be copied to the worker: prepared here instead.
+          settle(request.id);
+          inThread(held);
+        }
       });
     },
 

@@ -165,6 +165,21 @@ describe('the delivery worker', () => {
     expect(await preparer.prepare(options, inputs[0]!, 20)).toEqual(prepared[0]);
   });
 
+  it('a configuration that cannot be copied to a thread: no worker, deliveries prepared on the main thread', async () => {
+    // A configuration built in code may hold what a thread cannot receive (a function).
+    const config = { ...testConfig(WEBHOOK_CONFIG), describe: () => 'not cloneable' };
+    const { logger, lines } = capturingLogger();
+    const preparer = createDeliveryPreparer({ config, logger, mode: 'always' });
+    disposals.push(() => preparer.close());
+    const resolved = createGitProviderRegistry().resolve('github')!;
+    const options = { config, resolved, secrets: providerSecrets(config, resolved) };
+    const push = githubMasterPush();
+    const headers = await githubHeaders(push, { delivery: 'uncloneable-1' });
+    const input: PrepareInput = { body: Buffer.from(push), text: push, headers, signature: headers['x-hub-signature-256']!, event: 'push', deliveryId: 'uncloneable-1', sourceIp: null, now: NOW };
+    expect(await preparer.prepare(options, input, 1)).toEqual(prepareDelivery(options, input));
+    expect(lines.filter((l) => l.level === 50).map((l) => l.msg)).toEqual(['the delivery worker could not start: deliveries are verified on the main thread']);
+  });
+
   it('closing with a worker that does not answer: what it holds is prepared on the main thread', async () => {
     const config = testConfig(WEBHOOK_CONFIG);
     const { logger } = capturingLogger();
