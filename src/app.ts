@@ -32,7 +32,6 @@ import { findProgress } from './store/progress.repository.js';
 import { ensureFraiseStates } from './store/fraise-state.repository.js';
 import { createStore, type Store } from './store/store.js';
 import type { GitProvider } from './webhooks/provider.js';
-import type { DeliveryWorkerMode } from './webhooks/delivery-preparer.js';
 import { createGitProviderRegistry, type GitProviderRegistry } from './webhooks/registry.js';
 import { WebhookService } from './webhooks/webhook-service.js';
 
@@ -56,8 +55,6 @@ export interface AppOptions {
   accept?: DispatcherOptions['accept'];
   /** false: startWorkers leaves the scheduler off (a one-shot process such as the CLI). */
   scheduler?: boolean;
-  /** Where webhook deliveries are verified and routed (default: `fraisier.webhook.worker`). */
-  deliveryWorker?: DeliveryWorkerMode;
 }
 
 export interface ListenOptions {
@@ -125,17 +122,7 @@ export function createApp(options: AppOptions): App {
     ...(options.accept ? { accept: options.accept } : {}),
   });
   const gitProviders = createGitProviderRegistry(options.gitProviders);
-  const webhooks = new WebhookService({
-    store,
-    config,
-    registry: gitProviders,
-    bus,
-    dispatch: dispatcher,
-    metrics,
-    logger,
-    now,
-    deliveryWorker: options.deliveryWorker ?? settings.webhook.worker,
-  });
+  const webhooks = new WebhookService({ store, config, registry: gitProviders, bus, dispatch: dispatcher, metrics, logger, now });
   const feed = new DeploymentEventFeed(
     bus,
     {

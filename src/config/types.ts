@@ -31,6 +31,9 @@ export interface TokenConfig {
   environments?: ReadonlySet<string>;
 }
 
+/** Where webhook deliveries are verified and routed: a worker thread once they overlap (auto), always, or never. */
+export type DeliveryWorkerMode = 'auto' | 'always' | 'never';
+
 export interface ServerSettings {
   host: string;
   port: number;
@@ -46,8 +49,7 @@ export interface ServerSettings {
     trustProxy: boolean | string[];
     /** Keep the raw payload of recorded deliveries (for audit and replays). */
     storePayload: boolean;
-    /** Where deliveries are verified and routed: a worker thread once they overlap (auto), always, or never. */
-    worker: 'auto' | 'always' | 'never';
+    worker: DeliveryWorkerMode;
   };
   /** Slow clients are cut: headers within headersMs, the whole request within requestMs. */
   http: { headersTimeoutMs: number; requestTimeoutMs: number };

@@ -1,6 +1,6 @@
-import type { MessagePort } from 'node:worker_threads';
 import type { EnvironmentConfig } from '../config/types.js';
 import type { PrepareInput, Prepared } from './prepare-delivery.js';
+import type { DeliveryWrite } from './record-delivery.js';
 
 /*
  * What the thread answering requests and the delivery worker say to each other. A prepared
@@ -22,21 +22,17 @@ export interface WorkerRequest extends Omit<PrepareInput, 'body' | 'now'> {
 
 export type WorkerReply = { ready: true } | { id: number; prepared: PortablePrepared } | { id: number; error: string };
 
-type EnvironmentName = Pick<EnvironmentConfig, 'fraise' | 'name'>;
+type Ready = Extract<Prepared, { kind: 'ready' }>;
+type PortableDeployment = Omit<DeliveryWrite['deployments'][number], 'env'> & { env: Pick<EnvironmentConfig, 'fraise' | 'name'> };
 
 /** Prepared, as it crosses threads. */
 export type PortablePrepared =
-  | { kind: 'invalid'; reason: string }
-  | (Omit<Extract<Prepared, { kind: 'ready' }>, 'write'> & {
-      write: {
-        event: Extract<Prepared, { kind: 'ready' }>['write']['event'];
-        deployments: (Omit<Extract<Prepared, { kind: 'ready' }>['write']['deployments'][number], 'env'> & { env: EnvironmentName })[];
-      };
+  | Exclude<Prepared, Ready>
+  | (Omit<Ready, 'write'> & {
+      write: { event: DeliveryWrite['event']; deployments: PortableDeployment[] };
       /** The event's payload is the body's text as sent (the common case): not sent back. */
       payloadIsText: boolean;
     });
-
-export type DeliveryPort = Pick<MessagePort, 'on' | 'postMessage'>;
 
 export function toPortable(prepared: Prepared, text: string): PortablePrepared {
   if (prepared.kind === 'invalid') return prepared;

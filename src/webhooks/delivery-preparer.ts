@@ -1,9 +1,10 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import type { EnvironmentConfig, FraisierConfig } from '../config/types.js';
+import type { DeliveryWorkerMode, EnvironmentConfig, FraisierConfig } from '../config/types.js';
 import { fromPortable, type WorkerReply, type WorkerRequest } from './delivery-port.js';
 import { type PrepareInput, type PrepareOptions, type Prepared, prepareDelivery } from './prepare-delivery.js';
+import { findEnvironment } from './routing.js';
 
 /*
  * Where deliveries are verified, read and routed. On the thread that answers requests while
@@ -14,9 +15,6 @@ import { type PrepareInput, type PrepareOptions, type Prepared, prepareDelivery 
  * thread (functions do not cross threads). Should the worker fail, what it held is prepared on
  * the main thread and nothing is lost; later deliveries stay there too.
  */
-
-/** `auto`: a worker once deliveries overlap, on a machine with more than one core. */
-export type DeliveryWorkerMode = 'auto' | 'always' | 'never';
 
 /** Deliveries in flight at once that start the worker (`auto`). */
 const AUTO_START_IN_FLIGHT = 8;
@@ -31,6 +29,7 @@ export interface DeliveryPreparer {
 export interface DeliveryPreparerOptions {
   config: FraisierConfig;
   logger: Logger;
+  /** `auto` (default): a worker once deliveries overlap, on a machine with more than one core. */
   mode?: DeliveryWorkerMode;
   /** The worker's script (tests start one that fails). */
   workerUrl?: URL;
@@ -55,10 +54,8 @@ function inThread(pending: Pending): void {
 
 export function createDeliveryPreparer({ config, logger, mode = 'auto', workerUrl, closeTimeoutMs = 5_000 }: DeliveryPreparerOptions): DeliveryPreparer {
   const enabled = mode === 'always' || (mode === 'auto' && availableParallelism() > 1);
-  const environments = new Map<string, EnvironmentConfig>();
-  for (const fraise of config.fraises) for (const env of fraise.environments) environments.set(`${fraise.name}\u0000${env.name}`, env);
   const environment = (fraise: string, name: string): EnvironmentConfig => {
-    const found = environments.get(`${fraise}\u0000${name}`);
+    const found = findEnvironment(config, fraise, name);
     if (!found) throw new Error(`the delivery worker routed to an environment the configuration does not have: ${fraise}/${name}`);
     return found;
   };

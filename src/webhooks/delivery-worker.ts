@@ -1,6 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { FraisierConfig } from '../config/types.js';
-import { type DeliveryPort, type WorkerReply, type WorkerRequest, toPortable } from './delivery-port.js';
+import { type WorkerReply, type WorkerRequest, toPortable } from './delivery-port.js';
 import { prepareDelivery } from './prepare-delivery.js';
 import { createGitProviderRegistry } from './registry.js';
 import { type ProviderSecrets, providerSecrets } from './verify-delivery.js';
@@ -11,7 +11,7 @@ import { type ProviderSecrets, providerSecrets } from './verify-delivery.js';
  * providers only; it never touches the store.
  */
 
-const port = parentPort as DeliveryPort | null;
+const port = parentPort;
 if (!port) throw new Error('delivery-worker.ts runs as a worker thread');
 const config = (workerData as { config: FraisierConfig }).config;
 const registry = createGitProviderRegistry();

@@ -189,7 +189,8 @@ function repositoryOf(fraise: FraiseConfig, env: EnvironmentConfig) {
   return undefined;
 }
 
-function findEnvironment(config: FraisierConfig, fraise: string, environment: string): EnvironmentConfig | undefined {
+/** The configured environment of that name, if any. */
+export function findEnvironment(config: FraisierConfig, fraise: string, environment: string): EnvironmentConfig | undefined {
   return config.fraises.find((f) => f.name === fraise)?.environments.find((e) => e.name === environment);
 }
 

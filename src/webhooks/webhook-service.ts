@@ -10,7 +10,7 @@ import type { Metrics } from '../server/metrics.js';
 import type { WebhookDelivery, WebhookIntake } from '../services/app-services.js';
 import { guardStore, type Store } from '../store/store.js';
 import { findWebhookEventByDelivery, listWebhookEventDeployments } from '../store/webhook-event.repository.js';
-import { type DeliveryPreparer, type DeliveryWorkerMode, createDeliveryPreparer } from './delivery-preparer.js';
+import { type DeliveryPreparer, createDeliveryPreparer } from './delivery-preparer.js';
 import { eventRecord } from './delivery-write.js';
 import { createDeliveryWriter, type DeliveryWrite, type DeliveryWriter, type DeliveryWritten } from './record-delivery.js';
 import type { GitProviderRegistry, ResolvedProvider } from './registry.js';
@@ -34,8 +34,6 @@ export interface WebhookServiceDeps {
   metrics: Metrics;
   logger: Logger;
   now: () => Date;
-  /** Where deliveries are verified and routed (see delivery-preparer.ts); `auto` by default. */
-  deliveryWorker?: DeliveryWorkerMode;
 }
 
 export class WebhookService implements WebhookIntake {
@@ -48,7 +46,7 @@ export class WebhookService implements WebhookIntake {
 
   constructor(private readonly deps: WebhookServiceDeps) {
     this.#writer = createDeliveryWriter(deps.store, deps.logger);
-    this.#preparer = createDeliveryPreparer({ config: deps.config, logger: deps.logger, ...(deps.deliveryWorker ? { mode: deps.deliveryWorker } : {}) });
+    this.#preparer = createDeliveryPreparer({ config: deps.config, logger: deps.logger, mode: deps.config.settings.webhook.worker });
   }
 
   /** Ends the delivery worker, if one runs (once no delivery is in flight). */

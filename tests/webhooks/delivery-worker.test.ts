@@ -3,8 +3,9 @@ import { availableParallelism } from 'node:os';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { FraisierConfig } from '../../src/config/types.js';
 import { createDeliveryPreparer } from '../../src/webhooks/delivery-preparer.js';
-import { type PrepareInput, prepareDelivery } from '../../src/webhooks/prepare-delivery.js';
+import { type PrepareInput, type PrepareOptions, prepareDelivery } from '../../src/webhooks/prepare-delivery.js';
 import { createGitProviderRegistry } from '../../src/webhooks/registry.js';
 import { providerSecrets } from '../../src/webhooks/verify-delivery.js';
 import { createTestApp, testConfig } from '../setup/app.js';
@@ -43,6 +44,19 @@ function capturingLogger() {
     },
   });
   return { logger: pino({ level: 'debug' }, stream), lines };
+}
+
+/** What the service hands the preparer for a GitHub delivery. */
+function githubOptions(config: FraisierConfig): PrepareOptions {
+  const resolved = createGitProviderRegistry().resolve('github')!;
+  return { config, resolved, secrets: providerSecrets(config, resolved) };
+}
+
+/** GitHub's push of master, signed, as the service hands it to the preparer. */
+async function githubPushInput(deliveryId: string): Promise<PrepareInput> {
+  const push = githubMasterPush();
+  const headers = await githubHeaders(push, { delivery: deliveryId });
+  return { body: Buffer.from(push), text: push, headers, signature: headers['x-hub-signature-256']!, event: 'push', deliveryId, sourceIp: null, now: NOW };
 }
 
 type Sent = { path: string; body: string | Buffer; headers: Record<string, string> };
@@ -90,7 +104,8 @@ describe('the delivery worker', () => {
     const runs = [];
     for (const mode of ['never', 'always'] as const) {
       const { logger, lines } = capturingLogger();
-      const t = await createTestApp(sqlite, { config: testConfig(WEBHOOK_CONFIG), now: () => NOW, deliveryWorker: mode, logger });
+      const yaml = WEBHOOK_CONFIG.replace('    rate_limit: false\n', `    rate_limit: false\n    worker: ${mode}\n`);
+      const t = await createTestApp(sqlite, { config: testConfig(yaml), now: () => NOW, logger });
       disposals.push(t.dispose);
       const { url } = await t.app.start({ port: 0 });
       const answers = [];
@@ -148,15 +163,8 @@ describe('the delivery worker', () => {
     const { logger, lines } = capturingLogger();
     const preparer = createDeliveryPreparer({ config, logger, mode: 'always', workerUrl: new URL('./dying-worker.mjs', import.meta.url) });
     disposals.push(() => preparer.close());
-    const resolved = createGitProviderRegistry().resolve('github')!;
-    const options = { config, resolved, secrets: providerSecrets(config, resolved) };
-    const push = githubMasterPush();
-    const inputs: PrepareInput[] = await Promise.all(
-      Array.from({ length: 12 }, async (_, i) => {
-        const headers = await githubHeaders(push, { delivery: `held-${i}` });
-        return { body: Buffer.from(push), text: push, headers, signature: headers['x-hub-signature-256']!, event: 'push', deliveryId: `held-${i}`, sourceIp: null, now: NOW };
-      }),
-    );
+    const options = githubOptions(config);
+    const inputs = await Promise.all(Array.from({ length: 12 }, (_, i) => githubPushInput(`held-${i}`)));
     const prepared = await Promise.all(inputs.map((input) => preparer.prepare(options, input, inputs.length)));
     expect(prepared).toEqual(inputs.map((input) => prepareDelivery(options, input)));
     expect(prepared.every((p) => p.kind === 'ready' && p.outcome === 'accepted')).toBe(true);
@@ -171,11 +179,8 @@ describe('the delivery worker', () => {
     const { logger, lines } = capturingLogger();
     const preparer = createDeliveryPreparer({ config, logger, mode: 'always' });
     disposals.push(() => preparer.close());
-    const resolved = createGitProviderRegistry().resolve('github')!;
-    const options = { config, resolved, secrets: providerSecrets(config, resolved) };
-    const push = githubMasterPush();
-    const headers = await githubHeaders(push, { delivery: 'uncloneable-1' });
-    const input: PrepareInput = { body: Buffer.from(push), text: push, headers, signature: headers['x-hub-signature-256']!, event: 'push', deliveryId: 'uncloneable-1', sourceIp: null, now: NOW };
+    const options = githubOptions(config);
+    const input = await githubPushInput('uncloneable-1');
     expect(await preparer.prepare(options, input, 1)).toEqual(prepareDelivery(options, input));
     expect(lines.filter((l) => l.level === 50).map((l) => l.msg)).toEqual(['the delivery worker could not start: deliveries are verified on the main thread']);
   });
@@ -184,11 +189,8 @@ describe('the delivery worker', () => {
     const config = testConfig(WEBHOOK_CONFIG);
     const { logger } = capturingLogger();
     const preparer = createDeliveryPreparer({ config, logger, mode: 'always', workerUrl: new URL('./silent-worker.mjs', import.meta.url), closeTimeoutMs: 300 });
-    const resolved = createGitProviderRegistry().resolve('github')!;
-    const options = { config, resolved, secrets: providerSecrets(config, resolved) };
-    const push = githubMasterPush();
-    const headers = await githubHeaders(push, { delivery: 'silent-1' });
-    const input: PrepareInput = { body: Buffer.from(push), text: push, headers, signature: headers['x-hub-signature-256']!, event: 'push', deliveryId: 'silent-1', sourceIp: null, now: NOW };
+    const options = githubOptions(config);
+    const input = await githubPushInput('silent-1');
     let settled = false;
     const held = preparer.prepare(options, input, 1).finally(() => (settled = true));
     await new Promise((resolve) => setTimeout(resolve, 100));
