@@ -21,12 +21,18 @@ export interface Child {
 function waitForUrl(child: ChildProcess, pattern: RegExp, what: string): Promise<{ url: string; output: () => string }> {
   return new Promise((resolvePromise, reject) => {
     let output = '';
+    let listening = false;
     const timer = setTimeout(() => reject(new Error(`${what} did not start:\n${output.slice(-2000)}`)), 60_000);
+    // The server's log lines keep coming (one per delivery under ingest): once it listens, only
+    // the tail is kept and nothing is searched, so that reading them costs this process little
+    // of the CPU the server under test shares with it.
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
-      if (output.length > 1_000_000) output = output.slice(-100_000);
+      if (output.length > 200_000) output = output.slice(-100_000);
+      if (listening) return;
       const match = pattern.exec(output);
       if (match) {
+        listening = true;
         clearTimeout(timer);
         resolvePromise({ url: match[1]!, output: () => output });
       }
