@@ -45,7 +45,7 @@ export interface TestApp {
 /** An app on a fresh database of `dialect`, initialised (migrated), logging nothing. */
 export async function createTestApp(
   dialect: DialectFixture,
-  options: Partial<Pick<AppOptions, 'config' | 'now' | 'production' | 'runner' | 'scheduler' | 'logger'>> = {},
+  options: Partial<Pick<AppOptions, 'config' | 'now' | 'production' | 'runner' | 'scheduler' | 'logger' | 'accept'>> = {},
 ): Promise<TestApp> {
   const database = await dialect.createDatabase();
   const config = options.config ?? testConfig();
@@ -57,6 +57,7 @@ export async function createTestApp(
     ...(options.production !== undefined ? { production: options.production } : {}),
     ...(options.runner ? { runner: options.runner } : {}),
     ...(options.scheduler !== undefined ? { scheduler: options.scheduler } : {}),
+    ...(options.accept ? { accept: options.accept } : {}),
   });
   await app.init();
   return {

@@ -105,7 +105,8 @@ describe('the delivery worker', () => {
     for (const mode of ['never', 'always'] as const) {
       const { logger, lines } = capturingLogger();
       const yaml = WEBHOOK_CONFIG.replace('    rate_limit: false\n', `    rate_limit: false\n    worker: ${mode}\n`);
-      const t = await createTestApp(sqlite, { config: testConfig(yaml), now: () => NOW, logger });
+      // What is recorded is compared, not what is deployed: the dispatcher runs nothing.
+      const t = await createTestApp(sqlite, { config: testConfig(yaml), now: () => NOW, logger, accept: () => false });
       disposals.push(t.dispose);
       const { url } = await t.app.start({ port: 0 });
       const answers = [];
