@@ -9,6 +9,7 @@ import type { DatabaseTarget } from './database-url.js';
 import { preparedStatementPool } from './pg-prepared.js';
 import { startCheckpointer } from './sqlite-checkpointer.js';
 import { FifoSqliteDialect } from './sqlite-fifo.js';
+import { SqliteWriteLock } from './sqlite-write-lock.js';
 
 export type { DatabaseTarget, DialectName } from './database-url.js';
 export { describeDatabaseUrl, parseDatabaseUrl } from './database-url.js';
@@ -57,6 +58,8 @@ export interface OpenedDatabase {
   db: Kysely<Database>;
   /** SQLite only: the connection under Kysely, for synchronous batches (see Store.withSqlite). */
   sqlite?: BetterSqlite3.Database;
+  /** SQLite file only: taken for every write (see sqlite-write-lock.ts). */
+  writeLock?: SqliteWriteLock;
   /** SQLite file only: stops the WAL checkpoint worker (before db.destroy()). */
   stopCheckpointer?: () => Promise<void>;
 }
@@ -73,11 +76,14 @@ export function openDatabase(target: DatabaseTarget, options: OpenOptions = {}):
       // NORMAL in WAL mode survives a process crash; only a power loss can drop the last commits.
       sqlite.pragma('synchronous = NORMAL');
       sqlite.pragma('foreign_keys = ON');
-      const db = new Kysely<Database>({ dialect: new FifoSqliteDialect({ database: withStatementCache(sqlite) }) });
-      if (file === ':memory:' || options.checkpointInWorker === false) return { db, sqlite };
+      if (file === ':memory:') return { db: new Kysely<Database>({ dialect: new FifoSqliteDialect({ database: withStatementCache(sqlite) }) }), sqlite };
+      // Shared with the checkpoint worker's connection (see sqlite-write-lock.ts).
+      const writeLock = new SqliteWriteLock();
+      const db = new Kysely<Database>({ dialect: new FifoSqliteDialect({ database: withStatementCache(sqlite), writeLock }) });
+      if (options.checkpointInWorker === false) return { db, sqlite, writeLock };
       const tuning = typeof options.checkpointInWorker === 'object' ? options.checkpointInWorker : {};
-      const checkpointer = startCheckpointer(sqlite, file, { ...tuning, ...(options.onBackgroundError ? { onError: options.onBackgroundError } : {}) });
-      return { db, sqlite, stopCheckpointer: () => checkpointer.stop() };
+      const checkpointer = startCheckpointer(sqlite, file, writeLock, { ...tuning, ...(options.onBackgroundError ? { onError: options.onBackgroundError } : {}) });
+      return { db, sqlite, writeLock, stopCheckpointer: () => checkpointer.stop() };
     }
     case 'postgres': {
       const pool = new pg.Pool({

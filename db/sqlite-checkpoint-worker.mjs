@@ -3,17 +3,29 @@
 // writer). Under sustained writes a PASSIVE checkpoint never catches up with the last frame,
 // and the WAL only restarts from its beginning once one has: past `restartPages` the worker
 // asks for a RESTART, which waits for the writer of the moment and holds the next one back
-// for as long as it takes to copy the few frames PASSIVE has not copied yet.
+// for as long as it takes to copy the few frames PASSIVE has not copied yet; it takes the
+// process's write lock for that (sqlite-write-lock.ts), so the writers queue rather than sleep.
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
+import { register } from 'tsx/esm/api';
 
+register();
+const { SqliteWriteLock } = await import('./sqlite-write-lock.ts');
 const { file, intervalMs, restartPages } = workerData;
+const writeLock = new SqliteWriteLock(workerData.writeLock);
 const db = new Database(file, { fileMustExist: true, timeout: 2_000 });
 let failures = 0;
 const timer = setInterval(() => {
   try {
     const [passive] = db.pragma('wal_checkpoint(PASSIVE)');
-    if (passive && passive.log > restartPages) db.pragma('wal_checkpoint(RESTART)');
+    if (passive && passive.log > restartPages) {
+      writeLock.acquireSync();
+      try {
+        db.pragma('wal_checkpoint(RESTART)');
+      } finally {
+        writeLock.release();
+      }
+    }
     failures = 0;
   } catch (error) {
     // Reported once per run of failures, not every interval.

@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type BetterSqlite3 from 'better-sqlite3';
+import type { SqliteWriteLock } from './sqlite-write-lock.js';
 
 /*
  * SQLite's WAL is checkpointed (its pages copied back into the database file, which is then
@@ -31,11 +32,14 @@ export interface Checkpointer {
 export function startCheckpointer(
   sqlite: BetterSqlite3.Database,
   file: string,
+  /** A RESTART waits for the writer of the moment: it takes the write lock, as writers do. */
+  writeLock: SqliteWriteLock,
   options: { intervalMs?: number; restartPages?: number; onError?: (error: Error) => void } = {},
 ): Checkpointer {
   const worker = new Worker(new URL('./sqlite-checkpoint-worker.mjs', import.meta.url), {
-    workerData: { file, intervalMs: options.intervalMs ?? 1000, restartPages: options.restartPages ?? DEFAULT_RESTART_PAGES },
+    workerData: { file, intervalMs: options.intervalMs ?? 1000, restartPages: options.restartPages ?? DEFAULT_RESTART_PAGES, writeLock: writeLock.buffer },
   });
+  const threadId = worker.threadId;
   worker.unref();
   let stopping = false;
   const restoreAutocheckpoint = () => {
@@ -51,6 +55,8 @@ export function startCheckpointer(
     options.onError?.(error);
   });
   worker.once('exit', (code) => {
+    // Ended in the middle of a RESTART: the lock is not left held.
+    writeLock.releaseIfHeldBy(threadId);
     if (stopping) return;
     restoreAutocheckpoint();
     options.onError?.(new Error(`the WAL checkpoint worker exited (${code}): checkpoints are back on the main connection`));

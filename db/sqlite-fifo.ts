@@ -1,23 +1,48 @@
-import type { DatabaseConnection, Driver, QueryCompiler, TransactionSettings } from 'kysely';
-import { SqliteDialect } from 'kysely';
+import type { DatabaseConnection, Driver, QueryCompiler, QueryResult, SqliteDialectConfig, TransactionSettings } from 'kysely';
+import { CompiledQuery, SqliteDialect } from 'kysely';
+import type { SqliteWriteLock } from './sqlite-write-lock.js';
 
 /*
  * Kysely's SQLite driver serialises its single connection with a mutex whose every release
  * wakes every waiter (they all await one promise, then race to take it again): with a hundred
  * concurrent webhook deliveries, each commit woke a hundred tasks. This dialect queues the
  * waiters first-come first-served, so a release hands the connection to exactly one.
+ *
+ * Another thread's connection may write to the same file (the WAL checkpoint worker's RESTART):
+ * every write here, a statement outside a transaction or a whole transaction, first takes the
+ * process's write lock (sqlite-write-lock.ts), waiting for it without stopping the event loop.
+ * Transactions begin IMMEDIATE, so SQLite's own lock is taken at BEGIN too: a deferred
+ * transaction that read first could not take it after another connection (another process)
+ * committed (SQLITE_BUSY_SNAPSHOT, which no busy timeout waits out).
  */
 export class FifoSqliteDialect extends SqliteDialect {
-  override createDriver(): Driver {
-    return new FifoDriver(super.createDriver());
+  readonly #writeLock: SqliteWriteLock | undefined;
+
+  constructor(config: SqliteDialectConfig & { writeLock?: SqliteWriteLock }) {
+    super(config);
+    this.#writeLock = config.writeLock;
   }
+
+  override createDriver(): Driver {
+    return new FifoDriver(super.createDriver(), this.#writeLock);
+  }
+}
+
+/** A statement that may write (anything but a read): it waits for the write lock. */
+function mayWrite(sql: string): boolean {
+  return !/^\s*(select|pragma\s+\w+\s*$|explain)/i.test(sql);
 }
 
 class FifoDriver implements Driver {
   #held = false;
   readonly #waiting: (() => void)[] = [];
+  /** The write lock is held for the transaction in progress. */
+  #locked = false;
 
-  constructor(private readonly inner: Driver) {}
+  constructor(
+    private readonly inner: Driver,
+    private readonly writeLock: SqliteWriteLock | undefined,
+  ) {}
 
   init(): Promise<void> {
     return this.inner.init();
@@ -26,7 +51,14 @@ class FifoDriver implements Driver {
   async acquireConnection(): Promise<DatabaseConnection> {
     if (this.#held) await new Promise<void>((resolve) => this.#waiting.push(resolve));
     this.#held = true;
-    return this.inner.acquireConnection();
+    const connection = await this.inner.acquireConnection();
+    const lock = this.writeLock;
+    if (!lock) return connection;
+    return {
+      executeQuery: <R>(query: CompiledQuery): Promise<QueryResult<R>> =>
+        this.#locked || !mayWrite(query.sql) ? connection.executeQuery<R>(query) : lock.with(() => connection.executeQuery<R>(query)),
+      streamQuery: (query, chunkSize) => connection.streamQuery(query, chunkSize),
+    };
   }
 
   async releaseConnection(connection: DatabaseConnection): Promise<void> {
@@ -37,16 +69,39 @@ class FifoDriver implements Driver {
     else this.#held = false;
   }
 
-  beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
-    return this.inner.beginTransaction(connection, settings);
+  async beginTransaction(connection: DatabaseConnection, _settings: TransactionSettings): Promise<void> {
+    if (this.writeLock) {
+      await this.writeLock.acquire();
+      this.#locked = true;
+    }
+    try {
+      await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+    } catch (error) {
+      this.#unlock();
+      throw error;
+    }
   }
 
-  commitTransaction(connection: DatabaseConnection): Promise<void> {
-    return this.inner.commitTransaction(connection);
+  async commitTransaction(connection: DatabaseConnection): Promise<void> {
+    try {
+      await this.inner.commitTransaction(connection);
+    } finally {
+      this.#unlock();
+    }
   }
 
-  rollbackTransaction(connection: DatabaseConnection): Promise<void> {
-    return this.inner.rollbackTransaction(connection);
+  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    try {
+      await this.inner.rollbackTransaction(connection);
+    } finally {
+      this.#unlock();
+    }
+  }
+
+  #unlock(): void {
+    if (!this.#locked) return;
+    this.#locked = false;
+    this.writeLock!.release();
   }
 
   savepoint(connection: DatabaseConnection, name: string, compile: QueryCompiler['compileQuery']): Promise<void> {

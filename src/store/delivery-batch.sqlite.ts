@@ -118,5 +118,6 @@ export function writeDeliveryBatch(db: BetterSqlite3.Database, batch: readonly D
       return { eventId, deployments, superseded };
     }),
   );
-  return run();
+  // IMMEDIATE: the write lock is taken (or waited for) at BEGIN, as on every connection here.
+  return run.immediate();
 }

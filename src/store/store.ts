@@ -20,7 +20,8 @@ export interface Store {
   /**
    * SQLite only (undefined elsewhere): runs `work` synchronously on the connection under Kysely
    * while holding it, so no Kysely query or transaction can interleave. For hot paths that want
-   * prepared statements and one transaction without an await between statements.
+   * prepared statements and one transaction without an await between statements. It holds the
+   * file's write lock too (see db/sqlite-write-lock.ts).
    */
   readonly withSqlite?: <T>(work: (sqlite: BetterSqlite3.Database) => T) => Promise<T>;
   /** Reachable and migrated; the reason when not. */
@@ -30,7 +31,7 @@ export interface Store {
 
 export function createStore(url: string, options: OpenOptions = {}): Store {
   const target: DatabaseTarget = parseDatabaseUrl(url);
-  const { db, sqlite, stopCheckpointer } = openDatabase(target, options);
+  const { db, sqlite, stopCheckpointer, writeLock } = openDatabase(target, options);
   let closed = false;
   return {
     db,
@@ -38,7 +39,12 @@ export function createStore(url: string, options: OpenOptions = {}): Store {
     url: target.url,
     description: describeDatabaseUrl(target.url),
     migrate: () => migrateToLatest(db),
-    ...(sqlite ? { withSqlite: <T>(work: (raw: BetterSqlite3.Database) => T) => db.connection().execute(async () => work(sqlite)) } : {}),
+    ...(sqlite
+      ? {
+          withSqlite: <T>(work: (raw: BetterSqlite3.Database) => T) =>
+            db.connection().execute(async () => (writeLock ? writeLock.with(() => work(sqlite)) : work(sqlite))),
+        }
+      : {}),
     async readiness() {
       try {
         await sql`select 1`.execute(db);
