@@ -24,6 +24,8 @@ const SECRET = 'bench-webhook-secret-0123456789';
 
 interface LoadResult {
   rps: number;
+  /** CPU the server used during the run (every thread), in µs per request answered (set by the caller). */
+  cpuPerRequest?: number;
   total: number;
   p50: number;
   p99: number;
@@ -64,10 +66,11 @@ fraises:
 `;
 }
 
-async function load(url: string, body: string, seconds: number, signed: boolean): Promise<LoadResult> {
+async function load(server: Child, body: string, seconds: number, signed: boolean): Promise<LoadResult> {
   const signature = `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`;
-  return runWorker<LoadResult>('bench/load-http.ts', {
-    url,
+  const cpuBefore = server.cpuSeconds();
+  const result = await runWorker<LoadResult>('bench/load-http.ts', {
+    url: server.url,
     path: signed ? '/webhook/github' : '/',
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-hub-signature-256': signature, 'user-agent': 'GitHub-Hookshot/bench' },
@@ -77,6 +80,7 @@ async function load(url: string, body: string, seconds: number, signed: boolean)
     uniqueHeader: { name: 'x-github-delivery', prefix: randomUUID() },
     collectDeliveryIds: signed,
   });
+  return { ...result, cpuPerRequest: ((server.cpuSeconds() - cpuBefore) * 1e6) / Math.max(result.total, 1) };
 }
 
 export async function benchIngest(workDir: string, database: { name: string; url: string }): Promise<{ rows: Row[]; notes: string[] }> {
@@ -91,11 +95,11 @@ export async function benchIngest(workDir: string, database: { name: string; url
   try {
     reference = await startReference();
     server = await startFraisier(['--config', join(workDir, 'ingest.yaml'), '--database', database.url], { cwd: workDir });
-    await load(reference.url, body, WARMUP_SECONDS, false);
-    runs.push(await load(server.url, body, WARMUP_SECONDS, true));
+    await load(reference, body, WARMUP_SECONDS, false);
+    runs.push(await load(server, body, WARMUP_SECONDS, true));
     for (let round = 0; round < ROUNDS; round++) {
-      const referenceRun = await load(reference.url, body, ROUND_SECONDS, false);
-      const fraisierRun = await load(server.url, body, ROUND_SECONDS, true);
+      const referenceRun = await load(reference, body, ROUND_SECONDS, false);
+      const fraisierRun = await load(server, body, ROUND_SECONDS, true);
       runs.push(fraisierRun);
       rounds.push({ reference: referenceRun, fraisier: fraisierRun });
     }
@@ -114,6 +118,8 @@ export async function benchIngest(workDir: string, database: { name: string; url
     p99: median(rounds.map((r) => r.reference.p99)),
   };
   const ratio = median(rounds.map((r) => r.fraisier.rps / r.reference.rps));
+  // Steadier than requests/s on a machine whose speed drifts: what each request cost the server.
+  const cpu = { fraisier: median(rounds.map((r) => r.fraisier.cpuPerRequest!)), reference: median(rounds.map((r) => r.reference.cpuPerRequest!)) };
 
   // Every 2xx has exactly one row and one deployment. The load generator waits for the answers
   // in flight when a run ends, so a row without its answer comes only from a request that
@@ -160,6 +166,15 @@ export async function benchIngest(workDir: string, database: { name: string; url
         ratio: `${(result.p99 / Math.max(refResult.p99, 0.01)).toFixed(1)}×`,
         bar: 'p99 < 50 ms',
         pass: result.p99 < 50,
+      },
+      {
+        bench: label,
+        measure: 'server CPU per request (every thread)',
+        value: `${Math.round(cpu.fraisier)} µs`,
+        reference: `bare node:http ${Math.round(cpu.reference)} µs`,
+        ratio: `${(cpu.fraisier / cpu.reference).toFixed(1)}×`,
+        bar: '-',
+        pass: null,
       },
       {
         bench: label,

@@ -8,6 +8,8 @@ import { resolve } from 'node:path';
  */
 
 const BIN = resolve('bin/fraisier.js');
+/** USER_HZ: /proc reports CPU time in these (100 on every Linux this runs on). */
+const CLOCK_TICKS = 100;
 
 export interface Child {
   process: ChildProcess;
@@ -15,6 +17,8 @@ export interface Child {
   output(): string;
   /** Resident memory of the process now, in MiB (from /proc). */
   rssMiB(): number;
+  /** CPU time the process has used so far, every thread, user and system, in seconds (from /proc). */
+  cpuSeconds(): number;
   stop(): Promise<void>;
 }
 
@@ -63,6 +67,16 @@ function wrap(child: ChildProcess, url: string, output: () => string): Child {
       try {
         const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
         return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+      } catch {
+        return Number.NaN;
+      }
+    },
+    cpuSeconds: () => {
+      try {
+        const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+        // Fields after the command name: utime and stime are the 12th and 13th, in clock ticks.
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
       } catch {
         return Number.NaN;
       }
