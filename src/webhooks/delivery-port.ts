@@ -6,12 +6,16 @@ import type { DeliveryWrite } from './record-delivery.js';
  * What the thread answering requests and the delivery worker say to each other. A prepared
  * delivery crosses as plain data: its deployments name their environment (the main thread puts
  * its own configuration object back), and a kept payload that is the body's text unchanged is
- * not sent back at all.
+ * not sent back at all, nor sent there: the worker decodes the bytes. Deliveries cross in
+ * batches, those of one turn of the event loop in one message each way: a message per delivery
+ * cost more (a thread woken, a message framed, twice per delivery) than the worker saved.
  */
 
 /** A delivery to prepare, as it crosses threads (see PrepareInput). */
-export interface WorkerRequest extends Omit<PrepareInput, 'body' | 'now'> {
+export interface WorkerRequest extends Omit<PrepareInput, 'body' | 'now' | 'text'> {
   id: number;
+  /** Absent when it is the body decoded as UTF-8 (the worker decodes it). */
+  text?: string;
   /** Stored name of a built-in provider. */
   provider: string;
   /** A copy of the body's bytes (its buffer is transferred). */
@@ -20,7 +24,14 @@ export interface WorkerRequest extends Omit<PrepareInput, 'body' | 'now'> {
   now: number;
 }
 
-export type WorkerReply = { ready: true } | { id: number; prepared: PortablePrepared } | { id: number; error: string };
+/** What the main thread sends: the deliveries of one turn. */
+export interface WorkerBatch {
+  batch: WorkerRequest[];
+}
+
+export type WorkerAnswer = { id: number; prepared: PortablePrepared } | { id: number; error: string };
+
+export type WorkerReply = { ready: true } | { answers: WorkerAnswer[] };
 
 type Ready = Extract<Prepared, { kind: 'ready' }>;
 type PortableDeployment = Omit<DeliveryWrite['deployments'][number], 'env'> & { env: Pick<EnvironmentConfig, 'fraise' | 'name'> };

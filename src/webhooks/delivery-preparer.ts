@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { DeliveryWorkerMode, EnvironmentConfig, FraisierConfig } from '../config/types.js';
-import { fromPortable, type WorkerReply, type WorkerRequest } from './delivery-port.js';
+import { fromPortable, type WorkerBatch, type WorkerReply, type WorkerRequest } from './delivery-port.js';
 import { type PrepareInput, type PrepareOptions, type Prepared, prepareDelivery } from './prepare-delivery.js';
 import { findEnvironment } from './routing.js';
 
@@ -67,6 +67,9 @@ export function createDeliveryPreparer({ config, logger, mode = 'auto', workerUr
   let nextId = 1;
   const pending = new Map<number, Pending>();
   let drained: (() => void) | undefined;
+  /** Deliveries of this turn, sent together once the event loop has read what else arrived. */
+  let outbox: WorkerRequest[] = [];
+  let moved: ArrayBuffer[] = [];
 
   const settle = (id: number): Pending | undefined => {
     const found = pending.get(id);
@@ -86,6 +89,25 @@ export function createDeliveryPreparer({ config, logger, mode = 'auto', workerUr
     void worker?.terminate();
   };
 
+  /** Sends this turn's deliveries in one message. */
+  const send = () => {
+    const batch = outbox;
+    const transfer = moved;
+    outbox = [];
+    moved = [];
+    if (batch.length === 0) return;
+    try {
+      if (!worker || failed) throw new Error('no worker');
+      worker.postMessage({ batch } satisfies WorkerBatch, transfer);
+    } catch {
+      // Something in them cannot be copied to the worker, or it is gone: prepared here instead.
+      for (const request of batch) {
+        const held = settle(request.id);
+        if (held) inThread(held);
+      }
+    }
+  };
+
   const start = () => {
     try {
       worker = new Worker(workerUrl ?? new URL('./delivery-worker.mjs', import.meta.url), { workerData: { config } });
@@ -103,14 +125,19 @@ export function createDeliveryPreparer({ config, logger, mode = 'auto', workerUr
         logger.info('webhook deliveries are verified on a worker thread');
         return;
       }
-      const p = settle(reply.id);
-      if (!p) return;
-      // Whatever went wrong there goes wrong here too, and is answered as it would have been.
-      if ('error' in reply) return inThread(p);
-      try {
-        p.resolve(fromPortable(reply.prepared, p.input.text, environment));
-      } catch (error) {
-        p.reject(error);
+      for (const answer of reply.answers) {
+        const p = settle(answer.id);
+        if (!p) continue;
+        // Whatever went wrong there goes wrong here too, and is answered as it would have been.
+        if ('error' in answer) {
+          inThread(p);
+          continue;
+        }
+        try {
+          p.resolve(fromPortable(answer.prepared, p.input.text, environment));
+        } catch (error) {
+          p.reject(error);
+        }
       }
     });
     worker.on('error', (error) => fail(error));
@@ -127,16 +154,19 @@ export function createDeliveryPreparer({ config, logger, mode = 'auto', workerUr
         if (!offload) return inThread({ options, input, resolve, reject });
         // A copy of exactly the body's bytes (a Buffer may sit in a larger pool), moved, not cloned.
         const body = new Uint8Array(input.body);
-        const request: WorkerRequest = { ...input, id: nextId++, provider: options.resolved.storedName, body, now: input.now.getTime() };
-        const held: Pending = { options, input, resolve, reject };
-        pending.set(request.id, held);
-        try {
-          worker!.postMessage(request, [body.buffer]);
-        } catch {
-          // Something in it cannot be copied to the worker: prepared here instead.
-          settle(request.id);
-          inThread(held);
-        }
+        const { text, ...rest } = input;
+        const request: WorkerRequest = {
+          ...rest,
+          ...(text === input.body.toString('utf8') ? {} : { text }),
+          id: nextId++,
+          provider: options.resolved.storedName,
+          body,
+          now: input.now.getTime(),
+        };
+        pending.set(request.id, { options, input, resolve, reject });
+        outbox.push(request);
+        moved.push(body.buffer);
+        if (outbox.length === 1) setImmediate(send);
       });
     },
 

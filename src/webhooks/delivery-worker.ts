@@ -1,6 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { FraisierConfig } from '../config/types.js';
-import { type WorkerReply, type WorkerRequest, toPortable } from './delivery-port.js';
+import { type WorkerAnswer, type WorkerBatch, type WorkerReply, type WorkerRequest, toPortable } from './delivery-port.js';
 import { prepareDelivery } from './prepare-delivery.js';
 import { createGitProviderRegistry } from './registry.js';
 import { type ProviderSecrets, providerSecrets } from './verify-delivery.js';
@@ -17,22 +17,22 @@ const config = (workerData as { config: FraisierConfig }).config;
 const registry = createGitProviderRegistry();
 const secrets = new Map<string, ProviderSecrets>();
 
-port.on('message', (request: WorkerRequest) => {
-  let reply: WorkerReply;
+function answer(request: WorkerRequest): WorkerAnswer {
   try {
     const resolved = registry.resolve(request.provider);
     if (!resolved) throw new Error(`the delivery worker has no provider ${request.provider}`);
     let known = secrets.get(resolved.storedName);
     if (!known) secrets.set(resolved.storedName, (known = providerSecrets(config, resolved)));
     const body = Buffer.from(request.body.buffer, request.body.byteOffset, request.body.byteLength);
-    const prepared = prepareDelivery(
-      { config, resolved, secrets: known },
-      { ...request, body, now: new Date(request.now) },
-    );
-    reply = { id: request.id, prepared: toPortable(prepared, request.text) };
+    const text = request.text ?? body.toString('utf8');
+    const prepared = prepareDelivery({ config, resolved, secrets: known }, { ...request, body, text, now: new Date(request.now) });
+    return { id: request.id, prepared: toPortable(prepared, text) };
   } catch (error) {
-    reply = { id: request.id, error: error instanceof Error ? error.message : String(error) };
+    return { id: request.id, error: error instanceof Error ? error.message : String(error) };
   }
-  port.postMessage(reply);
+}
+
+port.on('message', ({ batch }: WorkerBatch) => {
+  port.postMessage({ answers: batch.map(answer) } satisfies WorkerReply);
 });
 port.postMessage({ ready: true } satisfies WorkerReply);
