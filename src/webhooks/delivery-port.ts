@@ -12,7 +12,7 @@ import type { DeliveryWrite } from './record-delivery.js';
  */
 
 /** A delivery to prepare, as it crosses threads (see PrepareInput). */
-export interface WorkerRequest extends Omit<PrepareInput, 'body' | 'now' | 'text'> {
+export interface WorkerRequest extends Omit<PrepareInput, 'body' | 'now' | 'text' | 'textIsBody'> {
   id: number;
   /** Absent when it is the body decoded as UTF-8 (the worker decodes it). */
   text?: string;

@@ -154,10 +154,10 @@ export function createDeliveryPreparer({ config, logger, mode = 'auto', workerUr
         if (!offload) return inThread({ options, input, resolve, reject });
         // A copy of exactly the body's bytes (a Buffer may sit in a larger pool), moved, not cloned.
         const body = new Uint8Array(input.body);
-        const { text, ...rest } = input;
+        const { text, textIsBody, ...rest } = input;
         const request: WorkerRequest = {
           ...rest,
-          ...(text === input.body.toString('utf8') ? {} : { text }),
+          ...(textIsBody ? {} : { text }),
           id: nextId++,
           provider: options.resolved.storedName,
           body,

@@ -18,6 +18,8 @@ export interface PrepareInput {
   body: Buffer;
   /** The body as text (what is parsed, and kept when `store_payload` is on). */
   text: string;
+  /** `text` is `body` decoded as UTF-8 (the delivery worker then decodes it rather than receive both). */
+  textIsBody?: boolean;
   headers: WebhookHeaders;
   signature: string | null;
   event: string | null;

@@ -88,6 +88,9 @@ export class WebhookService implements WebhookIntake {
       {
         body,
         text: delivery.payload,
+        // The route's payload is its body decoded; a payload alone survives encoding unless it
+        // holds a lone surrogate.
+        textIsBody: delivery.body !== undefined || delivery.payload.isWellFormed(),
         headers,
         signature: delivery.signature || described.signature || null,
         event: delivery.event || described.event || null,
