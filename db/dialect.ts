@@ -58,7 +58,7 @@ export interface OpenedDatabase {
   db: Kysely<Database>;
   /** SQLite only: the connection under Kysely, for synchronous batches (see Store.withSqlite). */
   sqlite?: BetterSqlite3.Database;
-  /** SQLite file only: taken for every write (see sqlite-write-lock.ts). */
+  /** SQLite file with a checkpoint worker: taken for every write (see sqlite-write-lock.ts). */
   writeLock?: SqliteWriteLock;
   /** SQLite file only: stops the WAL checkpoint worker (before db.destroy()). */
   stopCheckpointer?: () => Promise<void>;
@@ -76,11 +76,11 @@ export function openDatabase(target: DatabaseTarget, options: OpenOptions = {}):
       // NORMAL in WAL mode survives a process crash; only a power loss can drop the last commits.
       sqlite.pragma('synchronous = NORMAL');
       sqlite.pragma('foreign_keys = ON');
-      if (file === ':memory:') return { db: new Kysely<Database>({ dialect: new FifoSqliteDialect({ database: withStatementCache(sqlite) }) }), sqlite };
-      // Shared with the checkpoint worker's connection (see sqlite-write-lock.ts).
-      const writeLock = new SqliteWriteLock();
-      const db = new Kysely<Database>({ dialect: new FifoSqliteDialect({ database: withStatementCache(sqlite), writeLock }) });
-      if (options.checkpointInWorker === false) return { db, sqlite, writeLock };
+      const checkpointed = file !== ':memory:' && options.checkpointInWorker !== false;
+      // Another thread writes to the file (the checkpoint worker's RESTART): both take this lock.
+      const writeLock = checkpointed ? new SqliteWriteLock() : undefined;
+      const db = new Kysely<Database>({ dialect: new FifoSqliteDialect({ database: withStatementCache(sqlite), ...(writeLock ? { writeLock } : {}) }) });
+      if (!writeLock) return { db, sqlite };
       const tuning = typeof options.checkpointInWorker === 'object' ? options.checkpointInWorker : {};
       const checkpointer = startCheckpointer(sqlite, file, writeLock, { ...tuning, ...(options.onBackgroundError ? { onError: options.onBackgroundError } : {}) });
       return { db, sqlite, writeLock, stopCheckpointer: () => checkpointer.stop() };
