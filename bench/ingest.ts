@@ -24,8 +24,8 @@ const SECRET = 'bench-webhook-secret-0123456789';
 
 interface LoadResult {
   rps: number;
-  /** CPU the server used during the run (every thread), in µs per request answered (set by the caller). */
-  cpuPerRequest?: number;
+  /** CPU the server used during the run (every thread), in µs per request answered. */
+  cpuPerRequest: number;
   total: number;
   p50: number;
   p99: number;
@@ -69,7 +69,7 @@ fraises:
 async function load(server: Child, body: string, seconds: number, signed: boolean): Promise<LoadResult> {
   const signature = `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`;
   const cpuBefore = server.cpuSeconds();
-  const result = await runWorker<LoadResult>('bench/load-http.ts', {
+  const result = await runWorker<Omit<LoadResult, 'cpuPerRequest'>>('bench/load-http.ts', {
     url: server.url,
     path: signed ? '/webhook/github' : '/',
     method: 'POST',
@@ -119,7 +119,7 @@ export async function benchIngest(workDir: string, database: { name: string; url
   };
   const ratio = median(rounds.map((r) => r.fraisier.rps / r.reference.rps));
   // Steadier than requests/s on a machine whose speed drifts: what each request cost the server.
-  const cpu = { fraisier: median(rounds.map((r) => r.fraisier.cpuPerRequest!)), reference: median(rounds.map((r) => r.reference.cpuPerRequest!)) };
+  const cpu = { fraisier: median(rounds.map((r) => r.fraisier.cpuPerRequest)), reference: median(rounds.map((r) => r.reference.cpuPerRequest)) };
 
   // Every 2xx has exactly one row and one deployment. The load generator waits for the answers
   // in flight when a run ends, so a row without its answer comes only from a request that

@@ -41,24 +41,15 @@ export class SqliteWriteLock {
 
   /** Takes the lock, without blocking this thread's event loop while it waits. */
   async acquire(): Promise<void> {
+    let wait = this.#attempt();
+    if (!wait) return;
     const cells = this.#cells;
     if (isMainThread) Atomics.add(cells, MAIN_WAITING, 1);
-    let alive: NodeJS.Timeout | undefined;
-    const wait = async (index: number, value: number, timeoutMs?: number) => {
-      alive ??= setInterval(() => {}, 60_000);
-      const waited = Atomics.waitAsync(cells, index, value, timeoutMs);
-      if (waited.async) await waited.value;
-    };
+    const alive = setInterval(() => {}, 60_000);
     try {
-      for (;;) {
-        const waiting = isMainThread ? 0 : Atomics.load(cells, MAIN_WAITING);
-        if (waiting > 0) {
-          await wait(MAIN_WAITING, waiting, YIELD_MS);
-          continue;
-        }
-        const holder = Atomics.compareExchange(cells, HOLDER, 0, this.#me);
-        if (holder === 0) return;
-        await wait(HOLDER, holder);
+      for (; wait; wait = this.#attempt()) {
+        const waited = Atomics.waitAsync(cells, wait.cell, wait.value, wait.timeoutMs);
+        if (waited.async) await waited.value;
       }
     } finally {
       clearInterval(alive);
@@ -71,17 +62,20 @@ export class SqliteWriteLock {
 
   /** Takes the lock, blocking this thread while it waits (a worker with nothing else to do). */
   acquireSync(): void {
-    const cells = this.#cells;
-    for (;;) {
-      const waiting = Atomics.load(cells, MAIN_WAITING);
-      if (waiting > 0 && isMainThread === false) {
-        Atomics.wait(cells, MAIN_WAITING, waiting, YIELD_MS);
-        continue;
-      }
-      const holder = Atomics.compareExchange(cells, HOLDER, 0, this.#me);
-      if (holder === 0) return;
-      Atomics.wait(cells, HOLDER, holder);
+    for (let wait = this.#attempt(); wait; wait = this.#attempt()) Atomics.wait(this.#cells, wait.cell, wait.value, wait.timeoutMs);
+  }
+
+  /**
+   * One try: undefined once the lock is taken, else the cell to wait on while it holds `value`.
+   * A worker that finds the main thread waiting does not try: it waits for it to go first.
+   */
+  #attempt(): { cell: number; value: number; timeoutMs?: number } | undefined {
+    if (!isMainThread) {
+      const waiting = Atomics.load(this.#cells, MAIN_WAITING);
+      if (waiting > 0) return { cell: MAIN_WAITING, value: waiting, timeoutMs: YIELD_MS };
     }
+    const holder = Atomics.compareExchange(this.#cells, HOLDER, 0, this.#me);
+    return holder === 0 ? undefined : { cell: HOLDER, value: holder };
   }
 
   release(): void {

@@ -96,15 +96,18 @@ export function createDeliveryPreparer({ config, logger, mode = 'auto', workerUr
     outbox = [];
     moved = [];
     if (batch.length === 0) return;
-    try {
-      if (!worker || failed) throw new Error('no worker');
-      worker.postMessage({ batch } satisfies WorkerBatch, transfer);
-    } catch {
-      // Something in them cannot be copied to the worker, or it is gone: prepared here instead.
-      for (const request of batch) {
-        const held = settle(request.id);
-        if (held) inThread(held);
+    if (worker && !failed) {
+      try {
+        worker.postMessage({ batch } satisfies WorkerBatch, transfer);
+        return;
+      } catch {
+        // Something in them cannot be copied to the worker: prepared here instead.
       }
+    }
+    // A worker that failed since has prepared here what it held already (settle finds nothing).
+    for (const request of batch) {
+      const held = settle(request.id);
+      if (held) inThread(held);
     }
   };
 
