@@ -1,7 +1,5 @@
 import { createHmac } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FraisierConfig } from '../../src/config/types.js';
 import { createDeliveryPreparer } from '../../src/webhooks/delivery-preparer.js';
@@ -12,6 +10,7 @@ import { createTestApp, testConfig } from '../setup/app.js';
 import { DIALECTS } from '../setup/dialects.js';
 import {
   bitbucketHeaders,
+  capturingLogger,
   deliver,
   eventRows,
   fixture,
@@ -33,18 +32,6 @@ import {
  */
 
 const sqlite = DIALECTS.find((d) => d.name === 'sqlite')!;
-
-/** A logger whose lines the test reads. */
-function capturingLogger() {
-  const lines: { level: number; msg: string }[] = [];
-  const stream = new Writable({
-    write(chunk, _encoding, done) {
-      for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line));
-      done();
-    },
-  });
-  return { logger: pino({ level: 'debug' }, stream), lines };
-}
 
 /** What the service hands the preparer for a GitHub delivery. */
 function githubOptions(config: FraisierConfig): PrepareOptions {

@@ -1,12 +1,10 @@
 import BetterSqlite3 from 'better-sqlite3';
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.js';
 import { createStore } from '../../src/store/store.js';
 import { type ProxiedTestApp, startAppBehindProxy, testConfig } from '../setup/app.js';
 import { DIALECTS } from '../setup/dialects.js';
-import { deliver, deploymentsOf, eventRows, githubHeaders, githubMasterPush, NOW, WEBHOOK_CONFIG } from './support.js';
+import { capturingLogger, deliver, deploymentsOf, eventRows, githubHeaders, githubMasterPush, NOW, WEBHOOK_CONFIG } from './support.js';
 
 /*
  * The store goes away mid-life (PostgreSQL behind a proxy that cuts every connection and
@@ -58,16 +56,7 @@ describe('when PostgreSQL goes away', async () => {
 describe('when another process holds SQLite\'s write lock', () => {
   it('answers 503 past the busy timeout, logs why, and the redelivery afterwards queues exactly one deployment', async () => {
     const database = await sqlite.createDatabase();
-    const lines: { level: number; msg: string }[] = [];
-    const logger = pino(
-      { level: 'info' },
-      new Writable({
-        write(chunk, _encoding, done) {
-          for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line));
-          done();
-        },
-      }),
-    );
+    const { logger, lines } = capturingLogger();
     // SQLite's lock waited for 300 ms at most; the dispatcher runs nothing (only what is recorded counts).
     const app = createApp({ config: testConfig(WEBHOOK_CONFIG), store: createStore(database.url, { busyTimeoutMs: 300 }), logger, now: () => NOW, accept: () => false });
     try {

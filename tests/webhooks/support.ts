@@ -2,9 +2,11 @@ import { createHmac, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import type WebhookDefinitions from '@octokit/webhooks-examples';
 import { sign } from '@octokit/webhooks-methods';
 import { sql } from 'kysely';
+import pino from 'pino';
 import type { App } from '../../src/app.js';
 import { createTestApp, type TestApp, testConfig } from '../setup/app.js';
 import type { DialectFixture } from '../setup/dialects.js';
@@ -250,4 +252,16 @@ export async function deploymentsOf(app: App, eventId: number | string) {
     .where('r.fk_webhook_event', '=', Number(eventId))
     .orderBy('d.id', 'asc')
     .execute();
+}
+
+/** A logger whose lines the test reads. */
+export function capturingLogger() {
+  const lines: { level: number; msg: string }[] = [];
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line));
+      done();
+    },
+  });
+  return { logger: pino({ level: 'debug' }, stream), lines };
 }
