@@ -88,7 +88,7 @@ builder.mutationFields((t) => ({
       ctx.services.webhooks.process(ctx.principal, {
         provider: args.provider === 'custom' ? `custom:${args.providerName ?? ''}` : args.provider,
         payload: args.payload,
-        ...((ctx as WebhookRouteContext).webhookBody ? { body: (ctx as WebhookRouteContext).webhookBody } : {}),
+        body: (ctx as WebhookRouteContext).webhookBody,
         signature: args.signature ?? null,
         event: args.event ?? null,
         deliveryId: args.deliveryId ?? null,

@@ -1,6 +1,6 @@
 import { arrayAt, asObject, at, firstString, type JsonObject, stringAt, strings } from './payload.js';
 import type { GitProvider, ParsedEvent, RefUpdate, RepositoryInfo, VerifyOutcome } from './provider.js';
-import { nothing, pushUpdate } from './push.js';
+import { type EventCommon, nothing, parsedEvent, pushUpdate } from './push.js';
 import { findHmacSecret, parseHexDigest } from './signature.js';
 
 /*
@@ -38,16 +38,16 @@ export const bitbucket: GitProvider = {
   parse(context): ParsedEvent {
     const payload = context.json() as JsonObject;
     const event = context.event ?? stringAt(payload, 'eventKey') ?? (payload.push !== undefined ? 'repo:push' : 'unknown');
-    const common = { repository: repositoryOf(payload), sender: senderOf(payload), eventType: event };
+    const common: EventCommon = { repository: repositoryOf(payload), sender: senderOf(payload), eventType: event };
     let updates: RefUpdate[] | undefined;
-    if (event === 'diagnostics:ping') return { ...common, ...nothing('ping'), note: 'Bitbucket test connection (diagnostics:ping)' };
+    if (event === 'diagnostics:ping') return parsedEvent(common, nothing('ping'), { note: 'Bitbucket test connection (diagnostics:ping)' });
     if (event === 'repo:push') updates = arrayAt(payload, 'push', 'changes').map(cloudChange).filter((u) => u !== undefined);
     else if (event === 'repo:refs_changed') updates = arrayAt(payload, 'changes').map((c) => serverChange(c, payload)).filter((u) => u !== undefined);
-    else if (event.startsWith('pullrequest:') || event.startsWith('pr:')) return { ...common, ...nothing('pull_request') };
-    else return { ...common, ...nothing('other') };
+    else if (event.startsWith('pullrequest:') || event.startsWith('pr:')) return parsedEvent(common, nothing('pull_request'));
+    else return parsedEvent(common, nothing('other'));
     const [first, ...also] = updates;
-    if (!first) return { ...common, ...nothing('other'), note: 'a push that moves no ref' };
-    return { ...common, ...first, ...(also.length ? { also } : {}) };
+    if (!first) return parsedEvent(common, nothing('other'), { note: 'a push that moves no ref' });
+    return parsedEvent(common, first, { also });
   },
 };
 

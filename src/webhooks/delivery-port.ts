@@ -49,8 +49,13 @@ export function toPortable(prepared: Prepared, text: string): PortablePrepared {
   if (prepared.kind === 'invalid') return prepared;
   const { event, deployments } = prepared.write;
   const payloadIsText = event.payload === text;
+  // Field by field: in V8, properties added after a spread cost microseconds each time. (A
+  // spread that only replaces properties, as below, is fast.)
   return {
-    ...prepared,
+    kind: prepared.kind,
+    outcome: prepared.outcome,
+    reason: prepared.reason,
+    syntaxError: prepared.syntaxError,
     write: {
       event: payloadIsText ? { ...event, payload: null } : event,
       deployments: deployments.map((d) => ({ ...d, env: { fraise: d.env.fraise, name: d.env.name } })),
@@ -61,9 +66,12 @@ export function toPortable(prepared: Prepared, text: string): PortablePrepared {
 
 export function fromPortable(portable: PortablePrepared, text: string, environment: (fraise: string, name: string) => EnvironmentConfig): Prepared {
   if (portable.kind === 'invalid') return portable;
-  const { payloadIsText, write, ...rest } = portable;
+  const { payloadIsText, write } = portable;
   return {
-    ...rest,
+    kind: portable.kind,
+    outcome: portable.outcome,
+    reason: portable.reason,
+    syntaxError: portable.syntaxError,
     write: {
       event: payloadIsText ? { ...write.event, payload: text } : write.event,
       deployments: write.deployments.map((d) => ({ ...d, env: environment(d.env.fraise, d.env.name) })),

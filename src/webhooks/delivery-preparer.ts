@@ -157,15 +157,18 @@ export function createDeliveryPreparer({ config, logger, mode = 'auto', workerUr
         if (!offload) return inThread({ options, input, resolve, reject });
         // A copy of exactly the body's bytes (a Buffer may sit in a larger pool), moved, not cloned.
         const body = new Uint8Array(input.body);
-        const { text, textIsBody, ...rest } = input;
         const request: WorkerRequest = {
-          ...rest,
-          ...(textIsBody ? {} : { text }),
           id: nextId++,
           provider: options.resolved.storedName,
           body,
+          headers: input.headers,
+          signature: input.signature,
+          event: input.event,
+          deliveryId: input.deliveryId,
+          sourceIp: input.sourceIp,
           now: input.now.getTime(),
         };
+        if (!input.textIsBody) request.text = input.text;
         pending.set(request.id, { options, input, resolve, reject });
         outbox.push(request);
         moved.push(body.buffer);

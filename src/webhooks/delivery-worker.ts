@@ -25,7 +25,10 @@ function answer(request: WorkerRequest): WorkerAnswer {
     if (!known) secrets.set(resolved.storedName, (known = providerSecrets(config, resolved)));
     const body = Buffer.from(request.body.buffer, request.body.byteOffset, request.body.byteLength);
     const text = request.text ?? body.toString('utf8');
-    const prepared = prepareDelivery({ config, resolved, secrets: known }, { ...request, body, text, now: new Date(request.now) });
+    const prepared = prepareDelivery(
+      { config, resolved, secrets: known },
+      { body, text, headers: request.headers, signature: request.signature, event: request.event, deliveryId: request.deliveryId, sourceIp: request.sourceIp, now: new Date(request.now) },
+    );
     return { id: request.id, prepared: toPortable(prepared, text) };
   } catch (error) {
     return { id: request.id, error: error instanceof Error ? error.message : String(error) };

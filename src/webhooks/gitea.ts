@@ -1,6 +1,6 @@
 import { at, firstString, type JsonObject, stringAt, strings } from './payload.js';
 import type { GitProvider, ParsedEvent, RepositoryInfo, VerifyOutcome, WebhookHeaders } from './provider.js';
-import { headCommit, nothing, pushUpdate } from './push.js';
+import { type EventCommon, headCommit, nothing, parsedEvent, pushUpdate } from './push.js';
 import { findHmacSecret, parseHexDigest } from './signature.js';
 
 /*
@@ -46,16 +46,16 @@ export const gitea: GitProvider = {
   parse(context): ParsedEvent {
     const payload = context.json() as JsonObject;
     const event = context.event ?? (typeof payload.ref === 'string' && payload.after !== undefined ? 'push' : 'unknown');
-    const common = { repository: repositoryOf(payload), sender: senderOf(payload), eventType: event };
+    const common: EventCommon = { repository: repositoryOf(payload), sender: senderOf(payload), eventType: event };
     switch (event) {
       case 'push': {
         const after = stringAt(payload, 'after');
-        return { ...common, ...pushUpdate(stringAt(payload, 'ref'), after, stringAt(payload, 'before'), headCommit(payload, after)) };
+        return parsedEvent(common, pushUpdate(stringAt(payload, 'ref'), after, stringAt(payload, 'before'), headCommit(payload, after)));
       }
       case 'pull_request':
-        return { ...common, ...nothing('pull_request') };
+        return parsedEvent(common, nothing('pull_request'));
       default:
-        return { ...common, ...nothing('other') };
+        return parsedEvent(common, nothing('other'));
     }
   },
 };

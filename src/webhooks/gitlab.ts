@@ -1,6 +1,6 @@
 import { at, firstString, type JsonObject, stringAt, strings } from './payload.js';
 import type { GitProvider, ParsedEvent, RepositoryInfo, VerifyContext, VerifyOutcome } from './provider.js';
-import { headCommit, nothing, pushUpdate } from './push.js';
+import { type EventCommon, headCommit, nothing, parsedEvent, pushUpdate } from './push.js';
 import { findTokenSecret, hmacSha256, parseBase64Digest, safeEqual } from './signature.js';
 
 /*
@@ -53,23 +53,23 @@ export const gitlab: GitProvider = {
   parse(context): ParsedEvent {
     const payload = context.json() as JsonObject;
     const kind = firstString(stringAt(payload, 'object_kind'), stringAt(payload, 'event_name'), kindOfHeader(context.event));
-    const common = { repository: repositoryOf(payload), sender: senderOf(payload), eventType: context.event ?? kind ?? 'unknown' };
+    const common: EventCommon = { repository: repositoryOf(payload), sender: senderOf(payload), eventType: context.event ?? kind ?? 'unknown' };
     switch (kind) {
       case 'push':
       case 'tag_push': {
         const after = stringAt(payload, 'after');
         if (after === SAMPLE.after && stringAt(payload, 'project', 'web_url') === SAMPLE.webUrl) {
-          return { ...common, ...nothing('ping'), note: 'GitLab test hook (sample data of a repository without commits)' };
+          return parsedEvent(common, nothing('ping'), { note: 'GitLab test hook (sample data of a repository without commits)' });
         }
         const ref = stringAt(payload, 'ref');
         // For an annotated tag `after` is the tag object; checkout_sha is the commit it names.
         const commit = kind === 'tag_push' ? (stringAt(payload, 'checkout_sha') ?? after) : after;
-        return { ...common, ...pushUpdate(ref, commit, stringAt(payload, 'before'), headCommit(payload, after)) };
+        return parsedEvent(common, pushUpdate(ref, commit, stringAt(payload, 'before'), headCommit(payload, after)));
       }
       case 'merge_request':
-        return { ...common, ...nothing('pull_request') };
+        return parsedEvent(common, nothing('pull_request'));
       default:
-        return { ...common, ...nothing('other') };
+        return parsedEvent(common, nothing('other'));
     }
   },
 };

@@ -14,9 +14,14 @@ export function normalizeEvent(
 ): NormalizedEvent {
   const update = refUpdate(parsed);
   const { branch, tag } = update.ref ? parseRef(update.ref) : {};
-  const also = Array.isArray(parsed.also) ? parsed.also.map(refUpdate) : [];
-  return {
-    ...update,
+  // Built property by property: object spreads cost microseconds per delivery here.
+  const event: NormalizedEvent = {
+    kind: update.kind,
+    ref: update.ref,
+    after: update.after,
+    before: update.before,
+    commitMessage: update.commitMessage,
+    commitAuthor: update.commitAuthor,
     provider: meta.provider,
     eventType: meta.event ?? text(parsed.eventType) ?? 'unknown',
     deliveryId: meta.deliveryId,
@@ -24,9 +29,12 @@ export function normalizeEvent(
     tag: tag ?? null,
     repository: repository(parsed.repository),
     sender: text(parsed.sender),
-    ...(text(parsed.note) ? { note: text(parsed.note)! } : {}),
-    ...(also.length ? { also } : {}),
   };
+  const note = text(parsed.note);
+  if (note) event.note = note;
+  const also = Array.isArray(parsed.also) ? parsed.also.map(refUpdate) : [];
+  if (also.length) event.also = also;
+  return event;
 }
 
 function refUpdate(value: RefUpdate): RefUpdate {

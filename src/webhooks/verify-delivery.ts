@@ -42,7 +42,7 @@ export function verifyDelivery(resolved: ResolvedProvider, context: Omit<VerifyC
   }
   let outcome: VerifyOutcome;
   try {
-    outcome = resolved.provider.verify({ ...context, secrets: secrets.all });
+    outcome = resolved.provider.verify({ body: context.body, headers: context.headers, signature: context.signature, secrets: secrets.all, now: context.now });
   } catch (error) {
     return { valid: false, reason: `the ${name} provider could not verify the delivery: ${(error as Error).message}` };
   }
@@ -59,7 +59,14 @@ export function readDelivery(
 ): ReadDelivery {
   let json: ReturnType<typeof parseJsonBody> | undefined;
   try {
-    const parsed = resolved.provider.parse({ ...delivery, json: () => (json ??= parseJsonBody(delivery.text, delivery.headers)) });
+    const parsed = resolved.provider.parse({
+      body: delivery.body,
+      text: delivery.text,
+      headers: delivery.headers,
+      event: delivery.event,
+      deliveryId: delivery.deliveryId,
+      json: () => (json ??= parseJsonBody(delivery.text, delivery.headers)),
+    });
     return { event: normalizeEvent(parsed, { provider: resolved.storedName, event: delivery.event, deliveryId: delivery.deliveryId }) };
   } catch (error) {
     if (error instanceof PayloadSyntaxError) return { unreadable: error.message, syntax: true };
