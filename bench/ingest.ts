@@ -12,7 +12,9 @@ import { ms } from './lib/stats.js';
  * each request with its own X-GitHub-Delivery) at 100 connections from another process;
  * verify, record, enqueue, answer. Against a bare node:http server answering 200 to the same
  * requests, in the same run. Bars (DESIGN §9): ≥ 25% of the reference's requests/s, p99 < 50 ms,
- * and every 2xx has exactly one row.
+ * and every 2xx has exactly one row. A second reference, minimal ingest
+ * (reference-ingest.mjs), does the same work with nothing around it: what the work itself
+ * costs on this machine, so the distance to the bar splits into the work's and Fraisier's.
  */
 
 const CONNECTIONS = 100;
@@ -89,22 +91,36 @@ export async function benchIngest(workDir: string, database: { name: string; url
   // Both servers run side by side and take the load in turns, round after round: this machine's
   // speed drifts (other tenants take CPU from it), and a drift now falls on both alike.
   const runs: LoadResult[] = [];
-  const rounds: { reference: LoadResult; fraisier: LoadResult }[] = [];
+  const rounds: { reference: LoadResult; fraisier: LoadResult; minimal: LoadResult }[] = [];
+  // The minimal server writes to a store of its own, in the same schema.
+  const minimalFile = join(workDir, 'ingest-minimal.db');
+  const minimalStore = createStore(`sqlite:${minimalFile}`, { checkpointInWorker: false });
+  try {
+    await minimalStore.migrate();
+  } finally {
+    await minimalStore.close();
+  }
+  let minimalAnswered = 0;
   let reference: Child | undefined;
+  let minimal: Child | undefined;
   let server: Child | undefined;
   try {
     reference = await startReference();
+    minimal = await startReference('bench/reference-ingest.mjs', [minimalFile, SECRET]);
     server = await startFraisier(['--config', join(workDir, 'ingest.yaml'), '--database', database.url], { cwd: workDir });
     await load(reference, body, WARMUP_SECONDS, false);
+    minimalAnswered += (await load(minimal, body, WARMUP_SECONDS, true)).ok;
     runs.push(await load(server, body, WARMUP_SECONDS, true));
     for (let round = 0; round < ROUNDS; round++) {
       const referenceRun = await load(reference, body, ROUND_SECONDS, false);
+      const minimalRun = await load(minimal, body, ROUND_SECONDS, true);
+      minimalAnswered += minimalRun.ok;
       const fraisierRun = await load(server, body, ROUND_SECONDS, true);
       runs.push(fraisierRun);
-      rounds.push({ reference: referenceRun, fraisier: fraisierRun });
+      rounds.push({ reference: referenceRun, fraisier: fraisierRun, minimal: minimalRun });
     }
   } finally {
-    await Promise.all([server?.stop(), reference?.stop()]);
+    await Promise.all([server?.stop(), minimal?.stop(), reference?.stop()]);
   }
   const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
   const result = {
@@ -117,9 +133,20 @@ export async function benchIngest(workDir: string, database: { name: string; url
     p50: median(rounds.map((r) => r.reference.p50)),
     p99: median(rounds.map((r) => r.reference.p99)),
   };
+  const minResult = {
+    rps: median(rounds.map((r) => r.minimal.rps)),
+    p50: median(rounds.map((r) => r.minimal.p50)),
+    p99: median(rounds.map((r) => r.minimal.p99)),
+  };
   const ratio = median(rounds.map((r) => r.fraisier.rps / r.reference.rps));
+  const minimalRatio = median(rounds.map((r) => r.minimal.rps / r.reference.rps));
+  const ofMinimal = median(rounds.map((r) => r.fraisier.rps / r.minimal.rps));
   // Steadier than requests/s on a machine whose speed drifts: what each request cost the server.
-  const cpu = { fraisier: median(rounds.map((r) => r.fraisier.cpuPerRequest)), reference: median(rounds.map((r) => r.reference.cpuPerRequest)) };
+  const cpu = {
+    fraisier: median(rounds.map((r) => r.fraisier.cpuPerRequest)),
+    reference: median(rounds.map((r) => r.reference.cpuPerRequest)),
+    minimal: median(rounds.map((r) => r.minimal.cpuPerRequest)),
+  };
 
   // Every 2xx has exactly one row and one deployment. The load generator waits for the answers
   // in flight when a run ends, so a row without its answer comes only from a request that
@@ -133,6 +160,15 @@ export async function benchIngest(workDir: string, database: { name: string; url
   } finally {
     await store.close();
   }
+  // The minimal reference did the work it is credited with: a row for each of its 2xx.
+  const minimalCheck = createStore(`sqlite:${minimalFile}`, { checkpointInWorker: false });
+  let minimalRows: number;
+  try {
+    minimalRows = Number((await minimalCheck.db.selectFrom('tb_webhook_event').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+  } finally {
+    await minimalCheck.close();
+  }
+  const minimalOk = minimalRows === minimalAnswered && rounds.every((r) => r.minimal.non2xx === 0);
   const rowsPerId = new Map<string, number>();
   for (const id of recorded) rowsPerId.set(id, (rowsPerId.get(id) ?? 0) + 1);
   const sum = (pick: (run: LoadResult) => number) => runs.reduce((total, run) => total + pick(run), 0);
@@ -178,6 +214,24 @@ export async function benchIngest(workDir: string, database: { name: string; url
       },
       {
         bench: label,
+        measure: 'minimal ingest: the same work, no framework',
+        value: `${Math.round(minResult.rps).toLocaleString('en')} req/s, p50 / p99 ${ms(minResult.p50)} / ${ms(minResult.p99)}, ${Math.round(cpu.minimal)} µs CPU per request${minimalOk ? '' : ` (WRONG: ${minimalRows} rows for ${minimalAnswered} 2xx)`}`,
+        reference: `bare node:http ${Math.round(refResult.rps).toLocaleString('en')} req/s`,
+        ratio: `${(minimalRatio * 100).toFixed(1)}%`,
+        bar: '-',
+        pass: null,
+      },
+      {
+        bench: label,
+        measure: 'Fraisier against minimal ingest',
+        value: `${Math.round(result.rps).toLocaleString('en')} req/s, ${Math.round(cpu.fraisier)} µs CPU per request`,
+        reference: `minimal ${Math.round(minResult.rps).toLocaleString('en')} req/s, ${Math.round(cpu.minimal)} µs`,
+        ratio: `${(ofMinimal * 100).toFixed(1)}%`,
+        bar: '-',
+        pass: null,
+      },
+      {
+        bench: label,
         measure: 'every 2xx has exactly one row',
         value: `${answered2xx.toLocaleString('en')} 2xx: ${missing} without their row, ${repeated} rows twice; ${recorded.length.toLocaleString('en')} rows, ${deployments.toLocaleString('en')} deployments`,
         reference: `${sum((run) => run.non2xx)} non-2xx, ${failed} failed requests, ${unanswered} rows without an answer`,
@@ -187,7 +241,7 @@ export async function benchIngest(workDir: string, database: { name: string; url
       },
     ],
     notes: [
-      `ingest: ${WARMUP_SECONDS}s warm-up each, then ${ROUNDS} rounds of ${ROUND_SECONDS}s on the reference then on Fraisier (figures: the rounds' medians; ratio: the median of the rounds' ratios; Fraisier per round ${rounds.map((r) => Math.round(r.fraisier.rps)).join(' / ')} req/s, reference ${rounds.map((r) => Math.round(r.reference.rps)).join(' / ')}), ${CONNECTIONS} connections, a ${Buffer.byteLength(body).toLocaleString('en')}-byte payload, each request with a new delivery id, payloads kept (store_payload), delivery worker ${DELIVERY_WORKER}; the dispatcher runs the queued deployments meanwhile (a 2 s step each; newer deliveries supersede the waiting ones); status codes ${JSON.stringify(statusCodes)}`,
+      `ingest: ${WARMUP_SECONDS}s warm-up each, then ${ROUNDS} rounds of ${ROUND_SECONDS}s on the reference, then minimal ingest (bench/reference-ingest.mjs: node:http, HMAC, JSON.parse, the same rows committed in batches, one thread), then Fraisier (figures: the rounds' medians; ratio: the median of the rounds' ratios; Fraisier per round ${rounds.map((r) => Math.round(r.fraisier.rps)).join(' / ')} req/s, minimal ${rounds.map((r) => Math.round(r.minimal.rps)).join(' / ')}, reference ${rounds.map((r) => Math.round(r.reference.rps)).join(' / ')}), ${CONNECTIONS} connections, a ${Buffer.byteLength(body).toLocaleString('en')}-byte payload, each request with a new delivery id, payloads kept (store_payload), delivery worker ${DELIVERY_WORKER}; the dispatcher runs the queued deployments meanwhile (a 2 s step each; newer deliveries supersede the waiting ones); status codes ${JSON.stringify(statusCodes)}`,
     ],
   };
 }

@@ -107,9 +107,12 @@ export async function startFraisier(args: string[], options: { cwd: string; env?
   return wrap(child, url, output);
 }
 
-/** A plain node:http server answering 200 to everything: the reference. */
-export async function startReference(): Promise<Child> {
-  const child = spawn(process.execPath, [resolve('bench/reference-server.mjs')], { stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * A reference server: by default bench/reference-server.mjs, a plain node:http server answering
+ * 200 to everything.
+ */
+export async function startReference(script = 'bench/reference-server.mjs', args: string[] = []): Promise<Child> {
+  const child = spawn(process.execPath, [resolve(script), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const { url, output } = await waitForUrl(child, /listening on (http:\/\/\S+)/, 'reference server').catch(killed(child));
   return wrap(child, url, output);
 }
