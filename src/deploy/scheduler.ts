@@ -8,6 +8,7 @@ import { finishDeployment } from '../store/deployment.repository.js';
 import { listFraiseStates } from '../store/fraise-state.repository.js';
 import type { Store } from '../store/store.js';
 import { announceCompleted, enqueue } from './queue.js';
+import { rowLimit } from '../store/dialect-sql.js';
 
 /*
  * Jobs of scheduled and backup fraises, run by Fraisier itself on their cron schedule (jobs with
@@ -200,7 +201,7 @@ export class Scheduler {
       .where('job', '=', job)
       .where('status', 'in', ['success', 'failed', 'cancelled', 'rolled_back'])
       .orderBy('id', 'desc')
-      .limit(1)
+      .limit(rowLimit(1))
       .executeTakeFirst();
     return row?.status;
   }

@@ -1,6 +1,8 @@
 import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listDeployments } from '../../src/store/deployment.repository.js';
+import { rowLimit } from '../../src/store/dialect-sql.js';
 import { DIALECTS, openTestStore, type TestStore } from '../setup/dialects.js';
 
 /*
@@ -33,6 +35,16 @@ describe.skipIf(skip)('prepared statements on PostgreSQL', () => {
     expect(prepared.every((p) => p.name.startsWith('fraisier_'))).toBe(true);
   });
 
+  it('plans a list read once: its limit is in the statement, not a parameter that forces a plan per execution', async () => {
+    for (let i = 0; i < 8; i++) await listDeployments(t.store.db, { limit: 20 });
+    const { rows } = await sql<{ statement: string; generic_plans: number; custom_plans: number }>`
+      SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements`.execute(t.store.db);
+    const list = rows.filter((r) => /from "v_deployment_history".*limit 20/is.test(r.statement));
+    expect(list).toHaveLength(1);
+    // With `LIMIT $1`, PostgreSQL made a custom plan at each of the 8 executions.
+    expect(Number(list[0]!.custom_plans)).toBe(0);
+  });
+
   it('replans a statement whose result changed under it (a migration from another process)', async () => {
     const other = new pg.Client({ connectionString: t.database.url });
     await other.connect();
@@ -46,5 +58,12 @@ describe.skipIf(skip)('prepared statements on PostgreSQL', () => {
       await other.query('DROP VIEW IF EXISTS v_prepared_probe');
       await other.end();
     }
+  });
+});
+
+describe('rowLimit', () => {
+  it('takes non-negative integers only, so nothing else reaches the statement text', () => {
+    expect(() => rowLimit(20)).not.toThrow();
+    for (const bad of [1.5, -1, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 60]) expect(() => rowLimit(bad)).toThrow(/non-negative integer/);
   });
 });
