@@ -5,10 +5,10 @@ import type { EventBus } from '../events/bus.js';
 import type { Metrics } from '../server/metrics.js';
 import type { Catalog } from '../services/catalog.js';
 import { finishDeployment } from '../store/deployment.repository.js';
+import { rowLimit } from '../store/dialect-sql.js';
 import { listFraiseStates } from '../store/fraise-state.repository.js';
 import type { Store } from '../store/store.js';
 import { announceCompleted, enqueue } from './queue.js';
-import { rowLimit } from '../store/dialect-sql.js';
 
 /*
  * Jobs of scheduled and backup fraises, run by Fraisier itself on their cron schedule (jobs with
