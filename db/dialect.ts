@@ -6,7 +6,7 @@ import { createPool as createMysqlPool } from 'mysql2';
 import pg from 'pg';
 import type { Database } from './database.js';
 import type { DatabaseTarget } from './database-url.js';
-import { preparedStatementPool } from './pg-prepared.js';
+import { InlineLimitsPlugin, preparedStatementPool } from './pg-prepared.js';
 import { startCheckpointer } from './sqlite-checkpointer.js';
 import { FifoSqliteDialect } from './sqlite-fifo.js';
 import { SqliteWriteLock } from './sqlite-write-lock.js';
@@ -103,7 +103,7 @@ export function openDatabase(target: DatabaseTarget, options: OpenOptions = {}):
       // Nor a connection dropped while checked out (pg-pool removes its listener then), between two
       // statements of a transaction: the next query on it rejects, and that is what callers see.
       pool.on('connect', (client) => client.on('error', () => {}));
-      return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparedStatementPool(pool) }) }) };
+      return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparedStatementPool(pool) }), plugins: [new InlineLimitsPlugin()] }) };
     }
     case 'mysql': {
       const pool = createMysqlPool({

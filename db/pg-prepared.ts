@@ -1,4 +1,17 @@
-import type { PostgresPool, PostgresPoolClient, PostgresQueryResult } from 'kysely';
+import {
+  type KyselyPlugin,
+  LimitNode,
+  OperationNodeTransformer,
+  type PluginTransformQueryArgs,
+  type PluginTransformResultArgs,
+  type PostgresPool,
+  type PostgresPoolClient,
+  type PostgresQueryResult,
+  type QueryResult,
+  type RootOperationNode,
+  type UnknownRow,
+  ValueNode,
+} from 'kysely';
 import type pg from 'pg';
 
 /*
@@ -58,4 +71,36 @@ export function preparedStatementPool(pool: pg.Pool): PostgresPool {
 function isStalePlan(error: unknown): boolean {
   const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
   return code === '0A000' && typeof message === 'string' && message.includes('cached plan');
+}
+
+/**
+ * Row limits written into the statement instead of sent as parameters. A prepared statement
+ * whose LIMIT is a parameter is planned anew at every execution: its generic plan assumes a
+ * tenth of the table, is costed far above the custom one and never chosen (a custom plan per
+ * call in pg_prepared_statements, 0.3 ms per read over the views). With the limit in the text,
+ * each shape is planned once per connection. Only non-negative integers are written in: any
+ * other value stays a parameter, so the text cannot carry anything else.
+ */
+export class InlineLimitsPlugin implements KyselyPlugin {
+  readonly #transformer = new InlineLimits();
+
+  transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
+    return this.#transformer.transformNode(args.node);
+  }
+
+  async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
+    return args.result;
+  }
+}
+
+class InlineLimits extends OperationNodeTransformer {
+  protected override transformLimit(node: LimitNode): LimitNode {
+    const limit = node.limit;
+    if (ValueNode.is(limit) && !limit.immediate && isRowCount(limit.value)) return LimitNode.create(ValueNode.createImmediate(limit.value));
+    return super.transformLimit(node);
+  }
+}
+
+function isRowCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 }

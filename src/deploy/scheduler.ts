@@ -5,7 +5,6 @@ import type { EventBus } from '../events/bus.js';
 import type { Metrics } from '../server/metrics.js';
 import type { Catalog } from '../services/catalog.js';
 import { finishDeployment } from '../store/deployment.repository.js';
-import { rowLimit } from '../store/dialect-sql.js';
 import { listFraiseStates } from '../store/fraise-state.repository.js';
 import type { Store } from '../store/store.js';
 import { announceCompleted, enqueue } from './queue.js';
@@ -201,7 +200,7 @@ export class Scheduler {
       .where('job', '=', job)
       .where('status', 'in', ['success', 'failed', 'cancelled', 'rolled_back'])
       .orderBy('id', 'desc')
-      .limit(rowLimit(1))
+      .limit(1)
       .executeTakeFirst();
     return row?.status;
   }

@@ -1,5 +1,5 @@
 import { dialectOf } from '../../db/migrations/helpers.js';
-import { isUniqueViolation, rowLimit } from './dialect-sql.js';
+import { isUniqueViolation } from './dialect-sql.js';
 import { startDeployment, type StartValues } from './deployment.repository.js';
 import type { Db, Store } from './store.js';
 
@@ -22,7 +22,7 @@ export async function pendingCandidates(db: Db, limit: number): Promise<Candidat
     .select(['id', 'fraise', 'environment', 'job'])
     .where('status', '=', 'pending')
     .orderBy('id', 'asc')
-    .limit(rowLimit(limit))
+    .limit(limit)
     .execute();
   return rows.map((r) => ({ id: Number(r.id), fraise: r.fraise, environment: r.environment, job: r.job }));
 }

@@ -2,7 +2,7 @@ import type { Selectable } from 'kysely';
 import type { DeploymentHistoryView } from '../../db/database.js';
 import { isCommitish } from '../git/refs.js';
 import type { Deployment, DeploymentStatus, TriggerType } from '../model.js';
-import { addDailyStats, insertReturningId, rowLimit } from './dialect-sql.js';
+import { addDailyStats, insertReturningId } from './dialect-sql.js';
 import type { Db } from './store.js';
 
 /*
@@ -98,7 +98,7 @@ export async function listDeployments(db: Db, filter: DeploymentFilter): Promise
   if (filter.status !== undefined) query = query.where('status', '=', filter.status);
   if (filter.since !== undefined) query = query.where('requested_at', '>=', filter.since);
   if (filter.beforeId !== undefined) query = query.where('id', '<', filter.beforeId);
-  const rows = await query.orderBy('id', 'desc').limit(rowLimit(filter.limit)).execute();
+  const rows = await query.orderBy('id', 'desc').limit(filter.limit).execute();
   return rows.map(toDeployment);
 }
 
@@ -245,10 +245,10 @@ function successfulVersions(db: Db, fraise: string, environment: string) {
 /** The recorded version a rollback asks for: exact, or a commit prefix of at least 7 characters. */
 export async function findSuccessfulVersion(db: Db, fraise: string, environment: string, wanted: string): Promise<string | undefined> {
   const base = successfulVersions(db, fraise, environment);
-  const exact = await base.where('new_version', '=', wanted).orderBy('id', 'desc').limit(rowLimit(1)).executeTakeFirst();
+  const exact = await base.where('new_version', '=', wanted).orderBy('id', 'desc').limit(1).executeTakeFirst();
   if (exact?.new_version) return exact.new_version;
   if (!isCommitish(wanted)) return undefined;
-  const prefixed = await base.where('new_version', 'like', `${wanted.toLowerCase()}%`).orderBy('id', 'desc').limit(rowLimit(1)).executeTakeFirst();
+  const prefixed = await base.where('new_version', 'like', `${wanted.toLowerCase()}%`).orderBy('id', 'desc').limit(1).executeTakeFirst();
   return prefixed?.new_version ?? undefined;
 }
 
@@ -256,6 +256,6 @@ export async function findSuccessfulVersion(db: Db, fraise: string, environment:
 export async function previousSuccessfulVersion(db: Db, fraise: string, environment: string, current: string | null): Promise<string | undefined> {
   let query = successfulVersions(db, fraise, environment).where('new_version', 'is not', null);
   if (current) query = query.where('new_version', '<>', current);
-  const row = await query.orderBy('id', 'desc').limit(rowLimit(1)).executeTakeFirst();
+  const row = await query.orderBy('id', 'desc').limit(1).executeTakeFirst();
   return row?.new_version ?? undefined;
 }

@@ -1,4 +1,4 @@
-import { type Insertable, type RawBuilder, sql } from 'kysely';
+import { type Insertable, sql } from 'kysely';
 import type { Database } from '../../db/database.js';
 import { dialectOf } from '../../db/migrations/helpers.js';
 import type { Db } from './store.js';
@@ -9,18 +9,6 @@ import type { Db } from './store.js';
  */
 
 type TableWithId = 'tb_deployment_request' | 'tb_deployment' | 'tb_webhook_event' | 'tb_deployment_progress' | 'tb_fraise_state';
-
-/**
- * A row limit written into the statement rather than sent as a parameter. PostgreSQL plans a
- * prepared statement whose LIMIT is a parameter anew at every execution (its generic plan
- * assumes a tenth of the table: far costlier than the custom one, so it is never chosen),
- * 0.3 ms per read over the views; with the limit in the text, the plan is made once per
- * connection. Non-negative integers only, so the text cannot carry anything else.
- */
-export function rowLimit(limit: number): RawBuilder<number> {
-  if (!Number.isSafeInteger(limit) || limit < 0) throw new Error(`a row limit is a non-negative integer, not ${String(limit)}`);
-  return sql.lit(limit);
-}
 
 /** Inserts one row and gives back its generated id (RETURNING, or MySQL's insertId). */
 export async function insertReturningId<T extends TableWithId>(db: Db, table: T, values: Insertable<Database[T]>): Promise<number> {

@@ -4,7 +4,6 @@ import type { Deployment, WebhookEventRecord } from '../model.js';
 import { toDeployment } from './deployment.repository.js';
 import { dialectOf } from '../../db/migrations/helpers.js';
 import type { Db } from './store.js';
-import { rowLimit } from './dialect-sql.js';
 
 /*
  * Recorded webhook deliveries: written once (with the deployments they queue, in the caller's
@@ -48,7 +47,7 @@ export async function linkWebhookEventDeployment(db: Db, eventId: number, deploy
 export async function listWebhookEvents(db: Db, options: { limit: number; beforeId?: number }): Promise<WebhookEventRecord[]> {
   let query = db.selectFrom('v_recent_webhooks').selectAll();
   if (options.beforeId !== undefined) query = query.where('id', '<', options.beforeId);
-  const rows = await query.orderBy('id', 'desc').limit(rowLimit(options.limit)).execute();
+  const rows = await query.orderBy('id', 'desc').limit(options.limit).execute();
   return rows.map(toWebhookEvent);
 }
 

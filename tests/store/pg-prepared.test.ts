@@ -1,8 +1,9 @@
-import { sql } from 'kysely';
+import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../../db/database.js';
+import { InlineLimitsPlugin } from '../../db/pg-prepared.js';
 import { listDeployments } from '../../src/store/deployment.repository.js';
-import { rowLimit } from '../../src/store/dialect-sql.js';
 import { DIALECTS, openTestStore, type TestStore } from '../setup/dialects.js';
 
 /*
@@ -61,9 +62,15 @@ describe.skipIf(skip)('prepared statements on PostgreSQL', () => {
   });
 });
 
-describe('rowLimit', () => {
+describe('limits written into the statement', () => {
+  // Compiled only: no server needed, and the pool is never asked for a connection.
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: {} as never }), plugins: [new InlineLimitsPlugin()] });
+  const compiled = (limit: number) => db.selectFrom('tb_deployment').select('id').limit(limit).compile();
+
   it('takes non-negative integers only, so nothing else reaches the statement text', () => {
-    expect(() => rowLimit(20)).not.toThrow();
-    for (const bad of [1.5, -1, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 60]) expect(() => rowLimit(bad)).toThrow(/non-negative integer/);
+    expect(compiled(20)).toMatchObject({ sql: expect.stringMatching(/limit 20$/), parameters: [] });
+    for (const bad of [1.5, -1, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 60]) {
+      expect(compiled(bad)).toMatchObject({ sql: expect.stringMatching(/limit \$1$/), parameters: [bad] });
+    }
   });
 });
