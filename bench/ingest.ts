@@ -47,12 +47,9 @@ export function pushPayload(): string {
   return JSON.stringify({ ...push, ref: 'refs/heads/main' });
 }
 
-/** FRAISIER_BENCH_DELIVERY_WORKER=never measures ingest without the delivery worker (fraisier.webhook.worker). */
-const DELIVERY_WORKER = process.env.FRAISIER_BENCH_DELIVERY_WORKER ?? 'auto';
-
 function config(workDir: string): string {
   return `fraisier:
-  webhook: { rate_limit: false, worker: ${DELIVERY_WORKER} }
+  webhook: { rate_limit: false }
   concurrency: { global: 2, per_host: 2 }
 git:
   github:
@@ -94,7 +91,7 @@ export async function benchIngest(workDir: string, database: { name: string; url
   const rounds: { reference: LoadResult; fraisier: LoadResult; minimal: LoadResult }[] = [];
   // The minimal server writes to a store of its own, in the same schema.
   const minimalFile = join(workDir, 'ingest-minimal.db');
-  const minimalStore = createStore(`sqlite:${minimalFile}`, { checkpointInWorker: false });
+  const minimalStore = createStore(`sqlite:${minimalFile}`);
   try {
     await minimalStore.migrate();
   } finally {
@@ -161,7 +158,7 @@ export async function benchIngest(workDir: string, database: { name: string; url
     await store.close();
   }
   // The minimal reference did the work it is credited with: a row for each of its 2xx.
-  const minimalCheck = createStore(`sqlite:${minimalFile}`, { checkpointInWorker: false });
+  const minimalCheck = createStore(`sqlite:${minimalFile}`);
   let minimalRows: number;
   try {
     minimalRows = Number((await minimalCheck.db.selectFrom('tb_webhook_event').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
@@ -243,7 +240,7 @@ export async function benchIngest(workDir: string, database: { name: string; url
       },
     ],
     notes: [
-      `ingest: ${WARMUP_SECONDS}s warm-up each, then ${ROUNDS} rounds of ${ROUND_SECONDS}s on the reference, then minimal ingest (bench/reference-ingest.mjs: node:http, HMAC, JSON.parse, the same rows committed in batches, one thread), then Fraisier (figures: the rounds' medians; ratio: the median of the rounds' ratios; Fraisier per round ${rounds.map((r) => Math.round(r.fraisier.rps)).join(' / ')} req/s, minimal ${rounds.map((r) => Math.round(r.minimal.rps)).join(' / ')}, reference ${rounds.map((r) => Math.round(r.reference.rps)).join(' / ')}), ${CONNECTIONS} connections, a ${Buffer.byteLength(body).toLocaleString('en')}-byte payload, each request with a new delivery id, payloads kept (store_payload), delivery worker ${DELIVERY_WORKER}; the dispatcher runs the queued deployments meanwhile (a 2 s step each; newer deliveries supersede the waiting ones); status codes ${JSON.stringify(statusCodes)}`,
+      `ingest: ${WARMUP_SECONDS}s warm-up each, then ${ROUNDS} rounds of ${ROUND_SECONDS}s on the reference, then minimal ingest (bench/reference-ingest.mjs: node:http, HMAC, JSON.parse, the same rows committed in batches, one thread), then Fraisier (figures: the rounds' medians; ratio: the median of the rounds' ratios; Fraisier per round ${rounds.map((r) => Math.round(r.fraisier.rps)).join(' / ')} req/s, minimal ${rounds.map((r) => Math.round(r.minimal.rps)).join(' / ')}, reference ${rounds.map((r) => Math.round(r.reference.rps)).join(' / ')}), ${CONNECTIONS} connections, a ${Buffer.byteLength(body).toLocaleString('en')}-byte payload, each request with a new delivery id, payloads kept (store_payload); the dispatcher runs the queued deployments meanwhile (a 2 s step each; newer deliveries supersede the waiting ones); status codes ${JSON.stringify(statusCodes)}`,
     ],
   };
 }

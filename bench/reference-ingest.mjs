@@ -6,8 +6,8 @@
 // One thread, no logging, no metrics, no GraphQL, no checks beyond these.
 //
 // It answers the question the bare node:http reference cannot: how much of the gap is the
-// work itself on this machine. The statements are delivery-batch.sqlite.ts's, on the columns
-// a push fills.
+// work itself on this machine. The statements are the ones Fraisier's queue runs for a push
+// (src/deploy/queue.ts, src/store/*.repository.ts), on the columns a push fills.
 //
 //   node bench/reference-ingest.mjs <sqlite file, migrated> <webhook secret> [--no-payload]
 import { createHmac, timingSafeEqual } from 'node:crypto';

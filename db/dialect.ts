@@ -7,9 +7,7 @@ import pg from 'pg';
 import type { Database } from './database.js';
 import type { DatabaseTarget } from './database-url.js';
 import { InlineLimitsPlugin, preparedStatementPool } from './pg-prepared.js';
-import { startCheckpointer } from './sqlite-checkpointer.js';
-import { FifoSqliteDialect } from './sqlite-fifo.js';
-import { SqliteWriteLock } from './sqlite-write-lock.js';
+import { WaitingSqliteDialect } from './sqlite-dialect.js';
 
 export type { DatabaseTarget, DialectName } from './database-url.js';
 export { describeDatabaseUrl, parseDatabaseUrl } from './database-url.js';
@@ -17,14 +15,14 @@ export { describeDatabaseUrl, parseDatabaseUrl } from './database-url.js';
 export interface OpenOptions {
   /** PostgreSQL / MySQL pool size. */
   poolSize?: number;
-  /** SQLite busy timeout in ms: how long a writer waits for another one. */
-  busyTimeoutMs?: number;
-  /** PostgreSQL / MySQL: how long to wait for a connection before failing (ms). */
+  /**
+   * The longest any one store call waits (ms): for a connection, another writer's lock, a locked
+   * row or a stalled link. Past it the call fails as "store unavailable" (a webhook is answered
+   * 503 and retried by its sender). Default 2,000.
+   */
+  waitTimeoutMs?: number;
+  /** PostgreSQL / MySQL: how long to wait for a new connection before failing (ms). */
   connectTimeoutMs?: number;
-  /** SQLite file: checkpoint the WAL from a worker thread (default true; see sqlite-checkpointer.ts). */
-  checkpointInWorker?: boolean | { intervalMs?: number; restartPages?: number };
-  /** Told of failures in background work (the checkpoint worker), which has no caller to throw to. */
-  onBackgroundError?: (error: Error) => void;
 }
 
 /**
@@ -54,42 +52,36 @@ function withStatementCache(sqlite: BetterSqlite3.Database, capacity = 256): Sql
 const INT8_OID = 20;
 const NUMERIC_OID = 1700;
 
-export interface OpenedDatabase {
-  db: Kysely<Database>;
-  /** SQLite only: the connection under Kysely, for synchronous batches (see Store.withSqlite). */
-  sqlite?: BetterSqlite3.Database;
-  /** SQLite file with a checkpoint worker: taken for every write (see sqlite-write-lock.ts). */
-  writeLock?: SqliteWriteLock;
-  /** SQLite file only: stops the WAL checkpoint worker (before db.destroy()). */
-  stopCheckpointer?: () => Promise<void>;
-}
+/** The default of OpenOptions.waitTimeoutMs: with a connection to wait for too, a webhook is answered within 3 s. */
+export const DEFAULT_WAIT_TIMEOUT_MS = 1_500;
 
-export function openDatabase(target: DatabaseTarget, options: OpenOptions = {}): OpenedDatabase {
+export function openDatabase(target: DatabaseTarget, options: OpenOptions = {}): Kysely<Database> {
   const poolSize = options.poolSize ?? 10;
-  const connectTimeoutMs = options.connectTimeoutMs ?? 5_000;
+  const waitMs = options.waitTimeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS;
+  const connectTimeoutMs = options.connectTimeoutMs ?? waitMs;
   switch (target.dialect) {
     case 'sqlite': {
       const file = target.file === ':memory:' ? ':memory:' : resolve(target.file ?? 'fraisier.db');
       if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-      const sqlite = new BetterSqlite3(file, { timeout: options.busyTimeoutMs ?? 5_000 });
+      // SQLite's own busy handler sleeps on this thread: a few ms at most, then the dialect
+      // waits on a timer (see sqlite-dialect.ts).
+      const sqlite = new BetterSqlite3(file, { timeout: 5 });
       if (file !== ':memory:') sqlite.pragma('journal_mode = WAL');
       // NORMAL in WAL mode survives a process crash; only a power loss can drop the last commits.
       sqlite.pragma('synchronous = NORMAL');
       sqlite.pragma('foreign_keys = ON');
-      const checkpointed = file !== ':memory:' && options.checkpointInWorker !== false;
-      // Another thread writes to the file (the checkpoint worker's RESTART): both take this lock.
-      const writeLock = checkpointed ? new SqliteWriteLock() : undefined;
-      const db = new Kysely<Database>({ dialect: new FifoSqliteDialect({ database: withStatementCache(sqlite), ...(writeLock ? { writeLock } : {}) }) });
-      if (!writeLock) return { db, sqlite };
-      const tuning = typeof options.checkpointInWorker === 'object' ? options.checkpointInWorker : {};
-      const checkpointer = startCheckpointer(sqlite, file, writeLock, { ...tuning, ...(options.onBackgroundError ? { onError: options.onBackgroundError } : {}) });
-      return { db, sqlite, writeLock, stopCheckpointer: () => checkpointer.stop() };
+      return new Kysely<Database>({ dialect: new WaitingSqliteDialect({ database: withStatementCache(sqlite), lockWaitMs: waitMs }) });
     }
     case 'postgres': {
       const pool = new pg.Pool({
         connectionString: target.url,
         max: poolSize,
         connectionTimeoutMillis: connectTimeoutMs,
+        // A locked row or table, or a slow statement, fails on the server after waitMs; a link
+        // that stalls (no answer at all) fails on this side a little later.
+        lock_timeout: waitMs,
+        statement_timeout: waitMs,
+        query_timeout: waitMs + 500,
         // Per-pool parsers (not pg's global ones): ids and counts come back as numbers.
         types: {
           getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
@@ -103,7 +95,7 @@ export function openDatabase(target: DatabaseTarget, options: OpenOptions = {}):
       // Nor a connection dropped while checked out (pg-pool removes its listener then), between two
       // statements of a transaction: the next query on it rejects, and that is what callers see.
       pool.on('connect', (client) => client.on('error', () => {}));
-      return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparedStatementPool(pool) }), plugins: [new InlineLimitsPlugin()] }) };
+      return new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparedStatementPool(pool) }), plugins: [new InlineLimitsPlugin()] });
     }
     case 'mysql': {
       const pool = createMysqlPool({
@@ -116,18 +108,24 @@ export function openDatabase(target: DatabaseTarget, options: OpenOptions = {}):
         timezone: 'Z',
         charset: 'utf8mb4',
       });
-      return {
-        db: new Kysely<Database>({
-          dialect: new MysqlDialect({
-            pool,
+      return new Kysely<Database>({
+        dialect: new MysqlDialect({
+          pool,
+          onCreateConnection: async (connection) => {
             // READ COMMITTED, as on PostgreSQL: under REPEATABLE READ, InnoDB's next-key locks
             // make concurrent enqueues and claims on one (fraise, environment) deadlock.
-            onCreateConnection: async (connection) => {
-              await connection.executeQuery(CompiledQuery.raw('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED'));
-            },
-          }),
+            await connection.executeQuery(CompiledQuery.raw('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED'));
+            // A locked row fails after waitMs (InnoDB counts whole seconds), a slow statement too:
+            // MariaDB's max_statement_time, MySQL's max_execution_time (which bounds reads only).
+            await connection.executeQuery(CompiledQuery.raw(`SET SESSION innodb_lock_wait_timeout = ${Math.max(1, Math.ceil(waitMs / 1000))}`));
+            try {
+              await connection.executeQuery(CompiledQuery.raw(`SET SESSION max_statement_time = ${waitMs / 1000}`));
+            } catch {
+              await connection.executeQuery(CompiledQuery.raw(`SET SESSION max_execution_time = ${waitMs}`));
+            }
+          },
         }),
-      };
+      });
     }
   }
 }

@@ -93,7 +93,7 @@ export function createApp(options: AppOptions): App {
   const logger = options.logger ?? createLogger({ level: settings.logLevel });
   const now = options.now ?? (() => new Date());
   const production = options.production ?? process.env.NODE_ENV === 'production';
-  const store = options.store ?? createStore(settings.databaseUrl, { onBackgroundError: (error) => logger.warn({ err: error }, 'store background work failed') });
+  const store = options.store ?? createStore(settings.databaseUrl);
   const runner = options.runner ?? createRunner();
   const metrics = new Metrics();
   const bus = new EventBus();
@@ -269,7 +269,6 @@ export function createApp(options: AppOptions): App {
         await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 3_000).unref())]);
         server?.closeAllConnections();
         await closed;
-        await webhooks.close();
         await notifier?.close();
         await store.close();
       })());

@@ -230,7 +230,6 @@ const fraisierSettings = z.strictObject({
         .optional(),
       trust_proxy: z.union([z.boolean(), z.array(z.string())]).optional(),
       store_payload: z.boolean().optional(),
-      worker: z.enum(['auto', 'always', 'never']).optional(),
     })
     .optional(),
   http: z

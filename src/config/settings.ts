@@ -148,7 +148,6 @@ export function resolveSettings(
       rateLimit,
       trustProxy,
       storePayload: raw?.webhook?.store_payload ?? true,
-      worker: raw?.webhook?.worker ?? 'auto',
     },
     http: {
       headersTimeoutMs: raw?.http?.headers_timeout !== undefined ? toSeconds(raw.http.headers_timeout) * 1000 : 10_000,

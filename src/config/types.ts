@@ -31,9 +31,6 @@ export interface TokenConfig {
   environments?: ReadonlySet<string>;
 }
 
-/** Where webhook deliveries are verified and routed: a worker thread once they overlap (auto), always, or never. */
-export type DeliveryWorkerMode = 'auto' | 'always' | 'never';
-
 export interface ServerSettings {
   host: string;
   port: number;
@@ -49,7 +46,6 @@ export interface ServerSettings {
     trustProxy: boolean | string[];
     /** Keep the raw payload of recorded deliveries (for audit and replays). */
     storePayload: boolean;
-    worker: DeliveryWorkerMode;
   };
   /** Slow clients are cut: headers within headersMs, the whole request within requestMs. */
   http: { headersTimeoutMs: number; requestTimeoutMs: number };

@@ -1,4 +1,3 @@
-import type BetterSqlite3 from 'better-sqlite3';
 import { type Kysely, sql, type Transaction } from 'kysely';
 import type { Database } from '../../db/database.js';
 import { type DatabaseTarget, describeDatabaseUrl, type DialectName, type OpenOptions, openDatabase, parseDatabaseUrl } from '../../db/dialect.js';
@@ -17,34 +16,34 @@ export interface Store {
   /** The URL without its password, for logs. */
   readonly description: string;
   migrate(): Promise<string[]>;
-  /**
-   * SQLite only (undefined elsewhere): runs `work` synchronously on the connection under Kysely
-   * while holding it, so no Kysely query or transaction can interleave. For hot paths that want
-   * prepared statements and one transaction without an await between statements. It holds the
-   * file's write lock too (see db/sqlite-write-lock.ts).
-   */
-  readonly withSqlite?: <T>(work: (sqlite: BetterSqlite3.Database) => T) => Promise<T>;
   /** Reachable and migrated; the reason when not. */
   readiness(): Promise<{ ready: true } | { ready: false; reason: string }>;
   close(): Promise<void>;
 }
 
+/** How long migrating waits for another process that migrates or writes. */
+const MIGRATION_WAIT_MS = 60_000;
+
 export function createStore(url: string, options: OpenOptions = {}): Store {
   const target: DatabaseTarget = parseDatabaseUrl(url);
-  const { db, sqlite, stopCheckpointer, writeLock } = openDatabase(target, options);
+  const db = openDatabase(target, options);
   let closed = false;
   return {
     db,
     dialect: target.dialect,
     url: target.url,
     description: describeDatabaseUrl(target.url),
-    migrate: () => migrateToLatest(db),
-    ...(sqlite
-      ? {
-          withSqlite: <T>(work: (raw: BetterSqlite3.Database) => T) =>
-            db.connection().execute(async () => (writeLock ? writeLock.with(() => work(sqlite)) : work(sqlite))),
-        }
-      : {}),
+    async migrate() {
+      // Migrations wait for another process's and may run long statements: they get a connection
+      // of their own, without the deadlines of request work (an in-memory SQLite has only one).
+      if (target.dialect === 'sqlite' && target.file === ':memory:') return migrateToLatest(db);
+      const admin = openDatabase(target, { ...options, poolSize: 1, waitTimeoutMs: MIGRATION_WAIT_MS });
+      try {
+        return await migrateToLatest(admin);
+      } finally {
+        await admin.destroy();
+      }
+    },
     async readiness() {
       try {
         await sql`select 1`.execute(db);
@@ -61,7 +60,6 @@ export function createStore(url: string, options: OpenOptions = {}): Store {
     async close() {
       if (closed) return;
       closed = true;
-      await stopCheckpointer?.();
       await db.destroy();
     },
   };

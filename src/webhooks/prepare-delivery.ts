@@ -9,8 +9,7 @@ import { type ProviderSecrets, providerName, readDelivery, verifyDelivery } from
 /*
  * A delivery from its bytes to the rows it writes: verify the signature, read the payload,
  * route it, build the write. Pure CPU over the configuration (no store, no clock of its own,
- * no I/O), so it runs on the thread that answers requests or on the delivery worker
- * (delivery-worker.ts) with the same result.
+ * no I/O), so it can be tested without a server.
  */
 
 export interface PrepareInput {
@@ -18,8 +17,6 @@ export interface PrepareInput {
   body: Buffer;
   /** The body as text (what is parsed, and kept when `store_payload` is on). */
   text: string;
-  /** `text` is `body` decoded as UTF-8 (the delivery worker then decodes it rather than receive both). */
-  textIsBody?: boolean;
   headers: WebhookHeaders;
   signature: string | null;
   event: string | null;

@@ -1,7 +1,5 @@
-import type { Logger } from 'pino';
-import { type EnqueueInput, enqueue, newDeployment, queuedDeployment, supersededBy } from '../deploy/queue.js';
+import { type EnqueueInput, enqueue } from '../deploy/queue.js';
 import type { Deployment } from '../model.js';
-import { type DeliveryRows, writeDeliveryBatch } from '../store/delivery-batch.sqlite.js';
 import { isDeadlock } from '../store/dialect-sql.js';
 import type { Db, Store } from '../store/store.js';
 import { insertWebhookEventOnce, linkWebhookEventDeployment, type NewWebhookEvent } from '../store/webhook-event.repository.js';
@@ -9,11 +7,8 @@ import { insertWebhookEventOnce, linkWebhookEventDeployment, type NewWebhookEven
 /*
  * The one write of a webhook delivery: its row and the deployments it queues, in one
  * transaction, so a failure leaves neither (the provider's retry then finds nothing half
- * done). On SQLite, where one connection writes anyway, concurrent deliveries are committed
- * together (group commit): each delivery is answered only once its batch has committed, so
- * nothing acknowledged is ever lost, and a commit is paid once per batch instead of once per
- * delivery. A batch that fails is retried delivery by delivery, so one bad delivery cannot
- * take the others down with it.
+ * done). A delivery is answered only once its transaction committed: nothing acknowledged is
+ * ever lost.
  */
 
 export interface DeliveryWrite {
@@ -57,79 +52,15 @@ export function recordDelivery(store: Store, write: DeliveryWrite): Promise<Deli
   return store.db.transaction().execute((trx) => writeOne(trx, write));
 }
 
-interface Pending {
-  write: DeliveryWrite;
-  resolve: (outcome: DeliveryOutcome) => void;
-  reject: (error: unknown) => void;
-}
-
-/** The rows of a delivery for the SQLite batch writer. */
-function rowsOf(write: DeliveryWrite): DeliveryRows {
-  return { event: write.event, deployments: write.deployments.map((d) => newDeployment(d)) };
-}
-
-const QUEUE_VIEWS = { queued: queuedDeployment, supersededReason: supersededBy };
-
-/** Deliveries written in one SQLite transaction at most. */
-const MAX_BATCH = 256;
-
 /**
- * SQLite: deliveries arriving while a batch is being written wait for the next one, which
- * takes up to MAX_BATCH of them in one transaction of prepared statements. PostgreSQL and
- * MySQL: one transaction per delivery, run in parallel on the connection pool.
+ * Deliveries for one (fraise, environment) supersede each other's PENDING rows: they are
+ * written one after the other here rather than have the database detect their deadlocks
+ * (InnoDB does, under load). Deliveries for other services still run in parallel, and the
+ * deadlocks left (two copies of one delivery on the unique index) are retried.
  */
-export function createDeliveryWriter(store: Store, logger: Logger): DeliveryWriter {
-  const withSqlite = store.withSqlite;
-  if (!withSqlite) {
-    // Deliveries for one (fraise, environment) supersede each other's PENDING rows: run them
-    // one after the other here rather than have the database detect their deadlocks (InnoDB
-    // does, under load). Deliveries for other services still run in parallel, and the
-    // deadlocks left (two copies of one delivery on the unique index) are retried.
-    const lanes = new Lanes();
-    return { write: (write) => lanes.run(laneKeys(write), () => retryDeadlocks(() => recordDelivery(store, write))) };
-  }
-  const queue: Pending[] = [];
-  let writing = false;
-
-  const flush = async (): Promise<void> => {
-    writing = true;
-    try {
-      while (queue.length) {
-        const batch = queue.splice(0, MAX_BATCH);
-        try {
-          const rows = batch.map((pending) => rowsOf(pending.write));
-          const outcomes = await withSqlite((sqlite) => writeDeliveryBatch(sqlite, rows, QUEUE_VIEWS));
-          batch.forEach((pending, i) => pending.resolve(outcomes[i]!));
-        } catch (error) {
-          if (batch.length > 1) logger.warn({ err: error, deliveries: batch.length }, 'a batch of webhook deliveries failed: writing them one by one');
-          // Each on its own: the failing one fails alone, the others are written.
-          for (const pending of batch) {
-            if (batch.length === 1) {
-              pending.reject(error);
-              continue;
-            }
-            await recordDelivery(store, pending.write).then(pending.resolve, pending.reject);
-          }
-        }
-      }
-    } finally {
-      writing = false;
-    }
-  };
-
-  return {
-    write(write) {
-      return new Promise<DeliveryOutcome>((resolve, reject) => {
-        queue.push({ write, resolve, reject });
-        if (writing) return;
-        // The first of a burst opens the batch; it is written once the event loop has read
-        // what else arrived in the same turn (setImmediate runs after the poll phase), so
-        // concurrent deliveries share one commit instead of each paying for its own.
-        writing = true;
-        setImmediate(() => void flush());
-      });
-    },
-  };
+export function createDeliveryWriter(store: Store): DeliveryWriter {
+  const lanes = new Lanes();
+  return { write: (write) => lanes.run(laneKeys(write), () => retryDeadlocks(() => recordDelivery(store, write))) };
 }
 
 const MAX_ATTEMPTS = 8;

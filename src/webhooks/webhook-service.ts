@@ -10,9 +10,9 @@ import type { Metrics } from '../server/metrics.js';
 import type { WebhookDelivery, WebhookIntake } from '../services/app-services.js';
 import { guardStore, type Store } from '../store/store.js';
 import { findWebhookEventByDelivery, listWebhookEventDeployments } from '../store/webhook-event.repository.js';
-import { type DeliveryPreparer, createDeliveryPreparer } from './delivery-preparer.js';
 import { eventRecord } from './delivery-write.js';
 import { createDeliveryWriter, type DeliveryWrite, type DeliveryWriter, type DeliveryWritten } from './record-delivery.js';
+import { prepareDelivery } from './prepare-delivery.js';
 import type { GitProviderRegistry, ResolvedProvider } from './registry.js';
 import type { RoutingDecision } from './routing.js';
 import { shown } from './text.js';
@@ -40,18 +40,9 @@ export class WebhookService implements WebhookIntake {
   /** Per provider (the configuration does not change; registered providers may be added). */
   readonly #secrets = new WeakMap<object, ProviderSecrets>();
   readonly #writer: DeliveryWriter;
-  readonly #preparer: DeliveryPreparer;
-  /** Deliveries being processed at once. */
-  #inFlight = 0;
 
   constructor(private readonly deps: WebhookServiceDeps) {
-    this.#writer = createDeliveryWriter(deps.store, deps.logger);
-    this.#preparer = createDeliveryPreparer({ config: deps.config, logger: deps.logger, mode: deps.config.settings.webhook.worker });
-  }
-
-  /** Ends the delivery worker, if one runs (once no delivery is in flight). */
-  close(): Promise<void> {
-    return this.#preparer.close();
+    this.#writer = createDeliveryWriter(deps.store);
   }
 
   async process(principal: Principal, delivery: WebhookDelivery): Promise<WebhookResult> {
@@ -59,8 +50,7 @@ export class WebhookService implements WebhookIntake {
     const label = resolved?.storedName ?? 'unknown';
     try {
       if (!resolved) throw new BadInputError(`unknown webhook provider ${shown(delivery.provider)} (known: ${this.deps.registry.names().join(', ')})`);
-      this.#inFlight++;
-      const result = await this.#process(principal, resolved, delivery).finally(() => this.#inFlight--);
+      const result = await this.#process(principal, resolved, delivery);
       this.deps.metrics.webhookDeliveries.inc({ provider: label, outcome: result.duplicate ? 'duplicate' : (result.event?.outcome ?? 'ignored') });
       return result;
     } catch (error) {
@@ -78,7 +68,7 @@ export class WebhookService implements WebhookIntake {
     // survive a round trip through a string, and its signature would no longer match.
     const body = delivery.body ?? Buffer.from(delivery.payload, 'utf8');
 
-    const prepared = await this.#preparer.prepare(
+    const prepared = prepareDelivery(
       {
         config: this.deps.config,
         resolved,
@@ -88,9 +78,6 @@ export class WebhookService implements WebhookIntake {
       {
         body,
         text: delivery.payload,
-        // The route's payload is its body decoded; a payload alone survives encoding unless it
-        // holds a lone surrogate.
-        textIsBody: delivery.body !== undefined || delivery.payload.isWellFormed(),
         headers,
         signature: delivery.signature || described.signature || null,
         event: delivery.event || described.event || null,
@@ -98,7 +85,6 @@ export class WebhookService implements WebhookIntake {
         sourceIp: delivery.sourceIp ?? null,
         now: this.deps.now(),
       },
-      this.#inFlight,
     );
     if (prepared.kind === 'invalid') {
       // Debug only, and never the signature: refusals are cheap for whoever sends them.

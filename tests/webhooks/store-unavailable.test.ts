@@ -58,7 +58,7 @@ describe('when another process holds SQLite\'s write lock', () => {
     const database = await sqlite.createDatabase();
     const { logger, lines } = capturingLogger();
     // SQLite's lock waited for 300 ms at most; the dispatcher runs nothing (only what is recorded counts).
-    const app = createApp({ config: testConfig(WEBHOOK_CONFIG), store: createStore(database.url, { busyTimeoutMs: 300 }), logger, now: () => NOW, accept: () => false });
+    const app = createApp({ config: testConfig(WEBHOOK_CONFIG), store: createStore(database.url, { waitTimeoutMs: 300 }), logger, now: () => NOW, accept: () => false });
     try {
       await app.init();
       const { url } = await app.start({ port: 0 });
