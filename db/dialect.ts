@@ -115,9 +115,10 @@ export function openDatabase(target: DatabaseTarget, options: OpenOptions = {}):
             // READ COMMITTED, as on PostgreSQL: under REPEATABLE READ, InnoDB's next-key locks
             // make concurrent enqueues and claims on one (fraise, environment) deadlock.
             await connection.executeQuery(CompiledQuery.raw('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED'));
-            // A locked row fails after waitMs (InnoDB counts whole seconds), a slow statement too:
+            // A locked row or table fails after waitMs (in whole seconds), a slow statement too:
             // MariaDB's max_statement_time, MySQL's max_execution_time (which bounds reads only).
-            await connection.executeQuery(CompiledQuery.raw(`SET SESSION innodb_lock_wait_timeout = ${Math.max(1, Math.ceil(waitMs / 1000))}`));
+            const seconds = Math.max(1, Math.ceil(waitMs / 1000));
+            await connection.executeQuery(CompiledQuery.raw(`SET SESSION innodb_lock_wait_timeout = ${seconds}, lock_wait_timeout = ${seconds}`));
             try {
               await connection.executeQuery(CompiledQuery.raw(`SET SESSION max_statement_time = ${waitMs / 1000}`));
             } catch {

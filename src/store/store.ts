@@ -84,11 +84,17 @@ const TRANSIENT_CODES = new Set([
   '08004',
   '08006',
   '53300',
+  // PostgreSQL: statement_timeout, lock_timeout (the store's deadlines: see db/dialect.ts)
+  '57014',
+  '55P03',
   ...DEADLOCK_CODES,
   // MySQL / MariaDB
   'PROTOCOL_CONNECTION_LOST',
   'ER_CON_COUNT_ERROR',
   'ER_LOCK_WAIT_TIMEOUT',
+  'ER_STATEMENT_TIMEOUT',
+  'ER_QUERY_TIMEOUT',
+  'ER_QUERY_INTERRUPTED',
   'ER_SERVER_SHUTDOWN',
   // SQLite
   'SQLITE_BUSY',
@@ -97,7 +103,7 @@ const TRANSIENT_CODES = new Set([
   'SQLITE_FULL',
 ]);
 
-const TRANSIENT_MESSAGES = /connection terminated|connection (is )?closed|timeout exceeded when trying to connect|cannot use a pool after calling end|server has gone away|lost connection|connect ECONNREFUSED|client has encountered a connection error|database is locked/i;
+const TRANSIENT_MESSAGES = /connection terminated|connection (is )?closed|timeout exceeded when trying to connect|cannot use a pool after calling end|server has gone away|lost connection|connect ECONNREFUSED|client has encountered a connection error|database is locked|query read timeout|max_statement_time exceeded|maximum statement execution time exceeded|lock wait timeout exceeded/i;
 
 /** An error that says "the store is not available now" rather than "this request is wrong". */
 export function isTransientStoreError(error: unknown): boolean {

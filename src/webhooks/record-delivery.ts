@@ -1,5 +1,6 @@
 import { type EnqueueInput, enqueue } from '../deploy/queue.js';
 import type { Deployment } from '../model.js';
+import { StoreUnavailableError } from '../errors.js';
 import { isDeadlock } from '../store/dialect-sql.js';
 import type { Db, Store } from '../store/store.js';
 import { insertWebhookEventOnce, linkWebhookEventDeployment, type NewWebhookEvent } from '../store/webhook-event.repository.js';
@@ -58,10 +59,16 @@ export function recordDelivery(store: Store, write: DeliveryWrite): Promise<Deli
  * (InnoDB does, under load). Deliveries for other services still run in parallel, and the
  * deadlocks left (two copies of one delivery on the unique index) are retried.
  */
-export function createDeliveryWriter(store: Store): DeliveryWriter {
-  const lanes = new Lanes();
+export function createDeliveryWriter(store: Store, options: { laneWaitMs?: number } = {}): DeliveryWriter {
+  const lanes = new Lanes(options.laneWaitMs ?? LANE_WAIT_MS);
   return { write: (write) => lanes.run(laneKeys(write), () => retryDeadlocks(() => recordDelivery(store, write))) };
 }
+
+/**
+ * How long a delivery waits for earlier ones to the same services before it gives up (503):
+ * with the store's own deadline after it, a stalled store is answered within 3 s.
+ */
+const LANE_WAIT_MS = 1_000;
 
 const MAX_ATTEMPTS = 8;
 
@@ -78,6 +85,10 @@ async function retryDeadlocks<T>(transaction: () => Promise<T>): Promise<T> {
   }
 }
 
+function describeKeys(keys: readonly string[]): string {
+  return keys.map((key) => key.replace('\u0000', '/')).join(', ');
+}
+
 function laneKeys(write: DeliveryWrite): string[] {
   return [...new Set(write.deployments.map((d) => `${d.fraise}\u0000${d.environment}`))];
 }
@@ -89,6 +100,8 @@ function laneKeys(write: DeliveryWrite): string[] {
 class Lanes {
   readonly #tails = new Map<string, Promise<void>>();
 
+  constructor(private readonly waitMs: number) {}
+
   run<T>(keys: readonly string[], task: () => Promise<T>): Promise<T> {
     if (keys.length === 0) return task();
     const previous = keys.flatMap((key) => this.#tails.get(key) ?? []);
@@ -99,6 +112,15 @@ class Lanes {
       release();
       for (const key of keys) if (this.#tails.get(key) === done) this.#tails.delete(key);
     };
-    return Promise.all(previous).then(task).finally(settle);
+    if (previous.length === 0) return task().finally(settle);
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<void>((resolve, reject) => {
+      timer = setTimeout(() => reject(new StoreUnavailableError(`the store is busy: earlier deliveries to ${describeKeys(keys)} are still being written after ${this.waitMs} ms`)), this.waitMs);
+      void Promise.all(previous).then(() => resolve());
+    });
+    return waited
+      .finally(() => clearTimeout(timer))
+      .then(task)
+      .finally(settle);
   }
 }

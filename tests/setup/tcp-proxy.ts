@@ -4,7 +4,8 @@ import { createServer, type Server, type Socket, connect } from 'node:net';
  * A TCP proxy between the app and a database server, to take the database away and give it
  * back: `down()` cuts every open connection and refuses new ones (the port stops listening),
  * `up()` listens again on the same port. What the app sees is exactly a database that went
- * away: reset connections, then ECONNREFUSED.
+ * away: reset connections, then ECONNREFUSED. `stall()` is the other fault a network has:
+ * connections stay open (new ones are accepted too) but nothing flows until `resume()`.
  */
 
 export interface TcpProxy {
@@ -13,11 +14,27 @@ export interface TcpProxy {
   down(): Promise<void>;
   /** Accepts connections again, on the same port. */
   up(): Promise<void>;
+  /** Stops forwarding bytes either way; no connection is closed. */
+  stall(): Promise<void>;
+  /** Forwards again what was held and what comes next. */
+  resume(): Promise<void>;
   close(): Promise<void>;
 }
 
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
+  const pairs = new Set<[Socket, Socket]>();
+  let stalled = false;
+  const flow = ([client, upstream]: [Socket, Socket]) => {
+    client.pipe(upstream);
+    upstream.pipe(client);
+  };
+  const hold = ([client, upstream]: [Socket, Socket]) => {
+    client.unpipe(upstream);
+    upstream.unpipe(client);
+    client.pause();
+    upstream.pause();
+  };
   const track = (socket: Socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
@@ -35,8 +52,11 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       upstream.on('error', cut);
       client.on('close', cut);
       upstream.on('close', cut);
-      client.pipe(upstream);
-      upstream.pipe(client);
+      const pair: [Socket, Socket] = [client, upstream];
+      pairs.add(pair);
+      client.once('close', () => pairs.delete(pair));
+      if (stalled) hold(pair);
+      else flow(pair);
     });
   const listen = (server: Server, port: number) =>
     new Promise<number>((resolve, reject) => {
@@ -66,6 +86,14 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       if (server) return;
       server = createListener();
       await listen(server, port);
+    },
+    async stall() {
+      stalled = true;
+      for (const pair of pairs) hold(pair);
+    },
+    async resume() {
+      stalled = false;
+      for (const pair of pairs) flow(pair);
     },
     async close() {
       if (server) await stop(server);
