@@ -55,8 +55,8 @@ export async function benchPickup(workDir: string): Promise<{ rows: Row[]; notes
         value: `${ms(first.p50)} / ${ms(first.p99)}`,
         reference: `bare node:http round trip p50 ${ms(floor.p50)}`,
         ratio: `${(first.p50 / Math.max(floor.p50, 0.01)).toFixed(1)}×`,
-        bar: 'p50 < 50 ms',
-        pass: first.p50 < 50,
+        bar: 'p50 < 20 ms',
+        pass: first.p50 < 20,
       },
       {
         bench: 'pickup (webhook → dashboard)',
