@@ -210,6 +210,7 @@ export function createApp(options: AppOptions): App {
       server = createHttpServer({
         yoga,
         logger,
+        settings,
         headersTimeoutMs: settings.http.headersTimeoutMs,
         requestTimeoutMs: settings.http.requestTimeoutMs,
         routes: {

@@ -249,6 +249,7 @@ const fraisierSettings = z.strictObject({
   introspection: z.boolean().optional(),
   graphiql: z.boolean().optional(),
   allowed_origins: z.array(z.string()).optional(),
+  allowed_hosts: z.array(z.string()).optional(),
   lease: z.strictObject({ ttl: duration.optional(), heartbeat: duration.optional() }).optional(),
   poll_interval: duration.optional(),
   drain_timeout: duration.optional(),

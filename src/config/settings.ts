@@ -3,6 +3,7 @@ import { parseDatabaseUrl } from '../../db/database-url.js';
 import type { ConfigProblem } from './problems.js';
 import { type RawSettings, toBytes, toSeconds } from './raw-schema.js';
 import { SCOPES, type Scope, type ServerSettings, type TokenConfig } from './types.js';
+import { canonicalAllowedHost, canonicalOrigin } from './web-names.js';
 
 /*
  * Fraisier's own settings: `fraisier:` in the file, each overridable by a FRAISIER_* variable,
@@ -134,6 +135,15 @@ export function resolveSettings(
     trustProxy = value === 'true' ? true : value === 'false' ? false : value.split(',').map((s) => s.trim()).filter(Boolean);
   }
 
+  const allowedOrigins = namesSetting(raw?.allowed_origins, env.FRAISIER_ALLOWED_ORIGINS, 'allowed_origins', canonicalOrigin, fail, {
+    expected: 'an origin such as "https://ci.example.com" (scheme, host and port; no path)',
+    star: 'list each origin: "*" would let any web page deploy',
+  });
+  const allowedHosts = namesSetting(raw?.allowed_hosts, env.FRAISIER_ALLOWED_HOSTS, 'allowed_hosts', canonicalAllowedHost, fail, {
+    expected: 'a host name such as "fraisier.example.com", or ".example.com" for its subdomains (no scheme, no port)',
+    star: 'list each host name: "*" would let any DNS name reach this server (DNS rebinding)',
+  });
+
   let introspection: boolean | null = raw?.introspection ?? null;
   if (env.FRAISIER_INTROSPECTION) introspection = env.FRAISIER_INTROSPECTION === 'true';
 
@@ -161,7 +171,8 @@ export function resolveSettings(
     },
     introspection,
     graphiql: raw?.graphiql ?? true,
-    allowedOrigins: raw?.allowed_origins ?? [],
+    allowedOrigins,
+    allowedHosts,
     lease: {
       ttlSeconds: raw?.lease?.ttl !== undefined ? toSeconds(raw.lease.ttl) : 30,
       heartbeatSeconds: raw?.lease?.heartbeat !== undefined ? toSeconds(raw.lease.heartbeat) : 10,
@@ -197,6 +208,35 @@ export function parseListen(value: string): { host?: string; port?: number } | u
   const port = Number(match[2]);
   if (port > 65535) return undefined;
   return { host: match[1]!.replace(/^\[|\]$/g, ''), port };
+}
+
+/**
+ * A list of names from the file, or from its variable (comma-separated; it wins when set and not
+ * empty), each in canonical form; an entry that is not a name is reported by its path.
+ */
+function namesSetting(
+  fromFile: readonly string[] | undefined,
+  fromEnv: string | undefined,
+  key: string,
+  canonical: (entry: string) => string | undefined,
+  fail: (path: string, message: string) => void,
+  explain: { expected: string; star: string },
+): string[] {
+  const variable = `FRAISIER_${key.toUpperCase()}`;
+  const entries = fromEnv?.trim()
+    ? fromEnv.split(',').map((entry, index) => ({ entry: entry.trim(), path: `${variable}[${index}]` })).filter((e) => e.entry)
+    : (fromFile ?? []).map((entry, index) => ({ entry, path: `fraisier.${key}[${index}]` }));
+  const names: string[] = [];
+  for (const { entry, path } of entries) {
+    if (entry.trim() === '*') {
+      fail(path, explain.star);
+      continue;
+    }
+    const name = canonical(entry.trim());
+    if (name === undefined) fail(path, `expected ${explain.expected}, got ${JSON.stringify(entry)}`);
+    else if (!names.includes(name)) names.push(name);
+  }
+  return names;
 }
 
 function intFromEnv(value: string, min: number, max: number): number | undefined {

@@ -57,8 +57,17 @@ export interface ServerSettings {
   /** null: on unless NODE_ENV=production */
   introspection: boolean | null;
   graphiql: boolean;
-  /** Origins allowed to open a WebSocket or send cross-site requests (besides the server's own). */
+  /**
+   * Web origins (canonical, `https://ci.example.com`) whose pages may call the API: granted
+   * CORS and let through the cross-site check. The server's own origin always may.
+   */
   allowedOrigins: string[];
+  /**
+   * Host names (canonical; `.example.com` for a domain and its subdomains) the server answers
+   * to besides loopback ones, against DNS rebinding. Checked on an open API (no tokens), and
+   * with tokens when not empty.
+   */
+  allowedHosts: string[];
   lease: { ttlSeconds: number; heartbeatSeconds: number };
   pollIntervalSeconds: number;
   drainTimeoutSeconds: number;

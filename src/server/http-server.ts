@@ -1,11 +1,14 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import type { ServerSettings } from '../config/types.js';
+import { hostRefusal, originRefusal, type Refusal } from './origin.js';
 import type { FraisierYoga } from './yoga.js';
 
 /*
  * The one HTTP server: a few plain routes (health, readiness, metrics, webhooks, dashboard)
  * answered without GraphQL machinery, everything under /graphql handed to yoga. Timeouts are
- * set so that slow or silent clients are cut off instead of holding sockets.
+ * set so that slow or silent clients are cut off instead of holding sockets. Before any route,
+ * the Host and Origin checks (origin.ts) turn away DNS-rebinding and cross-site requests.
  */
 
 export type Route = (request: IncomingMessage, response: ServerResponse, url: URL) => void | Promise<void>;
@@ -24,6 +27,8 @@ export interface HttpServerOptions {
   yoga: FraisierYoga;
   routes: HttpRoutes;
   logger: Logger;
+  /** Tokens, allowed hosts and origins: who the Host and Origin checks let through. */
+  settings: Pick<ServerSettings, 'tokens' | 'allowedHosts' | 'allowedOrigins'>;
   /** Time to receive a request's headers (slowloris). */
   headersTimeoutMs?: number;
   /** Time to receive a whole request. */
@@ -31,7 +36,7 @@ export interface HttpServerOptions {
 }
 
 export function createHttpServer(options: HttpServerOptions): Server {
-  const { yoga, routes, logger } = options;
+  const { yoga, routes, logger, settings } = options;
   const server = createServer(
     {
       headersTimeout: options.headersTimeoutMs ?? 10_000,
@@ -43,9 +48,19 @@ export function createHttpServer(options: HttpServerOptions): Server {
     (request, response) => {
       const url = new URL(request.url ?? '/', 'http://localhost');
       const path = url.pathname;
+      const graphql = path === '/graphql' || path.startsWith('/graphql/');
+      const webhook = path === '/webhook' || path.startsWith('/webhook/');
+      // /health says nothing worth reading, and probes name the server by whatever address they use.
+      const refusal =
+        (path === '/health' ? undefined : hostRefusal(request.headers.host, settings)) ??
+        (graphql || webhook ? originRefusal(request.headers, settings) : undefined);
+      if (refusal) {
+        logger.warn({ path, host: request.headers.host, origin: request.headers.origin, status: refusal.status }, 'refused a request: foreign host or origin');
+        return sendRefusal(response, refusal, graphql ? 'graphql' : webhook ? 'webhook' : 'plain');
+      }
       let route: Route | undefined;
-      if (path === '/graphql' || path.startsWith('/graphql/')) route = (req, res) => yoga.handle(req, res);
-      else if (path === '/webhook' || path.startsWith('/webhook/')) route = routes.webhook;
+      if (graphql) route = (req, res) => yoga.handle(req, res);
+      else if (webhook) route = routes.webhook;
       else if (path === '/health') route = routes.health;
       else if (path === '/ready') route = routes.ready;
       else if (path === '/metrics') route = routes.metrics;
@@ -67,6 +82,21 @@ const redirectToGraphiQL: Route = (_request, response) => {
   response.writeHead(302, { location: '/graphql' });
   response.end();
 };
+
+/**
+ * A refusal in the shape its route's clients read: GraphQL errors on /graphql, a WebhookResult
+ * on /webhook, `{error, code}` elsewhere. The body is left unread: the connection closes.
+ */
+function sendRefusal(response: ServerResponse, refusal: Refusal, shape: 'graphql' | 'webhook' | 'plain'): void {
+  const { status, code, message } = refusal;
+  const body =
+    shape === 'graphql'
+      ? { errors: [{ message, extensions: { code } }] }
+      : shape === 'webhook'
+        ? { accepted: false, message, code }
+        : { error: message, code };
+  sendJson(response, status, body, { connection: 'close' });
+}
 
 export function sendJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);

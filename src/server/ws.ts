@@ -7,15 +7,15 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import { authenticate, type Principal } from '../auth/principal.js';
 import type { ServerSettings } from '../config/types.js';
 import { findFraisierError } from './errors.js';
-import { isAllowedOrigin } from './origin.js';
+import { hostRefusal, originRefusal, type Refusal } from './origin.js';
 import type { FraisierYoga } from './yoga.js';
 
 /*
  * graphql-ws on the HTTP server's port, path /graphql. The protocol core (makeServer) knows
  * nothing of the transport; this file binds it to `ws` and adds what a deploy tool needs:
- * the Origin checked at upgrade (cross-site WebSocket hijacking), the token checked in
- * connection_init, small frames, a cap on subscriptions per socket, slow readers dropped
- * before they eat the memory, and a clean 1001 on shutdown. Operations go through
+ * the Host and Origin checked at upgrade (DNS rebinding, cross-site WebSocket hijacking), the
+ * token checked in connection_init, small frames, a cap on subscriptions per socket, slow
+ * readers dropped before they eat the memory, and a clean 1001 on shutdown. Operations go through
  * yoga.getEnveloped, so they share the HTTP path's plugins and context.
  */
 
@@ -116,9 +116,11 @@ export function attachGraphQLWs(options: WsOptions): WsHandle {
     const path = (request.url ?? '').split('?')[0];
     if (path !== '/graphql') return refuse(socket, 404, 'Not Found');
     if (closing) return refuse(socket, 503, 'Service Unavailable');
-    if (!isAllowedOrigin(request.headers.origin, request.headers.host, settings.allowedOrigins)) {
-      logger.warn({ origin: request.headers.origin }, 'refused a WebSocket from a foreign origin');
-      return refuse(socket, 403, 'Forbidden');
+    // Browsers apply no CORS to WebSockets: the Host and Origin checks are all that stands here.
+    const refusal = hostRefusal(request.headers.host, settings) ?? originRefusal(request.headers, settings);
+    if (refusal) {
+      logger.warn({ host: request.headers.host, origin: request.headers.origin, status: refusal.status }, 'refused a WebSocket: foreign host or origin');
+      return refuseWith(socket, refusal);
     }
     wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws));
   };
@@ -232,4 +234,13 @@ function authorizationFrom(params: Record<string, unknown> | undefined): string 
 
 function refuse(socket: Duplex, status: number, text: string): void {
   socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
+
+/** A refused upgrade, with the reason as JSON for clients that read it (curl, ws). */
+function refuseWith(socket: Duplex, refusal: Refusal): void {
+  const body = JSON.stringify({ error: refusal.message, code: refusal.code });
+  const text = refusal.status === 421 ? 'Misdirected Request' : 'Forbidden';
+  socket.end(
+    `HTTP/1.1 ${refusal.status} ${text}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
 }

@@ -9,6 +9,7 @@ import { authenticate, type Principal } from '../auth/principal.js';
 import type { ServerSettings } from '../config/types.js';
 import type { AppServices } from '../services/app-services.js';
 import { maskError } from './errors.js';
+import { corsOrigin } from './origin.js';
 import { useOperationScopes } from './plugins/use-operation-scopes.js';
 import { useSharedSubscriptionExecution } from './plugins/use-shared-subscription-execution.js';
 
@@ -58,6 +59,12 @@ export function createFraisierYoga(options: YogaOptions): FraisierYoga {
     graphiql: settings.graphiql ? { title: 'Fraisier', subscriptionsProtocol: 'WS' } : false,
     landingPage: false,
     batching: false,
+    // CORS only for fraisier.allowed_origins, each answered with itself; yoga's default would
+    // echo any Origin back with credentials. (Foreign origins are refused before yoga: origin.ts.)
+    cors: (request) => {
+      const origin = corsOrigin(request.headers.get('origin'), settings);
+      return origin ? { origin: [origin], credentials: true, methods: ['GET', 'POST'], maxAge: 600 } : false;
+    },
     logging: {
       debug: (...args) => options.logger.debug({ yoga: args }, 'yoga'),
       info: (...args) => options.logger.info({ yoga: args }, 'yoga'),

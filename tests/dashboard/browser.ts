@@ -33,7 +33,8 @@ export interface Browser {
 /** Messages Chromium logs for what the dashboard expects: 401/403 answers to its access probes, a server that is restarting. */
 const EXPECTED = [/^Failed to load resource: the server responded with a status of 40[13]/, /^WebSocket connection to '.*' failed/, /net::ERR_CONNECTION_REFUSED/];
 
-export async function openBrowser(viewport = { width: 1280, height: 900 }): Promise<Browser> {
+/** `args`: more Chromium flags, e.g. `--host-resolver-rules=MAP evil.example 127.0.0.1` to play DNS rebinding. */
+export async function openBrowser(viewport = { width: 1280, height: 900 }, options: { args?: readonly string[] } = {}): Promise<Browser> {
   const profile = mkdtempSync(join(tmpdir(), 'fraisier-chromium-'));
   mkdirSync(ARTIFACTS, { recursive: true });
   const context = await chromium.launchPersistentContext(profile, {
@@ -48,6 +49,7 @@ export async function openBrowser(viewport = { width: 1280, height: 900 }): Prom
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
+      ...(options.args ?? []),
     ],
   });
   const page = context.pages()[0] ?? (await context.newPage());

@@ -25,7 +25,7 @@ describe('slow clients', () => {
     socket.setNoDelay(true);
     const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
     socket.once('connect', () => {
-      socket.write(kind === 'headers' ? 'POST /graphql HTTP/1.1\r\nHost: x\r\n' : 'POST /webhook/github HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{');
+      socket.write(kind === 'headers' ? 'POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\n' : 'POST /webhook/github HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{');
       const drip = setInterval(() => {
         if (socket.destroyed) return clearInterval(drip);
         socket.write(kind === 'headers' ? 'X-Slow: a\r\n' : ' ');

@@ -125,6 +125,40 @@ describe('query limits and request hygiene', () => {
   });
 });
 
+describe('CORS', () => {
+  const LISTED = 'https://ci.example.com';
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp(sqlite, { config: testConfig(`fraisier:\n  allowed_origins: ["${LISTED}"]\n${BASIC_CONFIG}`) });
+  });
+  afterAll(() => t.dispose());
+
+  const ask = (origin: string, method = 'POST') =>
+    t.app.yoga.fetch('http://localhost/graphql', {
+      method,
+      headers:
+        method === 'OPTIONS'
+          ? { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' }
+          : { origin, 'content-type': 'application/json' },
+      ...(method === 'POST' ? { body: JSON.stringify({ query: '{ __typename }' }) } : {}),
+    });
+
+  it('grants a listed origin, for exactly that origin, and never echoes another back', async () => {
+    for (const method of ['OPTIONS', 'POST']) {
+      const response = await ask(LISTED, method);
+      expect(response.headers.get('access-control-allow-origin'), method).toBe(LISTED);
+      expect(response.headers.get('access-control-allow-credentials'), method).toBe('true');
+    }
+    for (const origin of ['https://evil.example', 'https://ci.example.com.evil.example', 'null']) {
+      for (const method of ['OPTIONS', 'POST']) {
+        const response = await ask(origin, method);
+        expect(response.headers.get('access-control-allow-origin'), `${method} ${origin}`).toBeNull();
+        expect(response.headers.get('access-control-allow-credentials'), `${method} ${origin}`).toBeNull();
+      }
+    }
+  });
+});
+
 describe('introspection', () => {
   const introspect = (t: TestApp) => gql(t.app, '{ __schema { queryType { name } } }');
 
