@@ -2,14 +2,15 @@ import { type EnqueueInput, enqueue } from '../deploy/queue.js';
 import type { Deployment } from '../model.js';
 import { StoreUnavailableError } from '../errors.js';
 import { isDeadlock } from '../store/dialect-sql.js';
-import type { Db, Store } from '../store/store.js';
+import { type Db, isTransientStoreError, type Store } from '../store/store.js';
 import { insertWebhookEventOnce, linkWebhookEventDeployment, type NewWebhookEvent } from '../store/webhook-event.repository.js';
 
 /*
  * The one write of a webhook delivery: its row and the deployments it queues, in one
  * transaction, so a failure leaves neither (the provider's retry then finds nothing half
  * done). A delivery is answered only once its transaction committed: nothing acknowledged is
- * ever lost.
+ * ever lost. On SQLite, which has one writer, deliveries that arrive while a write is under way
+ * are committed together in the next transaction (group commit).
  */
 
 export interface DeliveryWrite {
@@ -54,12 +55,15 @@ export function recordDelivery(store: Store, write: DeliveryWrite): Promise<Deli
 }
 
 /**
- * Deliveries for one (fraise, environment) supersede each other's PENDING rows: they are
- * written one after the other here rather than have the database detect their deadlocks
- * (InnoDB does, under load). Deliveries for other services still run in parallel, and the
- * deadlocks left (two copies of one delivery on the unique index) are retried.
+ * SQLite: deliveries queue while a transaction is being written, and the next transaction
+ * takes up to MAX_BATCH of them. PostgreSQL and MySQL: a transaction per delivery, in parallel
+ * on the pool, except that deliveries for one (fraise, environment), which supersede each
+ * other's PENDING rows, are written one after the other here rather than have the database
+ * detect their deadlocks (InnoDB does, under load); the deadlocks left (two copies of one
+ * delivery on the unique index) are retried.
  */
 export function createDeliveryWriter(store: Store, options: { laneWaitMs?: number } = {}): DeliveryWriter {
+  if (store.dialect === 'sqlite') return groupCommitting(store);
   const lanes = new Lanes(options.laneWaitMs ?? LANE_WAIT_MS);
   return { write: (write) => lanes.run(laneKeys(write), () => retryDeadlocks(() => recordDelivery(store, write))) };
 }
@@ -69,6 +73,58 @@ export function createDeliveryWriter(store: Store, options: { laneWaitMs?: numbe
  * with the store's own deadline after it, a stalled store is answered within 3 s.
  */
 const LANE_WAIT_MS = 1_000;
+
+/** Deliveries written in one SQLite transaction at most. */
+const MAX_BATCH = 256;
+
+interface Pending {
+  write: DeliveryWrite;
+  resolve: (outcome: DeliveryOutcome) => void;
+  reject: (error: unknown) => void;
+}
+
+function groupCommitting(store: Store): DeliveryWriter {
+  const queue: Pending[] = [];
+  let writing = false;
+  const flush = async (): Promise<void> => {
+    while (queue.length) {
+      const batch = queue.splice(0, MAX_BATCH);
+      try {
+        const outcomes = await store.db.transaction().execute(async (trx) => {
+          const written: DeliveryOutcome[] = [];
+          for (const pending of batch) written.push(await writeOne(trx, pending.write));
+          return written;
+        });
+        batch.forEach((pending, i) => pending.resolve(outcomes[i]!));
+      } catch (error) {
+        // The store is unavailable: the batch, and what queued behind it meanwhile, is answered
+        // so at once (503; the senders retry) rather than wait for the deadline once more.
+        if (isTransientStoreError(error)) {
+          for (const pending of [...batch, ...queue.splice(0)]) pending.reject(error);
+          continue;
+        }
+        // Otherwise one delivery may be at fault: each is written again on its own.
+        if (batch.length === 1) {
+          batch[0]!.reject(error);
+          continue;
+        }
+        for (const pending of batch) await recordDelivery(store, pending.write).then(pending.resolve, pending.reject);
+      }
+    }
+    writing = false;
+  };
+  return {
+    write: (write) =>
+      new Promise<DeliveryOutcome>((resolve, reject) => {
+        queue.push({ write, resolve, reject });
+        if (writing) return;
+        // The first of a burst opens the batch; it is written once the event loop has read
+        // what else arrived in the same turn (setImmediate runs after the poll phase).
+        writing = true;
+        setImmediate(() => void flush());
+      }),
+  };
+}
 
 const MAX_ATTEMPTS = 8;
 
