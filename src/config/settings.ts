@@ -14,6 +14,7 @@ export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_PORT = 8080;
 export const DEFAULT_PAYLOAD_LIMIT = 1024 * 1024;
 export const MAX_PAYLOAD_LIMIT = 25 * 1024 * 1024;
+export const DEFAULT_RESPONSE_LIMIT = 8 * 1024 * 1024;
 
 export interface SettingsOverrides {
   host?: string;
@@ -134,6 +135,13 @@ export function resolveSettings(
     trustProxy = value === 'true' ? true : value === 'false' ? false : value.split(',').map((s) => s.trim()).filter(Boolean);
   }
 
+  let responseLimitBytes = raw?.response_limit !== undefined ? toBytes(raw.response_limit) : DEFAULT_RESPONSE_LIMIT;
+  if (env.FRAISIER_RESPONSE_LIMIT) {
+    const value = sizeFromEnv(env.FRAISIER_RESPONSE_LIMIT);
+    if (value === undefined || value < 1) fail('FRAISIER_RESPONSE_LIMIT', `expected a size such as 8MiB, got "${env.FRAISIER_RESPONSE_LIMIT}"`);
+    else responseLimitBytes = value;
+  }
+
   let introspection: boolean | null = raw?.introspection ?? null;
   if (env.FRAISIER_INTROSPECTION) introspection = env.FRAISIER_INTROSPECTION === 'true';
 
@@ -160,6 +168,7 @@ export function resolveSettings(
       maxQueuedEvents: raw?.websocket?.max_queued_events ?? 10_000,
     },
     introspection,
+    responseLimitBytes,
     graphiql: raw?.graphiql ?? true,
     allowedOrigins: raw?.allowed_origins ?? [],
     lease: {
@@ -197,6 +206,12 @@ export function parseListen(value: string): { host?: string; port?: number } | u
   const port = Number(match[2]);
   if (port > 65535) return undefined;
   return { host: match[1]!.replace(/^\[|\]$/g, ''), port };
+}
+
+/** "1MiB", "512KB" or a number of bytes. */
+function sizeFromEnv(value: string): number | undefined {
+  if (!/^\d+(\.\d+)?\s*(B|KB|KiB|MB|MiB)?$/i.test(value)) return undefined;
+  return toBytes(/[a-z]$/i.test(value) ? value : Number(value));
 }
 
 function intFromEnv(value: string, min: number, max: number): number | undefined {

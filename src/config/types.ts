@@ -56,6 +56,8 @@ export interface ServerSettings {
   websocket: { maxBufferedBytes: number; stallTimeoutMs: number; maxSubscriptions: number; maxQueuedEvents: number };
   /** null: on unless NODE_ENV=production */
   introspection: boolean | null;
+  /** The largest GraphQL answer, in bytes of JSON: a larger one is refused with an error. */
+  responseLimitBytes: number;
   graphiql: boolean;
   /** Origins allowed to open a WebSocket or send cross-site requests (besides the server's own). */
   allowedOrigins: string[];
