@@ -1,7 +1,9 @@
 import type { Deployment, DeploymentProgress, DeploymentResult, DeploymentStats } from '../src/model.js';
+import { MAX_LIST_LIMIT, MAX_PROGRESS_LIMIT } from '../src/services/queries.js';
 import { builder } from './builder.js';
 import { DeploymentStatusEnum, TriggerTypeEnum } from './enums.js';
 import { DeploymentTargetRef } from './fraise.js';
+import { listSize } from './list-size.js';
 import { DateTimeScalar } from './scalars.js';
 
 /* Deployment, DeploymentProgress, DeploymentStats, DeploymentResult; their queries and mutations. */
@@ -42,8 +44,13 @@ export const DeploymentRef = builder.objectRef<Deployment>('Deployment').impleme
     errorMessage: t.exposeString('errorMessage', { nullable: true }),
     progress: t.field({
       type: [DeploymentProgressRef],
-      description: 'Every progress event recorded, oldest first',
-      resolve: (d, _args, ctx) => ctx.services.queries.progress(d.id),
+      description: `The progress events recorded, oldest first: at most \`limit\` (default and maximum ${MAX_PROGRESS_LIMIT}) after the sequence \`after\`; page on with the last sequence seen`,
+      args: {
+        after: t.arg.int({ description: 'Only events after this sequence (the last one seen); 0 or absent: from the first' }),
+        limit: t.arg.int({ defaultValue: MAX_PROGRESS_LIMIT }),
+      },
+      extensions: listSize({ argument: 'limit', max: MAX_PROGRESS_LIMIT }),
+      resolve: (d, args, ctx) => ctx.services.queries.progress(String(d.id), args.after ?? 0, args.limit ?? MAX_PROGRESS_LIMIT),
     }),
   }),
 });
@@ -87,6 +94,7 @@ builder.queryFields((t) => ({
       before: t.arg.id(),
       since: t.arg({ type: DateTimeScalar }),
     },
+    extensions: listSize({ argument: 'limit', max: MAX_LIST_LIMIT }),
     resolve: (_root, args, ctx) => ctx.services.queries.deployments(ctx.principal, args),
   }),
   deployment: t.field({

@@ -1,9 +1,11 @@
 import { isBuiltinGitProvider } from '../src/config/types.js';
 import type { WebhookEventRecord, WebhookResult } from '../src/model.js';
+import { MAX_LIST_LIMIT } from '../src/services/queries.js';
 import { builder } from './builder.js';
 import type { GraphQLContext } from './context.js';
 import { DeploymentRef } from './deployment.js';
 import { WebhookProviderEnum } from './enums.js';
+import { listSize } from './list-size.js';
 import { DateTimeScalar } from './scalars.js';
 
 /* WebhookEvent, WebhookResult; query webhookEvents; mutation processWebhook. */
@@ -66,6 +68,7 @@ builder.queryFields((t) => ({
     type: [WebhookEventRef],
     description: 'Newest first; `limit` is at most 100, page with `before`',
     args: { limit: t.arg.int({ defaultValue: 20 }), before: t.arg.id() },
+    extensions: listSize({ argument: 'limit', max: MAX_LIST_LIMIT }),
     resolve: (_root, args, ctx) =>
       ctx.services.queries.webhookEvents(ctx.principal, { limit: args.limit, before: args.before ? String(args.before) : null }),
   }),

@@ -126,7 +126,7 @@ export function createApp(options: AppOptions): App {
   const feed = new DeploymentEventFeed(
     bus,
     {
-      progress: (id, after) => queries.progress(id, after),
+      progress: (id, after, limit) => queries.progress(id, after, limit),
       status: async (id) => (await findDeployment(store.db, Number(id)))?.status,
     },
     { maxBuffer: settings.websocket.maxQueuedEvents },

@@ -247,6 +247,7 @@ const fraisierSettings = z.strictObject({
     })
     .optional(),
   introspection: z.boolean().optional(),
+  response_limit: size.optional(),
   graphiql: z.boolean().optional(),
   allowed_origins: z.array(z.string()).optional(),
   allowed_hosts: z.array(z.string()).optional(),

@@ -15,6 +15,7 @@ export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_PORT = 8080;
 export const DEFAULT_PAYLOAD_LIMIT = 1024 * 1024;
 export const MAX_PAYLOAD_LIMIT = 25 * 1024 * 1024;
+export const DEFAULT_RESPONSE_LIMIT = 8 * 1024 * 1024;
 
 export interface SettingsOverrides {
   host?: string;
@@ -143,6 +144,12 @@ export function resolveSettings(
     expected: 'a host name such as "fraisier.example.com", or ".example.com" for its subdomains (no scheme, no port)',
     star: 'list each host name: "*" would let any DNS name reach this server (DNS rebinding)',
   });
+  let responseLimitBytes = raw?.response_limit !== undefined ? toBytes(raw.response_limit) : DEFAULT_RESPONSE_LIMIT;
+  if (env.FRAISIER_RESPONSE_LIMIT) {
+    const value = sizeFromEnv(env.FRAISIER_RESPONSE_LIMIT);
+    if (value === undefined || value < 1) fail('FRAISIER_RESPONSE_LIMIT', `expected a size such as 8MiB, got "${env.FRAISIER_RESPONSE_LIMIT}"`);
+    else responseLimitBytes = value;
+  }
 
   let introspection: boolean | null = raw?.introspection ?? null;
   if (env.FRAISIER_INTROSPECTION) introspection = env.FRAISIER_INTROSPECTION === 'true';
@@ -170,6 +177,7 @@ export function resolveSettings(
       maxQueuedEvents: raw?.websocket?.max_queued_events ?? 10_000,
     },
     introspection,
+    responseLimitBytes,
     graphiql: raw?.graphiql ?? true,
     allowedOrigins,
     allowedHosts,
@@ -237,6 +245,12 @@ function namesSetting(
     else if (!names.includes(name)) names.push(name);
   }
   return names;
+}
+
+/** "1MiB", "512KB" or a number of bytes. */
+function sizeFromEnv(value: string): number | undefined {
+  if (!/^\d+(\.\d+)?\s*(B|KB|KiB|MB|MiB)?$/i.test(value)) return undefined;
+  return toBytes(/[a-z]$/i.test(value) ? value : Number(value));
 }
 
 function intFromEnv(value: string, min: number, max: number): number | undefined {

@@ -56,6 +56,8 @@ export interface ServerSettings {
   websocket: { maxBufferedBytes: number; stallTimeoutMs: number; maxSubscriptions: number; maxQueuedEvents: number };
   /** null: on unless NODE_ENV=production */
   introspection: boolean | null;
+  /** The largest GraphQL answer, in bytes of JSON: a larger one is refused with an error. */
+  responseLimitBytes: number;
   graphiql: boolean;
   /**
    * Web origins (canonical, `https://ci.example.com`) whose pages may call the API: granted

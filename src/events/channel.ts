@@ -14,6 +14,8 @@ export interface Channel<T> extends AsyncIterableIterator<T> {
   readonly buffered: number;
   /** Settles once the consumer has seen the end (or stopped reading). */
   readonly finished: Promise<void>;
+  /** Resolves once the consumer has taken every value pushed so far, or the channel ended. */
+  drained(): Promise<void>;
 }
 
 /** A consumer fell more than `maxBuffer` values behind: it is dropped rather than buffered. */
@@ -44,8 +46,15 @@ export function createChannel<T>(options: ChannelOptions = {}): Channel<T> {
   let disposed = false;
   let markFinished!: () => void;
   const finished = new Promise<void>((resolve) => (markFinished = resolve));
+  let drainWaiters: (() => void)[] = [];
+  const wakeDrainWaiters = () => {
+    const waiting = drainWaiters;
+    drainWaiters = [];
+    for (const wake of waiting) wake();
+  };
 
   const dispose = () => {
+    wakeDrainWaiters();
     if (disposed) return;
     disposed = true;
     options.signal?.removeEventListener('abort', stop);
@@ -107,10 +116,16 @@ export function createChannel<T>(options: ChannelOptions = {}): Channel<T> {
       return queue.length;
     },
     finished,
+    drained() {
+      if (queue.length === 0 || ended) return Promise.resolve();
+      return new Promise<void>((resolve) => drainWaiters.push(resolve));
+    },
     next() {
       if (queue.length > 0) {
         if (counted.shift()) countedLength--;
-        return Promise.resolve({ value: queue.shift()!, done: false });
+        const value = queue.shift()!;
+        if (queue.length === 0) wakeDrainWaiters();
+        return Promise.resolve({ value, done: false });
       }
       if (pendingError) {
         const { error } = pendingError;

@@ -5,7 +5,8 @@ import { type Channel, createChannel } from './channel.js';
 
 /** Where the feed reads what was recorded before a subscriber arrived. */
 export interface ProgressSource {
-  progress(deploymentId: string, afterSequence: number): Promise<DeploymentProgress[]>;
+  /** At most `limit` events after `afterSequence`, in order. */
+  progress(deploymentId: string, afterSequence: number, limit: number): Promise<DeploymentProgress[]>;
   /** The deployment's status, or undefined when there is no such deployment. */
   status(deploymentId: string): Promise<string | undefined>;
 }
@@ -13,7 +14,11 @@ export interface ProgressSource {
 export interface FeedOptions {
   /** Events a subscriber may fall behind by before it is dropped. */
   maxBuffer?: number;
+  /** Recorded events read from the store at once when replaying (default 1,000). */
+  replayPage?: number;
 }
+
+const REPLAY_PAGE = 1_000;
 
 /**
  * Subscriptions over the event bus. `progress` replays what the store recorded, then streams
@@ -41,7 +46,7 @@ export class DeploymentEventFeed implements EventFeed {
         this.#streams.delete(progress);
       },
     });
-    const progress = new ProgressStream(deploymentId, channel, this.source);
+    const progress = new ProgressStream(deploymentId, channel, this.source, this.options.replayPage ?? REPLAY_PAGE);
     this.#streams.add(progress);
     unsubscribeProgress = this.bus.onProgress(deploymentId, (event) => progress.live(event));
     unsubscribeCompleted = this.bus.onCompleted((deployment) => {
@@ -99,8 +104,10 @@ export class DeploymentEventFeed implements EventFeed {
 /** One subscriber's view of one deployment's progress. */
 class ProgressStream {
   #last = 0;
-  /** While reading the store, live events wait here. */
+  /** While reading the store, live events wait here (a page at most). */
   #held: DeploymentProgress[] | undefined = [];
+  /** Live events were left out of #held: read them back from the store. */
+  #reread = false;
   #endRequested = false;
   #catchingUp: Promise<void> | undefined;
 
@@ -108,6 +115,7 @@ class ProgressStream {
     private readonly deploymentId: string,
     private readonly channel: Channel<DeploymentProgress>,
     private readonly source: ProgressSource,
+    private readonly replayPage: number,
   ) {}
 
   start(): void {
@@ -121,7 +129,12 @@ class ProgressStream {
   }
 
   live(event: DeploymentProgress): void {
-    if (this.#held) return void this.#held.push(event);
+    if (this.#held) {
+      // Every published event is recorded first: past a page, the store keeps them rather than us.
+      if (this.#held.length < this.replayPage) this.#held.push(event);
+      else this.#reread = true;
+      return;
+    }
     if (event.sequence <= this.#last) return;
     if (event.sequence === this.#last + 1) return this.#deliver(event);
     // A gap: the missing events are in the store.
@@ -142,11 +155,25 @@ class ProgressStream {
     this.channel.push(event, bounded);
   }
 
+  /**
+   * Delivers what the store holds after the last event delivered, a page at a time: the next
+   * page is read once the subscriber has taken this one, so a replay of thousands of events
+   * holds at most one page per subscriber.
+   */
+  async #replay(bounded: boolean): Promise<void> {
+    while (!this.channel.ended) {
+      const page = await this.source.progress(this.deploymentId, this.#last, this.replayPage);
+      for (const event of page) this.#deliver(event, bounded);
+      if (page.length < this.replayPage) return;
+      await this.channel.drained();
+    }
+  }
+
   async #catchUp(first: boolean): Promise<void> {
     try {
       for (;;) {
         // What the store holds is delivered whatever its size; the buffer cap is for live events.
-        for (const event of await this.source.progress(this.deploymentId, this.#last)) this.#deliver(event, false);
+        await this.#replay(false);
         if (first) {
           first = false;
           const status = await this.source.status(this.deploymentId);
@@ -165,13 +192,14 @@ class ProgressStream {
           }
           this.#deliver(event);
         }
-        if (gap) {
+        if (gap || this.#reread) {
+          this.#reread = false;
           this.#held = [];
           continue;
         }
         if (this.#endRequested) {
           // Everything up to the end is recorded before the end is announced.
-          for (const event of await this.source.progress(this.deploymentId, this.#last)) this.#deliver(event);
+          await this.#replay(true);
           this.channel.close();
         }
         return;

@@ -10,7 +10,9 @@ import type { ServerSettings } from '../config/types.js';
 import type { AppServices } from '../services/app-services.js';
 import { maskError } from './errors.js';
 import { corsOrigin } from './origin.js';
+import { useListCost } from './plugins/use-list-cost.js';
 import { useOperationScopes } from './plugins/use-operation-scopes.js';
+import { useResponseLimit } from './plugins/use-response-limit.js';
 import { useSharedSubscriptionExecution } from './plugins/use-shared-subscription-execution.js';
 
 /** What yoga's context factory receives on HTTP (request) or over graphql-ws (principal set at connect). */
@@ -31,8 +33,12 @@ export interface YogaOptions {
   production: boolean;
 }
 
-/** Query limits: what the dashboard, the CLI and GraphiQL need, and no more. */
-const LIMITS = { maxDepth: 10, maxAliases: 15, maxTokens: 2_000, maxCost: 5_000, maxDirectives: 50 };
+/**
+ * Query limits: what the dashboard, the CLI and GraphiQL need, and no more. maxCost counts a list
+ * as its limit times what is selected in it (use-list-cost.ts): one deployment with a full page
+ * of progress (1,000 events) fits; fifteen aliases of it do not.
+ */
+const LIMITS = { maxDepth: 10, maxAliases: 15, maxTokens: 2_000, maxCost: 10_000, maxDirectives: 50 };
 
 export function createFraisierYoga(options: YogaOptions): FraisierYoga {
   const { services, settings, production } = options;
@@ -42,7 +48,8 @@ export function createFraisierYoga(options: YogaOptions): FraisierYoga {
       maxDepth: { n: LIMITS.maxDepth, flattenFragments: true },
       maxAliases: { n: LIMITS.maxAliases },
       maxTokens: { n: LIMITS.maxTokens },
-      costLimit: { maxCost: LIMITS.maxCost },
+      // Replaced by useListCost, which counts list sizes.
+      costLimit: { enabled: false },
       maxDirectives: { n: LIMITS.maxDirectives },
       blockFieldSuggestion: { enabled: production },
     }) as Plugin,
@@ -50,6 +57,9 @@ export function createFraisierYoga(options: YogaOptions): FraisierYoga {
     useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'apollo-require-preflight'] }) as Plugin,
     useOperationScopes() as Plugin,
     useSharedSubscriptionExecution() as Plugin,
+    // After the scope check: who may not ask at all learns that first.
+    useListCost({ maxCost: LIMITS.maxCost }),
+    useResponseLimit({ maxBytes: settings.responseLimitBytes, setting: 'fraisier.response_limit' }),
   ];
   if (!introspection) plugins.push(useDisableIntrospection() as Plugin);
 

@@ -19,6 +19,8 @@ import { listWebhookEvents } from '../store/webhook-event.repository.js';
 import type { Catalog } from './catalog.js';
 
 export const MAX_LIST_LIMIT = 100;
+/** A deployment's progress events per page: its default and its maximum (a long build logs thousands). */
+export const MAX_PROGRESS_LIMIT = 1_000;
 export const MAX_STATS_DAYS = 3650;
 
 export interface DeploymentQuery {
@@ -86,8 +88,16 @@ export class QueryService {
     return visible;
   }
 
-  progress(deploymentId: string, afterSequence = 0): Promise<DeploymentProgress[]> {
-    return guardStore(() => listProgress(this.store.db, parseId(deploymentId, 'deploymentId'), afterSequence));
+  /**
+   * One page of a deployment's progress, oldest first: at most `limit` events after the sequence
+   * `after`. Readers of the whole history page on from the last sequence they got.
+   */
+  async progress(deploymentId: string, after = 0, limit = MAX_PROGRESS_LIMIT): Promise<DeploymentProgress[]> {
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PROGRESS_LIMIT) {
+      throw new BadInputError(`limit must be between 1 and ${MAX_PROGRESS_LIMIT} (got ${limit}); page with "after" (the last sequence seen) for more`);
+    }
+    if (!Number.isInteger(after) || after < 0) throw new BadInputError(`after must be a sequence number, 0 or more (got ${after})`);
+    return guardStore(() => listProgress(this.store.db, parseId(deploymentId, 'deploymentId'), after, limit));
   }
 
   /** Every (fraise, environment) state row, keyed "fraise/environment". */

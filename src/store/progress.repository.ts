@@ -3,8 +3,9 @@ import type { Db } from './store.js';
 
 /** Progress events of deployments, in sequence order. */
 
-export async function listProgress(db: Db, deploymentId: number, afterSequence = 0): Promise<DeploymentProgress[]> {
-  const rows = await selectProgress(db, deploymentId).where('sequence', '>', afterSequence).orderBy('sequence', 'asc').execute();
+/** At most `limit` events after `afterSequence`, oldest first: a page (the caller reads the next from the last sequence). */
+export async function listProgress(db: Db, deploymentId: number, afterSequence: number, limit: number): Promise<DeploymentProgress[]> {
+  const rows = await selectProgress(db, deploymentId).where('sequence', '>', afterSequence).orderBy('sequence', 'asc').limit(limit).execute();
   return rows.map(toProgress);
 }
 

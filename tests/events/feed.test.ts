@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { EventBus } from '../../src/events/bus.js';
-import { createChannel } from '../../src/events/channel.js';
+import { type Channel, createChannel } from '../../src/events/channel.js';
 import { DeploymentEventFeed, type ProgressSource } from '../../src/events/feed.js';
 import type { Deployment, DeploymentProgress } from '../../src/model.js';
 
@@ -24,6 +24,11 @@ function source(recorded: DeploymentProgress[], status: () => string): ProgressS
 }
 
 const done = { id: '7', status: 'success' } as Deployment;
+
+/** Resolves once `condition` holds, checked after each turn of the event loop. */
+async function waitFor(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((r) => setImmediate(r));
+}
 
 async function drain(iterable: AsyncIterable<DeploymentProgress>): Promise<number[]> {
   const seen: number[] = [];
@@ -68,6 +73,62 @@ describe('the progress feed', () => {
   it('completes at once for a deployment that already ended', async () => {
     const feed = new DeploymentEventFeed(new EventBus(), source([event(1), event(2)], () => 'failed'));
     expect(await drain(feed.progress('7'))).toEqual([1, 2]);
+  });
+
+  it('replays a page at a time, reading the next page once the subscriber took the last', async () => {
+    const recorded = Array.from({ length: 7 }, (_, i) => event(i + 1));
+    const reads: { after: number; limit: number; waiting: number }[] = [];
+    let stream: Channel<DeploymentProgress> | undefined;
+    const paged: ProgressSource = {
+      progress: async (_id, after, limit) => {
+        reads.push({ after, limit, waiting: stream?.buffered ?? 0 });
+        return recorded.filter((e) => e.sequence > after).slice(0, limit);
+      },
+      status: async () => 'success',
+    };
+    const feed = new DeploymentEventFeed(new EventBus(), paged, { replayPage: 2 });
+    stream = feed.progress('7') as Channel<DeploymentProgress>;
+    expect(await drain(stream)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(reads.slice(0, 4).map((r) => r.after)).toEqual([0, 2, 4, 6]);
+    expect(reads.every((r) => r.limit === 2 && r.waiting === 0), JSON.stringify(reads)).toBe(true);
+  });
+
+  it('holds a page of live events while reading the store, and reads the others back from it', async () => {
+    const recorded = [event(1), event(2)];
+    let status = 'in_progress';
+    let gate: Promise<void> | undefined;
+    const source: ProgressSource = {
+      progress: async (_id, after, limit) => {
+        // What the store holds when the read starts, answered once the gate opens.
+        const snapshot = recorded.filter((e) => e.sequence > after).slice(0, limit);
+        await gate;
+        return snapshot;
+      },
+      status: async () => status,
+    };
+    const bus = new EventBus();
+    const feed = new DeploymentEventFeed(bus, source, { replayPage: 3 });
+    const seen: number[] = [];
+    const stream = (async () => {
+      for await (const e of feed.progress('7')) seen.push(e.sequence);
+    })();
+    await waitFor(() => seen.length === 2);
+    // Event 3 is recorded but its notification is lost; 4 arrives: a gap, read from the store...
+    let open!: () => void;
+    gate = new Promise<void>((resolve) => (open = resolve));
+    recorded.push(event(3), event(4));
+    bus.publish({ type: 'progress', event: event(4) });
+    // ...and while that read is under way, 5 to 10 arrive: 4, 5, 6 are held, the rest are not.
+    for (let sequence = 5; sequence <= 10; sequence++) {
+      recorded.push(event(sequence));
+      bus.publish({ type: 'progress', event: event(sequence) });
+    }
+    open();
+    await waitFor(() => seen.length === 10);
+    status = 'success';
+    bus.publish({ type: 'completed', deployment: done });
+    await stream;
+    expect(seen).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
   });
 
   it('drops a subscriber that stops reading, past its buffer', async () => {

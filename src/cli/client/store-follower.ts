@@ -1,5 +1,6 @@
 import type { App } from '../../app.js';
 import { FINAL_STATUSES, type Deployment, type DeploymentProgress } from '../../model.js';
+import { MAX_PROGRESS_LIMIT } from '../../services/queries.js';
 import { findDeployment } from '../../store/deployment.repository.js';
 
 /** How often the store is read when the deployment runs in another process (no bus events here). */
@@ -37,12 +38,12 @@ export class StoreFollower {
         try {
           do {
             this.#again = false;
-            this.#deliver(await app.services.queries.progress(id, this.#last));
+            await this.#readProgress();
             const deployment = await findDeployment(app.store.db, Number(id));
             if (!deployment) return finish(() => reject(new Error(`deployment ${id} disappeared from the store`)));
             if (FINAL_STATUSES.has(deployment.status)) {
               // Everything up to the end is recorded before the end is.
-              this.#deliver(await app.services.queries.progress(id, this.#last));
+              await this.#readProgress();
               return finish(() => resolve(deployment));
             }
             if (signal?.aborted) return finish(() => resolve(deployment));
@@ -64,6 +65,15 @@ export class StoreFollower {
       }
       trigger();
     });
+  }
+
+  /** Everything recorded after the last event delivered, a page at a time. */
+  async #readProgress(): Promise<void> {
+    for (;;) {
+      const page = await this.app.services.queries.progress(this.id, this.#last, MAX_PROGRESS_LIMIT);
+      this.#deliver(page);
+      if (page.length < MAX_PROGRESS_LIMIT) return;
+    }
   }
 
   #deliver(events: DeploymentProgress[]): void {

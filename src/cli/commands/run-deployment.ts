@@ -2,6 +2,7 @@ import type { FraisierClient } from '../client/client.js';
 import { withClient } from '../client/open-client.js';
 import type { DeploymentResultView, DeploymentView, ProgressView } from '../client/views.js';
 import { CliError, EXIT, silentExit } from '../exit-codes.js';
+import { keepRunningIfOutputCloses } from '../output/closed-output.js';
 import { clean, shortVersion, targetPath } from '../output/format.js';
 import { type OperationKind, printOutcome, ProgressRenderer, stepLabel } from '../output/progress-renderer.js';
 import { createTerminal, printJson, type Terminal } from '../output/terminal.js';
@@ -24,6 +25,8 @@ export async function runDeployment(kind: OperationKind, flags: RunFlags, reques
   const term = createTerminal();
   const follow = flags.follow ?? term.isTTY;
   await withClient(flags, async (client) => {
+    // This process runs it: a reader that leaves (`| head`) must not cut it off mid-step.
+    if (client.runsDeployments) keepRunningIfOutputCloses();
     const result = await request(client);
     if (!result.success) {
       if (flags.json) {
