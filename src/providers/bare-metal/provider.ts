@@ -315,22 +315,25 @@ class Session {
     throw new DeploymentSuperseded(`commit ${shortVersion(commit)} is older than ${shortVersion(order.deployed)} already deployed to ${order.target}`);
   }
 
-  /** What git says in the mirror; a commit it lacks is fetched first, and one it cannot get makes the answer "no". */
+  /** What git says in the mirror; a commit it lacks is fetched and git asked again, and one it cannot get makes the answer "no". */
   async isAncestor(ancestor: string, descendant: string): Promise<boolean> {
     const mirror = this.layout.mirror;
+    const ask = () =>
+      this.run(isAncestor(mirror, ancestor, descendant), { env: GIT_ENV }).then(
+        () => 'yes' as const,
+        (error: unknown) => {
+          if (error instanceof DeploymentCancelled) throw error;
+          return error instanceof ExecError && error.result.exitCode === 1 ? ('no' as const) : ('unknown' as const);
+        },
+      );
+    const answer = await ask();
+    if (answer !== 'unknown') return answer === 'yes';
     for (const sha of [ancestor, descendant]) {
-      if (await this.run(verifyCommit(mirror, sha)).then(() => true, () => false)) continue;
       await this.run(fetchCommit(mirror, this.ctx.env.repository!, sha), { env: GIT_ENV }).catch((error: unknown) => {
         if (error instanceof DeploymentCancelled) throw error;
       });
     }
-    try {
-      await this.run(isAncestor(mirror, ancestor, descendant), { env: GIT_ENV });
-      return true;
-    } catch (error) {
-      if (error instanceof DeploymentCancelled) throw error;
-      return false;
-    }
+    return (await ask()) === 'yes';
   }
 
   /** install, build, backup, migrate, compile: in the new release, before anything runs it. */
