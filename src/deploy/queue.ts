@@ -5,7 +5,7 @@ import type { EventBus } from '../events/bus.js';
 import { deploymentHeads, findDeployments, finishDeployment, insertDeployment, type NewDeployment, recentPushes } from '../store/deployment.repository.js';
 import type { Db } from '../store/store.js';
 import type { Deployment } from '../model.js';
-import { orderByHeads, orderByRecord, RECORDED_PUSHES } from './push-order.js';
+import { orderByHeads, orderByRecord, type PushOrder, RECORDED_PUSHES } from './push-order.js';
 
 /*
  * The queue is the tb_deployment table: a PENDING row is a queued deployment. Enqueueing runs
@@ -52,7 +52,7 @@ export type PushEnqueued =
  */
 export async function enqueuePush(trx: Db, input: PushEnqueueInput): Promise<PushEnqueued> {
   const push = { commit: input.gitCommit, before: input.before, target: `${input.fraise}/${input.environment}` };
-  let order;
+  let order: PushOrder | undefined;
   if (!input.force) {
     const heads = await deploymentHeads(trx, input.fraise, input.environment);
     order = orderByHeads(push, heads) ?? orderByRecord(push, heads, await recentPushes(trx, input.fraise, input.environment, RECORDED_PUSHES));
