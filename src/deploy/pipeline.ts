@@ -1,17 +1,19 @@
 import type { Logger } from 'pino';
 import type { EventBus } from '../events/bus.js';
-import { shortVersion } from '../git/refs.js';
+import { isFullCommitSha, shortVersion } from '../git/refs.js';
 import type { HealthStatus } from '../model.js';
-import { DeployFailure, DeploymentCancelled, type DeployOutcome, RolledBackError } from '../providers/provider.js';
+import { type DeployContext, DeployFailure, DeploymentCancelled, DeploymentSuperseded, type DeployOutcome, RolledBackError } from '../providers/provider.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { Catalog } from '../services/catalog.js';
+import { findPushOrigin } from '../store/deployment.repository.js';
 import type { Store } from '../store/store.js';
 import { ProgressRecorder } from './progress-recorder.js';
 
 /*
  * Runs one claimed deployment: finds its fraise, environment and provider, hands the provider
  * a context (progress reporter, cancel signal, values from outside as env vars only) and turns
- * what happens into an outcome: SUCCESS, FAILED, ROLLED_BACK or CANCELLED, with the reason.
+ * what happens into an outcome: SUCCESS, FAILED, ROLLED_BACK, CANCELLED or SUPERSEDED (a push
+ * older than the commit deployed, found so by the fetch step), with the reason.
  */
 
 export interface ClaimedDeployment {
@@ -32,7 +34,7 @@ export interface ClaimedDeployment {
 }
 
 export interface PipelineResult {
-  status: 'success' | 'failed' | 'rolled_back' | 'cancelled';
+  status: 'success' | 'failed' | 'rolled_back' | 'cancelled' | 'superseded';
   errorMessage: string | null;
   newVersion: string | null;
   /** The version running afterwards, when this run changed or established it. */
@@ -72,7 +74,7 @@ export class Pipeline {
       if (!provider) {
         throw new DeployFailure(`no target provider "${env.target.provider}" in this Fraisier (available: ${providers.names().join(', ')})`);
       }
-      const ctx = {
+      const ctx: DeployContext = {
         deploymentId: String(claimed.id),
         fraise,
         env,
@@ -84,6 +86,8 @@ export class Pipeline {
         signal,
         touchTarget,
       };
+      const newestCommit = await this.#newestCommit(claimed);
+      if (newestCommit) ctx.newestCommit = newestCommit;
       if (claimed.kind === 'job') {
         const job = env.jobs.find((j) => j.name === claimed.job);
         if (!job) throw new DeployFailure(`${target} has no job "${claimed.job}" any more`);
@@ -120,6 +124,9 @@ export class Pipeline {
           `Rolled back: ${error.reason}`,
         );
       }
+      if (error instanceof DeploymentSuperseded) {
+        return finish({ status: 'superseded', errorMessage: error.message, newVersion: null }, 'superseded', `Superseded: ${error.message}`);
+      }
       if (signal.aborted && signal.reason !== 'cancel') {
         // Shutdown or a lost lease: the dispatcher gives the lease up; the sweep ends it or queues it again.
         const why = signal.reason === 'shutdown' ? 'Fraisier is shutting down' : 'the lease was lost';
@@ -144,5 +151,12 @@ export class Pipeline {
       );
     }
   }
-}
 
+  /** Only deployments a push asked for are held to "newest commit wins"; an explicit deploy or rollback is not. */
+  async #newestCommit(claimed: ClaimedDeployment): Promise<DeployContext['newestCommit']> {
+    if (claimed.kind !== 'deploy' || !claimed.oldVersion || !isFullCommitSha(claimed.oldVersion)) return undefined;
+    const origin = await findPushOrigin(this.deps.store.db, claimed.id);
+    if (origin?.trigger !== 'webhook') return undefined;
+    return { deployed: claimed.oldVersion, before: origin.before, target: `${claimed.fraise}/${claimed.environment}` };
+  }
+}

@@ -2,9 +2,10 @@ import { maskSecrets } from '../config/secrets.js';
 import type { EnvironmentConfig } from '../config/types.js';
 import { dialectOf } from '../../db/migrations/helpers.js';
 import type { EventBus } from '../events/bus.js';
-import { findDeployments, insertDeployment, type NewDeployment } from '../store/deployment.repository.js';
+import { deploymentHeads, findDeployments, finishDeployment, insertDeployment, type NewDeployment, recentPushes } from '../store/deployment.repository.js';
 import type { Db } from '../store/store.js';
 import type { Deployment } from '../model.js';
+import { orderByHeads, orderByRecord, type PushOrder, RECORDED_PUSHES } from './push-order.js';
 
 /*
  * The queue is the tb_deployment table: a PENDING row is a queued deployment. Enqueueing runs
@@ -29,6 +30,41 @@ export async function enqueue(trx: Db, input: EnqueueInput): Promise<Enqueued> {
   const id = await insertDeployment(trx, row);
   const superseded = await supersedeOlder(trx, { fraise: input.fraise, environment: input.environment, job: input.job ?? null, newerThan: id, at: input.requestedAt });
   return { id, superseded, deployment: queuedDeployment(id, row) };
+}
+
+/** A deployment a push asks for: where its branch was before the push orders it against the others. */
+export interface PushEnqueueInput extends EnqueueInput {
+  gitCommit: string;
+  /** The push's `before` (null, or all zeros, when the branch is new). */
+  before: string | null;
+}
+
+export type PushEnqueued =
+  /** Queued, or recorded as SUPERSEDED (`older` says why) when it is older than what is deployed or queued. */
+  | (Enqueued & { older?: string })
+  /** Its commit is already deployed, being deployed or queued: nothing was written. */
+  | { replay: string };
+
+/**
+ * Enqueues what a push asks for, unless its commit is already deployed or queued (a replay) or
+ * is older than one that is (a late delivery): newest commit wins. Inside the caller's
+ * transaction; explicit deployments (API, CLI, rollback) use `enqueue` and are not ordered.
+ */
+export async function enqueuePush(trx: Db, input: PushEnqueueInput): Promise<PushEnqueued> {
+  const push = { commit: input.gitCommit, before: input.before, target: `${input.fraise}/${input.environment}` };
+  let order: PushOrder | undefined;
+  if (!input.force) {
+    const heads = await deploymentHeads(trx, input.fraise, input.environment);
+    order = orderByHeads(push, heads) ?? orderByRecord(push, heads, await recentPushes(trx, input.fraise, input.environment, RECORDED_PUSHES));
+  }
+  if (order?.kind === 'replay') return { replay: order.message };
+  if (order?.kind !== 'older') return enqueue(trx, input);
+  // Recorded, so that the delivery shows what became of it; it never waits in the queue.
+  const row = newDeployment(input);
+  const id = await insertDeployment(trx, row);
+  await finishDeployment(trx, id, { status: 'superseded', completedAt: input.requestedAt, errorMessage: order.message });
+  const deployment: Deployment = { ...queuedDeployment(id, row), status: 'superseded', completedAt: input.requestedAt, errorMessage: order.message };
+  return { id, deployment, superseded: [], older: order.message };
 }
 
 /** What is written for an enqueued deployment: the target recorded without its secrets. */

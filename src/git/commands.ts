@@ -34,6 +34,14 @@ export function verifyCommit(mirrorPath: string, sha: string): Command {
   return ['git', '-C', mirrorPath, 'rev-parse', '--verify', '--end-of-options', `${sha}^{commit}`];
 }
 
+/**
+ * Exits 0 when `ancestor` is an ancestor of (or the same commit as) `descendant`, 1 when it is
+ * not, and otherwise (128) when either is not a commit of the mirror.
+ */
+export function isAncestor(mirrorPath: string, ancestor: string, descendant: string): Command {
+  return ['git', '-C', mirrorPath, 'merge-base', '--is-ancestor', '--end-of-options', ancestor, descendant];
+}
+
 /** A detached worktree of `sha` at `path`. */
 export function addWorktree(mirrorPath: string, path: string, sha: string): Command {
   return ['git', '-C', mirrorPath, 'worktree', 'add', '--detach', '--force', '--end-of-options', path, sha];

@@ -33,6 +33,12 @@ export interface DeployContext {
   signal: AbortSignal;
   /** Marks the point after which an interrupted deployment cannot simply be retried. */
   touchTarget(): Promise<void>;
+  /**
+   * Set when a push asked for this deployment and a commit is deployed: the fetch step refuses
+   * (DeploymentSuperseded) a commit older than `deployed`, unless the push moved the branch from
+   * `deployed` or a later commit (the branch really went back: a forced push).
+   */
+  newestCommit?: { deployed: string; before: string | null; target: string };
 }
 
 export interface DeployOutcome {
@@ -98,6 +104,17 @@ export interface DeploymentProvider {
   start(ctx: TargetContext): Promise<void>;
   /** Which target host a deployment occupies, for the per-host concurrency limit. */
   hostOf(env: EnvironmentConfig): string;
+}
+
+/**
+ * The commit to deploy is older than the one deployed (a push delivered late): the deployment
+ * ends SUPERSEDED, before anything changed on the target, with the reason.
+ */
+export class DeploymentSuperseded extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DeploymentSuperseded';
+  }
 }
 
 /** The deployment was cancelled: it stopped at a step boundary, its command was terminated. */

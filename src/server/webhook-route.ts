@@ -147,8 +147,9 @@ export function createWebhookRoute(options: WebhookRouteOptions): Route {
         if (expected.code === 'STORE_UNAVAILABLE') logger.warn({ provider: label, reason: expected.message }, 'webhook delivery not recorded: the store is unavailable');
         return refuse({ status: HTTP_STATUS[expected.code], code: expected.code, message: expected.message });
       }
-      const body = (result.data as { processWebhook: { duplicate: boolean; deployments: unknown[] } }).processWebhook;
-      answer(response, !body.duplicate && body.deployments.length > 0 ? 202 : 200, body);
+      const body = (result.data as { processWebhook: { duplicate: boolean; deployments: { status: string }[] } }).processWebhook;
+      // 202 when something waits in the queue; a push older than what is deployed is recorded SUPERSEDED: 200.
+      answer(response, !body.duplicate && body.deployments.some((d) => d.status === 'PENDING') ? 202 : 200, body);
     } finally {
       metrics.webhookLatency.observe((performance.now() - started) / 1000);
     }

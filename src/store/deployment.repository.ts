@@ -259,3 +259,79 @@ export async function previousSuccessfulVersion(db: Db, fraise: string, environm
   const row = await query.orderBy('id', 'desc').limit(1).executeTakeFirst();
   return row?.new_version ?? undefined;
 }
+
+/** A deployment waiting or running for a (fraise, environment): what a new push is ordered against. */
+export interface ActiveDeployment {
+  id: number;
+  status: 'pending' | 'in_progress';
+  gitCommit: string | null;
+}
+
+/** What an environment is headed to: the version running there and the deployments not yet ended. */
+export interface DeploymentHeads {
+  /** tb_fraise_state.current_version (null before the first deployment). */
+  current: string | null;
+  /** Deployments (not job runs) pending or in progress, newest first. */
+  active: ActiveDeployment[];
+}
+
+export async function deploymentHeads(db: Db, fraise: string, environment: string): Promise<DeploymentHeads> {
+  // Driven by ix_deployment_status: few rows are ever pending or in progress.
+  const active = await db
+    .selectFrom('tb_deployment')
+    .select(['id', 'status', 'git_commit'])
+    .where('status', 'in', ['pending', 'in_progress'])
+    .where('fraise', '=', fraise)
+    .where('environment', '=', environment)
+    .where('job', 'is', null)
+    .orderBy('id', 'desc')
+    .execute();
+  const state = await db
+    .selectFrom('tb_fraise_state')
+    .select('current_version')
+    .where('fraise', '=', fraise)
+    .where('environment', '=', environment)
+    .executeTakeFirst();
+  return {
+    current: state?.current_version ?? null,
+    active: active.map((row) => ({ id: Number(row.id), status: row.status as ActiveDeployment['status'], gitCommit: row.git_commit })),
+  };
+}
+
+/** One push recorded for an environment: the branch went from `before` to `commit`. */
+export interface RecordedPush {
+  commit: string;
+  before: string;
+}
+
+/**
+ * The pushes that queued deployments to an environment (whatever became of them), newest
+ * first, at most `limit`: what is known of the order of its commits without asking git.
+ */
+export async function recentPushes(db: Db, fraise: string, environment: string, limit: number): Promise<RecordedPush[]> {
+  const rows = await db
+    .selectFrom('tb_deployment as d')
+    .innerJoin('tb_deployment_request as r', 'r.id', 'd.fk_request')
+    .innerJoin('tb_webhook_event as e', 'e.id', 'r.fk_webhook_event')
+    .select(['d.git_commit', 'e.before_sha'])
+    .where('d.fraise', '=', fraise)
+    .where('d.environment', '=', environment)
+    .where('d.job', 'is', null)
+    .where('r.trigger_type', '=', 'webhook')
+    .orderBy('d.id', 'desc')
+    .limit(limit)
+    .execute();
+  return rows.flatMap((row) => (row.git_commit && row.before_sha ? [{ commit: row.git_commit, before: row.before_sha }] : []));
+}
+
+/** Who asked for a deployment, and for a push, where the branch was before it. */
+export async function findPushOrigin(db: Db, id: number): Promise<{ trigger: TriggerType; before: string | null } | undefined> {
+  const row = await db
+    .selectFrom('tb_deployment as d')
+    .innerJoin('tb_deployment_request as r', 'r.id', 'd.fk_request')
+    .leftJoin('tb_webhook_event as e', 'e.id', 'r.fk_webhook_event')
+    .select(['r.trigger_type', 'e.before_sha'])
+    .where('d.id', '=', id)
+    .executeTakeFirst();
+  return row ? { trigger: row.trigger_type as TriggerType, before: row.before_sha ?? null } : undefined;
+}

@@ -44,6 +44,23 @@ export async function linkWebhookEventDeployment(db: Db, eventId: number, deploy
   await db.updateTable('tb_webhook_event').set({ fk_deployment: deploymentId }).where('id', '=', eventId).execute();
 }
 
+/**
+ * What a delivery came to once its deployments were ordered against the queue: its first
+ * deployment (null when none was written), and its outcome and reason when they changed (a
+ * push whose commit was already deployed or queued queues nothing).
+ */
+export async function settleWebhookEvent(
+  db: Db,
+  eventId: number,
+  settled: { deploymentId: number | null; outcome: string; reason: string | null; processed: number },
+): Promise<void> {
+  await db
+    .updateTable('tb_webhook_event')
+    .set({ fk_deployment: settled.deploymentId, outcome: settled.outcome, reason: settled.reason, processed: settled.processed })
+    .where('id', '=', eventId)
+    .execute();
+}
+
 export async function listWebhookEvents(db: Db, options: { limit: number; beforeId?: number }): Promise<WebhookEventRecord[]> {
   let query = db.selectFrom('v_recent_webhooks').selectAll();
   if (options.beforeId !== undefined) query = query.where('id', '<', options.beforeId);

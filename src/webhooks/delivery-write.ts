@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { WebhookEventRecord } from '../model.js';
 import { toWebhookEvent } from '../store/webhook-event.repository.js';
 import type { NormalizedEvent } from './provider.js';
@@ -28,6 +29,8 @@ export interface DeliveryFacts {
 
 /** Column sizes of tb_webhook_event / tb_deployment_request (characters). */
 const MAX = { name: 255, eventType: 128, deliveryId: 255, repository: 512, ref: 1024, sha: 64, author: 512, ip: 64, reason: 8_000 };
+/** What tb_webhook_event.reason keeps of a reason. */
+export const MAX_REASON_CHARS = MAX.reason;
 /** Commit messages are kept whole up to here; env vars handed to commands are shorter still. */
 const MAX_MESSAGE = 64 * 1024;
 const MAX_CONTEXT_VALUE = 16 * 1024;
@@ -39,7 +42,7 @@ export function deliveryWrite(facts: DeliveryFacts): DeliveryWrite {
     received_at: facts.receivedAt,
     provider: facts.provider,
     event_type: storable(facts.eventType, MAX.eventType) ?? 'unknown',
-    delivery_id: storable(facts.deliveryId, MAX.deliveryId),
+    delivery_id: deliveryKey(facts.deliveryId),
     repository: storable(repository, MAX.repository),
     ref: storable(event?.ref, MAX.ref),
     branch: storable(event?.branch, MAX.ref),
@@ -67,6 +70,7 @@ export function deliveryWrite(facts: DeliveryFacts): DeliveryWrite {
     requestedAt: facts.receivedAt,
     gitBranch: target.branch,
     gitCommit: target.commit,
+    before: target.update.before,
     force: false,
     env: target.env,
     context: context({
@@ -85,6 +89,17 @@ export function deliveryWrite(facts: DeliveryFacts): DeliveryWrite {
     }),
   }));
   return { event: row, deployments };
+}
+
+/**
+ * The delivery id as stored: whole when it fits the column, else `sha256:<hex>` of it. Cut to
+ * the column instead, two long ids sharing a prefix would read as one delivery, and the second
+ * would be answered "duplicate" and deploy nothing.
+ */
+export function deliveryKey(deliveryId: string | null): string | null {
+  const kept = storable(deliveryId, Number.MAX_SAFE_INTEGER);
+  if (kept === null || kept.length <= MAX.deliveryId) return kept;
+  return `sha256:${createHash('sha256').update(kept, 'utf8').digest('hex')}`;
 }
 
 /** The recorded delivery as the API shows it, from what was written (no read back). */

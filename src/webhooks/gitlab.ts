@@ -12,7 +12,10 @@ import { findTokenSecret, hmacSha256, parseBase64Digest, safeEqual } from './sig
  *   after the prefix, as the Standard Webhooks libraries GitLab's MR tests with do. The timestamp
  *   must be within 5 minutes of our clock, which stops old deliveries from being replayed.
  * Configure either kind under `git.gitlab.secret_token` (a list: both kinds may be listed).
- * Delivery id: `Idempotency-Key` (the same across retries), else `X-Gitlab-Event-UUID`.
+ * Delivery id: on a signed delivery `webhook-id`, which the signature covers, so that a captured
+ * delivery re-sent with a new `Idempotency-Key` or `X-Gitlab-Event-UUID` (neither is signed) is
+ * still the same delivery; else `Idempotency-Key` (the same across retries), else
+ * `X-Gitlab-Event-UUID`.
  */
 
 const SIGNING_TOKEN_PREFIX = 'whsec_';
@@ -28,7 +31,8 @@ export const gitlab: GitProvider = {
 
   describe: (headers) => ({
     event: headers['x-gitlab-event'] || null,
-    deliveryId: headers['idempotency-key'] || headers['x-gitlab-event-uuid'] || headers['webhook-id'] || null,
+    deliveryId:
+      (headers['webhook-signature'] && headers['webhook-id']) || headers['idempotency-key'] || headers['x-gitlab-event-uuid'] || headers['webhook-id'] || null,
     signature: headers['x-gitlab-token'] ?? null,
   }),
 

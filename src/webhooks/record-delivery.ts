@@ -1,9 +1,11 @@
-import { type EnqueueInput, enqueue } from '../deploy/queue.js';
+import { enqueuePush, type PushEnqueueInput } from '../deploy/queue.js';
 import type { Deployment } from '../model.js';
 import { StoreUnavailableError } from '../errors.js';
 import { isDeadlock } from '../store/dialect-sql.js';
 import { type Db, isTransientStoreError, type Store } from '../store/store.js';
-import { insertWebhookEventOnce, linkWebhookEventDeployment, type NewWebhookEvent } from '../store/webhook-event.repository.js';
+import { insertWebhookEventOnce, type NewWebhookEvent, settleWebhookEvent } from '../store/webhook-event.repository.js';
+import { MAX_REASON_CHARS } from './delivery-write.js';
+import { storable } from './text.js';
 
 /*
  * The one write of a webhook delivery: its row and the deployments it queues, in one
@@ -15,16 +17,25 @@ import { insertWebhookEventOnce, linkWebhookEventDeployment, type NewWebhookEven
 
 export interface DeliveryWrite {
   event: NewWebhookEvent;
-  /** In order; each supersedes older PENDING deployments of its (fraise, environment). */
-  deployments: Omit<EnqueueInput, 'webhookEventId'>[];
+  /**
+   * In order; each supersedes older PENDING deployments of its (fraise, environment), unless
+   * its commit is already deployed or queued there, or older than one that is.
+   */
+  deployments: Omit<PushEnqueueInput, 'webhookEventId'>[];
 }
 
 export interface DeliveryWritten {
   eventId: number;
-  /** As queued (built from what was written: no read back). */
+  /** The delivery's row as it stands written (outcome and reason as the queue settled them). */
+  event: NewWebhookEvent;
+  /** As written (built from what was written: no read back): PENDING, or SUPERSEDED when older. */
   deployments: Deployment[];
-  /** PENDING deployments the new ones replaced. */
+  /** How many of them wait in the queue. */
+  queued: number;
+  /** Deployments that ended without running: those the new ones replaced, and those found older. */
   superseded: number[];
+  /** Why targets queued nothing: already deployed or queued, or older than what is. */
+  notes: string[];
 }
 
 /** What writing a delivery did: written, or found it already recorded (a redelivery). */
@@ -40,14 +51,39 @@ async function writeOne(trx: Db, write: DeliveryWrite): Promise<DeliveryOutcome>
   if (eventId === undefined) return { duplicate: true };
   const deployments: Deployment[] = [];
   const superseded: number[] = [];
+  const notes: string[] = [];
+  let queued = 0;
   for (const deployment of write.deployments) {
-    const queued = await enqueue(trx, { ...deployment, webhookEventId: eventId });
-    deployments.push(queued.deployment);
-    superseded.push(...queued.superseded);
+    const written = await enqueuePush(trx, { ...deployment, webhookEventId: eventId });
+    if ('replay' in written) {
+      notes.push(written.replay);
+      continue;
+    }
+    deployments.push(written.deployment);
+    superseded.push(...written.superseded);
+    if (written.older === undefined) queued++;
+    else {
+      notes.push(written.older);
+      superseded.push(written.id);
+    }
   }
-  if (deployments.length) await linkWebhookEventDeployment(trx, eventId, Number(deployments[0]!.id));
-  return { eventId, deployments, superseded };
+  let event = write.event;
+  if (notes.length) {
+    // Nothing waits in the queue for it: recorded as ignored, with why.
+    const reason = queued ? `${write.event.reason ?? ''}; ${notes.join('; ')}` : notes.join('; ');
+    event = { ...write.event, reason: storable(reason, MAX_REASON_CHARS), ...(queued ? {} : { outcome: 'ignored', processed: 0 }) };
+  }
+  if (deployments.length || notes.length) {
+    await settleWebhookEvent(trx, eventId, {
+      deploymentId: deployments.length ? Number(deployments[0]!.id) : null,
+      outcome: event.outcome,
+      reason: event.reason ?? null,
+      processed: Number(event.processed ?? 0),
+    });
+  }
+  return { eventId, event, deployments, queued, superseded, notes };
 }
+
 
 /** Writes a delivery in a transaction of its own (READ COMMITTED on every dialect: see db/dialect.ts). */
 export function recordDelivery(store: Store, write: DeliveryWrite): Promise<DeliveryOutcome> {

@@ -92,18 +92,19 @@ export class WebhookService implements WebhookIntake {
       throw new InvalidSignatureError(prepared.reason);
     }
 
-    const { write, outcome, reason } = prepared;
+    const { write, reason } = prepared;
     const written = await this.#record(write);
     if ('duplicate' in written) return written.duplicate;
-    this.#log(write, written, outcome);
-    const { deployments } = written;
-    if (deployments.length) await this.#afterCommit(deployments.length, written.superseded);
+    const outcome = written.event.outcome as RoutingDecision['outcome'];
+    this.#log(written, outcome);
+    const { deployments, queued, notes } = written;
+    if (deployments.length) await this.#afterCommit(queued, written.superseded);
     if (prepared.syntaxError) throw new BadInputError(prepared.syntaxError);
     return {
       accepted: outcome !== 'refused',
       duplicate: false,
-      message: outcome === 'accepted' ? `${plural(deployments.length, 'deployment')} queued: ${reason}` : reason,
-      event: eventRecord(written.eventId, write.event, deployments[0]?.id ?? null),
+      message: message(outcome, queued, reason, notes),
+      event: eventRecord(written.eventId, written.event, deployments[0]?.id ?? null),
       deployments,
     };
   }
@@ -133,8 +134,10 @@ export class WebhookService implements WebhookIntake {
   /** The write is committed: tell the dispatcher and whoever watches the queue. Failures here lose nothing. */
   async #afterCommit(queued: number, superseded: number[]): Promise<void> {
     const { metrics, bus, dispatch, store, logger } = this.deps;
-    metrics.deploymentsQueued.inc({ trigger: 'webhook' }, queued);
-    dispatch.notify();
+    if (queued) {
+      metrics.deploymentsQueued.inc({ trigger: 'webhook' }, queued);
+      dispatch.notify();
+    }
     try {
       await announceCompleted(store.db, bus, superseded);
     } catch (error) {
@@ -142,8 +145,9 @@ export class WebhookService implements WebhookIntake {
     }
   }
 
-  #log(write: DeliveryWrite, written: DeliveryWritten, outcome: RoutingDecision['outcome']): void {
-    const fields = { provider: write.event.provider, deliveryId: write.event.delivery_id, event: written.eventId, outcome, reason: write.event.reason };
+  #log(written: DeliveryWritten, outcome: RoutingDecision['outcome']): void {
+    const { event } = written;
+    const fields = { provider: event.provider, deliveryId: event.delivery_id, event: written.eventId, outcome, reason: event.reason };
     if (outcome === 'ignored') this.deps.logger.debug(fields, 'webhook delivery recorded');
     else this.deps.logger.info(fields, outcome === 'accepted' ? 'webhook delivery queued deployments' : 'webhook delivery refused');
   }
@@ -181,6 +185,13 @@ function outcomeOfError(error: unknown): string {
     default:
       return error.code.toLowerCase();
   }
+}
+
+/** The answer's message: what was queued, and why some targets (or all) queued nothing. */
+function message(outcome: RoutingDecision['outcome'], queued: number, reason: string, notes: string[]): string {
+  if (outcome !== 'accepted') return notes.length ? notes.join('; ') : reason;
+  const summary = `${plural(queued, 'deployment')} queued: ${reason}`;
+  return notes.length ? `${summary}; ${notes.join('; ')}` : summary;
 }
 
 function plural(count: number, noun: string): string {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +7,7 @@ import { createStore, type Store } from '../../src/store/store.js';
 import { type ProxiedTestApp, startAppBehindProxy, testConfig } from '../setup/app.js';
 import { startServer, type ServerProcess } from '../setup/cli.js';
 import { DIALECTS, type TestDatabase } from '../setup/dialects.js';
-import { githubHeaders, githubMasterPush } from '../webhooks/support.js';
+import { GITHUB_MASTER_SHA, githubHeaders, githubMasterPush, withCommit } from '../webhooks/support.js';
 
 /*
  * Deliveries keep arriving while things break. kill -9 of the server in the middle of 1,000
@@ -32,14 +33,23 @@ fraises:
 
 type Outcome = number | 'refused';
 
+/**
+ * Delivery `id`'s push: a commit of its own (the same every time it is sent), since a push of a
+ * commit already queued or deployed queues nothing.
+ */
+function pushOf(id: string): string {
+  return withCommit(githubMasterPush(), GITHUB_MASTER_SHA, createHash('sha1').update(id).digest('hex'));
+}
+
 /** Sends `ids` as signed GitHub pushes, `concurrency` at a time; the status each got (or `refused`). */
-async function send(url: () => string, ids: readonly string[], concurrency: number, body: string, onEach?: (sent: number) => void | Promise<void>): Promise<Map<string, Outcome>> {
+async function send(url: () => string, ids: readonly string[], concurrency: number, onEach?: (sent: number) => void | Promise<void>): Promise<Map<string, Outcome>> {
   const outcomes = new Map<string, Outcome>();
   let next = 0;
   let sent = 0;
   const worker = async () => {
     while (next < ids.length) {
       const id = ids[next++]!;
+      const body = pushOf(id);
       try {
         const response = await fetch(`${url()}/webhook/github`, {
           method: 'POST',
@@ -106,10 +116,9 @@ for (const dialect of DIALECTS) {
         return server;
       };
       let server = await start();
-      const body = githubMasterPush();
       const ids = Array.from({ length: 1_000 }, (_, i) => `kill-${dialect.name}-${i}`);
       let killed = false;
-      const first = await send(() => server.url, ids, 10, body, (sent) => {
+      const first = await send(() => server.url, ids, 10, (sent) => {
         if (sent === 300 && !killed) {
           killed = true;
           server.child.kill('SIGKILL');
@@ -130,7 +139,7 @@ for (const dialect of DIALECTS) {
         expectWhole(afterCrash);
 
         // The provider redelivers everything (GitHub's "redeliver"): each delivery ends up once.
-        const second = await send(() => server.url, ids, 10, body);
+        const second = await send(() => server.url, ids, 10);
         for (const [id, status] of second) expect([200, 202], `${id}: ${status}`).toContain(status);
         for (const id of acknowledged) expect(second.get(id), id).toBe(200);
         const final = await accounting(store);
@@ -155,10 +164,9 @@ describe('PostgreSQL cut off during ingest', async () => {
   });
 
   it.skipIf(skip)('answers 503 while it is gone, writes nothing by halves, and recovers without a restart', { timeout: 120_000 }, async () => {
-    const body = githubMasterPush();
     const ids = Array.from({ length: 600 }, (_, i) => `cut-${i}`);
     // Counted, not timed: the store goes away after 150 answers and comes back after 300.
-    const outcomes = await send(() => t.url, ids, 8, body, async (sent) => {
+    const outcomes = await send(() => t.url, ids, 8, async (sent) => {
       if (sent === 150) await t.proxy.down();
       if (sent === 300) await t.proxy.up();
     });
@@ -178,7 +186,7 @@ describe('PostgreSQL cut off during ingest', async () => {
       expectWhole(account);
       // The provider retries the 503s: recorded ones answer 200 (duplicate), the others 202.
       const refused = [...outcomes].filter(([, s]) => s === 503).map(([id]) => id);
-      const retried = await send(() => t.url, refused, 8, body);
+      const retried = await send(() => t.url, refused, 8);
       for (const id of refused) expect(retried.get(id), id).toBe(account.rowsPerDelivery.has(id) ? 200 : 202);
       const final = await accounting(store);
       expect(final.rowsPerDelivery.size).toBe(ids.length);

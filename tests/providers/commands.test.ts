@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
-import { addWorktree, cloneMirror, fetchCommit, lsRemote, parseLsRemote } from '../../src/git/commands.js';
+import { addWorktree, cloneMirror, fetchCommit, isAncestor, lsRemote, parseLsRemote } from '../../src/git/commands.js';
 import { isSafeRefName, matchesGlob, refNameProblem } from '../../src/git/refs.js';
 import { asUser, backupCommand, layoutOf, migrateCommands, serviceCommands, switchCurrent } from '../../src/providers/bare-metal/commands.js';
 import { remoteCommand, shellQuote, sshCommand } from '../../src/providers/host.js';
@@ -17,6 +17,7 @@ describe('git commands', () => {
     ]);
     expect(cloneMirror('/srv/repo', '/app/repo.git')).toEqual(['git', 'clone', '--bare', '--no-tags', '--end-of-options', '/srv/repo', '/app/repo.git']);
     expect(fetchCommit('/app/repo.git', '/srv/repo', 'a'.repeat(40))).toEqual(['git', '-C', '/app/repo.git', 'fetch', '--no-tags', '--end-of-options', '/srv/repo', 'a'.repeat(40)]);
+    expect(isAncestor('/app/repo.git', 'a'.repeat(40), 'b'.repeat(40))).toEqual(['git', '-C', '/app/repo.git', 'merge-base', '--is-ancestor', '--end-of-options', 'a'.repeat(40), 'b'.repeat(40)]);
     expect(addWorktree('/app/repo.git', '/app/releases/x', 'x')).toEqual(['git', '-C', '/app/repo.git', 'worktree', 'add', '--detach', '--force', '--end-of-options', '/app/releases/x', 'x']);
     expect(parseLsRemote(`${'b'.repeat(40)}\trefs/heads/main\n`)).toBe('b'.repeat(40));
     expect(parseLsRemote('')).toBeUndefined();

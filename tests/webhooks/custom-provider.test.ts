@@ -80,7 +80,9 @@ for (const dialect of DIALECTS) {
       const named = await deliver(t.url, '/webhook/forge', push, { ...headers, 'x-forge-delivery': 'forge-1' });
       expect(named.status).toBe(202);
       expect(named.json.deployments).toMatchObject([{ fraise: 'forged', environment: 'production', status: 'PENDING', gitCommit: 'c'.repeat(40) }]);
-      const detected = await deliver(t.url, '/webhook', push, { ...headers, 'x-forge-delivery': 'forge-2' });
+      // Another commit: the same one again would be a replay, and queue nothing.
+      const next = push.replace('c'.repeat(40), 'd'.repeat(40));
+      const detected = await deliver(t.url, '/webhook', next, { ...headers, 'x-forge-signature': signed(next), 'x-forge-delivery': 'forge-2' });
       expect(detected.status).toBe(202);
       const rows = (await eventRows(t.app)).filter((r) => r.delivery_id?.startsWith('forge-'));
       expect(rows.map((r) => [r.provider, r.delivery_id, r.sender, r.commit_message])).toEqual([
@@ -100,6 +102,7 @@ for (const dialect of DIALECTS) {
     });
 
     it.skipIf(skip)('is CUSTOM over GraphQL, by its providerName', async () => {
+      const gqlPush = push.replace('c'.repeat(40), 'e'.repeat(40));
       const deploy = { authorization: `Bearer ${TOKENS.deploy}` };
       const processed = await gql(
         t.app,
@@ -108,7 +111,8 @@ for (const dialect of DIALECTS) {
             accepted event { provider providerName } deployments { fraise }
           }
         }`,
-        { payload: push, signature: signed(push) },
+        // A commit of its own: one already queued would queue nothing.
+        { payload: gqlPush, signature: signed(gqlPush) },
         deploy,
       );
       expect(processed.errors).toBeUndefined();

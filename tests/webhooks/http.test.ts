@@ -14,6 +14,7 @@ import {
   eventRows,
   fixture,
   GITHUB_MASTER_SHA,
+  GITLAB_PUSH_SHA,
   giteaHeaders,
   githubExample,
   githubHeaders,
@@ -27,6 +28,7 @@ import {
   type Answer,
   type WebhookTestApp,
   WEBHOOK_CONFIG,
+  withCommit,
 } from './support.js';
 
 /*
@@ -113,7 +115,7 @@ for (const dialect of DIALECTS) {
 
     it.skipIf(skip)('GitHub: the signature is checked over the bytes as sent, even when they are not valid UTF-8', async () => {
       // A commit message in Latin-1 (0xE9 alone is no UTF-8): signed as GitHub signs, over the bytes.
-      const text = githubMasterPush().replaceAll(/"message":\s*"Initial commit"/g, '"message":"Caf\u00e9"');
+      const text = withCommit(githubMasterPush(), GITHUB_MASTER_SHA).replaceAll(/"message":\s*"Initial commit"/g, '"message":"Caf\u00e9"');
       expect(text).toContain('Café');
       const body = Buffer.from(text, 'latin1');
       const headers = {
@@ -126,7 +128,7 @@ for (const dialect of DIALECTS) {
     });
 
     it.skipIf(skip)('a redelivery (same X-GitHub-Delivery) answers duplicate with the first answer and queues nothing', async () => {
-      const body = githubMasterPush();
+      const body = withCommit(githubMasterPush(), GITHUB_MASTER_SHA);
       const headers = await githubHeaders(body, { delivery: 'gh-redelivered' });
       const first = await deliver(t.url, '/webhook/github', body, headers);
       expect(first.status).toBe(202);
@@ -155,7 +157,7 @@ for (const dialect of DIALECTS) {
     });
 
     it.skipIf(skip)('GitLab: a signing-token signature is accepted within ±5 minutes, refused beyond (nothing written)', async () => {
-      const body = fixture('gitlab/push.json');
+      const body = withCommit(fixture('gitlab/push.json'), GITLAB_PUSH_SHA);
       const seconds = NOW.getTime() / 1000;
       const inside = await deliver(t.url, '/webhook', body, gitlabSignedHeaders(body, { timestamp: seconds - 240 }));
       expect(inside.status).toBe(202);
@@ -326,7 +328,7 @@ for (const dialect of DIALECTS) {
     });
 
     it.skipIf(skip)('processWebhook over GraphQL: a deploy token with a valid signature works, without one it is INVALID_SIGNATURE', async () => {
-      const body = githubMasterPush();
+      const body = withCommit(githubMasterPush(), GITHUB_MASTER_SHA);
       const mutation = `mutation ($payload: String!, $signature: String, $deliveryId: String) {
         processWebhook(provider: GITHUB, payload: $payload, signature: $signature, event: "push", deliveryId: $deliveryId) {
           accepted duplicate deployments { fraise environment status }

@@ -4,7 +4,7 @@ import { createApp } from '../../src/app.js';
 import { createStore } from '../../src/store/store.js';
 import { type ProxiedTestApp, startAppBehindProxy, testConfig } from '../setup/app.js';
 import { DIALECTS } from '../setup/dialects.js';
-import { capturingLogger, deliver, deploymentsOf, eventRows, githubHeaders, githubMasterPush, NOW, WEBHOOK_CONFIG } from './support.js';
+import { capturingLogger, deliver, deploymentsOf, eventRows, GITHUB_MASTER_SHA, githubHeaders, githubMasterPush, NOW, WEBHOOK_CONFIG, withCommit } from './support.js';
 
 /*
  * The store goes away mid-life (PostgreSQL behind a proxy that cuts every connection and
@@ -28,9 +28,11 @@ describe('when PostgreSQL goes away', async () => {
   });
 
   it.skipIf(skip)('answers 503 while it is gone, and the redelivery afterwards queues exactly one deployment', async () => {
-    const body = githubMasterPush();
-    expect((await deliver(t.url, '/webhook', body, await githubHeaders(body))).status).toBe(202);
+    const first = githubMasterPush();
+    expect((await deliver(t.url, '/webhook', first, await githubHeaders(first))).status).toBe(202);
 
+    // The next push (another commit): the same one again would queue nothing.
+    const body = withCommit(first, GITHUB_MASTER_SHA);
     const headers = await githubHeaders(body, { delivery: 'during-outage' });
     await t.proxy.down();
     let outage;
@@ -62,8 +64,9 @@ describe('when another process holds SQLite\'s write lock', () => {
     try {
       await app.init();
       const { url } = await app.start({ port: 0 });
-      const body = githubMasterPush();
-      expect((await deliver(url, '/webhook', body, await githubHeaders(body, { delivery: 'before' }))).status).toBe(202);
+      const first = githubMasterPush();
+      expect((await deliver(url, '/webhook', first, await githubHeaders(first, { delivery: 'before' }))).status).toBe(202);
+      const body = withCommit(first, GITHUB_MASTER_SHA);
 
       // A CLI in local mode, say, in the middle of a write.
       const other = new BetterSqlite3(database.url.slice('sqlite:'.length));

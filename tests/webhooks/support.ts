@@ -1,4 +1,4 @@
-import { createHmac, randomUUID } from 'node:crypto';
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -132,6 +132,22 @@ export function githubExample(name: ExampleName, pick: (example: Record<string, 
 /** GitHub's push of `refs/heads/master` (Codertocat/Hello-World, commit 6113728f...). */
 export const githubMasterPush = () => githubExample('push', (e) => e.ref === 'refs/heads/master');
 export const GITHUB_MASTER_SHA = '6113728f27ae82c7b1a177c8d03f9e96e0adf246';
+
+/** The commit of GitLab's documented push (tests/fixtures/webhooks/gitlab/push.json). */
+export const GITLAB_PUSH_SHA = 'da1560886d4f094c3e6c9ef40349f7d38b5d27d7';
+
+/** A commit id no test pushed before. */
+export function newSha(): string {
+  return randomBytes(20).toString('hex');
+}
+
+/**
+ * A push body made to carry another commit (every mention of `from` replaced by `to`): a new
+ * push rather than a replay, which would queue nothing while `from` is queued or deployed.
+ */
+export function withCommit(body: string, from: string, to: string = newSha()): string {
+  return body.replaceAll(from, to);
+}
 
 export async function githubHeaders(body: string, options: { secret?: string; event?: string; delivery?: string } = {}): Promise<Record<string, string>> {
   return {

@@ -4,8 +4,8 @@ import { TARGET_SCHEMAS } from '../../config/target-schemas.js';
 import { checkHealth } from '../../deploy/health-check.js';
 import { planDeployment, migrates } from '../../deploy/plan.js';
 import { ExecError, type CommandRunner, type RunOptions } from '../../exec/runner.js';
-import { addWorktree, cloneMirror, fetchCommit, GIT_ENV, headCommit, lsRemote, pruneWorktrees, verifyCommit } from '../../git/commands.js';
-import { isFullCommitSha } from '../../git/refs.js';
+import { addWorktree, cloneMirror, fetchCommit, GIT_ENV, headCommit, isAncestor, lsRemote, pruneWorktrees, verifyCommit } from '../../git/commands.js';
+import { isFullCommitSha, isZeroSha, shortVersion } from '../../git/refs.js';
 import { localHost, sshHost, type HostShell } from '../host.js';
 import {
   type DeployContext,
@@ -13,6 +13,7 @@ import {
   type DeployOutcome,
   type DeploymentProvider,
   DeploymentCancelled,
+  DeploymentSuperseded,
   type HealthResult,
   RolledBackError,
   type TargetContext,
@@ -284,6 +285,7 @@ class Session {
     const verified = await this.run(verifyCommit(this.layout.mirror, commit)).catch(() => undefined);
     if (!verified) throw new DeployFailure(`commit ${commit} is not in ${repository}`);
     commit = verified.stdout.trim();
+    await this.refuseOlder(commit);
     const path = this.layout.release(commit);
     const exists = await this.run(isDirectory(path)).then(() => true, () => false);
     if (!exists) {
@@ -295,6 +297,43 @@ class Session {
     this.ctx.commit = commit;
     await this.ctx.reporter.log(`Code updated (${commit.slice(0, 12)})`);
     return { commit, path };
+  }
+
+  /**
+   * Newest commit wins: a push does not deploy an ancestor of the commit deployed (a delivery
+   * that arrived late), unless the push moved the branch from that commit or a later one (the
+   * branch really went back). Before anything is written to the target.
+   */
+  async refuseOlder(commit: string): Promise<void> {
+    const order = this.ctx.newestCommit;
+    if (!order || order.deployed === commit || !(await this.isAncestor(commit, order.deployed))) return;
+    const before = order.before && !isZeroSha(order.before) ? order.before : null;
+    if (before && (before === order.deployed || (await this.isAncestor(order.deployed, before)))) {
+      await this.ctx.reporter.log(`The push moved the branch back from ${shortVersion(before)}: deploying ${shortVersion(commit)}, older than ${shortVersion(order.deployed)}`);
+      return;
+    }
+    throw new DeploymentSuperseded(`commit ${shortVersion(commit)} is older than ${shortVersion(order.deployed)} already deployed to ${order.target}`);
+  }
+
+  /** What git says in the mirror; a commit it lacks is fetched and git asked again, and one it cannot get makes the answer "no". */
+  async isAncestor(ancestor: string, descendant: string): Promise<boolean> {
+    const mirror = this.layout.mirror;
+    const ask = () =>
+      this.run(isAncestor(mirror, ancestor, descendant), { env: GIT_ENV }).then(
+        () => 'yes' as const,
+        (error: unknown) => {
+          if (error instanceof DeploymentCancelled) throw error;
+          return error instanceof ExecError && error.result.exitCode === 1 ? ('no' as const) : ('unknown' as const);
+        },
+      );
+    const answer = await ask();
+    if (answer !== 'unknown') return answer === 'yes';
+    for (const sha of [ancestor, descendant]) {
+      await this.run(fetchCommit(mirror, this.ctx.env.repository!, sha), { env: GIT_ENV }).catch((error: unknown) => {
+        if (error instanceof DeploymentCancelled) throw error;
+      });
+    }
+    return (await ask()) === 'yes';
   }
 
   /** install, build, backup, migrate, compile: in the new release, before anything runs it. */
