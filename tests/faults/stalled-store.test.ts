@@ -9,7 +9,7 @@ import { createStore } from '../../src/store/store.js';
 import { testConfig } from '../setup/app.js';
 import { DIALECTS, type DialectFixture, type TestDatabase } from '../setup/dialects.js';
 import { proxyDatabase } from '../setup/tcp-proxy.js';
-import { deliver, deploymentsOf, eventRows, githubHeaders, githubMasterPush, NOW, WEBHOOK_CONFIG } from '../webhooks/support.js';
+import { deliver, deploymentsOf, eventRows, GITHUB_MASTER_SHA, githubHeaders, githubMasterPush, NOW, WEBHOOK_CONFIG, withCommit } from '../webhooks/support.js';
 
 /*
  * The store stalls while deliveries arrive: SQLite locked by another process, a table locked on
@@ -102,15 +102,24 @@ function pollHealth(url: string): { stop(): Promise<number[]> } {
   };
 }
 
-/** Sends DELIVERIES deliveries at once while the store stalls; checks the answers and /health. */
-async function deliverWhileStalled(url: string, tag: string): Promise<Record<string, string>[]> {
-  const body = githubMasterPush();
-  const headers = await Promise.all(Array.from({ length: DELIVERIES }, (_, i) => githubHeaders(body, { delivery: `${tag}-${i}` })));
+interface Delivery {
+  body: string;
+  headers: Record<string, string>;
+}
+
+/** Sends DELIVERIES pushes (each of its own commit) at once while the store stalls; checks the answers and /health. */
+async function deliverWhileStalled(url: string, tag: string): Promise<Delivery[]> {
+  const deliveries = await Promise.all(
+    Array.from({ length: DELIVERIES }, async (_, i) => {
+      const body = withCommit(githubMasterPush(), GITHUB_MASTER_SHA);
+      return { body, headers: await githubHeaders(body, { delivery: `${tag}-${i}` }) };
+    }),
+  );
   const health = pollHealth(url);
   const answers = await Promise.all(
-    headers.map(async (h) => {
+    deliveries.map(async ({ body, headers }) => {
       const started = performance.now();
-      const answer = await deliver(url, '/webhook', body, h);
+      const answer = await deliver(url, '/webhook', body, headers);
       return { ...answer, ms: performance.now() - started };
     }),
   );
@@ -125,17 +134,16 @@ async function deliverWhileStalled(url: string, tag: string): Promise<Record<str
   latencies.sort((a, b) => a - b);
   expect(latencies[Math.floor(latencies.length / 2)]!).toBeLessThan(100);
   expect(latencies.at(-1)!).toBeLessThan(500);
-  return headers;
+  return deliveries;
 }
 
 /** The providers retry: each delivery recorded exactly once, with one deployment. */
-async function redeliver(app: App, url: string, headers: Record<string, string>[]): Promise<void> {
-  const body = githubMasterPush();
-  for (const h of headers) expect((await deliver(url, '/webhook', body, h)).status).toBe(202);
-  for (const h of headers) expect((await deliver(url, '/webhook', body, h)).json.duplicate).toBe(true);
+async function redeliver(app: App, url: string, deliveries: Delivery[]): Promise<void> {
+  for (const { body, headers } of deliveries) expect((await deliver(url, '/webhook', body, headers)).status).toBe(202);
+  for (const { body, headers } of deliveries) expect((await deliver(url, '/webhook', body, headers)).json.duplicate).toBe(true);
   const rows = await eventRows(app);
-  for (const h of headers) {
-    const recorded = rows.filter((r) => r.delivery_id === h['x-github-delivery']);
+  for (const { headers } of deliveries) {
+    const recorded = rows.filter((r) => r.delivery_id === headers['x-github-delivery']);
     expect(recorded).toHaveLength(1);
     expect(await deploymentsOf(app, recorded[0]!.id)).toHaveLength(1);
   }
@@ -161,14 +169,14 @@ describe.each(DIALECTS)('when the store stalls ($name)', async (dialect) => {
     disposers.push(() => database.drop());
     const { app, url } = await start(database.url);
     const hold = await LOCKS[dialect.name](database);
-    let headers: Record<string, string>[];
+    let deliveries: Delivery[];
     try {
-      headers = await deliverWhileStalled(url, 'locked');
+      deliveries = await deliverWhileStalled(url, 'locked');
     } finally {
       await hold.release();
     }
     expect((await eventRows(app)).length).toBe(0);
-    await redeliver(app, url, headers);
+    await redeliver(app, url, deliveries);
   });
 
   it.skipIf(skip || dialect.name !== 'postgres')('answers 503 within 3 s while the link to PostgreSQL stalls, and recovers without a restart', async () => {
@@ -179,12 +187,12 @@ describe.each(DIALECTS)('when the store stalls ($name)', async (dialect) => {
     const { app, url } = await start(proxied);
     // Connections open and in the pool, then nothing flows on them any more.
     await proxy.stall();
-    let headers: Record<string, string>[];
+    let deliveries: Delivery[];
     try {
-      headers = await deliverWhileStalled(url, 'stalled');
+      deliveries = await deliverWhileStalled(url, 'stalled');
     } finally {
       await proxy.resume();
     }
-    await redeliver(app, url, headers);
+    await redeliver(app, url, deliveries);
   });
 });
