@@ -200,7 +200,7 @@ fraises:
       expect(await listProgress(t.app.store.db, id)).toEqual(before);
       expect((await findFraiseState(t.app.store.db, 'site', 'prod'))?.currentVersion ?? null).toBe(null);
       // The host lock it held under app_path was given up (a newer holder takes it either way).
-      expect(() => readlinkSync(join(repo.appPath, '.fraisier.lock'))).toThrow(/ENOENT/);
+      expect(() => readlinkSync(join(repo.appPath, '.fraisier-lock.site.prod'))).toThrow(/ENOENT/);
     });
   });
 }

@@ -50,7 +50,7 @@ ${helloEnvironment(repo, port, {
     await sshd?.stop();
   });
 
-  it('deploys commit A over SSH, then rolls a broken B back', async () => {
+  it('deploys commit A over SSH, then rolls a broken B back', { timeout: 90_000 }, async () => {
     const a = repo.commit('A');
     const result = await gql(t.app, `mutation($c: String) { deploy(fraise: "hello", environment: "remote", commit: $c) { deployment { id } } }`, { c: a });
     const deployment = await waitForEnd(t.app, result.data.deploy.deployment.id);

@@ -10,7 +10,8 @@ import type { Command, DatabaseConfig, EnvironmentConfig } from '../../config/ty
  *   releases/<commit>/ one worktree per deployed commit (kept for rollbacks)
  *   current ->         symlink to the release that runs (point the service at it)
  *   shared/            the application's own files that outlive releases (pid files, uploads)
- *   .fraisier.lock ->  while a deployment runs: a symlink whose text names its holder (see HostLock)
+ *   .fraisier-lock.<fraise>.<environment> -> while a deployment runs: a symlink whose text names
+ *                      its holder (see host-lock.ts)
  */
 
 export interface Layout {
@@ -19,8 +20,8 @@ export interface Layout {
   releases: string;
   current: string;
   shared: string;
-  /** The host-side lock a running deployment holds (a symlink: created atomically, read in one call). */
-  lock: string;
+  /** The host-side lock a deployment of (fraise, environment) holds (a symlink: created atomically, read in one call). */
+  lock(fraise: string, environment: string): string;
   release(commit: string): string;
 }
 
@@ -32,9 +33,13 @@ export function layoutOf(appPath: string): Layout {
     releases: posix.join(root, 'releases'),
     current: posix.join(root, 'current'),
     shared: posix.join(root, 'shared'),
-    lock: posix.join(root, '.fraisier.lock'),
+    lock: (fraise, environment) => posix.join(root, `.fraisier-lock.${fileSafe(fraise)}.${fileSafe(environment)}`),
     release: (commit) => posix.join(root, 'releases', commit),
   };
+}
+
+function fileSafe(name: string): string {
+  return name.replace(/[^A-Za-z0-9_-]/g, '_');
 }
 
 export function makeDirectories(layout: Layout): Command {
@@ -183,19 +188,20 @@ export function parseLockOwner(text: string): HostLockOwner | undefined {
 }
 
 /** Creates the lock; fails (exit 1) when it exists: `ln -s` is atomic. */
-export function createLock(layout: Layout, owner: string): Command {
-  return ['ln', '-s', '--', owner, layout.lock];
+export function createLock(lock: string, owner: string): Command {
+  return ['ln', '-s', '--', owner, lock];
 }
 
 /** Replaces a stale lock in one rename (a new link beside it, then `mv -T` over it). */
-export function replaceLock(layout: Layout, owner: string, unique: string): Command[] {
-  const next = `${layout.lock}.${unique}`;
+export function replaceLock(lock: string, owner: string, unique: string): Command[] {
+  const next = `${lock}.${unique}`;
   return [
     ['ln', '-sfn', '--', owner, next],
-    ['mv', '-T', '--', next, layout.lock],
+    ['mv', '-T', '--', next, lock],
   ];
 }
 
-export function removeLock(layout: Layout): Command {
-  return ['rm', '-f', '--', layout.lock];
+/** Removes the lock if it still names `owner` (one call: over SSH, one round trip). */
+export function removeLock(lock: string, owner: string): Command {
+  return ['sh', '-c', 'if [ "$(readlink -- "$1")" = "$2" ]; then rm -f -- "$1"; fi', 'fraisier-unlock', lock, owner];
 }

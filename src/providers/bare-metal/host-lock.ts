@@ -5,17 +5,18 @@ import { createLock, formatLockOwner, type HostLockOwner, type Layout, parseLock
 
 /*
  * A second guard, on the target itself, beside the database's fencing: a deployment holds a lock
- * under app_path for as long as it runs, naming its holder and fencing generation, and checks it
- * before every change of the target. A holder whose lock was taken over by a newer generation
- * (its lease was lost, someone else deploys now) stops there, even when it cannot reach the
- * database to learn it. A stale lock (older generation, or a holder on this machine whose
- * process is gone) is taken over; a live holder of another lock key (two environments sharing
- * one app_path) is waited for by nobody: the deployment fails with who holds it.
+ * under app_path for as long as it runs (one per (fraise, environment), as in the database),
+ * naming its holder and fencing generation, and checks it before every change of the target. A
+ * holder whose lock was taken over by a newer generation (its lease was lost, someone else
+ * deploys now) stops there, even when it cannot reach the database to learn it. A lock of an
+ * older generation is stale (its holder died, or lost its lease and will stop at its next check):
+ * it is taken over.
  */
 
 /** What the lock needs to know about the run holding it. */
 export interface HostLockHolder {
-  lockKey: string;
+  fraise: string;
+  environment: string;
   deployment: string;
   generation: number;
   instance: string;
@@ -25,6 +26,7 @@ export interface HostLockHolder {
 export class HostLock {
   readonly #owner: HostLockOwner;
   readonly #text: string;
+  readonly #path: string;
   #held = false;
 
   constructor(
@@ -34,7 +36,7 @@ export class HostLock {
     private readonly options: { timeoutMs: number; hostName?: string; pid?: number; isAlive?: (pid: number) => boolean } = { timeoutMs: 60_000 },
   ) {
     this.#owner = {
-      lockKey: holder.lockKey,
+      lockKey: `${holder.fraise}/${holder.environment}`,
       deployment: holder.deployment,
       generation: holder.generation,
       instance: holder.instance,
@@ -42,6 +44,11 @@ export class HostLock {
       pid: options.pid ?? process.pid,
     };
     this.#text = formatLockOwner(this.#owner);
+    this.#path = layout.lock(holder.fraise, holder.environment);
+  }
+
+  get path(): string {
+    return this.#path;
   }
 
   get held(): boolean {
@@ -50,7 +57,7 @@ export class HostLock {
 
   async acquire(): Promise<void> {
     for (let attempt = 0; attempt < 3; attempt++) {
-      if (await this.#ok(createLock(this.layout, this.#text))) {
+      if (await this.#ok(createLock(this.#path, this.#text))) {
         this.#held = true;
         return;
       }
@@ -64,19 +71,17 @@ export class HostLock {
       const why = this.#staleBecause(owner);
       if (!why) {
         throw new DeployFailure(
-          owner && owner.generation > this.#owner.generation && owner.lockKey === this.#owner.lockKey
-            ? `${this.layout.appPath} is held by deployment ${owner.deployment} under a newer generation (${owner.generation} > ${this.#owner.generation}): this run is stale`
-            : `${this.layout.appPath} is in use by deployment ${owner?.deployment} of ${owner?.lockKey} (Fraisier ${owner?.instance}, pid ${owner?.pid} on ${owner?.host})`,
+          `${this.#path} is held by deployment ${owner?.deployment} under generation ${owner?.generation}, not older than this run's ${this.#owner.generation}: this run is stale`,
         );
       }
-      for (const command of replaceLock(this.layout, this.#text, `${this.#owner.generation}.${this.#owner.pid}`)) await this.#run(command);
+      for (const command of replaceLock(this.#path, this.#text, `${this.#owner.generation}.${this.#owner.pid}`)) await this.#run(command);
       if ((await this.#read()) === this.#text) {
         this.#held = true;
         await this.holder.log(`Host lock taken over from ${owner ? `deployment ${owner.deployment} (generation ${owner.generation})` : 'an unreadable holder'}: ${why}`);
         return;
       }
     }
-    throw new DeployFailure(`could not take the lock ${this.layout.lock}: other deployments keep taking it`);
+    throw new DeployFailure(`could not take the lock ${this.#path}: other deployments keep taking it`);
   }
 
   /** Before a change of the target: the lock must still be ours (a newer generation took it: stop). */
@@ -88,8 +93,8 @@ export class HostLock {
     this.#held = false;
     throw new DeployFailure(
       owner
-        ? `the lock ${this.layout.lock} is now held by deployment ${owner.deployment} (generation ${owner.generation}): this run no longer holds the target`
-        : `the lock ${this.layout.lock} was removed: this run no longer holds the target`,
+        ? `the lock ${this.#path} is now held by deployment ${owner.deployment} (generation ${owner.generation}): this run no longer holds the target`
+        : `the lock ${this.#path} was removed: this run no longer holds the target`,
     );
   }
 
@@ -98,25 +103,23 @@ export class HostLock {
     if (!this.#held) return;
     this.#held = false;
     try {
-      if ((await this.#read()) === this.#text) await this.#run(removeLock(this.layout));
+      await this.#run(removeLock(this.#path, this.#text));
     } catch {
       // left for the next holder to take over (it has a newer generation)
     }
   }
 
   #staleBecause(owner: HostLockOwner | undefined): string | undefined {
-    if (!owner) return 'its holder is not named';
-    if (owner.lockKey === this.#owner.lockKey) {
-      // Generations of one lock key are ordered: the newer holder wins, whatever else is known.
-      return owner.generation < this.#owner.generation ? `generation ${owner.generation} is older than ${this.#owner.generation}` : undefined;
-    }
-    if (owner.host === this.#owner.host && !(this.options.isAlive ?? isAlive)(owner.pid)) return `its Fraisier process ${owner.pid} is gone`;
-    return undefined;
+    if (!owner || owner.lockKey !== this.#owner.lockKey) return 'its holder is not named';
+    // Generations of one (fraise, environment) are ordered: the newer holder wins, alive or not.
+    if (owner.generation >= this.#owner.generation) return undefined;
+    const gone = owner.host === this.#owner.host && !(this.options.isAlive ?? isAlive)(owner.pid);
+    return `generation ${owner.generation} is older than ${this.#owner.generation}${gone ? ` and its Fraisier process ${owner.pid} is gone` : ''}`;
   }
 
   async #read(): Promise<string | undefined> {
     try {
-      return (await this.#run(readLink(this.layout.lock))).stdout.trim();
+      return (await this.#run(readLink(this.#path))).stdout.trim();
     } catch {
       return undefined;
     }

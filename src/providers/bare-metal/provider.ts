@@ -285,7 +285,8 @@ class Session {
     const { ctx } = this;
     if (ctx.generation === undefined) return;
     this.#lock = new HostLock(this.host, this.layout, {
-      lockKey: `${ctx.fraise.name}/${ctx.env.name}`,
+      fraise: ctx.fraise.name,
+      environment: ctx.env.name,
       deployment: ctx.deploymentId,
       generation: ctx.generation,
       instance: ctx.instanceId ?? 'unknown',
