@@ -69,7 +69,7 @@ describe('a Fraisier cut off from PostgreSQL while it runs a step', async () => 
       join(dir, 'fraises.yaml'),
       `
 fraisier:
-  lease: { ttl: 3s, heartbeat: 1s }
+  lease: { ttl: 4.5s, heartbeat: 1.5s }
   poll_interval: 0.5s
 fraises:
   site:

@@ -44,6 +44,12 @@ function alive(pid: number): boolean {
   }
 }
 
+/** The process group of `pid`, from /proc. */
+function groupOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+}
+
 /** The live processes of group `pgid`, from /proc. */
 function groupMembers(pgid: number): number[] {
   return readdirSync('/proc')
@@ -134,10 +140,11 @@ fraises:
     const server = await start();
     const id = await deploy(server);
     const pids = await running(id);
-    const group = await waitUntil(async () => {
+    const group = groupOf(pids[0]!);
+    await waitUntil(async () => {
       const row = await store.db.selectFrom('tb_deployment').select('process_group').where('id', '=', Number(id)).executeTakeFirst();
-      return row?.process_group ?? undefined;
-    }, { ...POLL, what: 'the process group to be recorded' });
+      return row?.process_group === group;
+    }, { ...POLL, what: `process group ${group} to be recorded` });
     // Frozen, the group cannot stop itself when the server dies: only the next start can end it.
     const members = groupMembers(group);
     expect(members).toEqual(expect.arrayContaining(pids));
