@@ -68,6 +68,21 @@ export interface DeploymentTable {
   touched_at: string | null;
   attempt: number;
   cancel_requested: number;
+  /**
+   * The generation of the lock key this deployment's current claim took (tb_target_fence): its
+   * progress, status and release writes only land while the row still carries it.
+   */
+  fence: number | null;
+  /** While a command of this deployment runs: its process group on the Fraisier machine. */
+  process_group: number | null;
+  /** Which process that is (`<boot id>:<start time>`), so a reused pid is never signalled. */
+  process_identity: string | null;
+}
+
+/** The last generation handed out per lock key: incremented by every claim. */
+export interface TargetFenceTable {
+  lock_key: string;
+  generation: number;
 }
 
 /** Every progress event of a deployment, numbered 1, 2, 3, ... without gaps. */
@@ -214,6 +229,7 @@ export interface Database {
   tb_fraise_state: FraiseStateTable;
   tb_webhook_event: WebhookEventTable;
   tb_deployment_daily_stats: DeploymentDailyStatsTable;
+  tb_target_fence: TargetFenceTable;
   v_deployment_history: DeploymentHistoryView;
   v_fraise_status: FraiseStatusView;
   v_deployment_stats: DeploymentStatsView;

@@ -2,10 +2,12 @@ import { type Kysely, type Migration, type MigrationResultSet, Migrator, sql } f
 import type { Database } from './database.js';
 import { dialectOf } from './migrations/helpers.js';
 import * as m0001 from './migrations/0001_initial.js';
+import * as m0002 from './migrations/0002_fencing.js';
 
 /** Every migration, in order. Names are frozen once released. */
 export const MIGRATIONS: Record<string, Migration> = {
   '0001_initial': m0001,
+  '0002_fencing': m0002,
 };
 
 export const MIGRATION_TABLE = 'tb_schema_migration';

@@ -181,19 +181,24 @@ export function resolveSettings(
     graphiql: raw?.graphiql ?? true,
     allowedOrigins,
     allowedHosts,
-    lease: {
-      ttlSeconds: raw?.lease?.ttl !== undefined ? toSeconds(raw.lease.ttl) : 30,
-      heartbeatSeconds: raw?.lease?.heartbeat !== undefined ? toSeconds(raw.lease.heartbeat) : 10,
-    },
+    lease: leaseSettings(raw?.lease),
     pollIntervalSeconds: raw?.poll_interval !== undefined ? toSeconds(raw.poll_interval) : 5,
     drainTimeoutSeconds: raw?.drain_timeout !== undefined ? toSeconds(raw.drain_timeout) : 30,
     logLevel: env.FRAISIER_LOG_LEVEL ?? raw?.log_level ?? 'info',
     ...(env.FRAISIER_INSTANCE_ID || raw?.instance_id ? { instanceId: env.FRAISIER_INSTANCE_ID ?? raw?.instance_id } : {}),
   };
-  if (settings.lease.heartbeatSeconds >= settings.lease.ttlSeconds) {
-    fail('fraisier.lease', 'the heartbeat must be shorter than the lease ttl');
+  // A holder gives its lease up when it could not renew it for 2·ttl/3: renewing at most every
+  // ttl/3 leaves it a second try before that.
+  if (settings.lease.heartbeatSeconds > settings.lease.ttlSeconds / 3 + 1e-9) {
+    fail('fraisier.lease', `the heartbeat (${settings.lease.heartbeatSeconds}s) must be at most a third of the ttl (${settings.lease.ttlSeconds}s): the lease is renewed every heartbeat and given up after 2/3 of the ttl without a renewal`);
   }
   return { settings, problems };
+}
+
+/** ttl 30 s by default; the heartbeat defaults to a third of the ttl. */
+function leaseSettings(raw: NonNullable<RawSettings>['lease']): { ttlSeconds: number; heartbeatSeconds: number } {
+  const ttlSeconds = raw?.ttl !== undefined ? toSeconds(raw.ttl) : 30;
+  return { ttlSeconds, heartbeatSeconds: raw?.heartbeat !== undefined ? toSeconds(raw.heartbeat) : ttlSeconds / 3 };
 }
 
 export function sha256(text: string): string {

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { EventBus } from '../events/bus.js';
 import type { Deployment, DeploymentProgress } from '../model.js';
+import { terminateLeftover } from '../exec/process-group.js';
 import { insertProgress } from '../store/progress.repository.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { Metrics } from '../server/metrics.js';
@@ -12,6 +13,7 @@ import {
   lastSequence,
   markTouched,
   pendingCandidates,
+  recordProcess,
   releaseLease,
   renewLease,
   requeueExpired,
@@ -21,7 +23,8 @@ import { findFraiseState } from '../store/fraise-state.repository.js';
 import { guardStore, type Store } from '../store/store.js';
 import type { DispatchControl } from './deployment-service.js';
 import { completeDeployment } from './lifecycle.js';
-import type { ClaimedDeployment, Pipeline, PipelineResult } from './pipeline.js';
+import { giveUpAfterMs, killGraceMs, LeaseKeeper, LeaseLostError } from './lease.js';
+import type { ClaimedDeployment, Pipeline, PipelineResult, RunGuard } from './pipeline.js';
 import { announceCompleted, supersedeOlder } from './queue.js';
 
 /*
@@ -30,7 +33,9 @@ import { announceCompleted, supersedeOlder } from './queue.js';
  * through the pipeline under a lease it renews, and ends them. Work is picked up as soon as it
  * is queued (notify, or LISTEN/NOTIFY between processes), with a slow poll as a safety net.
  * Expired leases (a process that died) are swept: the deployment is queued again when nothing
- * on the target was changed yet, otherwise it ends FAILED ("interrupted").
+ * on the target was changed yet, otherwise it ends FAILED ("interrupted"). A holder that cannot
+ * renew its lease stops on its own before the lease expires (see lease.ts), and every write it
+ * makes is fenced by the generation its claim took, so two holders never act on one target.
  */
 
 /** Tells other processes that work was queued, and hears them (PostgreSQL LISTEN/NOTIFY). */
@@ -88,7 +93,7 @@ export class Dispatcher implements DispatchControl {
     if (this.#started) return;
     this.#started = true;
     this.options.signal?.onNotify(() => this.#tickSoon());
-    await this.sweep();
+    await this.sweep({ startup: true });
     this.#tickSoon();
     this.#poll = setInterval(() => {
       void this.sweep().then(() => this.tick());
@@ -202,6 +207,8 @@ export class Dispatcher implements DispatchControl {
     // A job run changes no version: only a deployment records what it replaces.
     const oldVersion = candidate.job ? null : ((await findFraiseState(store.db, candidate.fraise, candidate.environment))?.currentVersion ?? null);
     const startedAt = now();
+    // The lease the claim writes runs from here: the give-up clock starts here too.
+    const claimedAt = performance.now();
     // Scheduled job runs do not hold a host slot: they are the application's work, not deployments.
     const slots = candidate.job ? [null] : Array.from({ length: concurrency.perHost }, (_, n) => `${host}#${n}`);
     for (const hostSlot of slots) {
@@ -214,7 +221,7 @@ export class Dispatcher implements DispatchControl {
         hostSlot,
       });
       if (result === 'claimed') {
-        this.#launch(candidate.id, lockKey);
+        this.#launch(candidate.id, lockKey, claimedAt);
         return true;
       }
       if (result !== 'host-busy') return false;
@@ -222,10 +229,10 @@ export class Dispatcher implements DispatchControl {
     return false;
   }
 
-  #launch(id: number, lockKey: string): void {
+  #launch(id: number, lockKey: string, claimedAt: number): void {
     const controller = new AbortController();
     const running: Running = { id, lockKey, controller, done: Promise.resolve() };
-    running.done = this.#run(id, controller).finally(() => {
+    running.done = this.#run(id, controller, claimedAt).finally(() => {
       this.#running.delete(id);
       this.options.metrics.running.set(this.#running.size);
       this.#tickSoon();
@@ -234,34 +241,63 @@ export class Dispatcher implements DispatchControl {
     this.options.metrics.running.set(this.#running.size);
   }
 
-  async #run(id: number, controller: AbortController): Promise<void> {
+  async #run(id: number, controller: AbortController, claimedAt: number): Promise<void> {
     const { store, lease, now, instanceId, logger, metrics, bus, pipeline } = this.options;
-    const heartbeat = setInterval(() => {
-      const at = now();
-      renewLease(store.db, id, instanceId, at.toISOString(), new Date(at.getTime() + lease.ttlSeconds * 1000).toISOString()).then(
-        ({ held, cancelRequested }) => {
-          if (!held) controller.abort('lease-lost');
-          else if (cancelRequested) controller.abort('cancel');
-        },
-        (error: unknown) => logger.warn({ err: error, deployment: id }, 'could not renew the lease; retrying'),
-      );
-    }, lease.heartbeatSeconds * 1000);
-    heartbeat.unref();
+    let fence: number | undefined;
+    const lost = (why: string) => {
+      if (controller.signal.aborted) return;
+      logger.warn({ deployment: id, generation: fence, why }, 'lease lost: stopping the deployment and its command');
+      controller.abort('lease-lost');
+    };
+    const keeper = new LeaseKeeper({
+      lease,
+      renew: () => {
+        const at = now();
+        return renewLease(store.db, id, instanceId, at.toISOString(), new Date(at.getTime() + lease.ttlSeconds * 1000).toISOString(), fence);
+      },
+      onLost: (why) => lost(why === 'refused' ? 'the lease is no longer ours' : `not renewed for ${Math.round(giveUpAfterMs(lease)) / 1000}s`),
+      onCancelRequested: () => controller.abort('cancel'),
+      onRenewError: (error) => logger.warn({ err: error, deployment: id }, 'could not renew the lease; retrying'),
+    });
+    keeper.start(claimedAt);
+    // Process-group records are written in order, each only under this run's generation.
+    let processes: Promise<void> = Promise.resolve();
     try {
       const claimed = await this.#load(id);
+      fence = claimed.fence ?? undefined;
       const started = await findDeployment(store.db, id);
       if (started) {
         metrics.queueWait.observe(Math.max(0, (Date.parse(started.startedAt) - Date.parse(started.requestedAt)) / 1000));
         bus.publish({ type: 'started', deployment: started });
       }
-      const result = await pipeline.run(claimed, controller.signal, () => markTouched(store.db, id, now().toISOString()));
+      const touchTarget = async () => {
+        if (controller.signal.reason === 'lease-lost') throw new LeaseLostError(`deployment ${id} lost its lease: not changing the target`);
+        const held = await markTouched(store.db, id, now().toISOString(), fence);
+        if (!held) {
+          lost(`generation ${fence} no longer holds the target`);
+          throw new LeaseLostError(`deployment ${id} no longer holds its target (generation ${fence}): not changing it`);
+        }
+      };
+      const guard: RunGuard = { instanceId, killGraceMs: killGraceMs(lease) };
+      if (fence !== undefined) {
+        const generation = fence;
+        guard.fence = { generation, lost: () => lost(`generation ${generation} refused`) };
+        guard.onProcess = (process) => {
+          processes = processes
+            .then(() => recordProcess(store.db, id, generation, process))
+            .catch((error: unknown) => logger.warn({ err: error, deployment: id }, 'could not record the command\'s process group'));
+        };
+      }
+      const result = await pipeline.run(claimed, controller.signal, touchTarget, guard);
+      await processes;
       if (controller.signal.reason === 'shutdown' || controller.signal.reason === 'lease-lost') {
         // Not ended here: the lease goes, and the sweep decides (queue again, or FAILED interrupted).
-        await releaseLease(store.db, id, instanceId, now().toISOString()).catch(() => {});
+        await releaseLease(store.db, id, instanceId, now().toISOString(), fence).catch(() => {});
         return;
       }
       await this.#complete(claimed, result);
     } catch (error) {
+      if (controller.signal.reason === 'lease-lost') return;
       logger.error({ err: error, deployment: id }, 'deployment could not be run');
       await this.#complete(await this.#load(id).catch(() => undefined), {
         status: 'failed',
@@ -269,7 +305,7 @@ export class Dispatcher implements DispatchControl {
         newVersion: null,
       }).catch((inner: unknown) => logger.error({ err: inner, deployment: id }, 'could not record the failure'));
     } finally {
-      clearInterval(heartbeat);
+      keeper.stop();
     }
   }
 
@@ -278,7 +314,7 @@ export class Dispatcher implements DispatchControl {
     const row = await db
       .selectFrom('tb_deployment as d')
       .innerJoin('tb_deployment_request as r', 'r.id', 'd.fk_request')
-      .select(['d.id', 'd.fraise', 'd.environment', 'd.job', 'd.old_version', 'r.kind', 'r.git_commit', 'r.git_branch', 'r.to_version', 'r.requested_by', 'r.context'])
+      .select(['d.id', 'd.fraise', 'd.environment', 'd.job', 'd.old_version', 'd.fence', 'r.kind', 'r.git_commit', 'r.git_branch', 'r.to_version', 'r.requested_by', 'r.context'])
       .where('d.id', '=', id)
       .executeTakeFirstOrThrow();
     return {
@@ -294,6 +330,7 @@ export class Dispatcher implements DispatchControl {
       context: row.context ? (JSON.parse(row.context) as Record<string, string>) : {},
       oldVersion: row.old_version,
       lastSequence: await lastSequence(db, id),
+      fence: row.fence === null ? null : Number(row.fence),
     };
   }
 
@@ -310,6 +347,7 @@ export class Dispatcher implements DispatchControl {
           completedAt: now().toISOString(),
           newVersion: result.newVersion,
           errorMessage: result.errorMessage,
+          ...(claimed.fence !== null ? { fence: claimed.fence } : {}),
           ...(result.details ? { details: result.details } : {}),
           ...(claimed.job ? {} : {
             ...(result.runningVersion !== undefined ? { runningVersion: result.runningVersion } : {}),
@@ -334,13 +372,21 @@ export class Dispatcher implements DispatchControl {
    * Ends or re-queues deployments whose lease expired (their process died). The status change
    * and its progress event are one transaction: whoever reads the one sees the other.
    */
-  async sweep(): Promise<void> {
+  async sweep(options: { startup?: boolean } = {}): Promise<void> {
     if (this.#stopping) return;
-    const { store, now, logger, bus, maxAttempts = 3 } = this.options;
+    const { store, now, logger, bus, lease, instanceId, maxAttempts = 3 } = this.options;
+    // At start-up, leases in this instance's own name are its previous life's: nothing of it runs.
+    const previousSelf = options.startup ? instanceId : undefined;
     try {
       const at = now().toISOString();
-      for (const expired of await expiredLeases(store.db, at)) {
+      for (const expired of await expiredLeases(store.db, at, previousSelf)) {
         if (this.#running.has(expired.id)) continue;
+        // What its command left running on this machine is ended before anything else may run
+        // on the target (the lock key is only freed below).
+        if (expired.processGroup !== null && expired.processIdentity !== null) {
+          const ended = await terminateLeftover(expired.processGroup, expired.processIdentity, killGraceMs(lease));
+          if (ended) logger.warn({ deployment: expired.id, processGroup: expired.processGroup }, 'terminated the process group an interrupted deployment left running');
+        }
         const who = expired.leaseOwner ? `the Fraisier process ${expired.leaseOwner}` : 'its Fraisier process';
         const retry = !expired.touched && expired.attempt < maxAttempts;
         const message = retry
@@ -348,7 +394,7 @@ export class Dispatcher implements DispatchControl {
           : `interrupted: ${who} stopped while running it (lease expired at ${expired.leaseExpiresAt ?? 'unknown'})`;
         const event = await store.db.transaction().execute(async (trx) => {
           const acted = retry
-            ? await requeueExpired(trx, expired.id, at)
+            ? await requeueExpired(trx, expired.id, at, previousSelf)
             : await completeDeployment(trx, expired.id, {
                 fraise: expired.fraise,
                 environment: expired.environment,
@@ -356,6 +402,7 @@ export class Dispatcher implements DispatchControl {
                 status: 'failed',
                 completedAt: at,
                 errorMessage: message,
+                leaseStale: { now: at, ...(previousSelf !== undefined ? { previousSelf } : {}) },
                 ...(expired.touched ? { health: 'unknown' as const } : {}),
               });
           if (!acted) return undefined; // another process got there first

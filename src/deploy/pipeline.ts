@@ -7,7 +7,7 @@ import type { ProviderRegistry } from '../providers/registry.js';
 import type { Catalog } from '../services/catalog.js';
 import { findPushOrigin } from '../store/deployment.repository.js';
 import type { Store } from '../store/store.js';
-import { ProgressRecorder } from './progress-recorder.js';
+import { type FenceGuard, ProgressRecorder } from './progress-recorder.js';
 
 /*
  * Runs one claimed deployment: finds its fraise, environment and provider, hands the provider
@@ -31,6 +31,16 @@ export interface ClaimedDeployment {
   oldVersion: string | null;
   /** Progress events already recorded (a retried run continues the numbering). */
   lastSequence: number;
+  /** The generation this claim took (null: claimed before fencing existed). */
+  fence: number | null;
+}
+
+/** What the dispatcher lends a run to keep it fenced (see DeployContext). */
+export interface RunGuard {
+  fence?: FenceGuard;
+  instanceId?: string;
+  onProcess?: DeployContext['onProcess'];
+  killGraceMs?: number;
 }
 
 export interface PipelineResult {
@@ -55,12 +65,14 @@ export interface PipelineDeps {
 export class Pipeline {
   constructor(private readonly deps: PipelineDeps) {}
 
-  async run(claimed: ClaimedDeployment, signal: AbortSignal, touchTarget: () => Promise<void>): Promise<PipelineResult> {
+  async run(claimed: ClaimedDeployment, signal: AbortSignal, touchTarget: () => Promise<void>, guard: RunGuard = {}): Promise<PipelineResult> {
     const { catalog, providers, store, bus, now } = this.deps;
-    const reporter = new ProgressRecorder(String(claimed.id), claimed.lastSequence, store, bus, now);
+    const reporter = new ProgressRecorder(String(claimed.id), claimed.lastSequence, store, bus, now, guard.fence);
     const started = now().getTime();
     const finish = async (result: PipelineResult, step: string, message: string): Promise<PipelineResult> => {
       await reporter.step(step, result.status === 'success' ? 100 : reporter.currentProgress, message).catch((error: unknown) => {
+        // A run whose lease was lost has nothing more to record: its writes are refused.
+        if (signal.reason === 'lease-lost') return;
         this.deps.logger.error({ err: error, deployment: claimed.id }, 'could not record the final progress event');
       });
       return result;
@@ -85,7 +97,11 @@ export class Pipeline {
         reporter,
         signal,
         touchTarget,
-      };
+        ...(guard.fence ? { generation: guard.fence.generation } : {}),
+        ...(guard.instanceId ? { instanceId: guard.instanceId } : {}),
+        ...(guard.onProcess ? { onProcess: guard.onProcess } : {}),
+        ...(guard.killGraceMs !== undefined ? { killGraceMs: guard.killGraceMs } : {}),
+      } satisfies DeployContext;
       const newestCommit = await this.#newestCommit(claimed);
       if (newestCommit) ctx.newestCommit = newestCommit;
       if (claimed.kind === 'job') {

@@ -3,11 +3,20 @@ import type { DeploymentProgress } from '../model.js';
 import type { ProgressReporter } from '../providers/provider.js';
 import { insertProgress } from '../store/progress.repository.js';
 import type { Store } from '../store/store.js';
+import { LeaseLostError } from './lease.js';
+
+/** The generation a run holds, and what to do when a write under it is refused. */
+export interface FenceGuard {
+  generation: number;
+  /** The run must stop: its writes are refused (another holder took the target over). */
+  lost(): void;
+}
 
 /**
  * Numbers a deployment's progress events 1, 2, 3, ... (continuing after a retried run),
  * records each one, then publishes it: a subscriber never sees an event the store does not
- * have. Calls are serialised, so events keep their order whoever emits them.
+ * have. Calls are serialised, so events keep their order whoever emits them. Under a fence,
+ * an event refused because the generation is no longer the row's stops the run (LeaseLostError).
  */
 export class ProgressRecorder implements ProgressReporter {
   #sequence: number;
@@ -21,6 +30,7 @@ export class ProgressRecorder implements ProgressReporter {
     private readonly store: Store,
     private readonly bus: EventBus,
     private readonly now: () => Date,
+    private readonly fence?: FenceGuard,
   ) {
     this.#sequence = lastSequence;
   }
@@ -50,7 +60,11 @@ export class ProgressRecorder implements ProgressReporter {
         message,
         timestamp: this.now().toISOString(),
       };
-      await insertProgress(this.store.db, event);
+      const recorded = await insertProgress(this.store.db, event, this.fence?.generation);
+      if (!recorded) {
+        this.fence?.lost();
+        throw new LeaseLostError(`progress refused: deployment ${this.deploymentId} is no longer held under generation ${this.fence?.generation}`);
+      }
       this.#sequence = event.sequence;
       this.bus.publish({ type: 'progress', event });
     });

@@ -1,4 +1,5 @@
 import type { Command } from '../config/types.js';
+import { graceSeconds, REMOTE_SUPERVISOR } from '../exec/process-group.js';
 import type { CommandRunner, RunOptions, RunResult } from '../exec/runner.js';
 
 /*
@@ -7,6 +8,12 @@ import type { CommandRunner, RunOptions, RunResult } from '../exec/runner.js';
  * exactly one place (`sshCommand`), every argument single-quoted, environment variables passed
  * with `env NAME=value`, the working directory with `env --chdir`. Host keys are checked
  * (StrictHostKeyChecking=yes); nothing prompts (BatchMode=yes).
+ *
+ * Without a terminal, sshd sends the remote command no SIGHUP when the connection drops: it would
+ * run on after Fraisier (or its ssh client) died. So the remote command runs under a small
+ * supervisor (process-group.ts) that watches the channel's standard input, which the local side
+ * keeps open for as long as Fraisier lives (`liveStdin`), and ends the remote session's process
+ * group when it closes. A command given `input` reads it instead and is not supervised there.
  */
 
 export interface HostShell {
@@ -38,7 +45,9 @@ export function sshHost(runner: CommandRunner, settings: SshSettings): HostShell
     remote: true,
     run: (argv, options = {}) => {
       const { cwd, env, ...rest } = options;
-      return runner.run(sshCommand(settings, remoteCommand(argv, { ...(cwd ? { cwd } : {}), ...(env ? { env } : {}) })), rest);
+      const line = remoteCommand(argv, { ...(cwd ? { cwd } : {}), ...(env ? { env } : {}) });
+      if (rest.input !== undefined) return runner.run(sshCommand(settings, line), rest);
+      return runner.run(sshCommand(settings, supervisedRemote(line, rest.killGraceMs ?? 5_000)), { ...rest, liveStdin: true });
     },
   };
 }
@@ -63,6 +72,11 @@ export function sshCommand(settings: SshSettings, remote: string): Command {
   if (settings.user) argv.push('-l', settings.user);
   argv.push('--', settings.host, remote);
   return argv;
+}
+
+/** `line` (a quoted command line) under the remote supervisor: it dies when the channel closes. */
+export function supervisedRemote(line: string, graceMs: number): string {
+  return `${['sh', '-c', REMOTE_SUPERVISOR, 'fraisier-supervise', graceSeconds(graceMs)].map(shellQuote).join(' ')} ${line}`;
 }
 
 /** `env --chdir=DIR NAME=value ... argv...`, every word quoted for the remote shell. */

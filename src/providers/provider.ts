@@ -31,7 +31,11 @@ export interface DeployContext {
   reporter: ProgressReporter;
   /** Aborted on cancel: stop at the next step, kill the running command. */
   signal: AbortSignal;
-  /** Marks the point after which an interrupted deployment cannot simply be retried. */
+  /**
+   * Marks the point after which an interrupted deployment cannot simply be retried. Call it right
+   * before every change of the target: it also checks that this run still holds the target
+   * (its fencing generation) and rejects, having stopped the run, when it does not.
+   */
   touchTarget(): Promise<void>;
   /**
    * Set when a push asked for this deployment and a commit is deployed: the fetch step refuses
@@ -39,6 +43,17 @@ export interface DeployContext {
    * `deployed` or a later commit (the branch really went back: a forced push).
    */
   newestCommit?: { deployed: string; before: string | null; target: string };
+  /**
+   * Fencing generation of this run: grows with every claim of the (fraise, environment), so a
+   * host-side lock can tell a newer holder from a stale one. Undefined outside the dispatcher.
+   */
+  generation?: number;
+  /** Which Fraisier process runs it (for host-side locks and messages). */
+  instanceId?: string;
+  /** Told when a command's process group starts (and null when it ends), to record it. */
+  onProcess?: (process: { pgid: number; identity: string | null } | null) => void;
+  /** Between SIGTERM and SIGKILL when a command is stopped (short enough to beat the lease). */
+  killGraceMs?: number;
 }
 
 export interface DeployOutcome {

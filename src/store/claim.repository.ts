@@ -1,11 +1,16 @@
 import { dialectOf } from '../../db/migrations/helpers.js';
 import { isUniqueViolation } from './dialect-sql.js';
-import { startDeployment, type StartValues } from './deployment.repository.js';
+import { staleLease, startDeployment, type StartValues } from './deployment.repository.js';
 import type { Db, Store } from './store.js';
 
 /*
  * The dispatcher's side of the queue: which PENDING deployments could start, taking one (atomic:
  * only one instance ever gets it), renewing its lease, and finding leases that expired.
+ *
+ * Fencing: every claim takes the next generation of its lock key (tb_target_fence) and keeps it
+ * on the row (`fence`). The holder's writes (lease, touch, progress, end) are conditional on the
+ * row still being IN_PROGRESS with that generation, so a holder whose lease was taken from it
+ * (a cut link, a long pause) can no longer record anything once another took over.
  */
 
 export interface Candidate {
@@ -48,7 +53,11 @@ export async function claimDeployment(store: Store, id: number, values: StartVal
           .executeTakeFirst();
         if (!row) return 'gone';
       }
-      return (await startDeployment(trx, id, values)) ? 'claimed' : 'gone';
+      if (!(await startDeployment(trx, id, values))) return 'gone';
+      // The lock key is ours now (its unique index let no one else in): the next generation.
+      const fence = await nextGeneration(trx, values.lockKey);
+      await trx.updateTable('tb_deployment').set({ fence }).where('id', '=', id).execute();
+      return 'claimed';
     });
   } catch (error) {
     if (!isUniqueViolation(error)) throw error;
@@ -56,40 +65,95 @@ export async function claimDeployment(store: Store, id: number, values: StartVal
   }
 }
 
-/** Extends the lease; false when it is no longer ours (the sweeper ended it). Also says if a cancel was asked. */
+/**
+ * Adds one to the generation of `lockKey` and returns it (the first claim of a key gets 1). Call
+ * it in the claim's transaction, once the lock key is held.
+ */
+export async function nextGeneration(trx: Db, lockKey: string): Promise<number> {
+  const bumped = await trx
+    .updateTable('tb_target_fence')
+    .set((eb) => ({ generation: eb('generation', '+', 1) }))
+    .where('lock_key', '=', lockKey)
+    .executeTakeFirst();
+  if (Number(bumped.numUpdatedRows) === 0) {
+    await trx.insertInto('tb_target_fence').values({ lock_key: lockKey, generation: 1 }).execute();
+    return 1;
+  }
+  const row = await trx.selectFrom('tb_target_fence').select('generation').where('lock_key', '=', lockKey).executeTakeFirstOrThrow();
+  return Number(row.generation);
+}
+
+/** The generation a deployment's current claim holds (null when it never ran). */
+export async function fenceOf(db: Db, id: number): Promise<number | null> {
+  const row = await db.selectFrom('tb_deployment').select('fence').where('id', '=', id).executeTakeFirst();
+  return row?.fence === null || row?.fence === undefined ? null : Number(row.fence);
+}
+
+/**
+ * Extends the lease; false when it is no longer ours (the sweeper ended it, or it was claimed
+ * again under a newer generation). Also says if a cancel was asked.
+ */
 export async function renewLease(
   db: Db,
   id: number,
   owner: string,
   now: string,
   expiresAt: string,
+  fence?: number,
 ): Promise<{ held: boolean; cancelRequested: boolean }> {
-  const result = await db
+  let update = db
     .updateTable('tb_deployment')
     .set({ heartbeat_at: now, lease_expires_at: expiresAt })
     .where('id', '=', id)
     .where('lease_owner', '=', owner)
-    .where('status', '=', 'in_progress')
-    .executeTakeFirst();
+    .where('status', '=', 'in_progress');
+  if (fence !== undefined) update = update.where('fence', '=', fence);
+  const result = await update.executeTakeFirst();
   if (Number(result.numUpdatedRows) !== 1) return { held: false, cancelRequested: false };
   const row = await db.selectFrom('tb_deployment').select('cancel_requested').where('id', '=', id).executeTakeFirst();
   return { held: true, cancelRequested: Number(row?.cancel_requested ?? 0) === 1 };
 }
 
-/** Records that the target has been changed (an interrupted run past this point is not retried). */
-export async function markTouched(db: Db, id: number, at: string): Promise<void> {
-  await db.updateTable('tb_deployment').set({ touched_at: at }).where('id', '=', id).where('touched_at', 'is', null).execute();
+/**
+ * Records that the target is about to be changed (an interrupted run past this point is not
+ * retried). With `fence`, it is also the check made before every change of the target: false
+ * when the deployment is no longer IN_PROGRESS under that generation (the change must not happen).
+ */
+export async function markTouched(db: Db, id: number, at: string, fence?: number): Promise<boolean> {
+  let update = db
+    .updateTable('tb_deployment')
+    .set((eb) => ({ touched_at: eb.fn.coalesce('touched_at', eb.val(at)) }))
+    .where('id', '=', id);
+  if (fence !== undefined) update = update.where('fence', '=', fence).where('status', '=', 'in_progress');
+  const result = await update.executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
+/**
+ * Records the process group of the command a deployment runs now (null: none runs), so that a
+ * Fraisier started after this one died can end what it left running. Only while the generation
+ * is still the holder's.
+ */
+export async function recordProcess(db: Db, id: number, fence: number, process: { pgid: number; identity: string | null } | null): Promise<void> {
+  await db
+    .updateTable('tb_deployment')
+    .set({ process_group: process?.pgid ?? null, process_identity: process?.identity ?? null })
+    .where('id', '=', id)
+    .where('fence', '=', fence)
+    .where('status', '=', 'in_progress')
+    .execute();
 }
 
 /** Gives the lease up now (on shutdown), so that the next sweep can act at once. */
-export async function releaseLease(db: Db, id: number, owner: string, now: string): Promise<void> {
-  await db
+export async function releaseLease(db: Db, id: number, owner: string, now: string, fence?: number): Promise<void> {
+  let update = db
     .updateTable('tb_deployment')
     .set({ lease_expires_at: now })
     .where('id', '=', id)
     .where('lease_owner', '=', owner)
-    .where('status', '=', 'in_progress')
-    .execute();
+    .where('status', '=', 'in_progress');
+  if (fence !== undefined) update = update.where('fence', '=', fence);
+  await update.execute();
 }
 
 export interface ExpiredLease {
@@ -100,14 +164,17 @@ export interface ExpiredLease {
   leaseExpiresAt: string | null;
   touched: boolean;
   attempt: number;
+  /** The process group of the command it was running, and which process led it. */
+  processGroup: number | null;
+  processIdentity: string | null;
 }
 
-export async function expiredLeases(db: Db, now: string): Promise<ExpiredLease[]> {
+export async function expiredLeases(db: Db, now: string, previousSelf?: string): Promise<ExpiredLease[]> {
   const rows = await db
     .selectFrom('tb_deployment')
-    .select(['id', 'fraise', 'environment', 'lease_owner', 'lease_expires_at', 'touched_at', 'attempt'])
+    .select(['id', 'fraise', 'environment', 'lease_owner', 'lease_expires_at', 'touched_at', 'attempt', 'process_group', 'process_identity'])
     .where('status', '=', 'in_progress')
-    .where((eb) => eb.or([eb('lease_expires_at', '<', now), eb('lease_expires_at', 'is', null)]))
+    .where(staleLease(now, previousSelf))
     .execute();
   return rows.map((r) => ({
     id: Number(r.id),
@@ -117,17 +184,29 @@ export async function expiredLeases(db: Db, now: string): Promise<ExpiredLease[]
     leaseExpiresAt: r.lease_expires_at,
     touched: r.touched_at !== null,
     attempt: Number(r.attempt),
+    processGroup: r.process_group === null ? null : Number(r.process_group),
+    processIdentity: r.process_identity,
   }));
 }
 
 /** IN_PROGRESS with an expired lease → PENDING again (nothing was changed yet). False if someone else acted first. */
-export async function requeueExpired(db: Db, id: number, now: string): Promise<boolean> {
+export async function requeueExpired(db: Db, id: number, now: string, previousSelf?: string): Promise<boolean> {
   const result = await db
     .updateTable('tb_deployment')
-    .set({ status: 'pending', started_at: null, lock_key: null, host_slot: null, lease_owner: null, lease_expires_at: null, heartbeat_at: null })
+    .set({
+      status: 'pending',
+      started_at: null,
+      lock_key: null,
+      host_slot: null,
+      lease_owner: null,
+      lease_expires_at: null,
+      heartbeat_at: null,
+      process_group: null,
+      process_identity: null,
+    })
     .where('id', '=', id)
     .where('status', '=', 'in_progress')
-    .where((eb) => eb.or([eb('lease_expires_at', '<', now), eb('lease_expires_at', 'is', null)]))
+    .where(staleLease(now, previousSelf))
     .executeTakeFirst();
   return Number(result.numUpdatedRows) === 1;
 }

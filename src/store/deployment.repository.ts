@@ -1,5 +1,5 @@
-import type { Selectable } from 'kysely';
-import type { DeploymentHistoryView } from '../../db/database.js';
+import type { ExpressionBuilder, Selectable } from 'kysely';
+import type { Database, DeploymentHistoryView } from '../../db/database.js';
 import { isCommitish } from '../git/refs.js';
 import type { Deployment, DeploymentStatus, TriggerType } from '../model.js';
 import { addDailyStats, insertReturningId } from './dialect-sql.js';
@@ -176,25 +176,47 @@ export async function startDeployment(db: Db, id: number, values: StartValues): 
   return Number(result.numUpdatedRows) === 1;
 }
 
+/**
+ * The leases the sweep may act on: expired (or never set), and, at start-up, those still held in
+ * the name of this very instance (its previous life: nothing of it runs any more).
+ */
+export function staleLease(now: string, previousSelf?: string) {
+  return (eb: ExpressionBuilder<Database, 'tb_deployment'>) =>
+    eb.or([
+      eb('lease_expires_at', '<', now),
+      eb('lease_expires_at', 'is', null),
+      ...(previousSelf !== undefined ? [eb('lease_owner', '=', previousSelf)] : []),
+    ]);
+}
+
 export interface FinishValues {
   status: Exclude<DeploymentStatus, 'pending' | 'in_progress'>;
   completedAt: string;
   newVersion?: string | null;
   errorMessage?: string | null;
   details?: Record<string, unknown> | null;
+  /**
+   * Ends it only while it is IN_PROGRESS under this generation (the holder ending its own run):
+   * a stale holder's end is refused.
+   */
+  fence?: number;
+  /** Ends it only while its lease is stale (the sweep): a lease renewed meanwhile wins. */
+  leaseStale?: { now: string; previousSelf?: string };
 }
 
 /**
  * Ends a deployment (from PENDING or IN_PROGRESS), releases its lock and lease, and counts it in
- * the daily statistics. Call it inside a transaction. Returns false when it had already ended.
+ * the daily statistics. Call it inside a transaction. Returns false when it had already ended,
+ * or when a condition (`fence`, `leaseStale`) no longer holds.
  */
 export async function finishDeployment(db: Db, id: number, values: FinishValues): Promise<boolean> {
   const row = await db
     .selectFrom('tb_deployment')
-    .select(['fraise', 'environment', 'status', 'requested_at', 'started_at'])
+    .select(['fraise', 'environment', 'status', 'requested_at', 'started_at', 'fence'])
     .where('id', '=', id)
     .executeTakeFirst();
   if (!row || (row.status !== 'pending' && row.status !== 'in_progress')) return false;
+  if (values.fence !== undefined && (row.status !== 'in_progress' || Number(row.fence) !== values.fence)) return false;
   const ran = row.started_at !== null;
   const durationSeconds = ran ? Math.max(0, (Date.parse(values.completedAt) - Date.parse(row.started_at!)) / 1000) : null;
   const result = await db
@@ -210,9 +232,13 @@ export async function finishDeployment(db: Db, id: number, values: FinishValues)
       host_slot: null,
       lease_owner: null,
       lease_expires_at: null,
+      process_group: null,
+      process_identity: null,
     })
     .where('id', '=', id)
     .where('status', '=', row.status)
+    .$if(values.fence !== undefined, (qb) => qb.where('fence', '=', values.fence!))
+    .$if(values.leaseStale !== undefined, (qb) => qb.where(staleLease(values.leaseStale!.now, values.leaseStale!.previousSelf)))
     .executeTakeFirst();
   if (Number(result.numUpdatedRows) !== 1) return false;
   if (values.status === 'success' || values.status === 'failed' || values.status === 'rolled_back') {

@@ -1,3 +1,5 @@
+import { sql } from 'kysely';
+import { dialectOf } from '../../db/migrations/helpers.js';
 import type { DeploymentProgress } from '../model.js';
 import type { Db } from './store.js';
 
@@ -33,7 +35,39 @@ function toProgress(row: { fk_deployment: number; sequence: number; step: string
   };
 }
 
-export async function insertProgress(db: Db, event: DeploymentProgress): Promise<void> {
+/**
+ * Records one progress event. With `fence` the row is only written while its deployment is still
+ * IN_PROGRESS under that generation, in the same statement (a stale holder's events are refused;
+ * on PostgreSQL the deployment's row is share-locked, so an end being committed is waited for and
+ * seen). Returns false when it was refused.
+ */
+export async function insertProgress(db: Db, event: DeploymentProgress, fence?: number): Promise<boolean> {
+  if (fence !== undefined) {
+    const postgres = dialectOf(db) === 'postgres';
+    // PostgreSQL types a bare parameter in a select list as text: integers are cast.
+    const int = (value: number) => (postgres ? sql<number>`cast(${value} as integer)` : sql<number>`${value}`);
+    const result = await db
+      .insertInto('tb_deployment_progress')
+      .columns(['fk_deployment', 'sequence', 'step', 'progress', 'message', 'created_at'])
+      .expression(
+        db
+          .selectFrom('tb_deployment')
+          .select([
+            'id',
+            int(event.sequence).as('sequence'),
+            sql<string>`${event.step}`.as('step'),
+            int(event.progress).as('progress'),
+            sql<string | null>`${event.message}`.as('message'),
+            sql<string>`${event.timestamp}`.as('created_at'),
+          ])
+          .where('id', '=', Number(event.deploymentId))
+          .where('status', '=', 'in_progress')
+          .where('fence', '=', fence)
+          .$if(postgres, (qb) => qb.forShare()),
+      )
+      .executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
+  }
   await db
     .insertInto('tb_deployment_progress')
     .values({
@@ -45,4 +79,5 @@ export async function insertProgress(db: Db, event: DeploymentProgress): Promise
       created_at: event.timestamp,
     })
     .execute();
+  return true;
 }

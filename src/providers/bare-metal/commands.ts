@@ -10,6 +10,8 @@ import type { Command, DatabaseConfig, EnvironmentConfig } from '../../config/ty
  *   releases/<commit>/ one worktree per deployed commit (kept for rollbacks)
  *   current ->         symlink to the release that runs (point the service at it)
  *   shared/            the application's own files that outlive releases (pid files, uploads)
+ *   .fraisier-lock.<fraise>.<environment> -> while a deployment runs: a symlink whose text names
+ *                      its holder (see host-lock.ts)
  */
 
 export interface Layout {
@@ -18,6 +20,8 @@ export interface Layout {
   releases: string;
   current: string;
   shared: string;
+  /** The host-side lock a deployment of (fraise, environment) holds (a symlink: created atomically, read in one call). */
+  lock(fraise: string, environment: string): string;
   release(commit: string): string;
 }
 
@@ -29,8 +33,13 @@ export function layoutOf(appPath: string): Layout {
     releases: posix.join(root, 'releases'),
     current: posix.join(root, 'current'),
     shared: posix.join(root, 'shared'),
+    lock: (fraise, environment) => posix.join(root, `.fraisier-lock.${fileSafe(fraise)}.${fileSafe(environment)}`),
     release: (commit) => posix.join(root, 'releases', commit),
   };
+}
+
+function fileSafe(name: string): string {
+  return name.replace(/[^A-Za-z0-9_-]/g, '_');
 }
 
 export function makeDirectories(layout: Layout): Command {
@@ -130,4 +139,69 @@ export function backupCommand(db: DatabaseConfig, layout: Layout, stamp: string)
   if (!db.name) throw new Error('backup_before_deploy needs database.name (or database.backup_command)');
   const file = posix.join(layout.shared, 'backups', `${db.name}-${stamp}.dump`);
   return { command: ['pg_dump', '--format=custom', `--file=${file}`, '--', db.name], file };
+}
+
+/**
+ * Who holds a target's host-side lock: the deployment, its lock key and fencing generation, and
+ * the Fraisier process (instance, host name, pid). Written as the text of the lock symlink.
+ */
+export interface HostLockOwner {
+  lockKey: string;
+  deployment: string;
+  generation: number;
+  instance: string;
+  host: string;
+  pid: number;
+}
+
+const LOCK_PREFIX = 'fraisier-lock:';
+
+export function formatLockOwner(owner: HostLockOwner): string {
+  const fields: [string, string][] = [
+    ['key', owner.lockKey],
+    ['deployment', owner.deployment],
+    ['generation', String(owner.generation)],
+    ['instance', owner.instance],
+    ['host', owner.host],
+    ['pid', String(owner.pid)],
+  ];
+  return LOCK_PREFIX + fields.map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join(';');
+}
+
+/** The owner a lock's text names, or undefined when it is not one of ours (taken over then). */
+export function parseLockOwner(text: string): HostLockOwner | undefined {
+  if (!text.startsWith(LOCK_PREFIX)) return undefined;
+  const fields = new Map(
+    text
+      .slice(LOCK_PREFIX.length)
+      .split(';')
+      .map((pair) => {
+        const at = pair.indexOf('=');
+        return [pair.slice(0, at), decodeURIComponent(pair.slice(at + 1))] as const;
+      }),
+  );
+  const generation = Number(fields.get('generation'));
+  const pid = Number(fields.get('pid'));
+  const [lockKey, deployment, instance, host] = ['key', 'deployment', 'instance', 'host'].map((k) => fields.get(k));
+  if (!lockKey || !deployment || !instance || !host || !Number.isInteger(generation) || !Number.isInteger(pid)) return undefined;
+  return { lockKey, deployment, generation, instance, host, pid };
+}
+
+/** Creates the lock; fails (exit 1) when it exists: `ln -s` is atomic. */
+export function createLock(lock: string, owner: string): Command {
+  return ['ln', '-s', '--', owner, lock];
+}
+
+/** Replaces a stale lock in one rename (a new link beside it, then `mv -T` over it). */
+export function replaceLock(lock: string, owner: string, unique: string): Command[] {
+  const next = `${lock}.${unique}`;
+  return [
+    ['ln', '-sfn', '--', owner, next],
+    ['mv', '-T', '--', next, lock],
+  ];
+}
+
+/** Removes the lock if it still names `owner` (one call: over SSH, one round trip). */
+export function removeLock(lock: string, owner: string): Command {
+  return ['sh', '-c', 'if [ "$(readlink -- "$1")" = "$2" ]; then rm -f -- "$1"; fi', 'fraisier-unlock', lock, owner];
 }

@@ -33,6 +33,7 @@ import {
   type ServiceCommands,
   switchCurrent,
 } from './commands.js';
+import { HostLock } from './host-lock.js';
 
 /*
  * Bare metal: a server over SSH (or this machine), the code in a release directory per commit,
@@ -80,6 +81,14 @@ export class BareMetalProvider implements DeploymentProvider {
 
   async deploy(ctx: DeployContext): Promise<DeployOutcome> {
     const s = new Session(this, ctx, this.plan(ctx.fraise, ctx.env, 'deploy'));
+    try {
+      return await this.#deploy(s, ctx);
+    } finally {
+      await s.unlock();
+    }
+  }
+
+  async #deploy(s: Session, ctx: DeployContext): Promise<DeployOutcome> {
     await s.preflight();
     const release = await s.fetch();
     await s.prepare(release);
@@ -108,11 +117,15 @@ export class BareMetalProvider implements DeploymentProvider {
 
   async rollback(ctx: DeployContext, toVersion: string): Promise<DeployOutcome> {
     const s = new Session(this, ctx, this.plan(ctx.fraise, ctx.env, 'rollback'));
-    await s.preflight();
-    const release = await s.checkout(toVersion);
-    await s.activate(release.path, ctx.fraise.type === 'api' || ctx.fraise.type === 'worker');
-    if (ctx.fraise.type === 'api' || ctx.fraise.type === 'worker' || ctx.env.healthCheck) await s.healthGate(release);
-    return { version: release.commit, health: 'healthy', details: { release: release.path, rollback: true } };
+    try {
+      await s.preflight();
+      const release = await s.checkout(toVersion);
+      await s.activate(release.path, ctx.fraise.type === 'api' || ctx.fraise.type === 'worker');
+      if (ctx.fraise.type === 'api' || ctx.fraise.type === 'worker' || ctx.env.healthCheck) await s.healthGate(release);
+      return { version: release.commit, health: 'healthy', details: { release: release.path, rollback: true } };
+    } finally {
+      await s.unlock();
+    }
   }
 
   async runJob(ctx: DeployContext, job: JobConfig): Promise<void> {
@@ -190,6 +203,7 @@ class Session {
   #stepIndex = -1;
   #previousRelease: string | null = null;
   #switched = false;
+  #lock: HostLock | undefined;
 
   constructor(
     private readonly provider: BareMetalProvider,
@@ -232,7 +246,14 @@ class Session {
     if (remaining <= 0) throw new DeployFailure(`the deployment took longer than its timeout (${this.ctx.env.timeoutSeconds}s)`);
     const timeoutMs = Math.min(remaining, (options.stepTimeoutSeconds ?? Number.POSITIVE_INFINITY) * 1000);
     try {
-      return await this.host.run(argv, { ...options, env: { ...this.env, ...options.env }, timeoutMs, signal: this.ctx.signal });
+      return await this.host.run(argv, {
+        ...options,
+        env: { ...this.env, ...options.env },
+        timeoutMs,
+        signal: this.ctx.signal,
+        ...(this.ctx.onProcess ? { onProcess: this.ctx.onProcess } : {}),
+        ...(this.ctx.killGraceMs !== undefined ? { killGraceMs: this.ctx.killGraceMs } : {}),
+      });
     } catch (error) {
       if (error instanceof ExecError && error.reason === 'aborted') throw new DeploymentCancelled();
       throw error;
@@ -248,6 +269,7 @@ class Session {
     await this.run(makeDirectories(this.layout), { stepTimeoutSeconds: 60 }).catch((error: Error) => {
       throw new DeployFailure(`cannot prepare ${this.layout.appPath} on ${this.host.description}: ${error.message}`);
     });
+    await this.lock();
     if (ctx.env.repository) {
       const ref = ctx.branch ? `refs/heads/${ctx.branch}` : 'HEAD';
       await this.run(lsRemote(ctx.env.repository, ref), { env: GIT_ENV, stepTimeoutSeconds: 60 }).catch((error: Error) => {
@@ -257,6 +279,31 @@ class Session {
     const current = await this.run(readLink(this.layout.current)).catch(() => undefined);
     this.#previousRelease = current?.stdout.trim() || null;
     await this.ctx.reporter.log('Pre-flight checks passed');
+  }
+
+  /** Takes the host-side lock of app_path for this run (only a fenced run: it has a generation). */
+  async lock(): Promise<void> {
+    const { ctx } = this;
+    if (ctx.generation === undefined) return;
+    this.#lock = new HostLock(this.host, this.layout, {
+      fraise: ctx.fraise.name,
+      environment: ctx.env.name,
+      deployment: ctx.deploymentId,
+      generation: ctx.generation,
+      instance: ctx.instanceId ?? 'unknown',
+      log: (message) => ctx.reporter.log(message),
+    });
+    await this.#lock.acquire();
+  }
+
+  async unlock(): Promise<void> {
+    await this.#lock?.release();
+  }
+
+  /** Right before a change of the target: this run must still hold it (database and host lock). */
+  async touch(): Promise<void> {
+    await this.ctx.touchTarget();
+    await this.#lock?.check();
   }
 
   /** Fetches the exact commit into the mirror and makes it a release directory. */
@@ -345,7 +392,7 @@ class Session {
     if (env.build && this.plan.includes('build')) await this.command('build', env.build, release.path);
     if (env.database && this.plan.includes('backup')) {
       await this.step('backup', `Backing up ${env.database.name ?? 'the database'}`);
-      await this.ctx.touchTarget();
+      await this.touch();
       const stamp = this.provider.clock().toISOString().replace(/[:.]/g, '-');
       const backup = backupCommand(env.database, this.layout, stamp);
       if (backup.file) await this.run(['mkdir', '-p', '--', `${this.layout.shared}/backups`]);
@@ -354,7 +401,7 @@ class Session {
     }
     if (env.database && migrates(env) && this.plan.includes('migrate')) {
       await this.step('migrate', `Migrating ${env.database.name ?? 'the database'} (${env.database.strategy})`);
-      await this.ctx.touchTarget();
+      await this.touch();
       for (const command of migrateCommands(env.database, env.name)) await this.runStep('migrate', command, release.path);
       await this.ctx.reporter.log('Database migrated');
     }
@@ -412,7 +459,7 @@ class Session {
   /** Makes `release` the running one (symlink switch) and restarts the service when asked. */
   async activate(releasePath: string, restart: boolean): Promise<void> {
     if (restart) await this.step('restart', `Restarting on ${this.host.description}`);
-    await this.ctx.touchTarget();
+    await this.touch();
     if (releasePath !== this.layout.appPath) {
       for (const command of switchCurrent(this.layout, releasePath)) await this.run(command);
       this.#switched = true;
@@ -483,6 +530,8 @@ class Session {
   async revert(reason: string): Promise<void> {
     const previous = this.#previousRelease;
     if (!previous || !this.#switched) return;
+    // Switching back is a change of the target too: never by a run that no longer holds it.
+    await this.touch();
     for (const command of switchCurrent(this.layout, previous)) await this.host.run(command, { timeoutMs: 60_000 });
     this.#switched = false;
     if (this.service.restart) {
