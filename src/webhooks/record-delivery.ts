@@ -1,6 +1,5 @@
 import { enqueuePush, type PushEnqueueInput } from '../deploy/queue.js';
 import type { Deployment } from '../model.js';
-import { StoreUnavailableError } from '../errors.js';
 import { isDeadlock } from '../store/dialect-sql.js';
 import { type Db, isTransientStoreError, type Store } from '../store/store.js';
 import { insertWebhookEventOnce, type NewWebhookEvent, settleWebhookEvent } from '../store/webhook-event.repository.js';
@@ -98,17 +97,12 @@ export function recordDelivery(store: Store, write: DeliveryWrite): Promise<Deli
  * detect their deadlocks (InnoDB does, under load); the deadlocks left (two copies of one
  * delivery on the unique index) are retried.
  */
-export function createDeliveryWriter(store: Store, options: { laneWaitMs?: number } = {}): DeliveryWriter {
+export function createDeliveryWriter(store: Store): DeliveryWriter {
   if (store.dialect === 'sqlite') return groupCommitting(store);
-  const lanes = new Lanes(options.laneWaitMs ?? LANE_WAIT_MS);
+  const lanes = new Lanes();
   return { write: (write) => lanes.run(laneKeys(write), () => retryDeadlocks(() => recordDelivery(store, write))) };
 }
 
-/**
- * How long a delivery waits for earlier ones to the same services before it gives up (503):
- * with the store's own deadline after it, a stalled store is answered within 3 s.
- */
-const LANE_WAIT_MS = 1_000;
 
 /** Deliveries written in one SQLite transaction at most. */
 const MAX_BATCH = 256;
@@ -177,10 +171,6 @@ async function retryDeadlocks<T>(transaction: () => Promise<T>): Promise<T> {
   }
 }
 
-function describeKeys(keys: readonly string[]): string {
-  return keys.map((key) => key.replace('\u0000', '/')).join(', ');
-}
-
 function laneKeys(write: DeliveryWrite): string[] {
   return [...new Set(write.deployments.map((d) => `${d.fraise}\u0000${d.environment}`))];
 }
@@ -190,29 +180,35 @@ function laneKeys(write: DeliveryWrite): string[] {
  * the previous task of each. Tasks on disjoint keys run concurrently.
  */
 class Lanes {
-  readonly #tails = new Map<string, Promise<void>>();
-
-  constructor(private readonly waitMs: number) {}
+  /** Per key, the end of the last task queued: with the error that stopped it when the store was unavailable. */
+  readonly #tails = new Map<string, Promise<unknown>>();
 
   run<T>(keys: readonly string[], task: () => Promise<T>): Promise<T> {
     if (keys.length === 0) return task();
     const previous = keys.flatMap((key) => this.#tails.get(key) ?? []);
-    let release!: () => void;
-    const done = new Promise<void>((resolve) => (release = resolve));
+    let release!: (unavailable: unknown) => void;
+    const done = new Promise<unknown>((resolve) => (release = resolve));
     for (const key of keys) this.#tails.set(key, done);
-    const settle = () => {
-      release();
+    const settle = (unavailable: unknown) => {
+      release(unavailable);
       for (const key of keys) if (this.#tails.get(key) === done) this.#tails.delete(key);
     };
-    if (previous.length === 0) return task().finally(settle);
-    let timer: NodeJS.Timeout | undefined;
-    const waited = new Promise<void>((resolve, reject) => {
-      timer = setTimeout(() => reject(new StoreUnavailableError(`the store is busy: earlier deliveries to ${describeKeys(keys)} are still being written after ${this.waitMs} ms`)), this.waitMs);
-      void Promise.all(previous).then(() => resolve());
-    });
-    return waited
-      .finally(() => clearTimeout(timer))
-      .then(task)
-      .finally(settle);
+    const run = async (): Promise<T> => {
+      // The store became unavailable while this delivery waited: it is answered so at once (503)
+      // rather than wait for the store's deadline once more behind each earlier delivery.
+      const unavailable = (await Promise.all(previous)).find((error) => error !== undefined);
+      if (unavailable !== undefined) throw unavailable;
+      return task();
+    };
+    return run().then(
+      (result) => {
+        settle(undefined);
+        return result;
+      },
+      (error: unknown) => {
+        settle(isTransientStoreError(error) ? error : undefined);
+        throw error;
+      },
+    );
   }
 }
