@@ -32,8 +32,8 @@ export function registerCompletion(program: Command): void {
     .description('print a shell completion script (bash, zsh or fish)')
     .addArgument(new Argument('<shell>', 'the shell').choices(SHELLS));
   examples(command, [
-    'source <(fraisier completion bash)            # bash, this shell',
     'fraisier completion bash > /etc/bash_completion.d/fraisier',
+    'source <(fraisier completion bash)            # bash, this shell only',
     'source <(fraisier completion zsh)             # zsh, after compinit',
     'fraisier completion fish > ~/.config/fish/completions/fraisier.fish',
   ]);
