@@ -12,8 +12,6 @@ import { followUntilEnd } from './run-deployment.js';
 
 /* `fraisier deployment ID [--follow]`: one deployment, as `gh run view` shows one run. */
 
-const ENDED = new Set(['SUCCESS', 'FAILED', 'ROLLED_BACK', 'CANCELLED', 'SUPERSEDED']);
-
 export function registerDeployment(program: Command): void {
   const command = program
     .command('deployment')
@@ -73,7 +71,8 @@ function printDeployment(term: Terminal, d: DeploymentView): void {
     ['Version', d.newVersion || d.oldVersion ? `${shortVersion(d.oldVersion)} → ${shortVersion(d.newVersion)}` : null],
     ['Triggered by', d.requestedBy ? `${d.triggeredBy} (${clean(d.requestedBy)})` : d.triggeredBy],
     ['Requested', at(d.requestedAt)],
-    ['Started', ENDED.has(d.status) || d.status === 'IN_PROGRESS' ? at(d.startedAt) : null],
+    // A queued one has not started (its record's startedAt is when it was queued).
+    ['Started', d.status === 'PENDING' ? null : at(d.startedAt)],
     ['Completed', d.completedAt ? at(d.completedAt) : null],
     ['Duration', d.durationSeconds !== null ? formatDuration(d.durationSeconds) : null],
     ['Error', d.errorMessage ? clean(d.errorMessage) : null],
