@@ -9,8 +9,39 @@ import type { GraphiQLOptions, Plugin } from 'graphql-yoga';
  * its own page inlines all of them into every answer. Here each one is a file of its own under
  * /graphql/assets/, named by its content hash so a browser keeps it for good, and the page only
  * links them. The bundle is read on the first GraphiQL request, not at start: most servers never
- * show GraphiQL.
+ * show GraphiQL. The page holds no script of its own (its options are a JSON data block read by
+ * start.js), so its Content-Security-Policy allows scripts from this server only, and nothing
+ * else may be fetched from elsewhere either.
  */
+
+/**
+ * GraphiQL's page: scripts, workers and styles from this server; Monaco adds style elements and
+ * data: fonts; queries and subscriptions go to this server only.
+ */
+export const GRAPHIQL_CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "worker-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "font-src 'self' data:",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+/**
+ * Reads the page's data blocks, sets where Monaco's workers are, and starts GraphiQL once the
+ * bundle (the next script of the page) has run. Served as a file: the page has no inline script.
+ */
+const START_SCRIPT = `(() => {
+  const read = (id) => JSON.parse(document.getElementById(id).textContent);
+  const workers = read('graphiql-workers');
+  self.MonacoEnvironment = { globalAPI: false, getWorkerUrl: (_moduleId, label) => workers[label] };
+  document.addEventListener('DOMContentLoaded', () => YogaGraphiQL.renderYogaGraphiQL(document.querySelector('#root'), read('graphiql-options')));
+})();
+`;
 
 /** Where the assets are served: under /graphql, the one prefix the HTTP server hands to yoga. */
 export const GRAPHIQL_ASSETS_PATH = '/graphql/assets/';
@@ -25,7 +56,7 @@ interface Asset {
 interface Bundle {
   assets: Map<string, Asset>;
   /** URL (absolute path) of each part the page links. */
-  urls: { js: string; css: string; favicon: string; workers: Record<string, string> };
+  urls: { start: string; js: string; css: string; favicon: string; workers: Record<string, string> };
 }
 
 /** GraphiQL's page (yoga's `renderGraphiQL`) and the plugin that serves the files it links. */
@@ -46,6 +77,10 @@ export function createGraphiQL(): GraphiQL {
         if (!url.pathname.startsWith(GRAPHIQL_ASSETS_PATH)) return undefined;
         return bundle().then((loaded) => endResponse(assetResponse(request, url, loaded.assets, fetchAPI.Response)));
       },
+      onResponse({ response }) {
+        // The only HTML yoga answers with is GraphiQL's page.
+        if (response.headers.get('content-type')?.startsWith('text/html')) response.headers.set('content-security-policy', GRAPHIQL_CSP);
+      },
     },
   };
 }
@@ -64,6 +99,7 @@ async function loadBundle(): Promise<Bundle> {
   return {
     assets,
     urls: {
+      start: script('start', START_SCRIPT),
       js: script('graphiql', parts.js),
       css: add('graphiql', 'css', 'text/css; charset=utf-8', Buffer.from(parts.css)),
       favicon: favicon ? add('favicon', 'ico', favicon[1]!, Buffer.from(favicon[2]!, 'base64')) : parts.favicon,
@@ -100,7 +136,7 @@ function assetResponse(request: Request, url: URL, assets: Map<string, Asset>, R
   return new Response(request.method === 'HEAD' ? null : new Uint8Array(body), { status: 200, headers });
 }
 
-/** Safe inside a <script> element: no `</script>` or `<!--` can close or confuse it. */
+/** Safe inside a <script> data block: no `</script>` or `<!--` can close or confuse it. */
 function scriptJson(value: unknown): string {
   return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
 }
@@ -122,14 +158,10 @@ function renderPage(options: GraphiQLOptions, urls: Bundle['urls']): string {
   <body id="body" class="no-focus-outline">
     <noscript>You need to enable JavaScript to run this app.</noscript>
     <div id="root"></div>
-    <script>
-      const workers = ${scriptJson(urls.workers)};
-      self.MonacoEnvironment = { globalAPI: false, getWorkerUrl: (_moduleId, label) => workers[label] };
-    </script>
+    <script type="application/json" id="graphiql-options">${scriptJson(options)}</script>
+    <script type="application/json" id="graphiql-workers">${scriptJson(urls.workers)}</script>
+    <script src="${escapeHtml(urls.start)}"></script>
     <script src="${escapeHtml(urls.js)}"></script>
-    <script>
-      YogaGraphiQL.renderYogaGraphiQL(document.querySelector('#root'), ${scriptJson(options)});
-    </script>
   </body>
 </html>
 `;

@@ -31,9 +31,11 @@ describe('GraphiQL at /graphql', () => {
     expect(page.status).toBe(200);
     expect(page.headers.get('content-type')).toMatch(/text\/html/);
     const html = await page.text();
-    expect(html).toMatch(/YogaGraphiQL\.renderYogaGraphiQL/);
-    // The workers are named in a JSON map, not in src= attributes.
-    const workerMap = /const workers = (\{[^}]*\})/.exec(html);
+    // The browser itself holds the page to this server: no inline code, scripts from here only.
+    expect(page.headers.get('content-security-policy')).toMatch(/default-src 'none'.*script-src 'self';.*connect-src 'self'/);
+    for (const tag of html.match(/<script\b[^>]*>/g) ?? []) expect(tag).toMatch(/\bsrc="|type="application\/json"/);
+    // The workers are named in a JSON data block, not in src= attributes.
+    const workerMap = /<script type="application\/json" id="graphiql-workers">([^<]*)<\/script>/.exec(html);
     const workers = workerMap ? Object.values(JSON.parse(workerMap[1]!) as Record<string, string>) : [];
     const urls = [...referencedUrls(html), ...workers];
     const server = new URL(url);
@@ -52,7 +54,7 @@ describe('GraphiQL at /graphql', () => {
 
   it('serves the script compressed to who accepts gzip, and names unknown assets in a 404', async () => {
     const html = await (await fetch(`${url}/graphql`, { headers: { accept: 'text/html' } })).text();
-    const script = /<script src="([^"]+)"/.exec(html)![1]!;
+    const script = /<script src="([^"]*graphiql[^"]*)"/.exec(html)![1]!;
     // fetch() decompresses: compare the decoded bytes with the plain answer.
     const plain = await fetch(`${url}${script}`, { headers: { 'accept-encoding': 'identity' } });
     const zipped = await fetch(`${url}${script}`, { headers: { 'accept-encoding': 'gzip' } });
@@ -86,6 +88,10 @@ describe('GraphiQL at /graphql', () => {
       await page.locator('.graphiql-container .monaco-editor').first().waitFor({ state: 'visible', timeout: 60_000 });
       await page.locator('.graphiql-execute-button').click();
       await expect.poll(() => page.locator('.graphiql-response').innerText(), { timeout: 30_000 }).toContain('my_worker');
+      // Monaco's workers (from /graphql/assets/, allowed by worker-src 'self') are running.
+      await expect.poll(() => page.workers().map((worker) => new URL(worker.url()).pathname), { timeout: 30_000 }).toEqual(
+        expect.arrayContaining([expect.stringMatching(/^\/graphql\/assets\/graphql\.worker\.[0-9a-f]+\.js$/)]),
+      );
       await browser.screenshot('graphiql-offline');
       expect(foreign).toEqual([]);
       expect(problems).toEqual([]);
