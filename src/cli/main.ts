@@ -1,8 +1,10 @@
 import { Command, CommanderError } from 'commander';
 import { registerCancel } from './commands/cancel.js';
+import { registerCompletion } from './commands/completion.js';
 import { registerConfig } from './commands/config.js';
 import { registerDb } from './commands/db.js';
 import { registerDeploy } from './commands/deploy.js';
+import { registerDeployment } from './commands/deployment.js';
 import { registerHistory } from './commands/history.js';
 import { registerInit } from './commands/init.js';
 import { registerList } from './commands/list.js';
@@ -13,6 +15,7 @@ import { registerStatus } from './commands/status.js';
 import { registerWebhooks } from './commands/webhooks.js';
 import { firstLine } from './client/errors.js';
 import { CliError, EXIT } from './exit-codes.js';
+import { dataFormat } from './options.js';
 
 /** Runs the fraisier command line; resolves with the exit code. */
 export async function main(argv: string[]): Promise<number> {
@@ -21,19 +24,23 @@ export async function main(argv: string[]): Promise<number> {
     .version('0.1.0')
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) })
-    .showSuggestionAfterError(true);
+    .showSuggestionAfterError(true)
+    // Contradictory output flags are refused before a command acts (cancel, deploy), not after.
+    .hook('preAction', (_program, command) => void dataFormat(command.opts()));
   registerServe(program);
   registerInit(program);
   registerList(program);
   registerDeploy(program);
   registerCancel(program);
   registerStatus(program);
+  registerDeployment(program);
   registerHistory(program);
   registerStats(program);
   registerWebhooks(program);
   registerLogs(program);
   registerConfig(program);
   registerDb(program);
+  registerCompletion(program);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return EXIT.OK;

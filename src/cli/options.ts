@@ -10,8 +10,13 @@ export interface ModeFlags {
   token?: string;
 }
 
+/** How a command prints: a table (or text) for people, JSON or YAML for programs. */
+export type OutputFormat = 'json' | 'yaml' | 'table';
+export const OUTPUT_FORMATS: readonly OutputFormat[] = ['json', 'yaml', 'table'];
+
 export interface JsonFlag {
   json?: boolean;
+  output?: OutputFormat;
 }
 
 /** --config / --database (local mode), --url / --token (remote mode). */
@@ -23,8 +28,20 @@ export function addModeOptions(command: Command): Command {
     .addOption(new Option('--token <token>', 'API token for --url (default: $FRAISIER_TOKEN)'));
 }
 
+/** -o/--output json|yaml|table, and --json (kept: the same as --output json). */
 export function addJsonOption(command: Command): Command {
-  return command.option('--json', 'machine output: the API\'s field names and values');
+  return command
+    .addOption(new Option('-o, --output <format>', "output format: table (the default), json or yaml (the API's field names and values)").choices(OUTPUT_FORMATS))
+    .option('--json', 'the same as --output json');
+}
+
+/** json or yaml when the flags ask for data; undefined for the table (or text) people read. */
+export function dataFormat(flags: JsonFlag): 'json' | 'yaml' | undefined {
+  if (flags.json && flags.output !== undefined && flags.output !== 'json') {
+    throw new CliError(`--json and --output ${flags.output} ask for two formats: give one`, EXIT.USAGE);
+  }
+  if (flags.json) return 'json';
+  return flags.output === 'table' ? undefined : flags.output;
 }
 
 /** A parser for an integer option within [min, max]. */

@@ -9,6 +9,7 @@ import { authenticate, type Principal } from '../auth/principal.js';
 import type { ServerSettings } from '../config/types.js';
 import type { AppServices } from '../services/app-services.js';
 import { maskError } from './errors.js';
+import { createGraphiQL } from './graphiql.js';
 import { corsOrigin } from './origin.js';
 import { useListCost } from './plugins/use-list-cost.js';
 import { useOperationScopes } from './plugins/use-operation-scopes.js';
@@ -62,11 +63,15 @@ export function createFraisierYoga(options: YogaOptions): FraisierYoga {
     useResponseLimit({ maxBytes: settings.responseLimitBytes, setting: 'fraisier.response_limit' }),
   ];
   if (!introspection) plugins.push(useDisableIntrospection() as Plugin);
+  // From installed files, not yoga's default CDN: GraphiQL works offline (graphiql.ts).
+  const graphiql = settings.graphiql ? createGraphiQL() : undefined;
+  if (graphiql) plugins.push(graphiql.plugin);
 
   return createYoga<ServerContext, GraphQLContext>({
     schema: options.schema,
     graphqlEndpoint: '/graphql',
     graphiql: settings.graphiql ? { title: 'Fraisier', subscriptionsProtocol: 'WS' } : false,
+    ...(graphiql ? { renderGraphiQL: graphiql.render } : {}),
     landingPage: false,
     batching: false,
     // CORS only for fraisier.allowed_origins, each answered with itself; yoga's default would

@@ -216,6 +216,12 @@ describe('deploy and rollback against a server on PostgreSQL, followed over grap
     expect(queued.code).toBe(0);
     const { deployment } = JSON.parse(queued.stdout);
     expect(deployment).toMatchObject({ status: 'PENDING', gitCommit: commits.C, triggeredBy: 'MANUAL' });
+    // Followed while the server runs it (or, on a fast machine, once it ended): its steps as
+    // deploy --follow shows them, then the end.
+    const followed = await remote(['deployment', deployment.id, '--follow']);
+    expect(followed.stderr).toBe('');
+    expect(followed.code).toBe(0);
+    expectInOrder(lines(followed.stdout), [new RegExp(`^Deployment ${deployment.id}: (PENDING|IN_PROGRESS|SUCCESS)$`), ...goodSteps(commits.C), '✓ Deployment successful!']);
     await untilEnded(server!.url, deployment.id);
     expect(await version(port)).toBe('C');
 

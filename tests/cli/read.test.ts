@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { type App, createApp } from '../../src/app.js';
 import { parseConfig } from '../../src/config/load.js';
 import { createStore } from '../../src/store/store.js';
@@ -232,6 +233,56 @@ describe('read commands and cancel, locally and against a server', { timeout: CL
     expect(await both(['history', '--since', '24h'])).toMatchObject({ code: 0, stdout: 'No deployments.\n' });
     const badSince = await local(['history', '--since', 'yesterday']);
     expect(badSince).toMatchObject({ code: 2, stderr: 'fraisier: --since: expected a span such as 24h or 7d, or a date such as 2026-01-31 (got "yesterday")\n' });
+  });
+
+  it('--output json|yaml|table: the same data as --json, in YAML, or the table; contradictions refused', async () => {
+    const asJson = await both(['history', '--limit', '3', '--json']);
+    const output = await both(['history', '--limit', '3', '--output', 'json']);
+    expect(output.stdout).toBe(asJson.stdout);
+    const yaml = await both(['history', '--limit', '3', '-o', 'yaml']);
+    expect(yaml.code).toBe(0);
+    expect(yaml.stdout).toMatch(/^- id: "?\d+"?\n {2}fraise: shop\n/);
+    expect(parseYaml(yaml.stdout)).toEqual(JSON.parse(asJson.stdout));
+    expect(parseYaml((await both(['status', 'shop', 'production', '--output', 'yaml'])).stdout)).toMatchObject({ fraise: 'shop', currentVersion: 'ccccccc3' });
+    expect((await both(['history', '--limit', '3', '--output', 'table'])).stdout).toBe((await local(['history', '--limit', '3'])).stdout);
+    const both_ = await local(['history', '--json', '--output', 'yaml']);
+    expect(both_).toMatchObject({ code: 2, stdout: '', stderr: 'fraisier: --json and --output yaml ask for two formats: give one\n' });
+    const unknown = await local(['history', '--output', 'xml']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('Allowed choices are json, yaml, table');
+  });
+
+  it('deployment ID: one deployment; --follow streams its recorded steps and exits by its status', async () => {
+    const failed = await both(['deployment', ids.failed!]);
+    expect(failed.code).toBe(0);
+    expect(lines(failed.stdout)).toEqual([
+      `Deployment ${ids.failed}: FAILED`,
+      '  Fraise:       shop',
+      '  Environment:  staging',
+      '  Target:       bare-metal',
+      '  Commit:       bbbbbbb2',
+      '  Branch:       staging',
+      '  Triggered by: MANUAL (local)',
+      expect.stringMatching(/^ {2}Requested: {4}3d ago \(\d{4}-.*Z\)$/),
+      expect.stringMatching(/^ {2}Started: {6}3d ago \(/),
+      expect.stringMatching(/^ {2}Completed: {4}3d ago \(/),
+      expect.stringMatching(/^ {2}Duration: {5}\d/),
+      expect.stringMatching(/^ {2}Error: {8}.*boom|^ {2}Error: {8}.*work failed/),
+    ]);
+    const yaml = parseYaml((await both(['deployment', ids.second!, '-o', 'yaml'])).stdout);
+    expect(yaml).toMatchObject({ id: ids.second, status: 'SUCCESS', oldVersion: 'aaaaaaa1', newVersion: 'ccccccc3' });
+
+    const followFailed = await both(['deployment', ids.failed!, '--follow']);
+    expect(followFailed.code).toBe(1);
+    expect(followFailed.stdout).toMatch(/⟳ .*\n[\s\S]*✗ Deployment failed/);
+    const followGood = await both(['deployment', ids.second!, '--follow', '--json']);
+    expect(followGood.code).toBe(0);
+    const followed = JSON.parse(followGood.stdout);
+    expect(followed).toMatchObject({ id: ids.second, status: 'SUCCESS' });
+    expect(followed.progress.map((e: { step: string }) => e.step)).toContain('done');
+
+    expect(await both(['deployment', '99999'])).toMatchObject({ code: 1, stdout: '' });
+    expect(await local(['deployment', 'abc'])).toMatchObject({ code: 2, stderr: 'fraisier: expected a deployment id such as 42 (got "abc")\n' });
   });
 
   it('stats and webhooks', async () => {

@@ -2,8 +2,8 @@ import type { Command } from 'commander';
 import { withClient } from '../client/open-client.js';
 import { CliError, EXIT, silentExit } from '../exit-codes.js';
 import { statusColor } from '../output/format.js';
-import { createTerminal, printJson } from '../output/terminal.js';
-import { addJsonOption, addModeOptions, examples, type JsonFlag, type ModeFlags } from '../options.js';
+import { createTerminal, printData } from '../output/terminal.js';
+import { addJsonOption, addModeOptions, dataFormat, examples, type JsonFlag, type ModeFlags } from '../options.js';
 
 export function registerCancel(program: Command): void {
   const command = program
@@ -18,8 +18,8 @@ export function registerCancel(program: Command): void {
     const term = createTerminal();
     const deployment = await withClient(flags, (client) => client.cancel(id));
     const stopped = deployment.status === 'CANCELLED' || deployment.status === 'IN_PROGRESS';
-    if (flags.json) {
-      printJson(term, deployment);
+    if (dataFormat(flags)) {
+      printData(term, flags, deployment);
       if (!stopped) throw silentExit(EXIT.FAILED);
       return;
     }

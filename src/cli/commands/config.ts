@@ -7,8 +7,8 @@ import { GIT_ENV, lsRemote } from '../../git/commands.js';
 import { firstLine } from '../client/errors.js';
 import { EXIT, silentExit } from '../exit-codes.js';
 import { findCliConfig, loadCliConfig } from '../load-config.js';
-import { createTerminal, printJson, type Terminal } from '../output/terminal.js';
-import { addJsonOption, examples, integer, type JsonFlag } from '../options.js';
+import { createTerminal, printData, type Terminal } from '../output/terminal.js';
+import { addJsonOption, dataFormat, examples, integer, type JsonFlag } from '../options.js';
 
 export function registerConfig(program: Command): void {
   const config = program.command('config').description('check, show and describe the configuration file (fraises.yaml)');
@@ -32,7 +32,7 @@ export function registerConfig(program: Command): void {
       if (!(error instanceof ConfigError)) throw error;
       const errors = error.problems.filter((p) => p.severity === 'error');
       const warnings = error.problems.filter((p) => p.severity === 'warning');
-      if (flags.json) printJson(term, { file: path, valid: false, errors: errors.map(problemJson), warnings: warnings.map(problemJson), unused: [] });
+      if (dataFormat(flags)) printData(term, flags, { file: path, valid: false, errors: errors.map(problemJson), warnings: warnings.map(problemJson), unused: [] });
       else printProblems(term, path, errors, warnings, []);
       throw silentExit(EXIT.USAGE);
     }
@@ -41,8 +41,8 @@ export function registerConfig(program: Command): void {
     warnings.push(...(await unavailableProviders(loaded.config)).filter((w) => !known.has(w.path)));
     if (flags.checkRepositories) warnings.push(...(await unreachableRepositories(loaded.config, flags.timeout * 1000)));
     const counts = { fraises: loaded.config.fraises.length, environments: loaded.config.fraises.reduce((n, f) => n + f.environments.length, 0) };
-    if (flags.json) {
-      return printJson(term, { file: path, valid: true, ...counts, errors: [], warnings: warnings.map(problemJson), unused: loaded.unused });
+    if (dataFormat(flags)) {
+      return printData(term, flags, { file: path, valid: true, ...counts, errors: [], warnings: warnings.map(problemJson), unused: loaded.unused });
     }
     term.out(
       `${term.color.green('✓')} ${path}: valid (${counts.fraises} fraise${counts.fraises === 1 ? '' : 's'}, ${counts.environments} environment${counts.environments === 1 ? '' : 's'})`,
@@ -61,7 +61,7 @@ export function registerConfig(program: Command): void {
     const { stringify } = await import('yaml');
     const { config: resolved } = loadCliConfig(flags);
     const masked = maskSecrets(resolved);
-    if (flags.json) return printJson(term, masked);
+    if (dataFormat(flags)) return printData(term, flags, masked);
     process.stdout.write(stringify(masked, { lineWidth: 0, aliasDuplicateObjects: false }));
   });
 

@@ -2,8 +2,8 @@ import type { Command } from 'commander';
 import type { Store } from '../../store/store.js';
 import { CliError, EXIT } from '../exit-codes.js';
 import { loadCliConfig } from '../load-config.js';
-import { createTerminal, printJson } from '../output/terminal.js';
-import { addJsonOption, examples, type JsonFlag } from '../options.js';
+import { createTerminal, printData } from '../output/terminal.js';
+import { addJsonOption, dataFormat, examples, type JsonFlag } from '../options.js';
 
 interface DbFlags extends JsonFlag {
   config?: string;
@@ -18,7 +18,7 @@ export function registerDb(program: Command): void {
   migrate.action(async (flags: DbFlags) => {
     const term = createTerminal();
     const applied = await withStore(flags, (store) => store.migrate());
-    if (flags.json) return printJson(term, { applied });
+    if (dataFormat(flags)) return printData(term, flags, { applied });
     if (applied.length === 0) return term.out('The store is up to date: no migration to apply.');
     for (const name of applied) term.out(`${term.color.green('✓')} applied ${name}`);
   });
@@ -31,7 +31,7 @@ export function registerDb(program: Command): void {
     const { where, migrations } = await withStore(flags, async (store) => ({ where: store.description, migrations: await migrationStatus(store.db) }));
     const rows = migrations.map((m) => ({ name: m.name, appliedAt: m.executedAt ? m.executedAt.toISOString() : null }));
     const pending = rows.filter((m) => m.appliedAt === null).length;
-    if (flags.json) return printJson(term, { store: where, migrations: rows, pending });
+    if (dataFormat(flags)) return printData(term, flags, { store: where, migrations: rows, pending });
     const c = term.color;
     term.out(`Store: ${where}`);
     const width = Math.max(...rows.map((m) => m.name.length));

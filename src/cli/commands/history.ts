@@ -6,9 +6,9 @@ import { DEPLOYMENT_STATUSES } from '../../model.js';
 import { CliError, EXIT } from '../exit-codes.js';
 import { clean, shortVersion, statusColor } from '../output/format.js';
 import { renderTable } from '../output/table.js';
-import { createTerminal, printJson } from '../output/terminal.js';
+import { createTerminal, printData } from '../output/terminal.js';
 import { formatDuration, parseSince, relativeTime } from '../output/time.js';
-import { addJsonOption, addModeOptions, examples, integer, type JsonFlag, type ModeFlags } from '../options.js';
+import { addJsonOption, addModeOptions, dataFormat, examples, integer, type JsonFlag, type ModeFlags } from '../options.js';
 
 const STATUSES = DEPLOYMENT_STATUSES.map((s) => s.toUpperCase());
 /** The API answers at most this many per request; more are read page by page. */
@@ -43,7 +43,7 @@ export function registerHistory(program: Command): void {
       ...(flags.since ? { since: parseSince(flags.since) } : {}),
     };
     const deployments = await withClient(flags, (client) => readPages(client, query, flags.limit));
-    if (flags.json) return printJson(term, deployments);
+    if (dataFormat(flags)) return printData(term, flags, deployments);
     if (deployments.length === 0) return term.out('No deployments.');
     const c = term.color;
     const lines = renderTable(

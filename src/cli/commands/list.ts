@@ -3,8 +3,8 @@ import type { FraiseView } from '../client/views.js';
 import { withClient } from '../client/open-client.js';
 import { clean, targetLabel } from '../output/format.js';
 import { renderTable } from '../output/table.js';
-import { createTerminal, printJson, type Terminal } from '../output/terminal.js';
-import { addJsonOption, addModeOptions, examples, type JsonFlag, type ModeFlags } from '../options.js';
+import { createTerminal, printData, type Terminal } from '../output/terminal.js';
+import { addJsonOption, addModeOptions, dataFormat, examples, type JsonFlag, type ModeFlags } from '../options.js';
 
 export function registerList(program: Command): void {
   const command = program
@@ -17,7 +17,7 @@ export function registerList(program: Command): void {
   command.action(async (flags: ModeFlags & JsonFlag & { flat?: boolean }) => {
     const term = createTerminal();
     const fraises = await withClient(flags, (client) => client.fraises());
-    if (flags.json) return printJson(term, fraises);
+    if (dataFormat(flags)) return printData(term, flags, fraises);
     if (flags.flat) return printFlat(term, fraises);
     printTree(term, fraises);
   });

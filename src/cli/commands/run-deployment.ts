@@ -5,8 +5,8 @@ import { CliError, EXIT, silentExit } from '../exit-codes.js';
 import { keepRunningIfOutputCloses } from '../output/closed-output.js';
 import { clean, shortVersion, targetPath } from '../output/format.js';
 import { type OperationKind, printOutcome, ProgressRenderer, stepLabel } from '../output/progress-renderer.js';
-import { createTerminal, printJson, type Terminal } from '../output/terminal.js';
-import type { JsonFlag, ModeFlags } from '../options.js';
+import { createTerminal, printData, type Terminal } from '../output/terminal.js';
+import { dataFormat, type JsonFlag, type ModeFlags } from '../options.js';
 
 /** Ctrl-C: the conventional exit code of a command interrupted by SIGINT. */
 const INTERRUPTED = 130;
@@ -29,32 +29,32 @@ export async function runDeployment(kind: OperationKind, flags: RunFlags, reques
     if (client.runsDeployments) keepRunningIfOutputCloses();
     const result = await request(client);
     if (!result.success) {
-      if (flags.json) {
-        printJson(term, result);
+      if (dataFormat(flags)) {
+        printData(term, flags, result);
         throw silentExit(EXIT.FAILED);
       }
       throw new CliError(clean(result.message ?? `the ${kind} was refused`), EXIT.FAILED);
     }
     if (result.dryRun || !result.deployment) {
-      if (flags.json) return printJson(term, result);
+      if (dataFormat(flags)) return printData(term, flags, result);
       return printPlan(term, result);
     }
     const queued = result.deployment;
     if (!follow && !client.runsDeployments) {
       // Remote, not following: queued is the answer; the server runs it.
-      if (flags.json) return printJson(term, result);
+      if (dataFormat(flags)) return printData(term, flags, result);
       term.out(`${clean(result.message ?? `deployment ${queued.id} queued`)}`);
       term.out(term.color.dim(`  follow it: fraisier history --fraise ${queued.fraise} --environment ${queued.environment}`));
       return;
     }
-    const renderer = follow && !flags.json ? new ProgressRenderer(term) : undefined;
+    const renderer = follow && !dataFormat(flags) ? new ProgressRenderer(term) : undefined;
     if (renderer) printHeader(term, kind, queued, result.plan);
     const events: ProgressView[] = [];
     const final = await followUntilEnd(term, client, queued, (event) => {
       events.push(event);
       renderer?.event(event);
     });
-    if (flags.json) printJson(term, { ...result, deployment: { ...final, progress: events } });
+    if (dataFormat(flags)) printData(term, flags, { ...result, deployment: { ...final, progress: events } });
     else if (renderer) renderer.finish(final, kind);
     else printOutcome(term, final, kind);
     if (final.status !== 'SUCCESS') throw silentExit(EXIT.FAILED);
@@ -82,7 +82,7 @@ function printPlan(term: Terminal, result: DeploymentResultView): void {
  * followed to its end, a second Ctrl-C quits at once; remotely the CLI stops following and the
  * server carries on.
  */
-async function followUntilEnd(term: Terminal, client: FraisierClient, d: DeploymentView, onProgress: (event: ProgressView) => void): Promise<DeploymentView> {
+export async function followUntilEnd(term: Terminal, client: FraisierClient, d: DeploymentView, onProgress: (event: ProgressView) => void): Promise<DeploymentView> {
   const detach = new AbortController();
   let interrupts = 0;
   const onSigint = () => {

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { withClient } from '../client/open-client.js';
-import { createTerminal, printJson } from '../output/terminal.js';
+import { createTerminal, printData } from '../output/terminal.js';
 import { formatDuration } from '../output/time.js';
-import { addJsonOption, addModeOptions, examples, integer, type JsonFlag, type ModeFlags } from '../options.js';
+import { addJsonOption, addModeOptions, dataFormat, examples, integer, type JsonFlag, type ModeFlags } from '../options.js';
 
 export function registerStats(program: Command): void {
   const command = program
@@ -19,7 +19,7 @@ export function registerStats(program: Command): void {
     const stats = await withClient(flags, (client) =>
       client.stats({ days: flags.days, ...(flags.fraise ? { fraise: flags.fraise } : {}), ...(flags.environment ? { environment: flags.environment } : {}) }),
     );
-    if (flags.json) return printJson(term, stats);
+    if (dataFormat(flags)) return printData(term, flags, stats);
     const c = term.color;
     const scope = [flags.fraise, flags.environment].filter(Boolean).join('/');
     term.out(c.bold(`Deployments over the last ${flags.days} day${flags.days === 1 ? '' : 's'}${scope ? ` (${scope})` : ''}`));

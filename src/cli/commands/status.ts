@@ -4,9 +4,9 @@ import type { DeploymentView, EnvironmentView, FraiseView } from '../client/view
 import { CliError, EXIT } from '../exit-codes.js';
 import { clean, shortVersion, statusColor, targetLabel } from '../output/format.js';
 import { renderTable } from '../output/table.js';
-import { createTerminal, printJson } from '../output/terminal.js';
+import { createTerminal, printData } from '../output/terminal.js';
 import { relativeTime } from '../output/time.js';
-import { addJsonOption, addModeOptions, examples, type JsonFlag, type ModeFlags } from '../options.js';
+import { addJsonOption, addModeOptions, dataFormat, examples, type JsonFlag, type ModeFlags } from '../options.js';
 
 interface EnvironmentStatus {
   fraise: string;
@@ -45,7 +45,7 @@ export function registerStatus(program: Command): void {
       const env = fraise.environments.find((e) => e.name === envName)!;
       return { state: statusOf(fraise, env), last: deployments[0] ?? null };
     });
-    if (flags.json) return printJson(term, { ...state, lastDeployment: last });
+    if (dataFormat(flags)) return printData(term, flags, { ...state, lastDeployment: last });
     const c = term.color;
     term.out(`${c.bold(`${state.fraise}/${state.environment}`)}: ${statusColor(c, state.status)(state.status)}`);
     const rows: [string, string][] = [
@@ -77,7 +77,7 @@ export function registerStatus(program: Command): void {
       }
     }
     const rows = fraises.flatMap((f) => f.environments.filter((e) => !flags.environment || e.name === flags.environment).map((e) => statusOf(f, e)));
-    if (flags.json) return printJson(term, rows);
+    if (dataFormat(flags)) return printData(term, flags, rows);
     const c = term.color;
     const lines = renderTable(
       rows,

@@ -3,9 +3,9 @@ import { withClient } from '../client/open-client.js';
 import type { WebhookEventView } from '../client/views.js';
 import { clean, shortVersion, statusColor } from '../output/format.js';
 import { renderTable } from '../output/table.js';
-import { createTerminal, printJson } from '../output/terminal.js';
+import { createTerminal, printData } from '../output/terminal.js';
 import { relativeTime } from '../output/time.js';
-import { addJsonOption, addModeOptions, examples, integer, type JsonFlag, type ModeFlags } from '../options.js';
+import { addJsonOption, addModeOptions, dataFormat, examples, integer, type JsonFlag, type ModeFlags } from '../options.js';
 
 export function registerWebhooks(program: Command): void {
   const command = program
@@ -18,7 +18,7 @@ export function registerWebhooks(program: Command): void {
   command.action(async (flags: ModeFlags & JsonFlag & { limit: number }) => {
     const term = createTerminal();
     const events = await withClient(flags, (client) => client.webhookEvents({ limit: flags.limit }));
-    if (flags.json) return printJson(term, events);
+    if (dataFormat(flags)) return printData(term, flags, events);
     if (events.length === 0) return term.out('No webhook deliveries recorded.');
     const c = term.color;
     const lines = renderTable(

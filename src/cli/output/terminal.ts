@@ -1,4 +1,6 @@
 import pc from 'picocolors';
+import { stringify as toYaml } from 'yaml';
+import { dataFormat, type JsonFlag } from '../options.js';
 
 /*
  * Where the CLI writes, and how: colour only on a terminal and never with NO_COLOR (or
@@ -41,4 +43,12 @@ export function createTerminal(
 /** Prints a value as JSON: what --json prints, two-space indented, one trailing newline. */
 export function printJson(term: Terminal, value: unknown): void {
   term.out(JSON.stringify(value, null, 2));
+}
+
+/** Prints a value in the format the flags ask for (--output yaml, or JSON otherwise). */
+export function printData(term: Terminal, flags: JsonFlag, value: unknown): void {
+  if (dataFormat(flags) === 'yaml') {
+    // A document per value, ending with one newline, as --json does.
+    term.out(toYaml(value, { lineWidth: 0 }).trimEnd());
+  } else printJson(term, value);
 }
