@@ -1,16 +1,27 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { CompiledQuery, Kysely, MysqlDialect, PostgresDialect, type SqliteDatabase } from 'kysely';
+import { CompiledQuery, Kysely, MysqlAdapter, MysqlDialect, PostgresAdapter, PostgresDialect, type QueryExecutor, type SqliteDatabase } from 'kysely';
 import { createPool as createMysqlPool } from 'mysql2';
 import pg from 'pg';
 import type { Database } from './database.js';
-import type { DatabaseTarget } from './database-url.js';
+import type { DatabaseTarget, DialectName } from './database-url.js';
 import { InlineLimitsPlugin, preparedStatementPool } from './pg-prepared.js';
 import { WaitingSqliteDialect } from './sqlite-dialect.js';
 
 export type { DatabaseTarget, DialectName } from './database-url.js';
 export { describeDatabaseUrl, parseDatabaseUrl } from './database-url.js';
+
+/**
+ * Which SQL dialect an open database (or a transaction on it) speaks, read from its adapter.
+ * Typed by what it reads, so that databases of any schema (migrations use `Kysely<any>`) pass.
+ */
+export function dialectOf(db: { getExecutor(): QueryExecutor }): DialectName {
+  const adapter = db.getExecutor().adapter;
+  if (adapter instanceof PostgresAdapter) return 'postgres';
+  if (adapter instanceof MysqlAdapter) return 'mysql';
+  return 'sqlite';
+}
 
 export interface OpenOptions {
   /** PostgreSQL / MySQL pool size. */

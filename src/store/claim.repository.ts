@@ -1,4 +1,4 @@
-import { dialectOf } from '../../db/migrations/helpers.js';
+import { dialectOf } from '../../db/dialect.js';
 import { isUniqueViolation } from './dialect-sql.js';
 import { staleLease, startDeployment, type StartValues } from './deployment.repository.js';
 import type { Db, Store } from './store.js';

@@ -1,6 +1,6 @@
 import type { ExpressionBuilder, Selectable } from 'kysely';
 import type { Database, DeploymentHistoryView } from '../../db/database.js';
-import { dialectOf } from '../../db/migrations/helpers.js';
+import { dialectOf } from '../../db/dialect.js';
 import { isCommitish } from '../git/refs.js';
 import type { Deployment, DeploymentStatus, TriggerType } from '../model.js';
 import { addDailyStats, insertReturningId } from './dialect-sql.js';
