@@ -2,6 +2,7 @@ import { Cron } from 'croner';
 import type { Logger } from 'pino';
 import type { EnvironmentConfig, JobConfig } from '../config/types.js';
 import type { EventBus } from '../events/bus.js';
+import type { DeploymentStatus } from '../model.js';
 import type { Metrics } from '../server/metrics.js';
 import type { Catalog } from '../services/catalog.js';
 import { finishDeployment } from '../store/deployment.repository.js';
@@ -187,7 +188,7 @@ export class Scheduler {
     return new Set(rows.map((r) => `${r.fraise}/${r.environment}/${r.job}`));
   }
 
-  async #lastRun(env: EnvironmentConfig, job: string): Promise<string | undefined> {
+  async #lastRun(env: EnvironmentConfig, job: string): Promise<DeploymentStatus | undefined> {
     return lastJobRunStatus(this.options.store.db, env.fraise, env.name, job);
   }
 

@@ -57,7 +57,7 @@ export function deploymentRow(d: NewDeployment, requestId: number) {
     fraise: d.fraise,
     environment: d.environment,
     job: d.job ?? null,
-    status: 'pending',
+    status: 'pending' as const,
     requested_at: d.requestedAt,
     git_commit: d.gitCommit ?? null,
     git_branch: d.gitBranch ?? null,
@@ -122,7 +122,7 @@ export function toDeployment(row: Selectable<DeploymentHistoryView>): Deployment
     environment: row.environment,
     job: row.job,
     kind: row.kind as Deployment['kind'],
-    status: row.status as DeploymentStatus,
+    status: row.status,
     triggeredBy: row.trigger_type as TriggerType,
     requestedBy: row.requested_by,
     requestedAt: row.requested_at,
@@ -379,7 +379,7 @@ export interface SupersedeTarget {
  * (they never started: no lock, lease or statistics to release). Returns their ids.
  */
 export async function supersedePendingOlder(trx: Db, target: SupersedeTarget): Promise<number[]> {
-  const values = { status: 'superseded', completed_at: target.at, error_message: target.errorMessage };
+  const values = { status: 'superseded' as const, completed_at: target.at, error_message: target.errorMessage };
   let update = trx
     .updateTable('tb_deployment')
     .set(values)

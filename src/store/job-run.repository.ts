@@ -1,3 +1,4 @@
+import type { DeploymentStatus } from '../model.js';
 import type { Db } from './store.js';
 
 /*
@@ -24,7 +25,7 @@ export async function activeJobRuns(db: Db): Promise<JobKey[]> {
 }
 
 /** How the last ended run of a job ended (superseded runs aside), or undefined when none has. */
-export async function lastJobRunStatus(db: Db, fraise: string, environment: string, job: string): Promise<string | undefined> {
+export async function lastJobRunStatus(db: Db, fraise: string, environment: string, job: string): Promise<DeploymentStatus | undefined> {
   const row = await db
     .selectFrom('tb_deployment')
     .select('status')
