@@ -6,7 +6,7 @@ import type { EventBus } from '../events/bus.js';
 import { GIT_ENV, lsRemote, parseLsRemote } from '../git/commands.js';
 import { isCommitish, shortVersion } from '../git/refs.js';
 import type { Deployment, DeploymentResult, TriggerType } from '../model.js';
-import type { Metrics } from '../server/metrics.js';
+import type { Metrics } from '../metrics.js';
 import type { Catalog } from '../services/catalog.js';
 import type { DeployInput, DeploymentCommands, RollbackInput } from '../services/app-services.js';
 import type { QueryService } from '../services/queries.js';

@@ -4,7 +4,7 @@ import type { Deployment, DeploymentProgress } from '../model.js';
 import { terminateLeftover } from '../exec/process-group.js';
 import { insertProgress } from '../store/progress.repository.js';
 import type { ProviderRegistry } from '../providers/registry.js';
-import type { Metrics } from '../server/metrics.js';
+import type { Metrics } from '../metrics.js';
 import type { Catalog } from '../services/catalog.js';
 import {
   type Candidate,

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { EnvironmentConfig, JobConfig } from '../config/types.js';
 import type { EventBus } from '../events/bus.js';
 import type { DeploymentStatus } from '../model.js';
-import type { Metrics } from '../server/metrics.js';
+import type { Metrics } from '../metrics.js';
 import type { Catalog } from '../services/catalog.js';
 import { finishDeployment } from '../store/deployment.repository.js';
 import { listFraiseStates } from '../store/fraise-state.repository.js';
