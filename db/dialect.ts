@@ -73,15 +73,20 @@ export function openDatabase(target: DatabaseTarget, options: OpenOptions = {}):
   switch (target.dialect) {
     case 'sqlite': {
       const file = target.file === ':memory:' ? ':memory:' : resolve(target.file ?? 'fraisier.db');
-      if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-      // SQLite's own busy handler sleeps on this thread: a few ms at most, then the dialect
-      // waits on a timer (see sqlite-dialect.ts).
-      const sqlite = new BetterSqlite3(file, { timeout: 5 });
-      if (file !== ':memory:') sqlite.pragma('journal_mode = WAL');
-      // NORMAL in WAL mode survives a process crash; only a power loss can drop the last commits.
-      sqlite.pragma('synchronous = NORMAL');
-      sqlite.pragma('foreign_keys = ON');
-      return new Kysely<Database>({ dialect: new WaitingSqliteDialect({ database: withStatementCache(sqlite), lockWaitMs: waitMs }) });
+      // Opened by the first query, not here: wiring an app does no I/O (PostgreSQL and MySQL
+      // pools likewise connect on first use).
+      const open = async (): Promise<SqliteDatabase> => {
+        if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+        // SQLite's own busy handler sleeps on this thread: a few ms at most, then the dialect
+        // waits on a timer (see sqlite-dialect.ts).
+        const sqlite = new BetterSqlite3(file, { timeout: 5 });
+        if (file !== ':memory:') sqlite.pragma('journal_mode = WAL');
+        // NORMAL in WAL mode survives a process crash; only a power loss can drop the last commits.
+        sqlite.pragma('synchronous = NORMAL');
+        sqlite.pragma('foreign_keys = ON');
+        return withStatementCache(sqlite);
+      };
+      return new Kysely<Database>({ dialect: new WaitingSqliteDialect({ database: open, lockWaitMs: waitMs }) });
     }
     case 'postgres': {
       const pool = new pg.Pool({
