@@ -1,4 +1,5 @@
 import type { Generated } from 'kysely';
+import type { DeploymentStatus, HealthStatus } from '../src/model.js';
 
 /*
  * Fraisier's own store. Tables are `tb_*` (the write side), views `v_*` (the read side).
@@ -37,8 +38,7 @@ export interface DeploymentTable {
   fraise: string;
   environment: string;
   job: string | null;
-  /** pending | in_progress | success | failed | rolled_back | cancelled | superseded */
-  status: string;
+  status: DeploymentStatus;
   requested_at: string;
   started_at: string | null;
   completed_at: string | null;
@@ -104,8 +104,7 @@ export interface FraiseStateTable {
   current_version: string | null;
   last_deployed_at: string | null;
   last_deployed_by: string | null;
-  /** healthy | degraded | down | unknown */
-  status: string;
+  status: HealthStatus;
   target_provider: string | null;
   fk_last_deployment: number | null;
   updated_at: string;
@@ -159,7 +158,7 @@ export interface DeploymentHistoryView {
   fraise: string;
   environment: string;
   job: string | null;
-  status: string;
+  status: DeploymentStatus;
   trigger_type: string;
   requested_by: string | null;
   kind: string;
@@ -181,12 +180,12 @@ export interface FraiseStatusView {
   fraise: string;
   environment: string;
   current_version: string | null;
-  status: string;
+  status: HealthStatus;
   target_provider: string | null;
   last_deployed_at: string | null;
   last_deployed_by: string | null;
   last_deployment_id: number | null;
-  last_deployment_status: string | null;
+  last_deployment_status: DeploymentStatus | null;
   last_deploy_duration: number | null;
   last_git_commit: string | null;
 }

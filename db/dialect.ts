@@ -1,16 +1,27 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { CompiledQuery, Kysely, MysqlDialect, PostgresDialect, type SqliteDatabase } from 'kysely';
+import { CompiledQuery, Kysely, MysqlAdapter, MysqlDialect, PostgresAdapter, PostgresDialect, type QueryExecutor, type SqliteDatabase } from 'kysely';
 import { createPool as createMysqlPool } from 'mysql2';
 import pg from 'pg';
 import type { Database } from './database.js';
-import type { DatabaseTarget } from './database-url.js';
+import type { DatabaseTarget, DialectName } from './database-url.js';
 import { InlineLimitsPlugin, preparedStatementPool } from './pg-prepared.js';
 import { WaitingSqliteDialect } from './sqlite-dialect.js';
 
 export type { DatabaseTarget, DialectName } from './database-url.js';
 export { describeDatabaseUrl, parseDatabaseUrl } from './database-url.js';
+
+/**
+ * Which SQL dialect an open database (or a transaction on it) speaks, read from its adapter.
+ * Typed by what it reads, so that databases of any schema (migrations use `Kysely<any>`) pass.
+ */
+export function dialectOf(db: { getExecutor(): QueryExecutor }): DialectName {
+  const adapter = db.getExecutor().adapter;
+  if (adapter instanceof PostgresAdapter) return 'postgres';
+  if (adapter instanceof MysqlAdapter) return 'mysql';
+  return 'sqlite';
+}
 
 export interface OpenOptions {
   /** PostgreSQL / MySQL pool size. */
@@ -62,15 +73,20 @@ export function openDatabase(target: DatabaseTarget, options: OpenOptions = {}):
   switch (target.dialect) {
     case 'sqlite': {
       const file = target.file === ':memory:' ? ':memory:' : resolve(target.file ?? 'fraisier.db');
-      if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-      // SQLite's own busy handler sleeps on this thread: a few ms at most, then the dialect
-      // waits on a timer (see sqlite-dialect.ts).
-      const sqlite = new BetterSqlite3(file, { timeout: 5 });
-      if (file !== ':memory:') sqlite.pragma('journal_mode = WAL');
-      // NORMAL in WAL mode survives a process crash; only a power loss can drop the last commits.
-      sqlite.pragma('synchronous = NORMAL');
-      sqlite.pragma('foreign_keys = ON');
-      return new Kysely<Database>({ dialect: new WaitingSqliteDialect({ database: withStatementCache(sqlite), lockWaitMs: waitMs }) });
+      // Opened by the first query, not here: wiring an app does no I/O (PostgreSQL and MySQL
+      // pools likewise connect on first use).
+      const open = async (): Promise<SqliteDatabase> => {
+        if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+        // SQLite's own busy handler sleeps on this thread: a few ms at most, then the dialect
+        // waits on a timer (see sqlite-dialect.ts).
+        const sqlite = new BetterSqlite3(file, { timeout: 5 });
+        if (file !== ':memory:') sqlite.pragma('journal_mode = WAL');
+        // NORMAL in WAL mode survives a process crash; only a power loss can drop the last commits.
+        sqlite.pragma('synchronous = NORMAL');
+        sqlite.pragma('foreign_keys = ON');
+        return withStatementCache(sqlite);
+      };
+      return new Kysely<Database>({ dialect: new WaitingSqliteDialect({ database: open, lockWaitMs: waitMs }) });
     }
     case 'postgres': {
       const pool = new pg.Pool({

@@ -1,6 +1,6 @@
 import { type Kysely, type Migration, type MigrationResultSet, Migrator, sql } from 'kysely';
 import type { Database } from './database.js';
-import { dialectOf } from './migrations/helpers.js';
+import { dialectOf } from './dialect.js';
 import * as m0001 from './migrations/0001_initial.js';
 import * as m0002 from './migrations/0002_fencing.js';
 

@@ -19,7 +19,7 @@ import type { DeploymentProvider } from './providers/provider.js';
 import { createProviderRegistry, type ProviderRegistry } from './providers/registry.js';
 import { createDashboardRoute } from './server/dashboard/route.js';
 import { createHttpServer, sendJson } from './server/http-server.js';
-import { Metrics } from './server/metrics.js';
+import { Metrics } from './metrics.js';
 import { createWebhookRoute } from './server/webhook-route.js';
 import { attachGraphQLWs, type WsHandle } from './server/ws.js';
 import { createFraisierYoga, type FraisierYoga } from './server/yoga.js';

@@ -4,10 +4,10 @@ import {
   type CreateTableBuilder,
   type Expression,
   type Kysely,
-  MysqlAdapter,
-  PostgresAdapter,
   sql,
 } from 'kysely';
+import { dialectOf } from '../dialect.js';
+import type { DialectName } from '../database-url.js';
 
 type DataTypeExpression = ColumnDataType | Expression<unknown>;
 
@@ -16,14 +16,10 @@ type DataTypeExpression = ColumnDataType | Expression<unknown>;
  * functions but an existing one never changes what it returns.
  */
 
-export type MigrationDialect = 'sqlite' | 'postgres' | 'mysql';
+export type MigrationDialect = DialectName;
 
-export function dialectOf(db: Kysely<any>): MigrationDialect {
-  const adapter = db.getExecutor().adapter;
-  if (adapter instanceof PostgresAdapter) return 'postgres';
-  if (adapter instanceof MysqlAdapter) return 'mysql';
-  return 'sqlite';
-}
+// Its home is db/dialect.ts; re-exported so that what migrations import keeps working.
+export { dialectOf };
 
 /** An auto-incremented 64-bit primary key. */
 export function addId<T extends string>(db: Kysely<any>, table: CreateTableBuilder<T, never>): CreateTableBuilder<T, 'id'> {

@@ -6,11 +6,11 @@ import type { EventBus } from '../events/bus.js';
 import { GIT_ENV, lsRemote, parseLsRemote } from '../git/commands.js';
 import { isCommitish, shortVersion } from '../git/refs.js';
 import type { Deployment, DeploymentResult, TriggerType } from '../model.js';
-import type { Metrics } from '../server/metrics.js';
+import type { Metrics } from '../metrics.js';
 import type { Catalog } from '../services/catalog.js';
 import type { DeployInput, DeploymentCommands, RollbackInput } from '../services/app-services.js';
 import type { QueryService } from '../services/queries.js';
-import { findDeployment, findSuccessfulVersion, finishDeployment, previousSuccessfulVersion } from '../store/deployment.repository.js';
+import { findDeployment, findSuccessfulVersion, finishDeployment, previousSuccessfulVersion, requestCancel } from '../store/deployment.repository.js';
 import { findFraiseState } from '../store/fraise-state.repository.js';
 import { guardStore, type Store } from '../store/store.js';
 import type { CommandRunner } from '../exec/runner.js';
@@ -152,9 +152,7 @@ export class DeploymentService implements DeploymentCommands {
     } else if (deployment.status !== 'in_progress') {
       throw new ConflictError(`deployment ${id} already ended (${deployment.status.toUpperCase()})`);
     }
-    await guardStore(() =>
-      store.db.updateTable('tb_deployment').set({ cancel_requested: 1 }).where('id', '=', numericId).where('status', '=', 'in_progress').execute(),
-    );
+    await guardStore(() => requestCancel(store.db, numericId));
     const local = await dispatch.cancel(numericId);
     return local ?? (await guardStore(() => findDeployment(store.db, numericId))) ?? deployment;
   }

@@ -4,12 +4,13 @@ import type { Deployment, DeploymentProgress } from '../model.js';
 import { terminateLeftover } from '../exec/process-group.js';
 import { insertProgress } from '../store/progress.repository.js';
 import type { ProviderRegistry } from '../providers/registry.js';
-import type { Metrics } from '../server/metrics.js';
+import type { Metrics } from '../metrics.js';
 import type { Catalog } from '../services/catalog.js';
 import {
   type Candidate,
   claimDeployment,
   expiredLeases,
+  findClaimedRun,
   lastSequence,
   markTouched,
   pendingCandidates,
@@ -311,27 +312,8 @@ export class Dispatcher implements DispatchControl {
 
   async #load(id: number): Promise<ClaimedDeployment> {
     const db = this.options.store.db;
-    const row = await db
-      .selectFrom('tb_deployment as d')
-      .innerJoin('tb_deployment_request as r', 'r.id', 'd.fk_request')
-      .select(['d.id', 'd.fraise', 'd.environment', 'd.job', 'd.old_version', 'd.fence', 'r.kind', 'r.git_commit', 'r.git_branch', 'r.to_version', 'r.requested_by', 'r.context'])
-      .where('d.id', '=', id)
-      .executeTakeFirstOrThrow();
-    return {
-      id,
-      fraise: row.fraise,
-      environment: row.environment,
-      job: row.job,
-      kind: row.kind as ClaimedDeployment['kind'],
-      gitCommit: row.git_commit,
-      gitBranch: row.git_branch,
-      toVersion: row.to_version,
-      requestedBy: row.requested_by,
-      context: row.context ? (JSON.parse(row.context) as Record<string, string>) : {},
-      oldVersion: row.old_version,
-      lastSequence: await lastSequence(db, id),
-      fence: row.fence === null ? null : Number(row.fence),
-    };
+    const run = await findClaimedRun(db, id);
+    return { ...run, lastSequence: await lastSequence(db, id) };
   }
 
   async #complete(claimed: ClaimedDeployment | undefined, result: PipelineResult): Promise<void> {

@@ -1,8 +1,15 @@
 import { maskSecrets } from '../config/secrets.js';
 import type { EnvironmentConfig } from '../config/types.js';
-import { dialectOf } from '../../db/migrations/helpers.js';
 import type { EventBus } from '../events/bus.js';
-import { deploymentHeads, findDeployments, finishDeployment, insertDeployment, type NewDeployment, recentPushes } from '../store/deployment.repository.js';
+import {
+  deploymentHeads,
+  findDeployments,
+  finishDeployment,
+  insertDeployment,
+  type NewDeployment,
+  recentPushes,
+  supersedePendingOlder,
+} from '../store/deployment.repository.js';
 import type { Db } from '../store/store.js';
 import type { Deployment } from '../model.js';
 import { orderByHeads, orderByRecord, type PushOrder, RECORDED_PUSHES } from './push-order.js';
@@ -120,39 +127,12 @@ export function supersededBy(newerId: number): string {
   return `superseded by deployment ${newerId}`;
 }
 
-/**
- * Ends the PENDING deployments of a pair older than `newerThan` as SUPERSEDED, in one statement
- * (they never started: no lock, lease or statistics to release). Returns their ids.
- */
-export async function supersedeOlder(
+/** Ends the PENDING deployments of a pair older than `newerThan` as SUPERSEDED by it. Returns their ids. */
+export function supersedeOlder(
   trx: Db,
   target: { fraise: string; environment: string; job: string | null; newerThan: number; at: string },
 ): Promise<number[]> {
-  const values = { status: 'superseded', completed_at: target.at, error_message: supersededBy(target.newerThan) };
-  let update = trx
-    .updateTable('tb_deployment')
-    .set(values)
-    .where('fraise', '=', target.fraise)
-    .where('environment', '=', target.environment)
-    .where('status', '=', 'pending')
-    .where('id', '<', target.newerThan);
-  update = target.job === null ? update.where('job', 'is', null) : update.where('job', '=', target.job);
-  if (dialectOf(trx) !== 'mysql') {
-    const rows = await update.returning('id').execute();
-    return rows.map((r) => Number(r.id));
-  }
-  // MySQL has no RETURNING: lock the rows, then update them.
-  let select = trx
-    .selectFrom('tb_deployment')
-    .select('id')
-    .where('fraise', '=', target.fraise)
-    .where('environment', '=', target.environment)
-    .where('status', '=', 'pending')
-    .where('id', '<', target.newerThan);
-  select = target.job === null ? select.where('job', 'is', null) : select.where('job', '=', target.job);
-  const ids = (await select.forUpdate().execute()).map((r) => Number(r.id));
-  if (ids.length) await trx.updateTable('tb_deployment').set(values).where('id', 'in', ids).where('status', '=', 'pending').execute();
-  return ids;
+  return supersedePendingOlder(trx, { ...target, errorMessage: supersededBy(target.newerThan) });
 }
 
 /** Reads back deployments by id (for answers and events), in the order given. */

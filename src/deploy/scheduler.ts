@@ -2,10 +2,12 @@ import { Cron } from 'croner';
 import type { Logger } from 'pino';
 import type { EnvironmentConfig, JobConfig } from '../config/types.js';
 import type { EventBus } from '../events/bus.js';
-import type { Metrics } from '../server/metrics.js';
+import type { DeploymentStatus } from '../model.js';
+import type { Metrics } from '../metrics.js';
 import type { Catalog } from '../services/catalog.js';
 import { finishDeployment } from '../store/deployment.repository.js';
 import { listFraiseStates } from '../store/fraise-state.repository.js';
+import { activeJobRuns, lastJobRunStatus } from '../store/job-run.repository.js';
 import type { Store } from '../store/store.js';
 import { announceCompleted, enqueue } from './queue.js';
 
@@ -182,27 +184,12 @@ export class Scheduler {
 
   /** Jobs with a run PENDING or IN_PROGRESS. */
   async #activeJobs(): Promise<Set<string>> {
-    const rows = await this.options.store.db
-      .selectFrom('tb_deployment')
-      .select(['fraise', 'environment', 'job'])
-      .where('job', 'is not', null)
-      .where('status', 'in', ['pending', 'in_progress'])
-      .execute();
+    const rows = await activeJobRuns(this.options.store.db);
     return new Set(rows.map((r) => `${r.fraise}/${r.environment}/${r.job}`));
   }
 
-  async #lastRun(env: EnvironmentConfig, job: string): Promise<string | undefined> {
-    const row = await this.options.store.db
-      .selectFrom('tb_deployment')
-      .select('status')
-      .where('fraise', '=', env.fraise)
-      .where('environment', '=', env.name)
-      .where('job', '=', job)
-      .where('status', 'in', ['success', 'failed', 'cancelled', 'rolled_back'])
-      .orderBy('id', 'desc')
-      .limit(1)
-      .executeTakeFirst();
-    return row?.status;
+  async #lastRun(env: EnvironmentConfig, job: string): Promise<DeploymentStatus | undefined> {
+    return lastJobRunStatus(this.options.store.db, env.fraise, env.name, job);
   }
 
   #serial<T>(task: () => Promise<T>): Promise<T> {

@@ -11,7 +11,7 @@ import { describeDelivery } from '../webhooks/verify-delivery.js';
 import { clientAddress } from './client-address.js';
 import { findFraisierError, HTTP_STATUS } from './errors.js';
 import { type Route, sendJson } from './http-server.js';
-import type { Metrics } from './metrics.js';
+import type { Metrics } from '../metrics.js';
 import { RateLimiter } from './rate-limit.js';
 import { declaresTooLarge, readBody } from './read-body.js';
 

@@ -1,4 +1,4 @@
-import { dialectOf } from '../../db/migrations/helpers.js';
+import { dialectOf } from '../../db/dialect.js';
 import { isUniqueViolation } from './dialect-sql.js';
 import { staleLease, startDeployment, type StartValues } from './deployment.repository.js';
 import type { Db, Store } from './store.js';
@@ -219,4 +219,44 @@ export async function lastSequence(db: Db, id: number): Promise<number> {
     .where('fk_deployment', '=', id)
     .executeTakeFirst();
   return Number(row?.last ?? 0);
+}
+
+/** What a claimed deployment was asked to do, as its request and its claim recorded it. */
+export interface ClaimedRun {
+  id: number;
+  fraise: string;
+  environment: string;
+  job: string | null;
+  kind: 'deploy' | 'rollback' | 'job';
+  gitCommit: string | null;
+  gitBranch: string | null;
+  toVersion: string | null;
+  requestedBy: string | null;
+  context: Record<string, string>;
+  oldVersion: string | null;
+  fence: number | null;
+}
+
+/** Reads a deployment with its request, for the run that claimed it. Throws when there is none. */
+export async function findClaimedRun(db: Db, id: number): Promise<ClaimedRun> {
+  const row = await db
+    .selectFrom('tb_deployment as d')
+    .innerJoin('tb_deployment_request as r', 'r.id', 'd.fk_request')
+    .select(['d.id', 'd.fraise', 'd.environment', 'd.job', 'd.old_version', 'd.fence', 'r.kind', 'r.git_commit', 'r.git_branch', 'r.to_version', 'r.requested_by', 'r.context'])
+    .where('d.id', '=', id)
+    .executeTakeFirstOrThrow();
+  return {
+    id,
+    fraise: row.fraise,
+    environment: row.environment,
+    job: row.job,
+    kind: row.kind as ClaimedRun['kind'],
+    gitCommit: row.git_commit,
+    gitBranch: row.git_branch,
+    toVersion: row.to_version,
+    requestedBy: row.requested_by,
+    context: row.context ? (JSON.parse(row.context) as Record<string, string>) : {},
+    oldVersion: row.old_version,
+    fence: row.fence === null ? null : Number(row.fence),
+  };
 }

@@ -1,5 +1,6 @@
 import type { ExpressionBuilder, Selectable } from 'kysely';
 import type { Database, DeploymentHistoryView } from '../../db/database.js';
+import { dialectOf } from '../../db/dialect.js';
 import { isCommitish } from '../git/refs.js';
 import type { Deployment, DeploymentStatus, TriggerType } from '../model.js';
 import { addDailyStats, insertReturningId } from './dialect-sql.js';
@@ -56,7 +57,7 @@ export function deploymentRow(d: NewDeployment, requestId: number) {
     fraise: d.fraise,
     environment: d.environment,
     job: d.job ?? null,
-    status: 'pending',
+    status: 'pending' as const,
     requested_at: d.requestedAt,
     git_commit: d.gitCommit ?? null,
     git_branch: d.gitBranch ?? null,
@@ -121,7 +122,7 @@ export function toDeployment(row: Selectable<DeploymentHistoryView>): Deployment
     environment: row.environment,
     job: row.job,
     kind: row.kind as Deployment['kind'],
-    status: row.status as DeploymentStatus,
+    status: row.status,
     triggeredBy: row.trigger_type as TriggerType,
     requestedBy: row.requested_by,
     requestedAt: row.requested_at,
@@ -360,4 +361,52 @@ export async function findPushOrigin(db: Db, id: number): Promise<{ trigger: Tri
     .where('d.id', '=', id)
     .executeTakeFirst();
   return row ? { trigger: row.trigger_type as TriggerType, before: row.before_sha ?? null } : undefined;
+}
+
+/** The PENDING deployments of a pair older than `newerThan`, ended together as SUPERSEDED. */
+export interface SupersedeTarget {
+  fraise: string;
+  environment: string;
+  job: string | null;
+  newerThan: number;
+  at: string;
+  /** The reason recorded on each. */
+  errorMessage: string;
+}
+
+/**
+ * Ends the PENDING deployments of a pair older than `newerThan` as SUPERSEDED, in one statement
+ * (they never started: no lock, lease or statistics to release). Returns their ids.
+ */
+export async function supersedePendingOlder(trx: Db, target: SupersedeTarget): Promise<number[]> {
+  const values = { status: 'superseded' as const, completed_at: target.at, error_message: target.errorMessage };
+  let update = trx
+    .updateTable('tb_deployment')
+    .set(values)
+    .where('fraise', '=', target.fraise)
+    .where('environment', '=', target.environment)
+    .where('status', '=', 'pending')
+    .where('id', '<', target.newerThan);
+  update = target.job === null ? update.where('job', 'is', null) : update.where('job', '=', target.job);
+  if (dialectOf(trx) !== 'mysql') {
+    const rows = await update.returning('id').execute();
+    return rows.map((r) => Number(r.id));
+  }
+  // MySQL has no RETURNING: lock the rows, then update them.
+  let select = trx
+    .selectFrom('tb_deployment')
+    .select('id')
+    .where('fraise', '=', target.fraise)
+    .where('environment', '=', target.environment)
+    .where('status', '=', 'pending')
+    .where('id', '<', target.newerThan);
+  select = target.job === null ? select.where('job', 'is', null) : select.where('job', '=', target.job);
+  const ids = (await select.forUpdate().execute()).map((r) => Number(r.id));
+  if (ids.length) await trx.updateTable('tb_deployment').set(values).where('id', 'in', ids).where('status', '=', 'pending').execute();
+  return ids;
+}
+
+/** Asks the process running a deployment to stop it (it polls the flag); only while IN_PROGRESS. */
+export async function requestCancel(db: Db, id: number): Promise<void> {
+  await db.updateTable('tb_deployment').set({ cancel_requested: 1 }).where('id', '=', id).where('status', '=', 'in_progress').execute();
 }

@@ -1,6 +1,6 @@
 import type { Selectable } from 'kysely';
 import type { FraiseStatusView } from '../../db/database.js';
-import type { DeploymentStatus, FraiseState, HealthStatus } from '../model.js';
+import type { FraiseState, HealthStatus } from '../model.js';
 import { isUniqueViolation } from './dialect-sql.js';
 import type { Db } from './store.js';
 
@@ -97,11 +97,11 @@ function toFraiseState(row: Selectable<FraiseStatusView>): FraiseState {
     fraise: row.fraise,
     environment: row.environment,
     currentVersion: row.current_version,
-    status: row.status as HealthStatus,
+    status: row.status,
     targetProvider: row.target_provider,
     lastDeployedAt: row.last_deployed_at,
     lastDeployedBy: row.last_deployed_by,
     lastDeploymentId: row.last_deployment_id === null ? null : String(row.last_deployment_id),
-    lastDeploymentStatus: row.last_deployment_status as DeploymentStatus | null,
+    lastDeploymentStatus: row.last_deployment_status,
   };
 }

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { dialectOf } from '../../db/migrations/helpers.js';
+import { dialectOf } from '../../db/dialect.js';
 import type { DeploymentProgress } from '../model.js';
 import type { Db } from './store.js';
 

@@ -24,6 +24,10 @@ export interface Store {
 /** How long migrating waits for another process that migrates or writes. */
 const MIGRATION_WAIT_MS = 60_000;
 
+/**
+ * A store for `url` (a bad URL throws here). Nothing is opened yet: the first query opens the
+ * SQLite file or the pool's first connection, so wiring an app does no I/O.
+ */
 export function createStore(url: string, options: OpenOptions = {}): Store {
   const target: DatabaseTarget = parseDatabaseUrl(url);
   const db = openDatabase(target, options);

@@ -2,7 +2,7 @@ import type { Insertable, Selectable } from 'kysely';
 import type { RecentWebhooksView, WebhookEventTable } from '../../db/database.js';
 import type { Deployment, WebhookEventRecord } from '../model.js';
 import { toDeployment } from './deployment.repository.js';
-import { dialectOf } from '../../db/migrations/helpers.js';
+import { dialectOf } from '../../db/dialect.js';
 import type { Db } from './store.js';
 
 /*

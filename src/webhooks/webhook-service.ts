@@ -6,7 +6,7 @@ import { announceCompleted } from '../deploy/queue.js';
 import { BadInputError, ForbiddenError, FraisierError, InvalidSignatureError, StoreUnavailableError } from '../errors.js';
 import type { EventBus } from '../events/bus.js';
 import type { WebhookEventRecord, WebhookResult } from '../model.js';
-import type { Metrics } from '../server/metrics.js';
+import type { Metrics } from '../metrics.js';
 import type { WebhookDelivery, WebhookIntake } from '../services/app-services.js';
 import { guardStore, type Store } from '../store/store.js';
 import { findWebhookEventByDelivery, listWebhookEventDeployments } from '../store/webhook-event.repository.js';
