@@ -6,6 +6,7 @@ import { type DeployContext, DeployFailure, DeploymentCancelled, DeploymentSuper
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { Catalog } from '../services/catalog.js';
 import { findPushOrigin } from '../store/deployment.repository.js';
+import type { ClaimedRun } from '../store/claim.repository.js';
 import type { Store } from '../store/store.js';
 import { type FenceGuard, ProgressRecorder } from './progress-recorder.js';
 
@@ -16,23 +17,10 @@ import { type FenceGuard, ProgressRecorder } from './progress-recorder.js';
  * older than the commit deployed, found so by the fetch step), with the reason.
  */
 
-export interface ClaimedDeployment {
-  id: number;
-  fraise: string;
-  environment: string;
-  job: string | null;
-  kind: 'deploy' | 'rollback' | 'job';
-  gitCommit: string | null;
-  gitBranch: string | null;
-  toVersion: string | null;
-  requestedBy: string | null;
-  context: Record<string, string>;
-  /** The version running when it started. */
-  oldVersion: string | null;
+/** A claimed run, and where its progress numbering stands. */
+export interface ClaimedDeployment extends ClaimedRun {
   /** Progress events already recorded (a retried run continues the numbering). */
   lastSequence: number;
-  /** The generation this claim took (null: claimed before fencing existed). */
-  fence: number | null;
 }
 
 /** What the dispatcher lends a run to keep it fenced (see DeployContext). */
