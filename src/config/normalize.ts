@@ -245,11 +245,15 @@ function normalizeTarget(
       return { provider, config };
     }
     const schema = options.targetSchemas[provider];
-    if (schema) {
-      const result = schema.safeParse(raw.target);
-      if (!result.success) report.issues(schema, result.error.issues, [...path, 'target']);
+    if (!schema) return { provider, config };
+    // Parsed once, here: providers read typed settings and never re-check them.
+    const result = schema.safeParse(raw.target);
+    if (!result.success) {
+      report.issues(schema, result.error.issues, [...path, 'target']);
+      return { provider, config };
     }
-    return { provider, config };
+    const { provider: _provider, ...settings } = result.data as Record<string, unknown>;
+    return { provider, config: settings };
   }
   // The Python Fraisier's environments: bare metal, on the environment's server (or locally).
   const server = root.environments?.[envName]?.server;

@@ -16,32 +16,54 @@ const serviceCommands = z.strictObject({
   logs: argv.optional(),
 });
 
+/** How a target on another server is reached: OpenSSH, key auth, host keys checked. */
+const sshSettings = {
+  host: z.string().optional(),
+  user: z.string().optional(),
+  port: port.optional(),
+  identity_file: z.string().optional(),
+  known_hosts: z.string().optional(),
+  ssh_options: z.array(z.string()).optional(),
+};
+
+export const bareMetalTarget = z.strictObject({
+  provider: z.literal('bare-metal'),
+  ...sshSettings,
+  app_path: z.string().optional(),
+  systemd_service: z.string().optional(),
+  service_manager: z.enum(['systemd', 'none']).optional(),
+  commands: serviceCommands.optional(),
+  sudo: z.boolean().optional(),
+  keep_releases: z.number().int().min(1).optional(),
+});
+
+/** Compose project names: what both `docker compose` and `docker-compose` accept. */
+const projectName = z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'lowercase letters, digits, "-" and "_", starting with a letter or digit');
+
+export const dockerComposeTarget = z.strictObject({
+  provider: z.literal('docker-compose'),
+  ...sshSettings,
+  /** The Compose file, relative to the repository's root (default: compose.yaml, docker-compose.yml, ...). */
+  file: z.string().min(1).optional(),
+  /** The one service to deploy (default: every service of the file). */
+  service: z.string().min(1).optional(),
+  project: projectName.optional(),
+  /** The Docker CLI context to run against (`docker --context`). */
+  context: z.string().min(1).optional(),
+  build: z.boolean().optional(),
+  pull: z.boolean().optional(),
+  app_path: z.string().optional(),
+  keep_releases: z.number().int().min(1).optional(),
+});
+
+/** A target's settings as loaded: its schema's output without the `provider` key. */
+export type TargetSettings<S extends z.ZodObject> = Omit<z.output<S>, 'provider'>;
+export type BareMetalTarget = TargetSettings<typeof bareMetalTarget>;
+export type DockerComposeTarget = TargetSettings<typeof dockerComposeTarget>;
+
 export const TARGET_SCHEMAS: Record<string, z.ZodObject> = {
-  'bare-metal': z.strictObject({
-    provider: z.literal('bare-metal'),
-    host: z.string().optional(),
-    user: z.string().optional(),
-    port: port.optional(),
-    identity_file: z.string().optional(),
-    known_hosts: z.string().optional(),
-    ssh_options: z.array(z.string()).optional(),
-    app_path: z.string().optional(),
-    systemd_service: z.string().optional(),
-    service_manager: z.enum(['systemd', 'none']).optional(),
-    commands: serviceCommands.optional(),
-    sudo: z.boolean().optional(),
-    keep_releases: z.number().int().min(1).optional(),
-  }),
-  'docker-compose': z.strictObject({
-    provider: z.literal('docker-compose'),
-    file: z.string().optional(),
-    service: z.string().optional(),
-    project: z.string().optional(),
-    context: z.string().optional(),
-    host: z.string().optional(),
-    build: z.boolean().optional(),
-    pull: z.boolean().optional(),
-  }),
+  'bare-metal': bareMetalTarget,
+  'docker-compose': dockerComposeTarget,
   coolify: z.strictObject({
     provider: z.literal('coolify'),
     endpoint: z.string(),

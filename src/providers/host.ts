@@ -34,6 +34,30 @@ export interface SshSettings {
   connectTimeoutSeconds?: number;
 }
 
+/** The `target:` settings that say where a target's commands run (bare metal and Compose alike). */
+export interface TargetHostSettings {
+  host?: string | undefined;
+  user?: string | undefined;
+  port?: number | undefined;
+  identity_file?: string | undefined;
+  known_hosts?: string | undefined;
+  ssh_options?: string[] | undefined;
+}
+
+/** No host is this machine; so is a bare "localhost" (with a port, user or key it is SSH). */
+export function targetShell(runner: CommandRunner, c: TargetHostSettings): HostShell {
+  const bareLocalhost = (c.host === 'localhost' || c.host === '127.0.0.1') && c.port === undefined && c.user === undefined && c.identity_file === undefined;
+  if (c.host === undefined || bareLocalhost) return localHost(runner);
+  return sshHost(runner, {
+    host: c.host,
+    ...(c.user !== undefined ? { user: c.user } : {}),
+    ...(c.port !== undefined ? { port: c.port } : {}),
+    ...(c.identity_file !== undefined ? { identityFile: c.identity_file } : {}),
+    ...(c.known_hosts !== undefined ? { knownHosts: c.known_hosts } : {}),
+    ...(c.ssh_options !== undefined ? { options: c.ssh_options } : {}),
+  });
+}
+
 export function localHost(runner: CommandRunner): HostShell {
   return { description: 'local', remote: false, run: (argv, options) => runner.run(argv, options) };
 }

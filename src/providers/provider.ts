@@ -102,10 +102,17 @@ export interface TargetContext {
   signal?: AbortSignal;
 }
 
-export interface DeploymentProvider {
+/**
+ * A target provider. `TSettings` is what its schema makes of the `target:` block (without
+ * `provider`): the configuration is parsed with `configSchema` once, at load, and the provider
+ * reads the result with `settingsOf`.
+ */
+export interface DeploymentProvider<TSettings = Record<string, unknown>> {
   readonly name: string;
-  /** Schema of the settings it accepts under `target:` (null: anything). */
+  /** Schema of the settings it accepts under `target:`, `provider` included (null: anything). */
   readonly configSchema: z.ZodObject | null;
+  /** The environment's target settings, as the schema parsed them. */
+  settingsOf(env: EnvironmentConfig): TSettings;
   /** The steps `deploy` (or a rollback) will run, for plans and dry runs. */
   plan(fraise: FraiseConfig, env: EnvironmentConfig, kind: 'deploy' | 'rollback'): string[];
   deploy(ctx: DeployContext): Promise<DeployOutcome>;
@@ -119,6 +126,15 @@ export interface DeploymentProvider {
   start(ctx: TargetContext): Promise<void>;
   /** Which target host a deployment occupies, for the per-host concurrency limit. */
   hostOf(env: EnvironmentConfig): string;
+}
+
+/**
+ * The settings of a target whose configuration loaded with `provider`'s schema (the registry
+ * hands load the schemas of the providers it holds, so a loaded `target:` of this provider was
+ * parsed by exactly that schema).
+ */
+export function loadedSettings<TSettings>(env: EnvironmentConfig): TSettings {
+  return env.target.config as TSettings;
 }
 
 /**

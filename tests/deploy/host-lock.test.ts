@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createRunner } from '../../src/exec/runner.js';
-import { layoutOf, parseLockOwner } from '../../src/providers/bare-metal/commands.js';
-import { HostLock } from '../../src/providers/bare-metal/host-lock.js';
+import { HostLock, parseLockOwner } from '../../src/providers/release/host-lock.js';
+import { layoutOf } from '../../src/providers/release/layout.js';
 import { localHost } from '../../src/providers/host.js';
 
 /*

@@ -3,12 +3,16 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { addWorktree, cloneMirror, fetchCommit, isAncestor, lsRemote, parseLsRemote } from '../../src/git/commands.js';
 import { isSafeRefName, matchesGlob, refNameProblem } from '../../src/git/refs.js';
-import { asUser, backupCommand, layoutOf, migrateCommands, serviceCommands, switchCurrent } from '../../src/providers/bare-metal/commands.js';
+import type { BareMetalTarget } from '../../src/config/target-schemas.js';
+import { asUser, backupCommand, migrateCommands, serviceCommands } from '../../src/providers/bare-metal/commands.js';
+import { layoutOf, switchCurrent } from '../../src/providers/release/layout.js';
 import { remoteCommand, shellQuote, sshCommand } from '../../src/providers/host.js';
 
 /* Command lines are pure functions: asserted exactly, the way Kamal tests its commands. */
 
 const env = (yaml: string) => parseConfig(`fraises:\n  a:\n    type: api\n    environments:\n      p:\n${yaml}`, { env: {} }).config.fraises[0]!.environments[0]!;
+/** The bare-metal settings of an environment, as the configuration loaded them. */
+const target = (yaml: string) => env(yaml).target.config as BareMetalTarget;
 
 describe('git commands', () => {
   it('put every outside value after --end-of-options', () => {
@@ -51,16 +55,16 @@ describe('git commands', () => {
 
 describe('the service manager', () => {
   it('is systemd for systemd_service, with sudo when asked', () => {
-    const commands = serviceCommands(env('        systemd_service: api.service\n        app_path: /srv/api\n'));
+    const commands = serviceCommands(target('        systemd_service: api.service\n        app_path: /srv/api\n'));
     expect(commands.restart).toEqual(['systemctl', 'restart', '--', 'api.service']);
     expect(commands.status).toEqual(['systemctl', 'is-active', '--quiet', '--', 'api.service']);
     expect(commands.logs?.(50)).toEqual(['journalctl', '--unit', 'api.service', '--lines', '50', '--no-pager', '--output', 'short-iso']);
-    const sudo = serviceCommands(env('        target: { provider: bare-metal, systemd_service: api.service, sudo: true }\n'));
+    const sudo = serviceCommands(target('        target: { provider: bare-metal, systemd_service: api.service, sudo: true }\n'));
     expect(sudo.restart).toEqual(['sudo', '-n', 'systemctl', 'restart', '--', 'api.service']);
   });
 
   it('is the environment\'s own commands where systemd does not run', () => {
-    const commands = serviceCommands(env('        app_path: /srv\n        systemd_service: x.service\n        commands: { restart: [./bin/restart], logs: [tail, -n] }\n'));
+    const commands = serviceCommands(target('        app_path: /srv\n        systemd_service: x.service\n        commands: { restart: [./bin/restart], logs: [tail, -n] }\n'));
     expect(commands.restart).toEqual(['./bin/restart']);
     expect(commands.stop).toEqual(['systemctl', 'stop', '--', 'x.service']);
     expect(commands.logs?.(20)).toEqual(['tail', '-n', '20']);

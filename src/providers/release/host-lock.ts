@@ -1,7 +1,8 @@
 import { hostname } from 'node:os';
+import type { Command } from '../../config/types.js';
 import type { HostShell } from '../host.js';
 import { DeployFailure } from '../provider.js';
-import { createLock, formatLockOwner, type HostLockOwner, type Layout, parseLockOwner, readLink, removeLock, replaceLock } from './commands.js';
+import { type Layout, readLink } from './layout.js';
 
 /*
  * A second guard, on the target itself, beside the database's fencing: a deployment holds a lock
@@ -146,4 +147,69 @@ function isAlive(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/**
+ * Who holds a target's host-side lock: the deployment, its lock key and fencing generation, and
+ * the Fraisier process (instance, host name, pid). Written as the text of the lock symlink.
+ */
+export interface HostLockOwner {
+  lockKey: string;
+  deployment: string;
+  generation: number;
+  instance: string;
+  host: string;
+  pid: number;
+}
+
+const LOCK_PREFIX = 'fraisier-lock:';
+
+export function formatLockOwner(owner: HostLockOwner): string {
+  const fields: [string, string][] = [
+    ['key', owner.lockKey],
+    ['deployment', owner.deployment],
+    ['generation', String(owner.generation)],
+    ['instance', owner.instance],
+    ['host', owner.host],
+    ['pid', String(owner.pid)],
+  ];
+  return LOCK_PREFIX + fields.map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join(';');
+}
+
+/** The owner a lock's text names, or undefined when it is not one of ours (taken over then). */
+export function parseLockOwner(text: string): HostLockOwner | undefined {
+  if (!text.startsWith(LOCK_PREFIX)) return undefined;
+  const fields = new Map(
+    text
+      .slice(LOCK_PREFIX.length)
+      .split(';')
+      .map((pair) => {
+        const at = pair.indexOf('=');
+        return [pair.slice(0, at), decodeURIComponent(pair.slice(at + 1))] as const;
+      }),
+  );
+  const generation = Number(fields.get('generation'));
+  const pid = Number(fields.get('pid'));
+  const [lockKey, deployment, instance, host] = ['key', 'deployment', 'instance', 'host'].map((k) => fields.get(k));
+  if (!lockKey || !deployment || !instance || !host || !Number.isInteger(generation) || !Number.isInteger(pid)) return undefined;
+  return { lockKey, deployment, generation, instance, host, pid };
+}
+
+/** Creates the lock; fails (exit 1) when it exists: `ln -s` is atomic. */
+export function createLock(lock: string, owner: string): Command {
+  return ['ln', '-s', '--', owner, lock];
+}
+
+/** Replaces a stale lock in one rename (a new link beside it, then `mv -T` over it). */
+export function replaceLock(lock: string, owner: string, unique: string): Command[] {
+  const next = `${lock}.${unique}`;
+  return [
+    ['ln', '-sfn', '--', owner, next],
+    ['mv', '-T', '--', next, lock],
+  ];
+}
+
+/** Removes the lock if it still names `owner` (one call: over SSH, one round trip). */
+export function removeLock(lock: string, owner: string): Command {
+  return ['sh', '-c', 'if [ "$(readlink -- "$1")" = "$2" ]; then rm -f -- "$1"; fi', 'fraisier-unlock', lock, owner];
 }

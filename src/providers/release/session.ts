@@ -1,0 +1,329 @@
+import type { Command } from '../../config/types.js';
+import { ExecError, type RunOptions, type RunResult } from '../../exec/runner.js';
+import { addWorktree, cloneMirror, fetchCommit, GIT_ENV, headCommit, isAncestor, lsRemote, pruneWorktrees, verifyCommit } from '../../git/commands.js';
+import { isFullCommitSha, isZeroSha, shortVersion } from '../../git/refs.js';
+import type { HostShell } from '../host.js';
+import { type DeployContext, DeployFailure, DeploymentCancelled, DeploymentSuperseded } from '../provider.js';
+import { HostLock } from './host-lock.js';
+import { isDirectory, type Layout, listReleases, makeDirectories, readLink, removeWorktree, switchCurrent } from './layout.js';
+
+/*
+ * One deployment's walk through its steps on one host, for targets that keep a release directory
+ * per commit (bare metal, Compose): progress, the deadline, the host-side lock, the exact commit
+ * fetched into a release, the `current` switch and pruning. Each provider extends it with what
+ * it does with a release.
+ */
+
+export const DEFAULT_KEEP_RELEASES = 5;
+
+export interface Release {
+  commit: string;
+  path: string;
+}
+
+export class ReleaseSession {
+  readonly deadline: number;
+  #stepIndex = -1;
+  /** What `current` pointed at before this deployment (null: nothing ran). */
+  previousRelease: string | null = null;
+  /** Whether this deployment moved `current`. */
+  switched = false;
+  #lock: HostLock | undefined;
+
+  constructor(
+    readonly ctx: DeployContext,
+    readonly plan: string[],
+    readonly host: HostShell,
+    readonly layout: Layout,
+  ) {
+    this.deadline = Date.now() + ctx.env.timeoutSeconds * 1000;
+  }
+
+  /** Variables every command of this deployment sees (outside values only ever travel here). */
+  get env(): Record<string, string> {
+    const { ctx } = this;
+    return {
+      ...ctx.env.env,
+      ...Object.fromEntries(Object.entries(ctx.context).map(([k, v]) => [`FRAISIER_${k.toUpperCase()}`, v])),
+      FRAISIER_DEPLOYMENT_ID: ctx.deploymentId,
+      FRAISIER_FRAISE: ctx.fraise.name,
+      FRAISIER_ENVIRONMENT: ctx.env.name,
+      FRAISIER_APP_PATH: this.layout.appPath,
+      FRAISIER_SHARED_PATH: this.layout.shared,
+      ...(ctx.commit ? { FRAISIER_COMMIT: ctx.commit } : {}),
+      ...(ctx.branch ? { FRAISIER_BRANCH: ctx.branch } : {}),
+      ...(ctx.previousVersion ? { FRAISIER_PREVIOUS_COMMIT: ctx.previousVersion } : {}),
+    };
+  }
+
+  async step(name: string, message?: string): Promise<void> {
+    if (this.ctx.signal.aborted) throw new DeploymentCancelled();
+    const index = this.plan.indexOf(name);
+    if (index >= 0) this.#stepIndex = index;
+    const progress = Math.min(99, Math.round((100 * Math.max(0, this.#stepIndex)) / this.plan.length));
+    await this.ctx.reporter.step(name, progress, message);
+  }
+
+  log(message: string): Promise<void> {
+    return this.ctx.reporter.log(message);
+  }
+
+  /** A command of this deployment: within its deadline, cancellable, its process group recorded. */
+  async run(argv: Command, options: RunOptions & { stepTimeoutSeconds?: number } = {}): Promise<RunResult> {
+    const remaining = this.deadline - Date.now();
+    if (remaining <= 0) throw new DeployFailure(`the deployment took longer than its timeout (${this.ctx.env.timeoutSeconds}s)`);
+    const timeoutMs = Math.min(remaining, (options.stepTimeoutSeconds ?? Number.POSITIVE_INFINITY) * 1000);
+    try {
+      return await this.host.run(argv, {
+        ...options,
+        env: { ...this.env, ...options.env },
+        timeoutMs,
+        signal: this.ctx.signal,
+        ...(this.ctx.onProcess ? { onProcess: this.ctx.onProcess } : {}),
+        ...(this.ctx.killGraceMs !== undefined ? { killGraceMs: this.ctx.killGraceMs } : {}),
+      });
+    } catch (error) {
+      if (error instanceof ExecError && error.reason === 'aborted') throw new DeploymentCancelled();
+      throw error;
+    }
+  }
+
+  /** True when `argv` exits 0 (a test, not a failure). */
+  succeeds(argv: Command, options: RunOptions = {}): Promise<boolean> {
+    return this.run(argv, options).then(
+      () => true,
+      (error: unknown) => {
+        if (error instanceof DeploymentCancelled) throw error;
+        return false;
+      },
+    );
+  }
+
+  /**
+   * The directories, the host-side lock, the repository reachable from the host, and what runs
+   * now (`current`): what every release-based deployment checks before it changes anything.
+   */
+  async prepareTarget(): Promise<void> {
+    const { ctx } = this;
+    await this.run(makeDirectories(this.layout), { stepTimeoutSeconds: 60 }).catch((error: Error) => {
+      throw new DeployFailure(`cannot prepare ${this.layout.appPath} on ${this.host.description}: ${error.message}`);
+    });
+    await this.lock();
+    if (ctx.env.repository) {
+      const ref = ctx.branch ? `refs/heads/${ctx.branch}` : 'HEAD';
+      await this.run(lsRemote(ctx.env.repository, ref), { env: GIT_ENV, stepTimeoutSeconds: 60 }).catch((error: Error) => {
+        throw new DeployFailure(`repository ${ctx.env.repository} is not reachable from ${this.host.description}: ${error.message}`);
+      });
+    }
+    this.previousRelease = await this.currentRelease();
+  }
+
+  /** The release `current` points at, or null. */
+  async currentRelease(): Promise<string | null> {
+    const current = await this.run(readLink(this.layout.current)).catch(() => undefined);
+    return current?.stdout.trim() || null;
+  }
+
+  /** Takes the host-side lock of app_path for this run (only a fenced run: it has a generation). */
+  async lock(): Promise<void> {
+    const { ctx } = this;
+    if (ctx.generation === undefined) return;
+    this.#lock = new HostLock(this.host, this.layout, {
+      fraise: ctx.fraise.name,
+      environment: ctx.env.name,
+      deployment: ctx.deploymentId,
+      generation: ctx.generation,
+      instance: ctx.instanceId ?? 'unknown',
+      log: (message) => ctx.reporter.log(message),
+    });
+    await this.#lock.acquire();
+  }
+
+  async unlock(): Promise<void> {
+    await this.#lock?.release();
+  }
+
+  /** Right before a change of the target: this run must still hold it (database and host lock). */
+  async touch(): Promise<void> {
+    await this.ctx.touchTarget();
+    await this.#lock?.check();
+  }
+
+  /** Fetches the exact commit into the mirror and makes it a release directory. */
+  async fetch(): Promise<Release> {
+    const { ctx } = this;
+    if (!ctx.env.repository) {
+      return { commit: ctx.commit ?? `deployment-${ctx.deploymentId}`, path: this.layout.appPath };
+    }
+    const repository = ctx.env.repository;
+    await this.step('fetch', ctx.commit ? `Fetching ${ctx.commit.slice(0, 12)}` : `Fetching the head of ${ctx.branch ?? 'the repository'}`);
+    if (!(await this.succeeds(isDirectory(this.layout.mirror)))) await this.run(cloneMirror(repository, this.layout.mirror), { env: GIT_ENV });
+    let commit = ctx.commit;
+    if (commit && isFullCommitSha(commit)) {
+      // The exact pushed commit: never "whatever the branch is now".
+      await this.run(fetchCommit(this.layout.mirror, repository, commit), { env: GIT_ENV }).catch(async () => {
+        // Servers that refuse fetching by id: fetch the branch, the commit must be in it.
+        if (ctx.branch) await this.run(fetchCommit(this.layout.mirror, repository, `refs/heads/${ctx.branch}`), { env: GIT_ENV });
+      });
+    } else {
+      const ref = ctx.branch ? `refs/heads/${ctx.branch}` : 'HEAD';
+      await this.run(fetchCommit(this.layout.mirror, repository, ref), { env: GIT_ENV });
+      // A short id resolves in the mirror; no id at all means what was just fetched.
+      commit ??= 'FETCH_HEAD';
+    }
+    const verified = await this.run(verifyCommit(this.layout.mirror, commit)).catch(() => undefined);
+    if (!verified) throw new DeployFailure(`commit ${commit} is not in ${repository}`);
+    commit = verified.stdout.trim();
+    await this.refuseOlder(commit);
+    const path = this.layout.release(commit);
+    if (!(await this.succeeds(isDirectory(path)))) {
+      await this.run(pruneWorktrees(this.layout.mirror));
+      await this.run(addWorktree(this.layout.mirror, path, commit), { env: GIT_ENV });
+    }
+    const head = await this.run(headCommit(path));
+    if (head.stdout.trim() !== commit) throw new DeployFailure(`release ${path} holds ${head.stdout.trim()}, expected ${commit}`);
+    this.ctx.commit = commit;
+    await this.log(`Code updated (${commit.slice(0, 12)})`);
+    return { commit, path };
+  }
+
+  /**
+   * Newest commit wins: a push does not deploy an ancestor of the commit deployed (a delivery
+   * that arrived late), unless the push moved the branch from that commit or a later one (the
+   * branch really went back). Before anything is written to the target.
+   */
+  async refuseOlder(commit: string): Promise<void> {
+    const order = this.ctx.newestCommit;
+    if (!order || order.deployed === commit || !(await this.isAncestor(commit, order.deployed))) return;
+    const before = order.before && !isZeroSha(order.before) ? order.before : null;
+    if (before && (before === order.deployed || (await this.isAncestor(order.deployed, before)))) {
+      await this.log(`The push moved the branch back from ${shortVersion(before)}: deploying ${shortVersion(commit)}, older than ${shortVersion(order.deployed)}`);
+      return;
+    }
+    throw new DeploymentSuperseded(`commit ${shortVersion(commit)} is older than ${shortVersion(order.deployed)} already deployed to ${order.target}`);
+  }
+
+  /** What git says in the mirror; a commit it lacks is fetched and git asked again, and one it cannot get makes the answer "no". */
+  async isAncestor(ancestor: string, descendant: string): Promise<boolean> {
+    const mirror = this.layout.mirror;
+    const ask = () =>
+      this.run(isAncestor(mirror, ancestor, descendant), { env: GIT_ENV }).then(
+        () => 'yes' as const,
+        (error: unknown) => {
+          if (error instanceof DeploymentCancelled) throw error;
+          return error instanceof ExecError && error.result.exitCode === 1 ? ('no' as const) : ('unknown' as const);
+        },
+      );
+    const answer = await ask();
+    if (answer !== 'unknown') return answer === 'yes';
+    for (const sha of [ancestor, descendant]) {
+      await this.run(fetchCommit(mirror, this.ctx.env.repository!, sha), { env: GIT_ENV }).catch((error: unknown) => {
+        if (error instanceof DeploymentCancelled) throw error;
+      });
+    }
+    return (await ask()) === 'yes';
+  }
+
+  /** The release of `version` if it was kept, else null (a rollback then fetches it again). */
+  async keptRelease(version: string): Promise<Release | null> {
+    const path = this.layout.release(version);
+    return (await this.succeeds(isDirectory(path))) ? { commit: version, path } : null;
+  }
+
+  /** A named step running one command in `cwd`; output streamed when `stream`. */
+  async command(step: string, command: Command, cwd: string, stream = false): Promise<void> {
+    await this.step(step, `Running ${command.join(' ')}`);
+    if (stream) await this.streamCommand(step, command, cwd);
+    else await this.runStep(step, command, cwd);
+  }
+
+  async runStep(step: string, command: Command, cwd: string): Promise<void> {
+    const started = Date.now();
+    try {
+      await this.run(command, { cwd });
+    } catch (error) {
+      if (error instanceof DeploymentCancelled) throw error;
+      throw new DeployFailure(`${step} failed: ${(error as Error).message}`);
+    }
+    await this.log(`${step} done in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+  }
+
+  /** Runs a command whose output lines become progress messages; a failure is `<step> failed: ...`. */
+  async streamCommand(step: string, command: Command, cwd: string, options: { timeoutSeconds?: number; env?: Record<string, string> } = {}): Promise<void> {
+    try {
+      await this.streamLines(command, cwd, options);
+    } catch (error) {
+      if (error instanceof DeploymentCancelled) throw error;
+      throw new DeployFailure(`${step} failed: ${(error as Error).message}`);
+    }
+  }
+
+  /** Runs a command whose output lines become progress messages, in order; errors as thrown. */
+  async streamLines(command: Command, cwd: string, options: { timeoutSeconds?: number; env?: Record<string, string> } = {}): Promise<RunResult> {
+    let pending = Promise.resolve();
+    try {
+      return await this.run(command, {
+        cwd,
+        ...(options.env ? { env: options.env } : {}),
+        ...(options.timeoutSeconds ? { stepTimeoutSeconds: options.timeoutSeconds } : {}),
+        onLine: (line) => {
+          if (line.trim() === '') return;
+          pending = pending.then(() => this.log(line.slice(0, 2_000)));
+        },
+      });
+    } finally {
+      await pending;
+    }
+  }
+
+  /** Points `current` at `releasePath` (a change of the target: the run must hold it). */
+  async switchTo(releasePath: string): Promise<void> {
+    await this.touch();
+    if (releasePath === this.layout.appPath) return;
+    for (const command of switchCurrent(this.layout, releasePath)) await this.run(command);
+    this.switched = true;
+  }
+
+  /** Points `current` back at the previous release; false when there is nothing to go back to. */
+  async switchBack(): Promise<boolean> {
+    const previous = this.previousRelease;
+    if (!previous || !this.switched) return false;
+    // Switching back is a change of the target too: never by a run that no longer holds it.
+    await this.touch();
+    for (const command of switchCurrent(this.layout, previous)) await this.host.run(command, { timeoutMs: 60_000 });
+    this.switched = false;
+    return true;
+  }
+
+  /**
+   * Keeps the newest `keep` releases (and the previous and the new one), removes the others;
+   * `onRemoved` cleans up what belonged to a removed release (its images). Never fails a deployment.
+   */
+  async pruneReleases(keep: number = DEFAULT_KEEP_RELEASES, onRemoved?: (commit: string) => Promise<void>): Promise<void> {
+    try {
+      const listing = await this.run(listReleases(this.layout));
+      const names = listing.stdout.split('\n').map((s) => s.trim()).filter(Boolean);
+      const protectedPaths = new Set([this.previousRelease, this.ctx.commit ? this.layout.release(this.ctx.commit) : null]);
+      for (const name of names.slice(keep)) {
+        const path = this.layout.release(name);
+        if (protectedPaths.has(path)) continue;
+        await this.run(removeWorktree(this.layout, path));
+        await onRemoved?.(name);
+      }
+    } catch (error) {
+      if (error instanceof DeploymentCancelled) throw error;
+      await this.log(`could not prune old releases: ${(error as Error).message}`);
+    }
+  }
+}
+
+/** The commit a release directory holds (its name), or null for something else. */
+export function releaseCommit(path: string): string | null {
+  const name = path.split('/').pop() ?? '';
+  return /^[0-9a-f]{40,64}$/.test(name) ? name : null;
+}
+
+export function shortRelease(path: string): string {
+  const commit = releaseCommit(path);
+  return commit ? commit.slice(0, 12) : path;
+}
