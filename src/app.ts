@@ -134,7 +134,7 @@ export function createApp(options: AppOptions): App {
   const services: AppServices = {
     catalog,
     queries,
-    deployments: new DeploymentService({ store, catalog, queries, bus, runner, dispatch: dispatcher, metrics, logger, now }),
+    deployments: new DeploymentService({ store, catalog, queries, bus, runner, providers, dispatch: dispatcher, metrics, logger, now }),
     webhooks,
     logs: new LogService(catalog, providers),
     events: feed,

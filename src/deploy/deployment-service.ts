@@ -14,6 +14,7 @@ import { findDeployment, findSuccessfulVersion, finishDeployment, previousSucces
 import { findFraiseState } from '../store/fraise-state.repository.js';
 import { guardStore, type Store } from '../store/store.js';
 import type { CommandRunner } from '../exec/runner.js';
+import type { ProviderRegistry } from '../providers/registry.js';
 import { planDeployment } from './plan.js';
 import { announceCompleted, enqueue } from './queue.js';
 
@@ -31,6 +32,7 @@ export interface DeploymentServiceDeps {
   queries: QueryService;
   bus: EventBus;
   runner: CommandRunner;
+  providers: ProviderRegistry;
   dispatch: DispatchControl;
   metrics: Metrics;
   logger: Logger;
@@ -117,7 +119,9 @@ export class DeploymentService implements DeploymentCommands {
     const fraise = this.deps.catalog.fraise(input.fraise);
     const env = this.deps.catalog.environment(input.fraise, input.environment);
     assertCan(principal, 'deploy', fraise.name, env.name);
-    return { fraise, env, plan: planDeployment(fraise, env, kind), target: `${fraise.name}/${env.name}` };
+    // The target's provider knows its steps (bare metal without a repository fetches nothing, Compose builds images).
+    const plan = this.deps.providers.get(env.target.provider)?.plan(fraise, env, kind) ?? planDeployment(fraise, env, kind);
+    return { fraise, env, plan, target: `${fraise.name}/${env.name}` };
   }
 
   /** The commit running on the environment, as tb_fraise_state records it. */

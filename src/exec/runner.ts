@@ -63,7 +63,8 @@ export class ExecError extends Error {
 }
 
 /** Variables a command inherits from Fraisier's own environment. */
-const INHERITED = ['PATH', 'HOME', 'USER', 'LOGNAME', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'SHELL', 'SSH_AUTH_SOCK'];
+// The Docker client's own settings: an operator who points Fraisier at an engine means its commands too.
+const INHERITED = ['PATH', 'HOME', 'USER', 'LOGNAME', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'SHELL', 'SSH_AUTH_SOCK', 'DOCKER_HOST', 'DOCKER_CONTEXT', 'DOCKER_CONFIG', 'DOCKER_CERT_PATH', 'DOCKER_TLS_VERIFY'];
 
 /** Output kept per stream: enough for an error message, bounded for memory. */
 const MAX_CAPTURE = 256 * 1024;
