@@ -220,6 +220,10 @@ function normalizeEnvironment(
   if (target.provider === 'bare-metal' && !env.appPath && fraise.type !== 'scheduled' && fraise.type !== 'backup') {
     report('warning', path, 'bare-metal target without app_path: deployments will stop at preflight');
   }
+  if (target.provider === 'docker-compose') {
+    if (!env.appPath) report('warning', path, 'docker-compose target without app_path: deployments will stop at preflight (the releases go there)');
+    if (fraise.type !== 'api' && fraise.type !== 'worker') report('warning', path, `docker-compose targets run api and worker fraises; a ${fraise.type} fraise will stop at preflight`);
+  }
   return env;
 }
 

@@ -63,9 +63,10 @@ export class DeploymentService implements DeploymentCommands {
     }
     const what = commit ? shortVersion(commit) : branch ? `the head of ${branch}` : 'the head of the repository';
     if (input.dryRun) {
+      const commands = (await this.deps.providers.get(env.target.provider)?.commands?.(fraise, env, commit ?? null)) ?? [];
       return {
         success: true,
-        message: `dry run: would deploy ${what} to ${target} (${env.target.provider}); nothing was queued`,
+        message: `dry run: would deploy ${what} to ${target} (${env.target.provider}); nothing was queued${commands.map((line) => `\n  ${line}`).join('')}`,
         dryRun: true,
         plan,
         deployment: null,

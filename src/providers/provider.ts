@@ -115,6 +115,11 @@ export interface DeploymentProvider<TSettings = Record<string, unknown>> {
   settingsOf(env: EnvironmentConfig): TSettings;
   /** The steps `deploy` (or a rollback) will run, for plans and dry runs. */
   plan(fraise: FraiseConfig, env: EnvironmentConfig, kind: 'deploy' | 'rollback'): string[];
+  /**
+   * The command lines a deployment of `commit` would run on the target, as far as they can be
+   * told without fetching it (dry runs show them); what would stop it comes back as a line too.
+   */
+  commands?(fraise: FraiseConfig, env: EnvironmentConfig, commit: string | null): Promise<string[]>;
   deploy(ctx: DeployContext): Promise<DeployOutcome>;
   /** Redeploys a recorded version, reusing what was kept of it. */
   rollback(ctx: DeployContext, toVersion: string): Promise<DeployOutcome>;

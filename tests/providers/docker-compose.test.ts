@@ -102,8 +102,13 @@ ${environment(repo, { name: 'local', project, port })}${environment(repo, {
 
   it('deploys A: its image is built and tagged with the commit, the container answers A', { timeout: 180_000 }, async () => {
     commits.A = repo.commit('A');
-    const plan = await gql(t.app, `mutation { deploy(fraise: "hello", environment: "local", dryRun: true) { plan } }`);
+    const plan = await gql(t.app, `mutation($c: String) { deploy(fraise: "hello", environment: "local", commit: $c, dryRun: true) { plan message } }`, { c: commits.A });
     expect(plan.data.deploy.plan).toEqual(['preflight', 'fetch', 'build', 'restart', 'health_check']);
+    // The exact commands, with the Compose this machine has.
+    const files = `--project-name ${project} --file ${repo.appPath}/releases/${commits.A}/compose.yaml --file ${repo.appPath}/compose/${commits.A}.yaml`;
+    const lines = (plan.data.deploy.message as string).split('\n').map((l) => l.trim());
+    const command = (sub: string) => expect.stringMatching(new RegExp(`^docker[ -]compose ${files} ${sub}$`));
+    expect(lines.slice(1)).toEqual(['on local:', command('config'), command('build'), command('up --detach --no-build --remove-orphans')]);
     const deployment = await deploy(commits.A);
     expect(deployment).toMatchObject({ status: 'success', newVersion: commits.A, errorMessage: null });
     expect(await answer(port)).toBe('A');

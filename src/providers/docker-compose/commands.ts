@@ -47,6 +47,12 @@ export function compose(cli: ComposeCli, files: ComposeFiles, ...args: string[])
   return [...cli.base, '--project-name', files.project, '--file', files.file, ...override, ...args];
 }
 
+/** Starts a release's containers with its own images (never a build here: that is the build step's). */
+export function upCommand(cli: ComposeCli, files: ComposeFiles, service?: string): Command {
+  // Deploying the whole file: containers of services it no longer has go too.
+  return compose(cli, files, 'up', '--detach', '--no-build', ...(service ? [service] : ['--remove-orphans']));
+}
+
 /** The Compose file names looked for when none is configured, as Compose itself looks. */
 export const DEFAULT_COMPOSE_FILES = ['compose.yaml', 'compose.yml', 'docker-compose.yaml', 'docker-compose.yml'];
 
@@ -95,8 +101,9 @@ export function parseComposeConfig(text: string): ComposeModel {
 export function releaseImage(project: string, service: string, commit: string): string {
   const component = `${project}-${service}`
     .toLowerCase()
-    .replace(/[^a-z0-9._-]+/g, '-')
-    .replace(/^[._-]+|[._-]+$/g, '');
+    // One "-" between alphanumeric runs: always a valid repository name component.
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '');
   return `fraisier/${component}:${commit}`;
 }
 

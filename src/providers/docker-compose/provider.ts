@@ -1,10 +1,11 @@
 import { isAbsolute, posix, resolve } from 'node:path';
 import { dockerComposeTarget, type DockerComposeTarget } from '../../config/target-schemas.js';
-import type { Command, EnvironmentConfig, FraiseConfig, JobConfig } from '../../config/types.js';
+import type { EnvironmentConfig, FraiseConfig, JobConfig } from '../../config/types.js';
 import { abortableSleep, checkHealth } from '../../deploy/health-check.js';
 import type { CommandRunner } from '../../exec/runner.js';
 import type { HealthStatus } from '../../model.js';
-import { targetShell, type HostShell } from '../host.js';
+import { isFullCommitSha } from '../../git/refs.js';
+import { shellQuote, targetShell, type HostShell } from '../host.js';
 import {
   type DeployContext,
   DeployFailure,
@@ -36,6 +37,7 @@ import {
   readFile,
   removeFile,
   removeImages,
+  upCommand,
   versionCommand,
   writeFile,
 } from './commands.js';
@@ -118,6 +120,30 @@ export class DockerComposeProvider implements DeploymentProvider<DockerComposeTa
     if (settings.pull) steps.push('pull');
     steps.push('restart', 'health_check');
     return steps;
+  }
+
+  async commands(fraise: FraiseConfig, env: EnvironmentConfig, commit: string | null): Promise<string[]> {
+    const host = this.shellFor(env);
+    const settings = this.settingsOf(env);
+    let cli: ComposeCli;
+    try {
+      cli = await this.cli(host, settings.context);
+    } catch (error) {
+      return [`cannot deploy: ${(error as Error).message}`];
+    }
+    const layout = this.layout(env);
+    const version = commit && isFullCommitSha(commit) ? commit : '<commit>';
+    const plan = this.plan(fraise, env, 'deploy');
+    const files: ComposeFiles = {
+      project: this.project(env),
+      file: posix.join(layout.release(version), settings.file ?? DEFAULT_COMPOSE_FILES[0]!),
+      ...(plan.includes('build') ? { override: overridePath(layout, version) } : {}),
+    };
+    const lines = [compose(cli, files, 'config')];
+    if (plan.includes('build')) lines.push(compose(cli, files, 'build'));
+    if (plan.includes('pull')) lines.push(compose(cli, files, 'pull', ...this.services(env)));
+    lines.push(upCommand(cli, files, settings.service));
+    return [`on ${host.description}:`, ...lines.map((argv) => argv.map(shellQuote).join(' '))];
   }
 
   async deploy(ctx: DeployContext): Promise<DeployOutcome> {
@@ -340,18 +366,12 @@ class ComposeSession extends ReleaseSession {
     await this.streamCommand('pull', compose(this.cli, files, 'pull', ...pulled), release.path);
   }
 
-  upCommand(files: ComposeFiles): Command {
-    const service = this.settings.service;
-    // Deploying the whole file: containers of services it no longer has go too.
-    return compose(this.cli, files, 'up', '--detach', '--no-build', ...(service ? [service] : ['--remove-orphans']));
-  }
-
   /** `current` to the release, then its containers up; a failure puts the previous release back. */
   async up(release: Release, files: ComposeFiles): Promise<void> {
     await this.step('restart', `Starting ${this.settings.service ?? 'the services'} of ${release.commit.slice(0, 12)} (project ${files.project})`);
     await this.switchTo(release.path);
     try {
-      await this.streamLines(this.upCommand(files), release.path);
+      await this.streamLines(upCommand(this.cli, files, this.settings.service), release.path);
     } catch (error) {
       if (error instanceof DeploymentCancelled) {
         await this.revert('cancelled during the restart').catch(() => {});
@@ -432,7 +452,7 @@ class ComposeSession extends ReleaseSession {
     const previous = this.previousRelease;
     if (!(await this.switchBack()) || !previous) return;
     const files = await releaseFiles(this.host, this.provider, this.ctx.env, this.layout, previous);
-    await this.streamLines(this.upCommand(files), previous, { env: { FRAISIER_ROLLBACK_REASON: reason } });
+    await this.streamLines(upCommand(this.cli, files, this.settings.service), previous, { env: { FRAISIER_ROLLBACK_REASON: reason } });
   }
 
   /** A kept release of `version` with its images, or a fresh one built again when it was pruned. */
