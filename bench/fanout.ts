@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type Child, runWorker, startFraisier } from './lib/processes.js';
 import type { Row } from './lib/report.js';
@@ -46,6 +46,8 @@ export async function benchFanout(workDir: string): Promise<{ rows: Row[]; notes
 
   let server: Child | undefined;
   let peakRss = 0;
+  /** RSS once every client subscribed (the gate), before the events flow: what the subscriptions hold. */
+  let subscribedRss: number | undefined;
   let result: FanoutResult;
   try {
     server = await startFraisier(['--config', join(workDir, 'fanout.yaml'), '--database', `sqlite:${join(workDir, 'fanout.db')}`], { cwd: workDir });
@@ -56,7 +58,11 @@ export async function benchFanout(workDir: string): Promise<{ rows: Row[]; notes
       body: JSON.stringify({ query: 'mutation { deploy(fraise: "chatty", environment: "local", force: true) { deployment { id } } }' }),
     });
     const id = ((await response.json()) as { data: { deploy: { deployment: { id: string } } } }).data.deploy.deployment.id;
-    const sampler = setInterval(() => (peakRss = Math.max(peakRss, server!.rssMiB())), 100);
+    const sampler = setInterval(() => {
+      const rss = server!.rssMiB();
+      peakRss = Math.max(peakRss, rss);
+      if (subscribedRss === undefined && existsSync(gate)) subscribedRss = rss;
+    }, 20);
     try {
       result = await runWorker<FanoutResult>('bench/fanout-clients.ts', { mode: 'fraisier', url: server.url, clients: CLIENTS, deploymentId: id, gate });
     } finally {
@@ -86,6 +92,15 @@ export async function benchFanout(workDir: string): Promise<{ rows: Row[]; notes
           ratio: '-',
           bar: 'all, in order',
           pass: complete,
+        },
+        {
+          bench: `fan-out (${CLIENTS} graphql-ws subscribers)`,
+          measure: 'server RSS idle → all subscribed (before the events)',
+          value: `${idle.toFixed(0)} → ${(subscribedRss ?? Number.NaN).toFixed(0)} MiB`,
+          reference: '-',
+          ratio: `${((((subscribedRss ?? Number.NaN) - idle) * 1024) / CLIENTS).toFixed(0)} KiB per subscriber`,
+          bar: '-',
+          pass: null,
         },
         {
           bench: `fan-out (${CLIENTS} graphql-ws subscribers)`,

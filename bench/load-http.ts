@@ -9,6 +9,7 @@
 // server answers 36,000), and the ratio looked three times better than it was. Here each
 // connection rewrites only the unique header line of its request buffer (lib/http-client.ts):
 // the same requests reach the reference and Fraisier, and the generator costs little on either.
+import { createHmac } from 'node:crypto';
 import { KeepAliveConnection, requestHead } from './lib/http-client.js';
 import { readInput } from './lib/processes.js';
 import { percentile } from './lib/stats.js';
@@ -25,6 +26,14 @@ interface Input {
   uniqueHeader?: { name: string; prefix: string };
   /** Report the unique header values of the requests answered 2xx (the delivery ids). */
   collectDeliveryIds?: boolean;
+  /**
+   * Each request pushes a commit of its own, so that each one queues a deployment: request n
+   * writes commit n over every occurrence of `after` in the body and commit n - 1 over every
+   * occurrence of `before` (the branch moves on one commit per request), then signs the body
+   * into `signatureHeader` (`sha256=<hex HMAC>`). Commit n is `prefix` (24 hex digits) and n in
+   * 16 hex digits; n counts on from `first` (a server's runs continue one chain).
+   */
+  commits?: { after: string; before: string; prefix: string; first: number; secret: string; signatureHeader: string };
 }
 
 /** A request without an answer after this long counts as a timeout, and its connection is replaced. */
@@ -38,6 +47,21 @@ const body = Buffer.from(input.body ?? '', 'utf8');
 const head = requestHead(target, input.method, input.path, input.headers, body.length);
 
 let counter = 0;
+/** The next commit of the chain (input.commits). */
+let commitNumber = input.commits?.first ?? 0;
+const commitId = (n: number) => `${input.commits!.prefix}${n.toString(16).padStart(16, '0')}`;
+/** Where `after` and `before` stand in the body. */
+const offsets = (needle: string | undefined) => {
+  const found: number[] = [];
+  if (!needle) return found;
+  for (let at = body.indexOf(needle); at >= 0; at = body.indexOf(needle, at + needle.length)) found.push(at);
+  return found;
+};
+const afterAt = offsets(input.commits?.after);
+const beforeAt = offsets(input.commits?.before);
+if (input.commits && (input.commits.after.length !== 40 || input.commits.before.length !== 40 || afterAt.length === 0 || beforeAt.length === 0)) {
+  throw new Error('commits: after and before must be 40-digit ids found in the body');
+}
 const latencies: number[] = [];
 const statusCodes: Record<string, number> = {};
 const acknowledged: string[] = [];
@@ -59,6 +83,8 @@ async function client(): Promise<void> {
   // The request, rebuilt in place: head, unique header line, body (one write per request).
   const request = Buffer.allocUnsafe(head.length + 512 + body.length);
   head.copy(request);
+  // This connection's copy of the body, its commit ids rewritten per request.
+  const own = Buffer.from(body);
   let sentAt = 0;
   let timedOut = false;
   overdue.add(() => {
@@ -69,9 +95,17 @@ async function client(): Promise<void> {
   });
   while (sending) {
     const unique = input.uniqueHeader ? `${input.uniqueHeader.prefix}-${++counter}` : '';
-    const line = input.uniqueHeader ? `${input.uniqueHeader.name}: ${unique}\r\n\r\n` : '\r\n';
+    let line = input.uniqueHeader ? `${input.uniqueHeader.name}: ${unique}\r\n\r\n` : '\r\n';
+    if (input.commits) {
+      const n = commitNumber++;
+      const after = commitId(n);
+      const before = commitId(n - 1);
+      for (const at of afterAt) own.write(after, at, 'latin1');
+      for (const at of beforeAt) own.write(before, at, 'latin1');
+      line = `${input.commits.signatureHeader}: sha256=${createHmac('sha256', input.commits.secret).update(own).digest('hex')}\r\n${line}`;
+    }
     let length = head.length + request.write(line, head.length, 'latin1');
-    length += body.copy(request, length);
+    length += own.copy(request, length);
     sentAt = performance.now();
     let status: number;
     try {
@@ -112,6 +146,7 @@ const answer = JSON.stringify({
   errors,
   timeouts,
   ...(input.collectDeliveryIds ? { acknowledged } : {}),
+  ...(input.commits ? { nextCommit: commitNumber } : {}),
   statusCodes,
 });
 // Connections still waiting past the drain are not waited for; the answer is flushed first.

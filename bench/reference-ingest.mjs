@@ -2,7 +2,9 @@
 // work Fraisier does for a signed GitHub push, with no framework at all. node:http, the HMAC
 // checked in constant time, the body parsed, the rows Fraisier writes (the delivery with its
 // payload, the request, the deployment, the older pending one superseded, the link) in the
-// same schema, committed in batches before any answer, and a JSON answer of the same shape.
+// same schema, after ordering the push against what is queued, running and deployed (newest
+// commit wins: the same reads, and the same walk back through recorded pushes when those do
+// not tell), committed in batches before any answer, and a JSON answer of the same shape.
 // One thread, no logging, no metrics, no GraphQL, no checks beyond these.
 //
 // It answers the question the bare node:http reference cannot: how much of the gap is the
@@ -45,6 +47,44 @@ const supersede = db.prepare(
    WHERE fraise = 'site' AND environment = 'production' AND status = 'pending' AND id < ? AND job IS NULL RETURNING id`,
 );
 const link = db.prepare('UPDATE tb_webhook_event SET fk_deployment = ? WHERE id = ?');
+const settle = db.prepare('UPDATE tb_webhook_event SET fk_deployment = ?, outcome = ?, reason = ?, processed = ? WHERE id = ?');
+const active = db.prepare(
+  `SELECT id, status, git_commit FROM tb_deployment WHERE status IN ('pending', 'in_progress') AND fraise = 'site' AND environment = 'production' AND job IS NULL`,
+);
+const current = db.prepare(`SELECT current_version FROM tb_fraise_state WHERE fraise = 'site' AND environment = 'production'`);
+const recentPushes = db.prepare(
+  `SELECT d.git_commit, e.before_sha FROM tb_deployment d JOIN tb_deployment_request r ON r.id = d.fk_request JOIN tb_webhook_event e ON e.id = r.fk_webhook_event
+   WHERE d.fraise = 'site' AND d.environment = 'production' AND d.job IS NULL AND r.trigger_type = 'webhook' ORDER BY d.id DESC LIMIT 200`,
+);
+const finish = db.prepare(`UPDATE tb_deployment SET status = 'superseded', completed_at = ?, error_message = ? WHERE id = ?`);
+const ZERO = /^0+$/;
+
+/** Newest commit wins, as src/deploy/push-order.ts orders a push: 'queue', 'replay' or 'older'. */
+function order(after, before) {
+  const heads = active.all().sort((a, b) => b.id - a.id).map((row) => row.git_commit).filter(Boolean);
+  const deployed = current.get()?.current_version;
+  if (deployed) heads.push(deployed);
+  if (heads.length === 0) return 'queue';
+  if (heads[0] === after) return 'replay';
+  if (before && !ZERO.test(before) && before === heads[0]) return 'queue';
+  if (heads.includes(after)) return 'replay';
+  const befores = new Map();
+  for (const row of recentPushes.all()) {
+    if (!row.git_commit || !row.before_sha || ZERO.test(row.before_sha)) continue;
+    befores.set(row.git_commit, [...(befores.get(row.git_commit) ?? []), row.before_sha]);
+  }
+  for (const head of heads) {
+    const seen = new Set([head]);
+    const walk = [head];
+    while (walk.length) {
+      for (const earlier of befores.get(walk.shift()) ?? []) {
+        if (earlier === after) return 'older';
+        if (!seen.has(earlier)) seen.add(earlier) && walk.push(earlier);
+      }
+    }
+  }
+  return 'queue';
+}
 const REASON = 'site/production: push to main';
 const TARGET = JSON.stringify({ provider: 'custom', steps: [{ name: 'build', command: ['sleep', '2'] }] });
 
@@ -53,9 +93,15 @@ const write = db.transaction((batch) => {
     const event = insertEvent.get(d.now, d.deliveryId, d.repository, d.ref, d.branch, d.after, d.before, d.sender, d.message, d.author, REASON, d.ip, d.payload);
     if (!event) continue; // a redelivery: answered as a duplicate
     d.eventId = event.id;
+    d.order = order(d.after, d.before);
+    if (d.order === 'replay') {
+      settle.run(null, 'ignored', `commit ${d.after.slice(0, 12)} is already queued: nothing queued`, 0, event.id);
+      continue;
+    }
     const request = insertRequest.get(d.now, `webhook:github:${d.sender}`, d.branch, d.after, event.id, d.context).id;
     d.deploymentId = insertDeployment.get(request, d.now, d.after, d.branch, TARGET).id;
-    supersede.all(d.now, `superseded by deployment ${d.deploymentId}`, d.deploymentId);
+    if (d.order === 'older') finish.run(d.now, `commit ${d.after.slice(0, 12)} is older than the one queued`, d.deploymentId);
+    else supersede.all(d.now, `superseded by deployment ${d.deploymentId}`, d.deploymentId);
     link.run(d.deploymentId, event.id);
   }
 });
@@ -74,12 +120,16 @@ function flush() {
       answer(d.response, 200, { accepted: true, duplicate: true, message: `delivery ${d.deliveryId} was already received` });
       continue;
     }
-    answer(d.response, 202, {
+    if (d.order === 'replay') {
+      answer(d.response, 200, { accepted: true, duplicate: false, message: `commit ${d.after.slice(0, 12)} is already queued: nothing queued` });
+      continue;
+    }
+    answer(d.response, d.order === 'queue' ? 202 : 200, {
       accepted: true,
       duplicate: false,
       message: `1 deployment queued: ${REASON}`,
       event: { id: String(d.eventId), outcome: 'accepted', reason: REASON, deliveryId: d.deliveryId },
-      deployments: [{ id: String(d.deploymentId), fraise: 'site', environment: 'production', status: 'PENDING', gitCommit: d.after, gitBranch: d.branch }],
+      deployments: [{ id: String(d.deploymentId), fraise: 'site', environment: 'production', status: d.order === 'queue' ? 'PENDING' : 'SUPERSEDED', gitCommit: d.after, gitBranch: d.branch }],
     });
   }
 }

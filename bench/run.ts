@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { benchDeploy } from './deploy.js';
 import { benchFanout } from './fanout.js';
 import { benchIngest } from './ingest.js';
 import { benchPickup } from './pickup.js';
@@ -13,7 +14,7 @@ import { machine, renderTable, type Row, writeResults } from './lib/report.js';
 import { benchPgUrl, benchReads } from './reads.js';
 
 const PG_ADMIN = process.env.FRAISIER_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const all = ['ingest', 'pickup', 'fanout', 'reads'] as const;
+const all = ['ingest', 'pickup', 'deploy', 'fanout', 'reads'] as const;
 const selected = process.argv.slice(2).length ? process.argv.slice(2) : [...all];
 for (const name of selected) {
   if (!(all as readonly string[]).includes(name)) {
@@ -53,6 +54,13 @@ try {
     await settle();
     console.error('· pickup: webhook → first DeploymentProgress');
     const r = await benchPickup(workDir);
+    rows.push(...r.rows);
+    notes.push(...r.notes);
+  }
+  if (selected.includes('deploy')) {
+    await settle();
+    console.error('· own time per deployment');
+    const r = await benchDeploy(workDir);
     rows.push(...r.rows);
     notes.push(...r.notes);
   }

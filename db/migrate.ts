@@ -3,11 +3,13 @@ import type { Database } from './database.js';
 import { dialectOf } from './dialect.js';
 import * as m0001 from './migrations/0001_initial.js';
 import * as m0002 from './migrations/0002_fencing.js';
+import * as m0003 from './migrations/0003_active_index.js';
 
 /** Every migration, in order. Names are frozen once released. */
 export const MIGRATIONS: Record<string, Migration> = {
   '0001_initial': m0001,
   '0002_fencing': m0002,
+  '0003_active_index': m0003,
 };
 
 export const MIGRATION_TABLE = 'tb_schema_migration';

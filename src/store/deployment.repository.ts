@@ -303,16 +303,18 @@ export interface DeploymentHeads {
 }
 
 export async function deploymentHeads(db: Db, fraise: string, environment: string): Promise<DeploymentHeads> {
-  // Driven by ix_deployment_status: few rows are ever pending or in progress.
-  const active = await db
-    .selectFrom('tb_deployment')
-    .select(['id', 'status', 'git_commit'])
-    .where('status', 'in', ['pending', 'in_progress'])
-    .where('fraise', '=', fraise)
-    .where('environment', '=', environment)
-    .where('job', 'is', null)
-    .orderBy('id', 'desc')
-    .execute();
+  // Driven by ix_deployment_pair_status: few rows are ever pending or in progress. Sorted here,
+  // not by the query: with ORDER BY id SQLite reads the pair's whole history in id order instead.
+  const active = (
+    await db
+      .selectFrom('tb_deployment')
+      .select(['id', 'status', 'git_commit'])
+      .where('status', 'in', ['pending', 'in_progress'])
+      .where('fraise', '=', fraise)
+      .where('environment', '=', environment)
+      .where('job', 'is', null)
+      .execute()
+  ).sort((a, b) => Number(b.id) - Number(a.id));
   const state = await db
     .selectFrom('tb_fraise_state')
     .select('current_version')
