@@ -6,7 +6,7 @@ import './fraise.js';
 import './deployment.js';
 import './webhook.js';
 import './progress.js';
-import './logs.js';
+import './targets.js';
 import './jobs.js';
 
 /** The Fraisier GraphQL schema (printed to compiled/schema.graphql by `npm run compile`). */

@@ -25,7 +25,7 @@ import { attachGraphQLWs, type WsHandle } from './server/ws.js';
 import { createFraisierYoga, type FraisierYoga } from './server/yoga.js';
 import type { AppServices } from './services/app-services.js';
 import { Catalog } from './services/catalog.js';
-import { LogService } from './services/logs.js';
+import { TargetService } from './services/targets.js';
 import { QueryService } from './services/queries.js';
 import { findDeployment } from './store/deployment.repository.js';
 import { findProgress } from './store/progress.repository.js';
@@ -136,7 +136,7 @@ export function createApp(options: AppOptions): App {
     queries,
     deployments: new DeploymentService({ store, catalog, queries, bus, runner, providers, dispatch: dispatcher, metrics, logger, now }),
     webhooks,
-    logs: new LogService(catalog, providers),
+    targets: new TargetService(catalog, providers),
     events: feed,
   };
   const scheduler = new Scheduler({ store, catalog, bus, metrics, logger, now, notify: () => dispatcher.notify() });

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { registerCancel } from './commands/cancel.js';
 import { registerCompletion } from './commands/completion.js';
 import { registerConfig } from './commands/config.js';
+import { registerControl } from './commands/control.js';
 import { registerDb } from './commands/db.js';
 import { registerDeploy } from './commands/deploy.js';
 import { registerDeployment } from './commands/deployment.js';
@@ -38,6 +39,7 @@ export async function main(argv: string[]): Promise<number> {
   registerStats(program);
   registerWebhooks(program);
   registerLogs(program);
+  registerControl(program);
   registerConfig(program);
   registerDb(program);
   registerCompletion(program);

@@ -1,7 +1,7 @@
 import type { Principal } from '../auth/principal.js';
 import type { Deployment, DeploymentProgress, DeploymentResult, TriggerType, WebhookResult } from '../model.js';
 import type { Catalog } from './catalog.js';
-import type { LogService } from './logs.js';
+import type { TargetService } from './targets.js';
 import type { QueryService } from './queries.js';
 
 /** Deploy, roll back, cancel: the write side of deployments. */
@@ -70,6 +70,6 @@ export interface AppServices {
   deployments: DeploymentCommands;
   webhooks: WebhookIntake;
   events: EventFeed;
-  /** Recent logs of an environment, from its target provider. */
-  logs: Pick<LogService, 'logs'>;
+  /** An environment's target now: logs, health, stop and start, from its provider. */
+  targets: Pick<TargetService, 'logs' | 'health' | 'stop' | 'start'>;
 }

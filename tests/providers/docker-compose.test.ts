@@ -173,6 +173,23 @@ ${environment(repo, { name: 'local', project, port })}${environment(repo, {
     const state = await gql(t.app, `{ fraise(name: "hello") { environments { name currentVersion } } }`);
     expect(state.data.fraise.environments[0]).toEqual({ name: 'local', currentVersion: commits.A });
   });
+
+  it('stops and starts the running containers, and says what the target reports now', { timeout: 120_000 }, async () => {
+    const health = async () => (await gql(t.app, `{ targetHealth(fraise: "hello", environment: "local") { status message } }`)).data.targetHealth;
+    expect(await health()).toMatchObject({ status: 'HEALTHY' });
+    const stop = await gql(t.app, `mutation { stopEnvironment(fraise: "hello", environment: "local") { success message } }`);
+    expect(stop.data.stopEnvironment).toEqual({ success: true, message: 'hello/local: stopped' });
+    await expect(answer(port)).rejects.toThrow();
+    expect(await health()).toMatchObject({ status: 'DOWN' });
+    const start = await gql(t.app, `mutation { startEnvironment(fraise: "hello", environment: "local") { success message } }`);
+    expect(start.data.startEnvironment).toEqual({ success: true, message: 'hello/local: started' });
+    expect(await health()).toMatchObject({ status: 'HEALTHY' });
+    expect(await answer(port)).toBe('A');
+    // Nothing deployed there: the target says so, in one line naming the environment.
+    const none = await gql(t.app, `mutation { stopEnvironment(fraise: "hello", environment: "engine-down") { success message } }`);
+    expect(none.data.stopEnvironment.success).toBe(false);
+    expect(none.data.stopEnvironment.message).toMatch(/^hello\/engine-down: /);
+  });
 });
 
 describe.skipIf(skip || sshdUnavailable())('a Docker Compose deployment over SSH', () => {

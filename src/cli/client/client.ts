@@ -1,4 +1,4 @@
-import type { DeploymentResultView, DeploymentView, FraiseView, ProgressView, StatsView, WebhookEventView } from './views.js';
+import type { DeploymentResultView, DeploymentView, FraiseView, ProgressView, StatsView, TargetHealthView, WebhookEventView } from './views.js';
 
 /**
  * What every command reads and does, whatever the mode: locally on the configured store
@@ -23,6 +23,10 @@ export interface FraisierClient {
   stats(query: { fraise?: string; environment?: string; days?: number }): Promise<StatsView>;
   webhookEvents(query: { limit: number; before?: string }): Promise<WebhookEventView[]>;
   logs(fraise: string, environment: string, lines: number): Promise<string>;
+  /** The environment's health as its target says now (not the recorded status). */
+  targetHealth(fraise: string, environment: string): Promise<TargetHealthView>;
+  /** Stops or starts the environment's service. */
+  control(action: 'stop' | 'start', fraise: string, environment: string): Promise<{ success: boolean; message: string }>;
 
   deploy(input: { fraise: string; environment: string; dryRun?: boolean; force?: boolean; commit?: string }): Promise<DeploymentResultView>;
   rollback(input: { fraise: string; environment: string; toVersion?: string }): Promise<DeploymentResultView>;

@@ -43,6 +43,12 @@ query WebhookEvents($limit: Int, $before: ID) {
 
 export const LOGS = `query Logs($fraise: String!, $environment: String!, $lines: Int) { logs(fraise: $fraise, environment: $environment, lines: $lines) }`;
 
+export const TARGET_HEALTH = `query TargetHealth($fraise: String!, $environment: String!) { targetHealth(fraise: $fraise, environment: $environment) { status message } }`;
+
+export const STOP_ENVIRONMENT = `mutation Stop($fraise: String!, $environment: String!) { stopEnvironment(fraise: $fraise, environment: $environment) { success message } }`;
+
+export const START_ENVIRONMENT = `mutation Start($fraise: String!, $environment: String!) { startEnvironment(fraise: $fraise, environment: $environment) { success message } }`;
+
 const RESULT_FIELDS = `success message dryRun plan deployment { ${DEPLOYMENT_FIELDS} }`;
 
 export const DEPLOY = `

@@ -15,6 +15,8 @@ import {
   type ProgressView,
   progressView,
   resultView,
+  targetHealthView,
+  type TargetHealthView,
   type WebhookEventView,
   webhookEventView,
 } from './views.js';
@@ -113,7 +115,15 @@ export class LocalClient implements FraisierClient {
   }
 
   logs(fraise: string, environment: string, lines: number): Promise<string> {
-    return this.#call(() => this.#app.services.logs.logs(OPEN, fraise, environment, lines));
+    return this.#call(() => this.#app.services.targets.logs(OPEN, fraise, environment, lines));
+  }
+
+  targetHealth(fraise: string, environment: string): Promise<TargetHealthView> {
+    return this.#call(async () => targetHealthView(await this.#app.services.targets.health(OPEN, fraise, environment)));
+  }
+
+  control(action: 'stop' | 'start', fraise: string, environment: string): Promise<{ success: boolean; message: string }> {
+    return this.#call(() => this.#app.services.targets[action](OPEN, fraise, environment));
   }
 
   deploy(input: { fraise: string; environment: string; dryRun?: boolean; force?: boolean; commit?: string }) {

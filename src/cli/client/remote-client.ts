@@ -4,7 +4,7 @@ import { CliError, EXIT } from '../exit-codes.js';
 import type { DeploymentsQuery, FraisierClient } from './client.js';
 import * as doc from './documents.js';
 import { exitCodeFor, firstLine } from './errors.js';
-import type { DeploymentResultView, DeploymentView, FraiseView, ProgressView, StatsView, WebhookEventView } from './views.js';
+import type { DeploymentResultView, DeploymentView, FraiseView, ProgressView, StatsView, TargetHealthView, WebhookEventView } from './views.js';
 
 /** How long one HTTP request may take before the server counts as unreachable. */
 const REQUEST_TIMEOUT_MS = 60_000;
@@ -96,6 +96,16 @@ export class RemoteClient implements FraisierClient {
 
   async logs(fraise: string, environment: string, lines: number): Promise<string> {
     return (await this.request<{ logs: string }>(doc.LOGS, { fraise, environment, lines })).logs;
+  }
+
+  async targetHealth(fraise: string, environment: string): Promise<TargetHealthView> {
+    return (await this.request<{ targetHealth: TargetHealthView }>(doc.TARGET_HEALTH, { fraise, environment })).targetHealth;
+  }
+
+  async control(action: 'stop' | 'start', fraise: string, environment: string): Promise<{ success: boolean; message: string }> {
+    const field = action === 'stop' ? 'stopEnvironment' : 'startEnvironment';
+    const data = await this.request<Record<string, { success: boolean; message: string }>>(action === 'stop' ? doc.STOP_ENVIRONMENT : doc.START_ENVIRONMENT, { fraise, environment });
+    return data[field]!;
   }
 
   async deploy(input: { fraise: string; environment: string; dryRun?: boolean; force?: boolean; commit?: string }): Promise<DeploymentResultView> {

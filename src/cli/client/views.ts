@@ -80,6 +80,16 @@ export interface DeploymentResultView {
 export type StatsView = DeploymentStats;
 
 /** A delivery as the API answers it: `provider` the enum, `providerName` the stored name, the deployment inline. */
+/** The API's TargetHealth: the health a target reports now. */
+export interface TargetHealthView {
+  status: string;
+  message: string;
+}
+
+export function targetHealthView(h: { status: string; message: string }): TargetHealthView {
+  return { status: h.status.toUpperCase(), message: h.message };
+}
+
 export interface WebhookEventView extends Omit<WebhookEventRecord, 'deploymentId'> {
   providerName: string;
   deployment: { id: string; fraise: string; environment: string; status: string } | null;

@@ -6,7 +6,7 @@ import { addModeOptions, examples, integer, type ModeFlags } from '../options.js
 export function registerLogs(program: Command): void {
   const command = program
     .command('logs')
-    .description("the last lines of a fraise's logs in one environment, as its target reports them (journalctl on bare metal)")
+    .description("the last lines of a fraise's logs in one environment, as its target reports them (journalctl on bare metal, compose logs on Docker Compose)")
     .argument('<fraise>', 'fraise name')
     .argument('<environment>', 'environment name')
     .option('-n, --lines <n>', 'how many lines (1 to 10000; default 100)', integer('--lines', 1, 10_000), 100);

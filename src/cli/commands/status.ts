@@ -33,19 +33,21 @@ export function registerStatus(program: Command): void {
     .command('status')
     .description('the health, running version and last deployment of one fraise in one environment')
     .argument('<fraise>', 'fraise name')
-    .argument('<environment>', 'environment name');
+    .argument('<environment>', 'environment name')
+    .option('--check', "also ask the target now (its health check, service manager or containers), beside the recorded status");
   addModeOptions(status);
   addJsonOption(status);
   examples(status, ['fraisier status my_api production', 'fraisier status my_api production --json | jq -r .currentVersion']);
-  status.action(async (fraiseName: string, envName: string, flags: ModeFlags & JsonFlag) => {
+  status.action(async (fraiseName: string, envName: string, flags: ModeFlags & JsonFlag & { check?: boolean }) => {
     const term = createTerminal();
-    const { state, last } = await withClient(flags, async (client) => {
+    const { state, last, target } = await withClient(flags, async (client) => {
       // Both check the names (NOT_FOUND with a suggestion); the fraise carries the state.
       const [fraise, deployments] = await Promise.all([client.fraise(fraiseName), client.deployments({ fraise: fraiseName, environment: envName, limit: 1 })]);
       const env = fraise.environments.find((e) => e.name === envName)!;
-      return { state: statusOf(fraise, env), last: deployments[0] ?? null };
+      const target = flags.check ? await client.targetHealth(fraiseName, envName) : undefined;
+      return { state: statusOf(fraise, env), last: deployments[0] ?? null, target };
     });
-    if (dataFormat(flags)) return printData(term, flags, { ...state, lastDeployment: last });
+    if (dataFormat(flags)) return printData(term, flags, { ...state, lastDeployment: last, ...(target ? { targetHealth: target } : {}) });
     const c = term.color;
     term.out(`${c.bold(`${state.fraise}/${state.environment}`)}: ${statusColor(c, state.status)(state.status)}`);
     const rows: [string, string][] = [
@@ -54,6 +56,7 @@ export function registerStatus(program: Command): void {
       ['Target', targetLabel(state.target)],
       ['Branch', state.branch ?? '-'],
       ['Last deployment', last ? describeDeployment(last) : 'none'],
+      ...(target ? [['Target now', `${statusColor(c, target.status)(target.status)} (${clean(target.message)})`] as [string, string]] : []),
     ];
     for (const [label, value] of rows) term.out(`  ${`${label}:`.padEnd(17)}${value}`);
   });
