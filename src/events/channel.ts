@@ -1,4 +1,5 @@
-import { type Push, Repeater, type RepeaterBuffer, type Stop } from '@repeaterjs/repeater';
+// graphql-yoga's own Repeater (@repeaterjs/repeater), re-exported by it.
+import { Repeater, type RepeaterBuffer } from 'graphql-yoga';
 
 /**
  * A push-to-pull queue: producers `push`, one consumer iterates. It ends on `close` (after the
@@ -91,8 +92,8 @@ class ChannelBuffer implements RepeaterBuffer {
  */
 export function createChannel<T>(options: ChannelOptions = {}): Channel<T> {
   const buffer = new ChannelBuffer();
-  let push: Push<T> | undefined;
-  let stop: Stop | undefined;
+  let push: ((value: T) => Promise<unknown>) | undefined;
+  let stop: ((error?: unknown) => void) | undefined;
   /** The end asked for before the repeater started. */
   let endWith: { error?: unknown } | undefined;
   let ended = false;
