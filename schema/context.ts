@@ -23,28 +23,28 @@ export interface RequestLoaders {
   /** Every state row, read once per request however many environments ask. */
   fraiseStates(): Promise<Map<string, FraiseState>>;
   /** As queries.deployment; the ids asked for in one turn (a list's rows) are read in one query. */
-  deployment(principal: Principal, id: string): Promise<Deployment>;
+  deployment(id: string): Promise<Deployment>;
 }
 
-export function createLoaders(services: AppServices): RequestLoaders {
+/** The caches of one request, made by one principal: what they hold is what it may read. */
+export function createLoaders(services: AppServices, principal: Principal): RequestLoaders {
   let states: Promise<Map<string, FraiseState>> | undefined;
-  const batches = new Map<Principal, Promise<Map<string, Deployment>> & { ids: string[] }>();
+  let batch: (Promise<Map<string, Deployment>> & { ids: string[] }) | undefined;
   return {
     fraiseStates: () => (states ??= services.queries.fraiseStates()),
-    async deployment(principal, id) {
-      let batch = batches.get(principal);
+    async deployment(id) {
       if (!batch) {
         const ids: string[] = [];
         // Read once the resolvers of this turn have all asked.
         const read = Promise.resolve().then(() => {
-          batches.delete(principal);
+          batch = undefined;
           return services.queries.deploymentsById(principal, ids);
         });
         batch = Object.assign(read, { ids });
-        batches.set(principal, batch);
       }
-      batch.ids.push(id);
-      const found = (await batch).get(id);
+      const current = batch;
+      current.ids.push(id);
+      const found = (await current).get(id);
       if (!found) throw new NotFoundError(`no deployment with id "${id}"`);
       return found;
     },

@@ -213,7 +213,7 @@ export class Dispatcher implements DispatchControl {
     // Scheduled job runs do not hold a host slot: they are the application's work, not deployments.
     const slots = candidate.job ? [null] : Array.from({ length: concurrency.perHost }, (_, n) => `${host}#${n}`);
     for (const hostSlot of slots) {
-      const result = await claimDeployment(store, candidate.id, {
+      const result = await claimDeployment(store.db, candidate.id, {
         startedAt: startedAt.toISOString(),
         leaseOwner: instanceId,
         leaseExpiresAt: new Date(startedAt.getTime() + lease.ttlSeconds * 1000).toISOString(),

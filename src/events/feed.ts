@@ -156,16 +156,17 @@ class ProgressStream {
   }
 
   /**
-   * Delivers what the store holds after the last event delivered, a page at a time: the next
-   * page is read once the subscriber has taken this one, so a replay of thousands of events
+   * Delivers what the store holds after the last event delivered, a page at a time: every read
+   * waits until the subscriber has taken what it was given, so a replay of thousands of events
    * holds at most one page per subscriber.
    */
   async #replay(bounded: boolean): Promise<void> {
-    while (!this.channel.ended) {
+    for (;;) {
+      await this.channel.drained();
+      if (this.channel.ended) return;
       const page = await this.source.progress(this.deploymentId, this.#last, this.replayPage);
       for (const event of page) this.#deliver(event, bounded);
       if (page.length < this.replayPage) return;
-      await this.channel.drained();
     }
   }
 

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { execute, type GraphQLSchema, parse, validate } from 'graphql';
 import type { Logger } from 'pino';
+import type { Principal } from '../auth/principal.js';
 import { createLoaders } from '../../schema/context.js';
 import type { WebhookRouteContext } from '../../schema/webhook.js';
 import type { ServerSettings } from '../config/types.js';
@@ -115,10 +116,11 @@ export function createWebhookRoute(options: WebhookRouteOptions): Route {
       }
 
       const described = describeDelivery(resolved, headers);
+      const principal: Principal = { kind: 'webhook', provider: resolved.provider.name };
       const context: WebhookRouteContext = {
-        principal: { kind: 'webhook', provider: resolved.provider.name },
+        principal,
         services,
-        loaders: createLoaders(services),
+        loaders: createLoaders(services, principal),
         webhookSourceIp: sourceIp,
         webhookHeaders: headers,
         webhookBody: read.body,

@@ -88,12 +88,15 @@ export function createFraisierYoga(options: YogaOptions): FraisierYoga {
     },
     maskedErrors: { maskError: (error, message) => maskError(error, message, options.logger) },
     plugins,
-    context: ({ request, principal, dropConnection }): GraphQLContext => ({
-      principal: principal ?? authenticate(request?.headers.get('authorization'), settings.tokens),
-      services,
-      loaders: createLoaders(services),
-      ...(request?.signal ? { signal: request.signal } : {}),
-      ...(dropConnection ? { dropConnection } : {}),
-    }),
+    context: ({ request, principal: given, dropConnection }): GraphQLContext => {
+      const principal = given ?? authenticate(request?.headers.get('authorization'), settings.tokens);
+      return {
+        principal,
+        services,
+        loaders: createLoaders(services, principal),
+        ...(request?.signal ? { signal: request.signal } : {}),
+        ...(dropConnection ? { dropConnection } : {}),
+      };
+    },
   });
 }

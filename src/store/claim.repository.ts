@@ -1,7 +1,9 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../../db/database.js';
 import { dialectOf } from '../../db/dialect.js';
-import { isUniqueViolation } from './dialect-sql.js';
+import { isUniqueViolation } from './driver-errors.js';
 import { staleLease, startDeployment, type StartValues } from './deployment.repository.js';
-import type { Db, Store } from './store.js';
+import type { Db } from './store.js';
 
 /*
  * The dispatcher's side of the queue: which PENDING deployments could start, taking one (atomic:
@@ -38,10 +40,11 @@ export type ClaimResult = 'claimed' | 'gone' | 'pair-busy' | 'host-busy';
  * PENDING → IN_PROGRESS for one deployment. On PostgreSQL and MySQL the row is locked with
  * FOR UPDATE SKIP LOCKED first, so an instance never waits on a row another one is taking; the
  * conditional update and the unique lock_key / host_slot indexes make it exact on every dialect.
+ * It runs its own transaction, so it takes the database rather than an open transaction.
  */
-export async function claimDeployment(store: Store, id: number, values: StartValues): Promise<ClaimResult> {
+export async function claimDeployment(db: Kysely<Database>, id: number, values: StartValues): Promise<ClaimResult> {
   try {
-    return await store.db.transaction().execute(async (trx) => {
+    return await db.transaction().execute(async (trx) => {
       if (dialectOf(trx) !== 'sqlite') {
         const row = await trx
           .selectFrom('tb_deployment')

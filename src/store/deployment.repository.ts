@@ -1,9 +1,9 @@
-import type { ExpressionBuilder, Selectable } from 'kysely';
+import type { ExpressionBuilder, Insertable, Selectable } from 'kysely';
 import type { Database, DeploymentHistoryView } from '../../db/database.js';
 import { dialectOf } from '../../db/dialect.js';
 import { isCommitish } from '../git/refs.js';
 import type { Deployment, DeploymentStatus, TriggerType } from '../model.js';
-import { addDailyStats, insertReturningId } from './dialect-sql.js';
+import { addDailyStats } from './stats.repository.js';
 import type { Db } from './store.js';
 
 /*
@@ -411,4 +411,20 @@ export async function supersedePendingOlder(trx: Db, target: SupersedeTarget): P
 /** Asks the process running a deployment to stop it (it polls the flag); only while IN_PROGRESS. */
 export async function requestCancel(db: Db, id: number): Promise<void> {
   await db.updateTable('tb_deployment').set({ cancel_requested: 1 }).where('id', '=', id).where('status', '=', 'in_progress').execute();
+}
+
+type TableWithId = 'tb_deployment_request' | 'tb_deployment';
+
+/** Inserts one row and gives back its generated id (RETURNING, or MySQL's insertId). */
+async function insertReturningId<T extends TableWithId>(db: Db, table: T, values: Insertable<Database[T]>): Promise<number> {
+  if (dialectOf(db) === 'mysql') {
+    const result = await db.insertInto(table).values(values as never).executeTakeFirstOrThrow();
+    return Number(result.insertId);
+  }
+  const row = await db
+    .insertInto(table)
+    .values(values as never)
+    .returning('id' as never)
+    .executeTakeFirstOrThrow();
+  return Number((row as unknown as { id: number | string }).id);
 }

@@ -1,7 +1,7 @@
 import type { Selectable } from 'kysely';
 import type { FraiseStatusView } from '../../db/database.js';
 import type { FraiseState, HealthStatus } from '../model.js';
-import { isUniqueViolation } from './dialect-sql.js';
+import { isUniqueViolation } from './driver-errors.js';
 import type { Db } from './store.js';
 
 /** What runs where, one row per (fraise, environment), read through v_fraise_status. */

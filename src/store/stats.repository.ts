@@ -1,3 +1,5 @@
+import { sql } from 'kysely';
+import { dialectOf } from '../../db/dialect.js';
 import type { DeploymentStats } from '../model.js';
 import type { Db } from './store.js';
 
@@ -45,6 +47,51 @@ export async function readStats(db: Db, filter: StatsFilter): Promise<Deployment
     avgDurationSeconds: durationCount > 0 ? round(Number(row.duration_sum) / durationCount, 3) : null,
     successRate: total > 0 ? round((100 * successful) / total, 1) : 0,
   };
+}
+
+export interface DailyStatsDelta {
+  day: string;
+  fraise: string;
+  environment: string;
+  total: number;
+  successful: number;
+  failed: number;
+  rolledBack: number;
+  durationSum: number;
+  durationCount: number;
+}
+
+/** Adds a finished deployment to its day's counters (insert, or add to the existing row). */
+export async function addDailyStats(db: Db, delta: DailyStatsDelta): Promise<void> {
+  const values = {
+    day: delta.day,
+    fraise: delta.fraise,
+    environment: delta.environment,
+    total: delta.total,
+    successful: delta.successful,
+    failed: delta.failed,
+    rolled_back: delta.rolledBack,
+    duration_sum: delta.durationSum,
+    duration_count: delta.durationCount,
+  };
+  const counters = ['total', 'successful', 'failed', 'rolled_back', 'duration_sum', 'duration_count'] as const;
+  if (dialectOf(db) === 'mysql') {
+    await db
+      .insertInto('tb_deployment_daily_stats')
+      .values(values)
+      .onDuplicateKeyUpdate(Object.fromEntries(counters.map((c) => [c, sql<number>`${sql.ref(c)} + VALUES(${sql.ref(c)})`])))
+      .execute();
+    return;
+  }
+  await db
+    .insertInto('tb_deployment_daily_stats')
+    .values(values)
+    .onConflict((oc) =>
+      oc
+        .columns(['day', 'fraise', 'environment'])
+        .doUpdateSet((eb) => Object.fromEntries(counters.map((c) => [c, eb(`tb_deployment_daily_stats.${c}`, '+', eb.ref(`excluded.${c}`))]))),
+    )
+    .execute();
 }
 
 function round(value: number, digits: number): number {

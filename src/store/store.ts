@@ -3,7 +3,7 @@ import type { Database } from '../../db/database.js';
 import { type DatabaseTarget, describeDatabaseUrl, type DialectName, type OpenOptions, openDatabase, parseDatabaseUrl } from '../../db/dialect.js';
 import { isMigrated, migrateToLatest } from '../../db/migrate.js';
 import { StoreUnavailableError } from '../errors.js';
-import { DEADLOCK_CODES } from './dialect-sql.js';
+import { DEADLOCK_CODES } from './driver-errors.js';
 
 /** A database handle or an open transaction: what every repository function takes first. */
 export type Db = Kysely<Database> | Transaction<Database>;

@@ -1,6 +1,6 @@
 import { enqueuePush, type PushEnqueueInput } from '../deploy/queue.js';
 import type { Deployment } from '../model.js';
-import { isDeadlock } from '../store/dialect-sql.js';
+import { isDeadlock } from '../store/driver-errors.js';
 import { type Db, isTransientStoreError, type Store } from '../store/store.js';
 import { insertWebhookEventOnce, type NewWebhookEvent, settleWebhookEvent } from '../store/webhook-event.repository.js';
 import { MAX_REASON_CHARS } from './delivery-write.js';

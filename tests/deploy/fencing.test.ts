@@ -47,7 +47,7 @@ async function queued(store: Store, fraise = 'api', environment = 'prod'): Promi
 }
 
 function claim(store: Store, id: number, owner: string, leaseExpiresAt: string, pair = { fraise: 'api', environment: 'prod' }) {
-  return claimDeployment(store, id, {
+  return claimDeployment(store.db, id, {
     startedAt: PAST,
     leaseOwner: owner,
     leaseExpiresAt,

@@ -115,7 +115,7 @@ fraises:
       const now = new Date().toISOString();
       const inAnHour = new Date(Date.now() + 3_600_000).toISOString();
       // Held under this instance's name (FRAISIER_INSTANCE_ID kept across a restart), lease valid for an hour.
-      expect(await claimDeployment(t.app.store, id, { startedAt: now, leaseOwner: t.app.instanceId, leaseExpiresAt: inAnHour, oldVersion: null, lockKey: lockKeyOf('tool', 'local'), hostSlot: 'local#0' })).toBe('claimed');
+      expect(await claimDeployment(t.app.store.db, id, { startedAt: now, leaseOwner: t.app.instanceId, leaseExpiresAt: inAnHour, oldVersion: null, lockKey: lockKeyOf('tool', 'local'), hostSlot: 'local#0' })).toBe('claimed');
       await t.app.startWorkers();
       const ended = await waitForEnd(t.app, id);
       expect(ended.status).toBe('success');

@@ -49,7 +49,7 @@ for (const dialect of DIALECTS) {
       });
       const past = new Date(Date.now() - 60_000).toISOString();
       expect(
-        await claimDeployment(t.app.store, id, { startedAt: past, leaseOwner: 'dead-process', leaseExpiresAt: past, oldVersion: null, lockKey: lockKeyOf('tool', 'local'), hostSlot: 'local#0' }),
+        await claimDeployment(t.app.store.db, id, { startedAt: past, leaseOwner: 'dead-process', leaseExpiresAt: past, oldVersion: null, lockKey: lockKeyOf('tool', 'local'), hostSlot: 'local#0' }),
       ).toBe('claimed');
       if (touched) await markTouched(db, id, past);
       return id;

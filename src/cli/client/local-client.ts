@@ -1,6 +1,5 @@
 import type { Logger } from 'pino';
-import type { App } from '../../app.js';
-import { createApp } from '../../app.js';
+import { type Core, createCore } from '../../core.js';
 import type { Principal } from '../../auth/principal.js';
 import type { FraisierConfig } from '../../config/types.js';
 import type { DeploymentStatus } from '../../model.js';
@@ -25,18 +24,19 @@ import {
 const OPEN: Principal = { kind: 'open' };
 
 /**
- * Local mode: the configured store, through the app's services. The app's dispatcher claims
+ * Local mode: the configured store, through the core's services (no server). Its dispatcher claims
  * only the deployments this client queued (`accept`), and the scheduler stays off: the CLI runs
  * what it was asked to run, and leaves the rest of the queue to the servers.
  */
 export class LocalClient implements FraisierClient {
   readonly mode = 'local';
   readonly runsDeployments = true;
-  readonly #app: App;
+  readonly #core: Core;
   readonly #mine = new Set<number>();
+  #closing: Promise<void> | undefined;
 
   private constructor(config: FraisierConfig, logger: Logger) {
-    this.#app = createApp({ config, logger, accept: (candidate) => this.#mine.has(candidate.id), scheduler: false });
+    this.#core = createCore({ config, logger, accept: (candidate) => this.#mine.has(candidate.id), scheduler: false });
   }
 
   /** Opens the store and migrates it (as the server does); exit 3 when it cannot be reached. */
@@ -48,16 +48,16 @@ export class LocalClient implements FraisierClient {
       throw localError(error, config.settings.databaseUrl);
     }
     try {
-      await client.#app.init();
+      await client.#core.init();
     } catch (error) {
-      await client.#app.stop().catch(() => {});
+      await client.close().catch(() => {});
       throw localError(error, client.where);
     }
     return client;
   }
 
   get where(): string {
-    return this.#app.store.description;
+    return this.#core.store.description;
   }
 
   async #call<T>(operation: () => Promise<T>): Promise<T> {
@@ -70,21 +70,21 @@ export class LocalClient implements FraisierClient {
 
   fraises(): Promise<FraiseView[]> {
     return this.#call(async () => {
-      const states = await this.#app.services.queries.fraiseStates();
-      return this.#app.services.catalog.fraises.map((f) => fraiseView(f, states));
+      const states = await this.#core.services.queries.fraiseStates();
+      return this.#core.services.catalog.fraises.map((f) => fraiseView(f, states));
     });
   }
 
   fraise(name: string): Promise<FraiseView> {
     return this.#call(async () => {
-      const fraise = this.#app.services.catalog.fraise(name);
-      return fraiseView(fraise, await this.#app.services.queries.fraiseStates());
+      const fraise = this.#core.services.catalog.fraise(name);
+      return fraiseView(fraise, await this.#core.services.queries.fraiseStates());
     });
   }
 
   deployments(query: DeploymentsQuery): Promise<DeploymentView[]> {
     return this.#call(async () => {
-      const list = await this.#app.services.queries.deployments(OPEN, {
+      const list = await this.#core.services.queries.deployments(OPEN, {
         limit: query.limit,
         ...(query.fraise ? { fraise: query.fraise } : {}),
         ...(query.environment ? { environment: query.environment } : {}),
@@ -98,16 +98,16 @@ export class LocalClient implements FraisierClient {
   }
 
   deployment(id: string): Promise<DeploymentView> {
-    return this.#call(async () => deploymentView(await this.#app.services.queries.deployment(OPEN, id)));
+    return this.#call(async () => deploymentView(await this.#core.services.queries.deployment(OPEN, id)));
   }
 
   stats(query: { fraise?: string; environment?: string; days?: number }) {
-    return this.#call(() => this.#app.services.queries.stats(OPEN, query));
+    return this.#call(() => this.#core.services.queries.stats(OPEN, query));
   }
 
   webhookEvents(query: { limit: number; before?: string }): Promise<WebhookEventView[]> {
     return this.#call(async () => {
-      const { queries } = this.#app.services;
+      const { queries } = this.#core.services;
       const events = await queries.webhookEvents(OPEN, query);
       const deployments = await queries.deploymentsById(OPEN, events.flatMap((e) => e.deploymentId ?? []));
       return events.map((e) => webhookEventView(e, e.deploymentId ? deployments.get(e.deploymentId) : undefined));
@@ -115,41 +115,44 @@ export class LocalClient implements FraisierClient {
   }
 
   logs(fraise: string, environment: string, lines: number): Promise<string> {
-    return this.#call(() => this.#app.services.targets.logs(OPEN, fraise, environment, lines));
+    return this.#call(() => this.#core.services.targets.logs(OPEN, fraise, environment, lines));
   }
 
   targetHealth(fraise: string, environment: string): Promise<TargetHealthView> {
-    return this.#call(async () => targetHealthView(await this.#app.services.targets.health(OPEN, fraise, environment)));
+    return this.#call(async () => targetHealthView(await this.#core.services.targets.health(OPEN, fraise, environment)));
   }
 
   control(action: 'stop' | 'start', fraise: string, environment: string): Promise<{ success: boolean; message: string }> {
-    return this.#call(() => this.#app.services.targets[action](OPEN, fraise, environment));
+    return this.#call(() => this.#core.services.targets[action](OPEN, fraise, environment));
   }
 
   deploy(input: { fraise: string; environment: string; dryRun?: boolean; force?: boolean; commit?: string }) {
-    return this.#call(async () => resultView(await this.#app.services.deployments.deploy(OPEN, { ...input, trigger: 'manual' })));
+    return this.#call(async () => resultView(await this.#core.services.deployments.deploy(OPEN, { ...input, trigger: 'manual' })));
   }
 
   rollback(input: { fraise: string; environment: string; toVersion?: string }) {
-    return this.#call(async () => resultView(await this.#app.services.deployments.rollback(OPEN, { ...input, trigger: 'manual' })));
+    return this.#call(async () => resultView(await this.#core.services.deployments.rollback(OPEN, { ...input, trigger: 'manual' })));
   }
 
   cancel(id: string): Promise<DeploymentView> {
-    return this.#call(async () => deploymentView(await this.#app.services.deployments.cancel(OPEN, id)));
+    return this.#call(async () => deploymentView(await this.#core.services.deployments.cancel(OPEN, id)));
   }
 
   follow(id: string, onProgress: (event: ProgressView) => void, signal?: AbortSignal): Promise<DeploymentView> {
     return this.#call(async () => {
       // Nobody else may be running: this process runs it, unless another one already claimed it.
       this.#mine.add(Number(id));
-      await this.#app.startWorkers();
-      void this.#app.dispatcher.tick();
-      const follower = new StoreFollower(this.#app, id, (event) => onProgress(progressView(event)));
+      await this.#core.startWorkers();
+      void this.#core.dispatcher.tick();
+      const follower = new StoreFollower(this.#core, id, (event) => onProgress(progressView(event)));
       return deploymentView(await follower.run(signal));
     });
   }
 
   close(): Promise<void> {
-    return this.#app.stop();
+    return (this.#closing ??= (async () => {
+      await this.#core.drain();
+      await this.#core.close();
+    })());
   }
 }

@@ -1,4 +1,4 @@
-import type { App } from '../../app.js';
+import type { Core } from '../../core.js';
 import { FINAL_STATUSES, type Deployment, type DeploymentProgress } from '../../model.js';
 import { MAX_PROGRESS_LIMIT } from '../../services/queries.js';
 import { findDeployment } from '../../store/deployment.repository.js';
@@ -19,7 +19,7 @@ export class StoreFollower {
   #again = false;
 
   constructor(
-    private readonly app: App,
+    private readonly app: Core,
     private readonly id: string,
     private readonly onProgress: (event: DeploymentProgress) => void,
   ) {}

@@ -1,0 +1,208 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import { schema } from '../schema/index.js';
+import type { FraisierConfig } from './config/types.js';
+import { DeploymentService } from './deploy/deployment-service.js';
+import { Dispatcher, type DispatcherOptions } from './deploy/dispatcher.js';
+import { Pipeline } from './deploy/pipeline.js';
+import { Scheduler } from './deploy/scheduler.js';
+import { EventBus } from './events/bus.js';
+import { DeploymentEventFeed } from './events/feed.js';
+import { PgNotifier } from './events/pg-notify.js';
+import { createRunner, type CommandRunner } from './exec/runner.js';
+import { createLogger } from './logger.js';
+import { Metrics } from './metrics.js';
+import type { DeploymentProvider } from './providers/provider.js';
+import { createProviderRegistry, type ProviderRegistry } from './providers/registry.js';
+import { createFraisierYoga, type FraisierYoga } from './server/yoga.js';
+import type { AppServices } from './services/app-services.js';
+import { Catalog } from './services/catalog.js';
+import { TargetService } from './services/targets.js';
+import { QueryService } from './services/queries.js';
+import { findDeployment } from './store/deployment.repository.js';
+import { ensureFraiseStates } from './store/fraise-state.repository.js';
+import { findProgress } from './store/progress.repository.js';
+import { createStore, type Store } from './store/store.js';
+import type { GitProvider } from './webhooks/provider.js';
+import { createGitProviderRegistry, type GitProviderRegistry } from './webhooks/registry.js';
+import { WebhookService } from './webhooks/webhook-service.js';
+
+export interface CoreOptions {
+  config: FraisierConfig;
+  logger?: Logger;
+  /** Injected clock (tests). */
+  now?: () => Date;
+  /** A store (tests pass one per dialect); otherwise one for the configured URL. */
+  store?: Store;
+  runner?: CommandRunner;
+  /** NODE_ENV=production: introspection off (unless configured), field suggestions off. */
+  production?: boolean;
+  /** Git providers besides the built-in ones (more can be added with gitProviders.register). */
+  gitProviders?: GitProvider[];
+  /** Target providers besides the built-in ones. */
+  providers?: DeploymentProvider[];
+  /** Names this process in leases (default: host, pid and a random part). */
+  instanceId?: string;
+  /** Which queued deployments this process may run (default: all). The CLI runs only its own. */
+  accept?: DispatcherOptions['accept'];
+  /** false: startWorkers leaves the scheduler off (a one-shot process such as the CLI). */
+  scheduler?: boolean;
+}
+
+/**
+ * Everything but the network: the store, the services resolvers call, the dispatcher and the
+ * scheduler, the event bus and the GraphQL executor (`yoga.fetch` works without a port). The CLI's
+ * local mode uses it as it is; the server (server/app-server.ts) puts HTTP and WebSocket in front.
+ */
+export interface Core {
+  readonly config: FraisierConfig;
+  readonly store: Store;
+  readonly yoga: FraisierYoga;
+  readonly services: AppServices;
+  readonly bus: EventBus;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  /** Git providers webhooks are received from: the built-ins and registered ones. */
+  readonly gitProviders: GitProviderRegistry;
+  readonly providers: ProviderRegistry;
+  readonly dispatcher: Dispatcher;
+  readonly scheduler: Scheduler;
+  readonly instanceId: string;
+  /** Opens and migrates the store and records the configured (fraise, environment) pairs. Idempotent. */
+  init(): Promise<void>;
+  /** init, then starts the dispatcher and the scheduler. Idempotent. */
+  startWorkers(): Promise<void>;
+  /**
+   * No new work (the scheduler stops, nothing more is claimed); running deployments finish or
+   * give their lease up within the drain timeout; subscribers of what ended get their last events.
+   */
+  drain(): Promise<void>;
+  /** Closes the PostgreSQL listener and the store. */
+  close(): Promise<void>;
+}
+
+/** Wires the services: the one place that knows how the pieces fit. Opens nothing. */
+export function createCore(options: CoreOptions): Core {
+  const { config } = options;
+  const settings = config.settings;
+  const logger = options.logger ?? createLogger({ level: settings.logLevel });
+  const now = options.now ?? (() => new Date());
+  const production = options.production ?? process.env.NODE_ENV === 'production';
+  const store = options.store ?? createStore(settings.databaseUrl);
+  const runner = options.runner ?? createRunner();
+  const metrics = new Metrics();
+  const bus = new EventBus();
+  const catalog = new Catalog(config);
+  const queries = new QueryService(store, catalog, now);
+
+  const instanceId = options.instanceId ?? settings.instanceId ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+  const providers = createProviderRegistry(runner, now, options.providers);
+  // Several processes on one PostgreSQL: LISTEN/NOTIFY for pickup and for live events.
+  const notifier = store.dialect === 'postgres' ? new PgNotifier(store.url, instanceId, logger) : undefined;
+  const pipeline = new Pipeline({ catalog, providers, store, bus, now, logger });
+  const dispatcher = new Dispatcher({
+    store,
+    catalog,
+    providers,
+    pipeline,
+    bus,
+    metrics,
+    logger,
+    now,
+    instanceId,
+    concurrency: settings.concurrency,
+    lease: settings.lease,
+    pollIntervalSeconds: settings.pollIntervalSeconds,
+    ...(notifier ? { signal: notifier } : {}),
+    ...(options.accept ? { accept: options.accept } : {}),
+  });
+  const gitProviders = createGitProviderRegistry(options.gitProviders);
+  const webhooks = new WebhookService({ store, config, registry: gitProviders, bus, dispatch: dispatcher, metrics, logger, now });
+  const feed = new DeploymentEventFeed(
+    bus,
+    {
+      progress: (id, after, limit) => queries.progress(id, after, limit),
+      status: async (id) => (await findDeployment(store.db, Number(id)))?.status,
+    },
+    { maxBuffer: settings.websocket.maxQueuedEvents },
+  );
+  const services: AppServices = {
+    catalog,
+    queries,
+    deployments: new DeploymentService({ store, catalog, queries, bus, runner, providers, dispatch: dispatcher, metrics, logger, now }),
+    webhooks,
+    targets: new TargetService(catalog, providers),
+    events: feed,
+  };
+  const runsScheduler = options.scheduler !== false;
+  const scheduler = new Scheduler({ store, catalog, bus, metrics, logger, now, notify: () => dispatcher.notify() });
+  notifier?.relayBus(bus, {
+    progressEvent: async (id, sequence) => {
+      const event = await findProgress(store.db, Number(id), sequence);
+      return event ? { type: 'progress', event } : undefined;
+    },
+    deployment: async (id, type) => {
+      const deployment = await findDeployment(store.db, Number(id));
+      return deployment ? { type, deployment } : undefined;
+    },
+  });
+  const yoga = createFraisierYoga({ schema, services, settings, logger, production });
+
+  let initialized: Promise<void> | undefined;
+  let workers: Promise<void> | undefined;
+
+  const init = () =>
+    (initialized ??= (async () => {
+      const applied = await store.migrate();
+      if (applied.length) logger.info({ migrations: applied }, 'store migrated');
+      await ensureFraiseStates(
+        store.db,
+        catalog.pairs().map((e) => ({ fraise: e.fraise, environment: e.name, targetProvider: e.target.provider })),
+        now().toISOString(),
+      );
+    })().catch((error: unknown) => {
+      initialized = undefined;
+      throw error;
+    }));
+
+  const startWorkers = () =>
+    (workers ??= (async () => {
+      await init();
+      await notifier?.start();
+      await dispatcher.start();
+      if (!runsScheduler) return;
+      scheduler.start();
+      if (scheduler.jobCount) logger.info({ jobs: scheduler.jobCount, next: scheduler.nextDue()?.toISOString() }, 'scheduler started');
+    })().catch((error: unknown) => {
+      workers = undefined;
+      throw error;
+    }));
+
+  return {
+    config,
+    store,
+    yoga,
+    services,
+    bus,
+    metrics,
+    logger,
+    gitProviders,
+    providers,
+    dispatcher,
+    scheduler,
+    instanceId,
+    init,
+    startWorkers,
+    async drain() {
+      scheduler.stop();
+      if (workers) await dispatcher.stop(settings.drainTimeoutSeconds * 1000);
+      // Subscribers of what just ended get its last events and their stream's end first.
+      await feed.flush(2_000);
+    },
+    async close() {
+      await notifier?.close();
+      await store.close();
+    },
+  };
+}
