@@ -13,7 +13,7 @@ import { PgNotifier } from './events/pg-notify.js';
 import { createRunner, type CommandRunner } from './exec/runner.js';
 import { createLogger } from './logger.js';
 import { Metrics } from './metrics.js';
-import type { DeploymentProvider } from './providers/provider.js';
+import type { AnyProvider } from './providers/registry.js';
 import { createProviderRegistry, type ProviderRegistry } from './providers/registry.js';
 import { createFraisierYoga, type FraisierYoga } from './server/yoga.js';
 import type { AppServices } from './services/app-services.js';
@@ -41,7 +41,7 @@ export interface CoreOptions {
   /** Git providers besides the built-in ones (more can be added with gitProviders.register). */
   gitProviders?: GitProvider[];
   /** Target providers besides the built-in ones. */
-  providers?: DeploymentProvider[];
+  providers?: AnyProvider[];
   /** Names this process in leases (default: host, pid and a random part). */
   instanceId?: string;
   /** Which queued deployments this process may run (default: all). The CLI runs only its own. */
