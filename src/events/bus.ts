@@ -6,7 +6,7 @@ import type { Deployment, DeploymentProgress } from '../model.js';
  * for the others. Other processes sharing a PostgreSQL store feed it too (see pg-notify.ts).
  * Not graphql-yoga's createPubSub: its listeners are hidden in an EventTarget, and the relay asks
  * whether anyone here listens to a deployment (listensHere) before reading its event back from
- * the store; subscribers get their stream from channel.ts (a Repeater) rather than a second one.
+ * the store; subscribers get their stream from channel.ts rather than a second one.
  */
 
 export type BusEvent =

@@ -1,5 +1,8 @@
-// graphql-yoga's own Repeater (@repeaterjs/repeater), re-exported by it.
-import { Repeater, type RepeaterBuffer } from 'graphql-yoga';
+/*
+ * Hand-written rather than over graphql-yoga's Repeater: the Repeater version was longer (it
+ * still needed the replay bound, `drained` and `finished` around it) and slower per event
+ * (docs/performance.md, "Event channel").
+ */
 
 /**
  * A push-to-pull queue: producers `push`, one consumer iterates. It ends on `close` (after the
@@ -38,159 +41,125 @@ export interface ChannelOptions {
   onOverflow?: () => void;
 }
 
-/**
- * The repeater's buffer: never full (the cap is maxBuffer, enforced by failing the channel, not
- * by making producers wait), and it knows which values count against the cap.
- */
-class ChannelBuffer implements RepeaterBuffer {
-  readonly #values: unknown[] = [];
-  readonly #counted: boolean[] = [];
-  #drainWaiters: (() => void)[] = [];
-  countedLength = 0;
-  /** Whether the next value added counts against maxBuffer. */
-  nextBounded = true;
-
-  get empty(): boolean {
-    return this.#values.length === 0;
-  }
-  get full(): boolean {
-    return false;
-  }
-  get length(): number {
-    return this.#values.length;
-  }
-  add(value: unknown): void {
-    this.#values.push(value);
-    this.#counted.push(this.nextBounded);
-    if (this.nextBounded) this.countedLength++;
-  }
-  remove(): unknown {
-    if (this.#counted.shift()) this.countedLength--;
-    const value = this.#values.shift();
-    if (this.#values.length === 0) this.wakeDrainWaiters();
-    return value;
-  }
-  clear(): void {
-    this.#values.length = 0;
-    this.#counted.length = 0;
-    this.countedLength = 0;
-    this.wakeDrainWaiters();
-  }
-  drained(): Promise<void> {
-    return new Promise<void>((resolve) => this.#drainWaiters.push(resolve));
-  }
-  wakeDrainWaiters(): void {
-    const waiting = this.#drainWaiters;
-    this.#drainWaiters = [];
-    for (const wake of waiting) wake();
-  }
-}
-
-/**
- * A channel over a Repeater. The repeater starts on the consumer's first read; what is pushed
- * before goes straight into its buffer, and an end asked for before is passed on when it starts.
- */
 export function createChannel<T>(options: ChannelOptions = {}): Channel<T> {
-  const buffer = new ChannelBuffer();
-  let push: ((value: T) => Promise<unknown>) | undefined;
-  let stop: ((error?: unknown) => void) | undefined;
-  /** The end asked for before the repeater started. */
-  let endWith: { error?: unknown } | undefined;
+  const queue: T[] = [];
+  /** Which queued values count against maxBuffer (replayed ones do not). */
+  const counted: boolean[] = [];
+  let countedLength = 0;
+  let waiter: { resolve: (r: IteratorResult<T>) => void; reject: (e: unknown) => void } | undefined;
   let ended = false;
+  let pendingError: { error: unknown } | undefined;
   let disposed = false;
   let markFinished!: () => void;
   const finished = new Promise<void>((resolve) => (markFinished = resolve));
-
-  const repeater = new Repeater<T>((p, s) => {
-    push = p;
-    stop = s;
-    if (endWith) s(endWith.error);
-  }, buffer);
+  let drainWaiters: (() => void)[] = [];
+  const wakeDrainWaiters = () => {
+    const waiting = drainWaiters;
+    drainWaiters = [];
+    for (const wake of waiting) wake();
+  };
 
   const dispose = () => {
-    buffer.wakeDrainWaiters();
+    wakeDrainWaiters();
     if (disposed) return;
     disposed = true;
-    options.signal?.removeEventListener('abort', abort);
+    options.signal?.removeEventListener('abort', stop);
     options.onDispose?.();
   };
-  /** Ends the repeater: after what is buffered (close), or at once with `error` (fail). */
-  const end = (error?: unknown) => {
-    ended = true;
-    if (stop) stop(error);
-    else endWith = error === undefined ? {} : { error };
-    dispose();
+  const takeWaiter = () => {
+    const current = waiter;
+    waiter = undefined;
+    return current;
   };
-  function abort() {
-    if (ended) return;
-    buffer.clear();
-    end();
-    markFinished();
-  }
-  const settle = <R>(result: Promise<R>): Promise<R> =>
-    result.then(
-      (r) => {
-        if ((r as IteratorResult<T>).done) markFinished();
-        return r;
-      },
-      (error: unknown) => {
-        markFinished();
-        throw error;
-      },
-    );
-
-  /** The consumer's `return` (a `break`): what is buffered is dropped. */
-  function stopReading(): Promise<IteratorResult<T>> {
+  function stop() {
     ended = true;
+    queue.length = 0;
+    counted.length = 0;
+    countedLength = 0;
+    pendingError = undefined;
+    takeWaiter()?.resolve({ value: undefined, done: true });
     dispose();
     markFinished();
-    return repeater.return() as Promise<IteratorResult<T>>;
   }
 
   const channel: Channel<T> = {
     push(value, bounded = true) {
       if (ended) return;
-      if (bounded && options.maxBuffer !== undefined && buffer.countedLength >= options.maxBuffer) {
+      const current = takeWaiter();
+      if (current) return current.resolve({ value, done: false });
+      if (bounded && options.maxBuffer !== undefined && countedLength >= options.maxBuffer) {
         channel.fail(new SlowConsumerError(options.maxBuffer));
         options.onOverflow?.();
         return;
       }
-      buffer.nextBounded = bounded;
-      if (push) void push(value);
-      else buffer.add(value);
+      queue.push(value);
+      counted.push(bounded);
+      if (bounded) countedLength++;
     },
     close() {
-      if (!ended) end();
+      if (ended) return;
+      ended = true;
+      takeWaiter()?.resolve({ value: undefined, done: true });
+      dispose();
     },
     fail(error) {
       if (ended) return;
-      buffer.clear();
-      end(error);
+      ended = true;
+      queue.length = 0;
+      counted.length = 0;
+      countedLength = 0;
+      const current = takeWaiter();
+      if (current) {
+        current.reject(error);
+        markFinished();
+      } else pendingError = { error };
+      dispose();
     },
     get ended() {
       return ended;
     },
     get buffered() {
-      return buffer.length;
+      return queue.length;
     },
     finished,
     drained() {
-      if (buffer.empty || ended) return Promise.resolve();
-      return buffer.drained();
+      if (queue.length === 0 || ended) return Promise.resolve();
+      return new Promise<void>((resolve) => drainWaiters.push(resolve));
     },
     next() {
-      return settle(repeater.next());
+      if (queue.length > 0) {
+        if (counted.shift()) countedLength--;
+        const value = queue.shift()!;
+        if (queue.length === 0) wakeDrainWaiters();
+        return Promise.resolve({ value, done: false });
+      }
+      if (pendingError) {
+        const { error } = pendingError;
+        pendingError = undefined;
+        markFinished();
+        return Promise.reject(error);
+      }
+      if (ended) {
+        markFinished();
+        return Promise.resolve({ value: undefined, done: true });
+      }
+      return new Promise((resolve, reject) => {
+        waiter = { resolve, reject };
+      });
     },
-    return: stopReading,
+    return() {
+      stop();
+      return Promise.resolve({ value: undefined, done: true });
+    },
     throw(error) {
-      void stopReading();
+      stop();
       return Promise.reject(error);
     },
     [Symbol.asyncIterator]() {
       return channel;
     },
   };
-  if (options.signal?.aborted) abort();
-  else options.signal?.addEventListener('abort', abort, { once: true });
+  if (options.signal?.aborted) stop();
+  else options.signal?.addEventListener('abort', stop, { once: true });
   return channel;
 }
