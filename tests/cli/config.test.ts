@@ -139,7 +139,7 @@ describe('fraisier init, config and db', { timeout: CLI_TIMEOUT }, () => {
     expect(warnings).toContain('git.gitlab: no webhook secret: gitlab deliveries are refused; set git.gitlab.secret_token');
     expect(warnings.some((w: string) => w.startsWith('git.github:'))).toBe(false);
     expect(warnings).toContain(
-      'fraises.my_api.environments.staging.target.provider: target provider "coolify" is not available in this Fraisier: deployments of my_api/staging will fail (available: bare-metal)',
+      'fraises.my_api.environments.staging.target.provider: target provider "coolify" is not available in this Fraisier: deployments of my_api/staging will fail (available: bare-metal, docker-compose)',
     );
     expect(warnings.find((w: string) => w.startsWith('fraises.my_api.environments.production:'))).toMatch(
       /^fraises\.my_api\.environments\.production: repository \/nonexistent\/repository\.git is not reachable: git exited with code 128/,
@@ -229,7 +229,7 @@ describe('fraisier init, config and db', { timeout: CLI_TIMEOUT }, () => {
     };
     const top = await help(['--help']);
     const commands = [...top.out.matchAll(/^ {2}([a-z-]+) /gm)].map((m) => m[1]!).filter((c) => c !== 'help');
-    expect(commands).toEqual(['serve', 'init', 'list', 'deploy', 'rollback', 'cancel', 'status', 'status-all', 'deployment', 'history', 'stats', 'webhooks', 'logs', 'config', 'db', 'completion']);
+    expect(commands).toEqual(['serve', 'init', 'list', 'deploy', 'rollback', 'cancel', 'status', 'status-all', 'deployment', 'history', 'stats', 'webhooks', 'logs', 'stop', 'start', 'config', 'db', 'completion']);
     const nested = ['config validate', 'config show', 'config schema', 'db migrate', 'db status'];
     for (const command of [...commands.filter((c) => c !== 'config' && c !== 'db'), ...nested]) {
       const result = await help([...command.split(' '), '--help']);

@@ -19,11 +19,13 @@ describe('the PRD dialect', () => {
     const { config, warnings } = loadConfigFile('fraises.example.yaml', { env: {} });
     expect(config.fraises.map((f) => f.name)).toEqual([
       'hello',
+      'hello_compose',
       'fraisier',
       'my_api',
       'my_worker',
       'internal_api',
       'homelab_site',
+      'docs',
       'etl',
       'reports',
       'backups',
