@@ -1,7 +1,14 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
-export const BIN = resolve('bin/fraisier.js');
+/**
+ * Node's arguments that run the fraisier command as the tests do: its TypeScript entry through
+ * tsx, so a test runs the sources beside it, with no build to make first and none stale. The
+ * built command (bin/fraisier.js over dist/) is what tests/cli/package.test.ts installs and runs.
+ */
+export const CLI_ARGS = ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href, resolve('src/cli/bin.ts')];
 
 export interface CliResult {
   code: number | null;
@@ -14,7 +21,7 @@ export function runCli(args: string[], options: { env?: Record<string, string>; 
   return new Promise((resolvePromise) => {
     const child = execFile(
       process.execPath,
-      [BIN, ...args],
+      [...CLI_ARGS, ...args],
       {
         env: { ...process.env, NO_COLOR: '1', FRAISIER_CONFIG: '', ...options.env },
         cwd: options.cwd ?? process.cwd(),
@@ -41,7 +48,7 @@ export interface ServerProcess {
 /** Starts `fraisier serve` and resolves once it listens (its URL read from its log). */
 export function startServer(args: string[], options: { env?: Record<string, string>; cwd?: string } = {}): Promise<ServerProcess> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', ...args], {
+    const child = spawn(process.execPath, [...CLI_ARGS, 'serve', '--port', '0', ...args], {
       env: { ...process.env, NO_COLOR: '1', FRAISIER_CONFIG: '', ...options.env },
       cwd: options.cwd ?? process.cwd(),
       stdio: ['ignore', 'pipe', 'pipe'],
