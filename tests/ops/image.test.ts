@@ -8,7 +8,7 @@ import { workdir, type Workdir } from '../cli/support.js';
 
 /*
  * The Dockerfile, built as a user would (`docker build .`) but FROM a Node image made from this
- * machine (tests/docker/node-base-image.sh), since no image registry is reachable here; the
+ * machine (tests/ops/node-base-image.sh), since no image registry is reachable here; the
  * build stage's npm reaches the npm registry through the host's network. Then the image run with
  * a configuration mounted and its store on a volume, as the Dockerfile's header says.
  */
@@ -58,7 +58,7 @@ describe.skipIf(skip)('the Docker image', () => {
 
   beforeAll(async () => {
     dir = workdir('fraisier-image-');
-    await run(resolve('tests/docker/node-base-image.sh'), [BASE], { timeout: 300_000 });
+    await run(resolve('tests/ops/node-base-image.sh'), [BASE], { timeout: 300_000 });
     const build = (extra: string[]) =>
       docker(['build', '--network', 'host', '--build-arg', `NODE_IMAGE=${BASE}`, '--build-arg', 'RUNTIME_PACKAGES=', ...extra, '.'], BUILD_TIMEOUT);
     // The build stage tagged too, so that cleaning up removes its layers with it.
@@ -96,9 +96,10 @@ fraises:
   afterAll(async () => {
     await docker(['rm', '-f', CONTAINER]).catch(() => {});
     await docker(['volume', 'rm', VOLUME]).catch(() => {});
-    await docker(['rmi', IMAGE, BUILD_STAGE, BASE]).catch(() => {});
+    // Removing an image copies nothing but deletes every layer, one by one on vfs: minutes.
+    await docker(['rmi', IMAGE, BUILD_STAGE, BASE], 600_000).catch(() => {});
     dir?.dispose();
-  });
+  }, 660_000);
 
   it('runs as a non-root user, with a health check and the store on a volume', async () => {
     const config = JSON.parse(await docker(['image', 'inspect', '--format', '{{json .Config}}', IMAGE])) as {
