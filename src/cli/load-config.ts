@@ -1,25 +1,11 @@
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { findConfigFile, type LoadedConfig, loadConfigFile } from '../config/load.js';
 import { ConfigError, formatProblem } from '../config/problems.js';
 import type { SettingsOverrides } from '../config/settings.js';
 import { CliError, EXIT } from './exit-codes.js';
+import { PACKAGE_ROOT } from './package-info.js';
 
-/**
- * The package's root (where package.json and fraises.example.yaml live): the nearest directory
- * above this module with a package.json, as this module runs from src/cli (sources, through tsx)
- * or from dist/src/cli (the build, in a clone or an installed package).
- */
-export const PACKAGE_ROOT = packageRoot(dirname(fileURLToPath(import.meta.url)));
 export const EXAMPLE_CONFIG = join(PACKAGE_ROOT, 'fraises.example.yaml');
-
-function packageRoot(from: string): string {
-  for (let dir = from; ; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    if (dirname(dir) === dir) throw new Error(`no package.json above ${from}`);
-  }
-}
 
 export interface ConfigFlags {
   config?: string;
