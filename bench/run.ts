@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { benchCli } from './cli.js';
 import { benchDeploy } from './deploy.js';
 import { benchFanout } from './fanout.js';
 import { benchIngest } from './ingest.js';
@@ -14,7 +15,7 @@ import { machine, renderTable, type Row, writeResults } from './lib/report.js';
 import { benchPgUrl, benchReads } from './reads.js';
 
 const PG_ADMIN = process.env.FRAISIER_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const all = ['ingest', 'pickup', 'deploy', 'fanout', 'reads'] as const;
+const all = ['ingest', 'pickup', 'deploy', 'fanout', 'reads', 'cli'] as const;
 const selected = process.argv.slice(2).length ? process.argv.slice(2) : [...all];
 for (const name of selected) {
   if (!(all as readonly string[]).includes(name)) {
@@ -81,6 +82,13 @@ try {
       ],
       workDir,
     );
+    rows.push(...r.rows);
+    notes.push(...r.notes);
+  }
+  if (selected.includes('cli')) {
+    await settle();
+    console.error('· the command: fraisier --version, status-all, an idle server');
+    const r = await benchCli(workDir);
     rows.push(...r.rows);
     notes.push(...r.notes);
   }

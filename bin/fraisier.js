@@ -1,10 +1,9 @@
 #!/usr/bin/env node
-// The fraisier command. TypeScript sources run through tsx's loader, so a fresh clone needs
-// no build step: `npm install && npm start` is enough.
-import { register } from 'tsx/esm/api';
+// The fraisier command: the compiled JavaScript in dist/ (`npm run build`, run by `npm install`
+// in a clone through the prepare script, shipped built in the package).
+import module from 'node:module';
 
-register();
-const { exitQuietlyWhenOutputCloses } = await import('../src/cli/output/closed-output.ts');
-exitQuietlyWhenOutputCloses();
-const { main } = await import('../src/cli/main.ts');
-process.exitCode = await main(process.argv.slice(2));
+// Node 22.1 and later keep V8's compiled code on disk between runs, so every command after the
+// first starts faster; older Node lacks the function and compiles each time.
+module.enableCompileCache?.();
+await import('../dist/src/cli/bin.js');

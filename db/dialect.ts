@@ -2,8 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { CompiledQuery, Kysely, MysqlAdapter, MysqlDialect, PostgresAdapter, PostgresDialect, type QueryExecutor, type SqliteDatabase } from 'kysely';
-import { createPool as createMysqlPool } from 'mysql2';
-import pg from 'pg';
+import type { PoolOptions as MysqlPoolOptions } from 'mysql2';
+import type pg from 'pg';
 import type { Database } from './database.js';
 import type { DatabaseTarget, DialectName } from './database-url.js';
 import { InlineLimitsPlugin, preparedStatementPool } from './pg-prepared.js';
@@ -89,32 +89,37 @@ export function openDatabase(target: DatabaseTarget, options: OpenOptions = {}):
       return new Kysely<Database>({ dialect: new WaitingSqliteDialect({ database: open, lockWaitMs: waitMs }) });
     }
     case 'postgres': {
-      const pool = new pg.Pool({
-        connectionString: target.url,
-        max: poolSize,
-        connectionTimeoutMillis: connectTimeoutMs,
-        // A locked row or table, or a slow statement, fails on the server after waitMs; a link
-        // that stalls (no answer at all) fails on this side a little later.
-        lock_timeout: waitMs,
-        statement_timeout: waitMs,
-        query_timeout: waitMs + 500,
-        // Per-pool parsers (not pg's global ones): ids and counts come back as numbers.
-        types: {
-          getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-            oid === INT8_OID || oid === NUMERIC_OID
-              ? (value: string) => Number(value)
-              : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
-        },
-      });
-      // A dropped idle connection must not crash the process; the next query reconnects.
-      pool.on('error', () => {});
-      // Nor a connection dropped while checked out (pg-pool removes its listener then), between two
-      // statements of a transaction: the next query on it rejects, and that is what callers see.
-      pool.on('connect', (client) => client.on('error', () => {}));
-      return new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparedStatementPool(pool) }), plugins: [new InlineLimitsPlugin()] });
+      // pg is loaded when the pool is first needed: a process on SQLite or MySQL never loads it.
+      const createPool = async () => {
+        const { default: pg } = await import('pg');
+        const pool = new pg.Pool({
+          connectionString: target.url,
+          max: poolSize,
+          connectionTimeoutMillis: connectTimeoutMs,
+          // A locked row or table, or a slow statement, fails on the server after waitMs; a link
+          // that stalls (no answer at all) fails on this side a little later.
+          lock_timeout: waitMs,
+          statement_timeout: waitMs,
+          query_timeout: waitMs + 500,
+          // Per-pool parsers (not pg's global ones): ids and counts come back as numbers.
+          types: {
+            getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+              oid === INT8_OID || oid === NUMERIC_OID
+                ? (value: string) => Number(value)
+                : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+          },
+        });
+        // A dropped idle connection must not crash the process; the next query reconnects.
+        pool.on('error', () => {});
+        // Nor a connection dropped while checked out (pg-pool removes its listener then), between two
+        // statements of a transaction: the next query on it rejects, and that is what callers see.
+        pool.on('connect', (client) => client.on('error', () => {}));
+        return preparedStatementPool(pool);
+      };
+      return new Kysely<Database>({ dialect: new PostgresDialect({ pool: createPool }), plugins: [new InlineLimitsPlugin()] });
     }
     case 'mysql': {
-      const pool = createMysqlPool({
+      const options: MysqlPoolOptions = {
         uri: target.url,
         connectionLimit: poolSize,
         connectTimeout: connectTimeoutMs,
@@ -123,10 +128,11 @@ export function openDatabase(target: DatabaseTarget, options: OpenOptions = {}):
         bigNumberStrings: false,
         timezone: 'Z',
         charset: 'utf8mb4',
-      });
+      };
       return new Kysely<Database>({
         dialect: new MysqlDialect({
-          pool,
+          // mysql2 likewise, loaded when the pool is first needed.
+          pool: async () => (await import('mysql2')).createPool(options),
           onCreateConnection: async (connection) => {
             // READ COMMITTED, as on PostgreSQL: under REPEATABLE READ, InnoDB's next-key locks
             // make concurrent enqueues and claims on one (fraise, environment) deadlock.

@@ -1,12 +1,10 @@
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { findConfigFile, type LoadedConfig, loadConfigFile } from '../config/load.js';
 import { ConfigError, formatProblem } from '../config/problems.js';
 import type { SettingsOverrides } from '../config/settings.js';
 import { CliError, EXIT } from './exit-codes.js';
+import { PACKAGE_ROOT } from './package-info.js';
 
-/** The repository's root (where fraises.example.yaml lives). */
-export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const EXAMPLE_CONFIG = join(PACKAGE_ROOT, 'fraises.example.yaml');
 
 export interface ConfigFlags {

@@ -17,12 +17,13 @@ import { registerWebhooks } from './commands/webhooks.js';
 import { firstLine } from './client/errors.js';
 import { CliError, EXIT } from './exit-codes.js';
 import { dataFormat } from './options.js';
+import { packageVersion } from './package-info.js';
 
 /** Runs the fraisier command line; resolves with the exit code. */
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('fraisier')
     .description('Fraisier: deploy services from Git pushes, watch them live, roll them back.')
-    .version('0.1.0')
+    .version(packageVersion())
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) })
     .showSuggestionAfterError(true)

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertDeployment } from '../../src/store/deployment.repository.js';
 import { createStore } from '../../src/store/store.js';
-import { BIN, runCli } from '../setup/cli.js';
+import { CLI_ARGS, runCli } from '../setup/cli.js';
 import { DIALECTS, type TestDatabase } from '../setup/dialects.js';
 import { CLI_TIMEOUT, workdir, type Workdir } from './support.js';
 
@@ -26,7 +26,7 @@ interface Piped {
 /** Runs the bin with stdout into a reader that closes its end of the pipe after the first line. */
 function runIntoHead(args: string[]): Promise<Piped> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
+    const child = spawn(process.execPath, [...CLI_ARGS, ...args], {
       env: { ...process.env, NO_COLOR: '1', FRAISIER_CONFIG: '' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

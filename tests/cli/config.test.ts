@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
-import { BIN, runCli } from '../setup/cli.js';
+import { CLI_ARGS, runCli } from '../setup/cli.js';
 import { CLI_TIMEOUT, ANSI, lines, workdir, type Workdir } from './support.js';
 
 /*
@@ -86,7 +86,7 @@ describe('fraisier init, config and db', { timeout: CLI_TIMEOUT }, () => {
   });
 
   it.skipIf(!SCRIPT)('colours a terminal (a pty through script), never with NO_COLOR nor a pipe', async () => {
-    const command = `${process.execPath} ${BIN} list --config ${join(dir.path, 'fraises.yaml')}`;
+    const command = `${process.execPath} ${CLI_ARGS.join(' ')} list --config ${join(dir.path, 'fraises.yaml')}`;
     const onTerminal = (env: Record<string, string>) =>
       new Promise<string>((resolve, reject) =>
         execFile(SCRIPT!, ['-qec', command, '/dev/null'], { cwd: dir.path, env: { ...process.env, FRAISIER_CONFIG: '', NO_COLOR: '', ...env } }, (error, stdout) =>

@@ -1,7 +1,14 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
-export const BIN = resolve('bin/fraisier.js');
+/**
+ * Node's arguments that run the fraisier command as the tests do: its TypeScript entry through
+ * tsx, so a test runs the sources beside it, with no build to make first and none stale. The
+ * built command (bin/fraisier.js over dist/) is what tests/cli/package.test.ts installs and runs.
+ */
+export const CLI_ARGS = ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href, resolve('src/cli/bin.ts')];
 
 export interface CliResult {
   code: number | null;
@@ -9,12 +16,24 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the fraisier bin as a real subprocess and waits for it. */
-export function runCli(args: string[], options: { env?: Record<string, string>; cwd?: string; timeoutMs?: number; input?: string } = {}): Promise<CliResult> {
+export interface CommandOption {
+  /** An installed fraisier executable to run instead of the sources (tests/cli/package.test.ts). */
+  command?: string;
+}
+
+/** [file, argv] that run the sources, or the installed command when one is given. */
+function invocation(args: string[], command: string | undefined): [string, string[]] {
+  return command ? [command, args] : [process.execPath, [...CLI_ARGS, ...args]];
+}
+
+/** Runs the fraisier command as a real subprocess and waits for it. */
+export function runCli(
+  args: string[],
+  options: CommandOption & { env?: Record<string, string>; cwd?: string; timeoutMs?: number; input?: string } = {},
+): Promise<CliResult> {
   return new Promise((resolvePromise) => {
     const child = execFile(
-      process.execPath,
-      [BIN, ...args],
+      ...invocation(args, options.command),
       {
         env: { ...process.env, NO_COLOR: '1', FRAISIER_CONFIG: '', ...options.env },
         cwd: options.cwd ?? process.cwd(),
@@ -39,9 +58,9 @@ export interface ServerProcess {
 }
 
 /** Starts `fraisier serve` and resolves once it listens (its URL read from its log). */
-export function startServer(args: string[], options: { env?: Record<string, string>; cwd?: string } = {}): Promise<ServerProcess> {
+export function startServer(args: string[], options: CommandOption & { env?: Record<string, string>; cwd?: string } = {}): Promise<ServerProcess> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', ...args], {
+    const child = spawn(...invocation(['serve', '--port', '0', ...args], options.command), {
       env: { ...process.env, NO_COLOR: '1', FRAISIER_CONFIG: '', ...options.env },
       cwd: options.cwd ?? process.cwd(),
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -6,7 +6,6 @@ import type { FraisierConfig } from '../../config/types.js';
 import { GIT_ENV, lsRemote } from '../../git/commands.js';
 import { firstLine } from '../client/errors.js';
 import { EXIT, silentExit } from '../exit-codes.js';
-import { findCliConfig, loadCliConfig } from '../load-config.js';
 import { createTerminal, printData, type Terminal } from '../output/terminal.js';
 import { addJsonOption, dataFormat, examples, integer, type JsonFlag } from '../options.js';
 
@@ -23,7 +22,7 @@ export function registerConfig(program: Command): void {
   examples(validate, ['fraisier config validate', 'fraisier config validate --config /etc/fraisier/fraises.yaml --check-repositories', '', 'Exit codes: 0 valid (warnings allowed), 2 invalid or not found.']);
   validate.action(async (flags: JsonFlag & { config?: string; checkRepositories?: boolean; timeout: number }) => {
     const term = createTerminal();
-    const { loadConfigFile } = await import('../../config/load.js');
+    const [{ loadConfigFile }, { findCliConfig }] = await Promise.all([import('../../config/load.js'), import('../load-config.js')]);
     const path = findCliConfig(flags);
     let loaded: LoadedConfig;
     try {
@@ -58,7 +57,7 @@ export function registerConfig(program: Command): void {
   examples(show, ['fraisier config show', 'fraisier config show --json | jq .settings.concurrency']);
   show.action(async (flags: JsonFlag & { config?: string }) => {
     const term = createTerminal();
-    const { stringify } = await import('yaml');
+    const [{ stringify }, { loadCliConfig }] = await Promise.all([import('yaml'), import('../load-config.js')]);
     const { config: resolved } = loadCliConfig(flags);
     const masked = maskSecrets(resolved);
     if (dataFormat(flags)) return printData(term, flags, masked);

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import type { Store } from '../../store/store.js';
 import { CliError, EXIT } from '../exit-codes.js';
-import { loadCliConfig } from '../load-config.js';
 import { createTerminal, printData } from '../output/terminal.js';
 import { addJsonOption, dataFormat, examples, type JsonFlag } from '../options.js';
 
@@ -52,7 +51,7 @@ function addDbOptions(command: Command): Command {
 /** --database, else the configuration's store; FRAISIER_DATABASE_URL alone is enough without a file. */
 async function databaseUrl(flags: DbFlags, env: NodeJS.ProcessEnv = process.env): Promise<string> {
   if (flags.database) return flags.database;
-  const { findConfigFile } = await import('../../config/load.js');
+  const [{ findConfigFile }, { loadCliConfig }] = await Promise.all([import('../../config/load.js'), import('../load-config.js')]);
   if (!flags.config && env.FRAISIER_DATABASE_URL && !findConfigFile({ env })) return env.FRAISIER_DATABASE_URL;
   return loadCliConfig(flags).config.settings.databaseUrl;
 }

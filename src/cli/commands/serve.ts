@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { formatProblem } from '../../config/problems.js';
 import { CliError, EXIT } from '../exit-codes.js';
-import { loadCliConfig } from '../load-config.js';
 
 export function registerServe(program: Command): void {
   program
@@ -14,7 +13,8 @@ export function registerServe(program: Command): void {
     .option('--example-fallback', 'use fraises.example.yaml when no configuration is found (npm start)')
     .addHelpText('after', '\nExamples:\n  fraisier serve\n  fraisier serve --config /etc/fraisier/fraises.yaml --port 9000\n  FRAISIER_DATABASE_URL=postgres://fraisier@db/fraisier fraisier serve')
     .action(async (flags: { config?: string; host?: string; port?: number; database?: string; exampleFallback?: boolean }) => {
-      const [{ createApp }, { isTransientStoreError }, { createLogger }] = await Promise.all([
+      const [{ loadCliConfig }, { createApp }, { isTransientStoreError }, { createLogger }] = await Promise.all([
+        import('../load-config.js'),
         import('../../app.js'),
         import('../../store/store.js'),
         import('../../logger.js'),
