@@ -1,12 +1,16 @@
+import { schema } from '../schema/index.js';
 import { type Core, type CoreOptions, createCore } from './core.js';
 import { type AppServer, createAppServer, type ListeningAddress, type ListenOptions } from './server/app-server.js';
+import { createFraisierYoga, type FraisierYoga } from './server/yoga.js';
 
 export type { ListenOptions } from './server/app-server.js';
 
 export type AppOptions = CoreOptions;
 
-/** The core (services, workers, store) and the server in front of it. */
+/** The core (services, workers, store), the GraphQL API over it and the server in front. */
 export interface App extends Omit<Core, 'drain' | 'close'> {
+  /** The GraphQL executor (`yoga.fetch` works without a port). */
+  readonly yoga: FraisierYoga;
   /** init, workers, then listen; resolves with the address. */
   start(listen?: ListenOptions): Promise<ListeningAddress>;
   /** Stops accepting work, drains, closes sockets and the store. Idempotent. */
@@ -19,14 +23,16 @@ export interface App extends Omit<Core, 'drain' | 'close'> {
  */
 export function createApp(options: AppOptions): App {
   const core = createCore(options);
+  const yoga = createFraisierYoga({ schema, services: core.services, settings: core.config.settings, logger: core.logger, production: core.production });
   let server: AppServer | undefined;
   let stopping: Promise<void> | undefined;
   const { drain: _drain, close: _close, ...exposed } = core;
   return {
     ...exposed,
+    yoga,
     async start(listen) {
       await core.startWorkers();
-      server ??= createAppServer(core);
+      server ??= createAppServer(core, yoga);
       return server.start(listen);
     },
     stop() {

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import { schema } from '../schema/index.js';
 import type { FraisierConfig } from './config/types.js';
 import { DeploymentService } from './deploy/deployment-service.js';
 import { Dispatcher, type DispatcherOptions } from './deploy/dispatcher.js';
@@ -15,7 +14,6 @@ import { createLogger } from './logger.js';
 import { Metrics } from './metrics.js';
 import type { AnyProvider } from './providers/registry.js';
 import { createProviderRegistry, type ProviderRegistry } from './providers/registry.js';
-import { createFraisierYoga, type FraisierYoga } from './server/yoga.js';
 import type { AppServices } from './services/app-services.js';
 import { Catalog } from './services/catalog.js';
 import { TargetService } from './services/targets.js';
@@ -51,14 +49,15 @@ export interface CoreOptions {
 }
 
 /**
- * Everything but the network: the store, the services resolvers call, the dispatcher and the
- * scheduler, the event bus and the GraphQL executor (`yoga.fetch` works without a port). The CLI's
- * local mode uses it as it is; the server (server/app-server.ts) puts HTTP and WebSocket in front.
+ * Everything but the API: the store, the services resolvers call, the dispatcher and the
+ * scheduler, the event bus. The CLI's local mode uses it as it is, without loading GraphQL;
+ * createApp adds the GraphQL executor and the server (server/app-server.ts) in front.
  */
 export interface Core {
   readonly config: FraisierConfig;
   readonly store: Store;
-  readonly yoga: FraisierYoga;
+  /** NODE_ENV=production (or the option): the API then hides introspection and suggestions. */
+  readonly production: boolean;
   readonly services: AppServices;
   readonly bus: EventBus;
   readonly metrics: Metrics;
@@ -147,7 +146,6 @@ export function createCore(options: CoreOptions): Core {
       return deployment ? { type, deployment } : undefined;
     },
   });
-  const yoga = createFraisierYoga({ schema, services, settings, logger, production });
 
   let initialized: Promise<void> | undefined;
   let workers: Promise<void> | undefined;
@@ -182,7 +180,7 @@ export function createCore(options: CoreOptions): Core {
   return {
     config,
     store,
-    yoga,
+    production,
     services,
     bus,
     metrics,

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { schema } from '../../schema/index.js';
 import { providersWithoutSecret } from '../config/load.js';
 import type { Core } from '../core.js';
+import type { FraisierYoga } from './yoga.js';
 import { createDashboardRoute } from './dashboard/route.js';
 import { createHttpServer, sendJson } from './http-server.js';
 import { createWebhookRoute } from './webhook-route.js';
@@ -30,8 +31,8 @@ export interface AppServer {
   close(): Promise<void>;
 }
 
-export function createAppServer(core: Core): AppServer {
-  const { config, store, yoga, services, bus, metrics, logger, gitProviders } = core;
+export function createAppServer(core: Core, yoga: FraisierYoga): AppServer {
+  const { config, store, services, bus, metrics, logger, gitProviders } = core;
   const settings = config.settings;
   let server: Server | undefined;
   let ws: WsHandle | undefined;
