@@ -1,3 +1,4 @@
+import { createHmac, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,6 +26,7 @@ const answer = async (port: number, path = '/version') => (await fetch(`http://1
 
 interface EnvOptions {
   name: string;
+  branch?: string;
   project: string;
   port: number;
   /** YAML lines under `target:` (unindented). */
@@ -43,7 +45,7 @@ function environment(repo: ComposeRepo, o: EnvOptions): string {
           retries: 30
           interval: 0.2s`;
   return `      ${o.name}:
-        branch: main
+        branch: ${o.branch ?? 'main'}
         git_repo: ${repo.path}
         app_path: ${repo.appPath}
         target:
@@ -60,6 +62,8 @@ describe.skipIf(skip)('a Docker Compose deployment on this machine', () => {
   let port: number;
   const project = `fraisier-test-${unique()}`;
   const commits: Record<string, string> = {};
+  const secret = 'compose-webhook-secret-0123456789';
+  let url: string;
 
   beforeAll(async () => {
     repo = createComposeRepo();
@@ -68,18 +72,23 @@ describe.skipIf(skip)('a Docker Compose deployment on this machine', () => {
 fraisier:
   lease: { ttl: 10s, heartbeat: 2s }
   poll_interval: 1s
+git:
+  provider: github
+  github: { webhook_secret: ${secret} }
 fraises:
   hello:
     type: api
+    git: { repository: acme/hello }
     environments:
 ${environment(repo, { name: 'local', project, port })}${environment(repo, {
       name: 'engine-down',
+      branch: 'elsewhere',
       project,
       port,
       env: { DOCKER_HOST: 'unix:///nonexistent/docker.sock' },
     })}`;
     t = await createTestApp(sqlite, { config: testConfig(config) });
-    await t.app.startWorkers();
+    ({ url } = await t.app.start({ port: 0 }));
   });
   afterAll(async () => {
     await t?.dispose();
@@ -95,6 +104,32 @@ ${environment(repo, { name: 'local', project, port })}${environment(repo, {
     expect(result.errors).toBeUndefined();
     expect(result.data.deploy.success).toBe(true);
     return waitForEnd(t.app, result.data.deploy.deployment.id, 120_000);
+  };
+  /** A signed GitHub push of `after` to main; resolves with the deployment it queued, once ended. */
+  const push = async (before: string, after: string) => {
+    const body = JSON.stringify({
+      ref: 'refs/heads/main',
+      before,
+      after,
+      repository: { id: 1, name: 'hello', full_name: 'acme/hello', clone_url: 'https://github.com/acme/hello.git' },
+      head_commit: { id: after, message: 'unhealthy', timestamp: new Date().toISOString(), author: { name: 'Test', email: 'test@example.com' } },
+      commits: [{ id: after, message: 'unhealthy' }],
+      pusher: { name: 'test' },
+    });
+    const response = await fetch(`${url}/webhook/github`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-github-event': 'push',
+        'x-github-delivery': randomUUID(),
+        'x-hub-signature-256': `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`,
+      },
+      body,
+    });
+    const result = (await response.json()) as { deployments: { id: string }[] };
+    expect(response.status, JSON.stringify(result)).toBe(202);
+    expect(result.deployments).toHaveLength(1);
+    return waitForEnd(t.app, result.deployments[0]!.id, 120_000);
   };
   const steps = async (id: string) => (await t.app.services.queries.progress(id)).map((e) => e.step);
   const messages = async (id: string) => (await t.app.services.queries.progress(id)).map((e) => e.message ?? '');
@@ -122,9 +157,10 @@ ${environment(repo, { name: 'local', project, port })}${environment(repo, {
     expect(typeof logs.data.logs).toBe('string');
   });
 
-  it('rolls an unhealthy B back by itself: A answers again, with its own image', { timeout: 180_000 }, async () => {
+  it('rolls an unhealthy B, pushed, back by itself: A answers again, with its own image', { timeout: 180_000 }, async () => {
     commits.B = repo.commit('B', { healthy: false });
-    const deployment = await deploy(commits.B);
+    const deployment = await push(commits.A!, commits.B);
+    expect(deployment).toMatchObject({ triggeredBy: 'webhook', gitCommit: commits.B });
     expect(deployment.errorMessage).toMatch(/^health check failed: .*404/);
     expect(deployment.status).toBe('rolled_back');
     expect(await answer(port)).toBe('A');
