@@ -1,4 +1,3 @@
-import { createHmac, randomUUID } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import pino from 'pino';
@@ -8,6 +7,7 @@ import { type App, createApp } from '../../src/app.js';
 import { createStore } from '../../src/store/store.js';
 import { BASIC_CONFIG, createTestApp, testConfig } from '../setup/app.js';
 import { DIALECTS, type TestDatabase } from '../setup/dialects.js';
+import { githubPush } from '../setup/github-push.js';
 import { createServiceRepo, freePort, helloEnvironment, type ServiceRepo } from '../setup/service-repo.js';
 import { type Browser, chromiumUnavailable, openBrowser } from './browser.js';
 
@@ -88,29 +88,7 @@ describe('the dashboard in a browser', () => {
 
   /** A signed GitHub push of `sha` to main, as GitHub sends it; resolves with the queued deployment's id. */
   async function push(sha: string, message: string): Promise<string> {
-    const body = JSON.stringify({
-      ref: 'refs/heads/main',
-      before: '0'.repeat(40),
-      after: sha,
-      created: false,
-      deleted: false,
-      forced: false,
-      repository: { id: 1, name: 'hello', full_name: 'acme/hello', clone_url: 'https://github.com/acme/hello.git', html_url: 'https://github.com/acme/hello' },
-      head_commit: { id: sha, message, timestamp: new Date().toISOString(), author: { name: HOSTILE_AUTHOR, email: 'mallory@example.com' } },
-      commits: [{ id: sha, message, author: { name: HOSTILE_AUTHOR, email: 'mallory@example.com' } }],
-      pusher: { name: 'mallory', email: 'mallory@example.com' },
-      sender: { login: 'mallory', id: 2 },
-    });
-    const response = await fetch(`${url}/webhook/github`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'x-github-event': 'push',
-        'x-github-delivery': randomUUID(),
-        'x-hub-signature-256': `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`,
-      },
-      body,
-    });
+    const response = await githubPush(url, SECRET, { sha, message, author: { name: HOSTILE_AUTHOR, email: 'mallory@example.com' } });
     const result = (await response.json()) as { deployments: { id: string }[] };
     expect(response.status, JSON.stringify(result)).toBe(202);
     expect(result.deployments).toHaveLength(1);

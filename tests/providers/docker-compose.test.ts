@@ -1,4 +1,3 @@
-import { createHmac, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,6 +5,7 @@ import { createTestApp, gql, type TestApp, testConfig } from '../setup/app.js';
 import { waitForEnd } from '../setup/deployments.js';
 import { DIALECTS } from '../setup/dialects.js';
 import { createComposeRepo, type ComposeRepo, dockerUnavailable, ensureBaseImage, projectImages, removeProject } from '../setup/docker.js';
+import { githubPush } from '../setup/github-push.js';
 import { freePort } from '../setup/service-repo.js';
 import { sshdUnavailable, startSshd, type TestSshd } from '../setup/sshd.js';
 
@@ -107,25 +107,7 @@ ${environment(repo, { name: 'local', project, port })}${environment(repo, {
   };
   /** A signed GitHub push of `after` to main; resolves with the deployment it queued, once ended. */
   const push = async (before: string, after: string) => {
-    const body = JSON.stringify({
-      ref: 'refs/heads/main',
-      before,
-      after,
-      repository: { id: 1, name: 'hello', full_name: 'acme/hello', clone_url: 'https://github.com/acme/hello.git' },
-      head_commit: { id: after, message: 'unhealthy', timestamp: new Date().toISOString(), author: { name: 'Test', email: 'test@example.com' } },
-      commits: [{ id: after, message: 'unhealthy' }],
-      pusher: { name: 'test' },
-    });
-    const response = await fetch(`${url}/webhook/github`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'x-github-event': 'push',
-        'x-github-delivery': randomUUID(),
-        'x-hub-signature-256': `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`,
-      },
-      body,
-    });
+    const response = await githubPush(url, secret, { sha: after, before, message: 'unhealthy' });
     const result = (await response.json()) as { deployments: { id: string }[] };
     expect(response.status, JSON.stringify(result)).toBe(202);
     expect(result.deployments).toHaveLength(1);

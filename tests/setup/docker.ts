@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { git } from './service-repo.js';
+import { fixtureRepo } from './service-repo.js';
 
 /*
  * The real Docker engine for Compose tests, and a git repository holding the example Compose
@@ -67,23 +67,15 @@ export interface ComposeRepo {
 }
 
 export function createComposeRepo(): ComposeRepo {
-  const root = mkdtempSync(join(tmpdir(), 'fraisier-compose-'));
-  const path = join(root, 'service');
-  cpSync(FIXTURE, path, { recursive: true });
-  git(path, 'init', '--quiet', '--initial-branch=main');
+  const { root, path, commit } = fixtureRepo(FIXTURE, 'fraisier-compose-', 'service', (dir, healthy) => {
+    if (healthy) writeFileSync(join(dir, 'www', 'health'), 'ok\n');
+    else rmSync(join(dir, 'www', 'health'), { force: true });
+  });
   return {
     path,
     appPath: join(root, 'app'),
     scratch: root,
-    commit(version, options = {}) {
-      writeFileSync(join(path, 'VERSION'), `${version}\n`);
-      if (options.healthy === false) rmSync(join(path, 'www', 'health'), { force: true });
-      else writeFileSync(join(path, 'www', 'health'), 'ok\n');
-      for (const [name, content] of Object.entries(options.files ?? {})) writeFileSync(join(path, name), content);
-      git(path, 'add', '--all');
-      git(path, 'commit', '--quiet', '--allow-empty', '-m', `version ${version}`);
-      return git(path, 'rev-parse', 'HEAD');
-    },
+    commit,
     dispose() {
       rmSync(root, { recursive: true, force: true });
     },

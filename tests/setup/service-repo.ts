@@ -39,24 +39,39 @@ export function git(cwd: string, ...args: string[]): string {
   }).trim();
 }
 
-export function createServiceRepo(): ServiceRepo {
-  const root = mkdtempSync(join(tmpdir(), 'fraisier-repo-'));
-  const path = join(root, 'hello');
-  cpSync(FIXTURE, path, { recursive: true });
+/**
+ * A git repository (on main) in a temp directory, holding a copy of `fixture`; `commit` writes
+ * VERSION and `files`, lets `change` adjust the tree, and commits it all, returning the SHA.
+ */
+export function fixtureRepo(fixture: string, prefix: string, name: string, change: (path: string, healthy: boolean) => void) {
+  const root = mkdtempSync(join(tmpdir(), prefix));
+  const path = join(root, name);
+  cpSync(fixture, path, { recursive: true });
   git(path, 'init', '--quiet', '--initial-branch=main');
   return {
+    root,
     path,
-    appPath: join(root, 'app'),
-    scratch: root,
-    commit(version, options = {}) {
+    commit(version: string, options: { healthy?: boolean; files?: Record<string, string> } = {}): string {
       writeFileSync(join(path, 'VERSION'), `${version}\n`);
-      if (options.healthy === false) writeFileSync(join(path, 'UNHEALTHY'), 'yes\n');
-      else rmSync(join(path, 'UNHEALTHY'), { force: true });
+      change(path, options.healthy !== false);
       for (const [name, content] of Object.entries(options.files ?? {})) writeFileSync(join(path, name), content);
       git(path, 'add', '--all');
       git(path, 'commit', '--quiet', '--allow-empty', '-m', `version ${version}`);
       return git(path, 'rev-parse', 'HEAD');
     },
+  };
+}
+
+export function createServiceRepo(): ServiceRepo {
+  const { root, path, commit } = fixtureRepo(FIXTURE, 'fraisier-repo-', 'hello', (dir, healthy) => {
+    if (healthy) rmSync(join(dir, 'UNHEALTHY'), { force: true });
+    else writeFileSync(join(dir, 'UNHEALTHY'), 'yes\n');
+  });
+  return {
+    path,
+    appPath: join(root, 'app'),
+    scratch: root,
+    commit,
     head: () => git(path, 'rev-parse', 'HEAD'),
     dispose() {
       // The service started by a deployment keeps running until stopped.

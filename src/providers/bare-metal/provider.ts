@@ -1,10 +1,9 @@
-import { isAbsolute, resolve } from 'node:path';
+import { isAbsolute } from 'node:path';
 import { bareMetalTarget, type BareMetalTarget } from '../../config/target-schemas.js';
 import type { Command, EnvironmentConfig, FraiseConfig, JobConfig } from '../../config/types.js';
 import { checkHealth } from '../../deploy/health-check.js';
 import { planDeployment, migrates } from '../../deploy/plan.js';
 import type { CommandRunner } from '../../exec/runner.js';
-import { targetShell, type HostShell } from '../host.js';
 import {
   type DeployContext,
   DeployFailure,
@@ -12,12 +11,10 @@ import {
   type DeploymentProvider,
   DeploymentCancelled,
   type HealthResult,
-  loadedSettings,
-  RolledBackError,
   type TargetContext,
 } from '../provider.js';
-import { layoutOf, type Layout } from '../release/layout.js';
-import { type Release, ReleaseSession, releaseCommit, shortRelease } from '../release/session.js';
+import { type Release, ReleaseSession } from '../release/session.js';
+import { ReleaseTarget } from '../release/target.js';
 import { asUser, backupCommand, migrateCommands, serviceCommands, type ServiceCommands } from './commands.js';
 
 /*
@@ -26,25 +23,15 @@ import { asUser, backupCommand, migrateCommands, serviceCommands, type ServiceCo
  * restart switches back to the previous release, restarts and checks it: ROLLED_BACK.
  */
 
-export class BareMetalProvider implements DeploymentProvider<BareMetalTarget> {
+export class BareMetalProvider extends ReleaseTarget<BareMetalTarget> implements DeploymentProvider<BareMetalTarget> {
   readonly name = 'bare-metal';
   readonly configSchema = bareMetalTarget;
 
   constructor(
-    private readonly runner: CommandRunner,
+    runner: CommandRunner,
     private readonly now: () => Date = () => new Date(),
-  ) {}
-
-  settingsOf(env: EnvironmentConfig): BareMetalTarget {
-    return loadedSettings<BareMetalTarget>(env);
-  }
-
-  hostOf(env: EnvironmentConfig): string {
-    return this.settingsOf(env).host ?? 'local';
-  }
-
-  shellFor(env: EnvironmentConfig): HostShell {
-    return targetShell(this.runner, this.settingsOf(env));
+  ) {
+    super(runner);
   }
 
   plan(fraise: FraiseConfig, env: EnvironmentConfig, kind: 'deploy' | 'rollback'): string[] {
@@ -147,17 +134,6 @@ export class BareMetalProvider implements DeploymentProvider<BareMetalTarget> {
     await this.shellFor(ctx.env).run(command, { cwd: this.layout(ctx.env).current, timeoutMs: 120_000 });
   }
 
-  layout(env: EnvironmentConfig): Layout {
-    const appPath = env.appPath;
-    if (!appPath) throw new DeployFailure(`${env.fraise}/${env.name}: no app_path: where should the code go?`);
-    // A relative app_path is relative to Fraisier's directory here, to the user's home over SSH.
-    return layoutOf(this.shellFor(env).remote || isAbsolute(appPath) ? appPath : resolve(appPath));
-  }
-
-  healthHost(env: EnvironmentConfig): string {
-    return this.settingsOf(env).host ?? '127.0.0.1';
-  }
-
   get clock(): () => Date {
     return this.now;
   }
@@ -227,40 +203,13 @@ class Session extends ReleaseSession {
     if (restart) await this.step('restart', `Restarting on ${this.host.description}`);
     await this.switchTo(releasePath);
     if (!restart) return;
-    try {
-      await this.run(this.service.restart!, { cwd: releasePath });
-    } catch (error) {
-      if (error instanceof DeploymentCancelled) {
-        await this.revert('cancelled during the restart').catch(() => {});
-        throw error;
-      }
-      await this.rollbackAfter(`restart failed: ${(error as Error).message}`);
-    }
+    await this.startOrRollBack(() => this.run(this.service.restart!, { cwd: releasePath }), 'restart');
     await this.log('Service restarted');
   }
 
-  /** After the restart: healthy, or back to the previous release. */
-  async healthGate(release: Release): Promise<void> {
-    await this.step('health_check', 'Checking health');
-    const result = await this.checkHealth(true);
-    if (this.ctx.signal.aborted) {
-      await this.revert('cancelled during the health check').catch(() => {});
-      throw new DeploymentCancelled();
-    }
-    if (!result.ok) await this.rollbackAfter(`health check failed: ${result.message}`);
-    await this.log(`Health check passed (${result.message}) on ${release.commit.slice(0, 12)}`);
-  }
-
   async checkHealth(report: boolean): Promise<{ ok: boolean; message: string }> {
-    const { env } = this.ctx;
-    if (env.healthCheck) {
-      return checkHealth(env.healthCheck, {
-        host: this.host,
-        defaultHost: this.provider.healthHost(env),
-        signal: this.ctx.signal,
-        ...(report ? { onAttempt: (attempt, message) => void this.log(`attempt ${attempt}: ${message}`) } : {}),
-      });
-    }
+    const configured = this.configuredHealth(report, this.provider.healthHost(this.ctx.env));
+    if (configured) return configured;
     if (!this.service.status) return { ok: true, message: 'no health check configured' };
     // A worker (or an API without a health check): the service must be running.
     try {
@@ -270,23 +219,6 @@ class Session extends ReleaseSession {
       if (error instanceof DeploymentCancelled) throw error;
       return { ok: false, message: `service not active: ${(error as Error).message}` };
     }
-  }
-
-  /** A failure after the switch: restore the previous release, restart, check, end ROLLED_BACK. */
-  async rollbackAfter(reason: string): Promise<never> {
-    const previous = this.previousRelease;
-    if (!previous || !this.switched) {
-      throw new DeployFailure(`${reason}; no previous release to roll back to`, 'down', null);
-    }
-    await this.ctx.reporter.step('rollback', 99, `${reason}: rolling back to ${shortRelease(previous)}`);
-    try {
-      await this.revert(reason);
-    } catch (error) {
-      throw new DeployFailure(`${reason}; the rollback failed too: ${(error as Error).message}`, 'down', null);
-    }
-    const health = await this.checkHealth(false);
-    await this.log(health.ok ? `Rolled back to ${shortRelease(previous)}: healthy` : `Rolled back to ${shortRelease(previous)}: ${health.message}`);
-    throw new RolledBackError(reason, releaseCommit(previous), health.ok ? 'healthy' : 'down');
   }
 
   async revert(reason: string): Promise<void> {

@@ -1,11 +1,10 @@
-import { isAbsolute, posix, resolve } from 'node:path';
+import { posix } from 'node:path';
 import { dockerComposeTarget, type DockerComposeTarget } from '../../config/target-schemas.js';
 import type { EnvironmentConfig, FraiseConfig, JobConfig } from '../../config/types.js';
 import { abortableSleep, checkHealth } from '../../deploy/health-check.js';
-import type { CommandRunner } from '../../exec/runner.js';
 import type { HealthStatus } from '../../model.js';
 import { isFullCommitSha } from '../../git/refs.js';
-import { shellQuote, targetShell, type HostShell } from '../host.js';
+import { shellQuote, type HostShell } from '../host.js';
 import {
   type DeployContext,
   DeployFailure,
@@ -13,12 +12,11 @@ import {
   type DeploymentProvider,
   DeploymentCancelled,
   type HealthResult,
-  loadedSettings,
-  RolledBackError,
   type TargetContext,
 } from '../provider.js';
-import { layoutOf, type Layout, readLink } from '../release/layout.js';
-import { type Release, ReleaseSession, releaseCommit, shortRelease } from '../release/session.js';
+import { type Layout, readLink } from '../release/layout.js';
+import { type Release, ReleaseSession, releaseCommit } from '../release/session.js';
+import { ReleaseTarget } from '../release/target.js';
 import {
   compose,
   type ComposeCli,
@@ -53,31 +51,12 @@ import {
 /** How long containers may take to report healthy when no health_check is configured. */
 const DOCKER_HEALTH_TIMEOUT_MS = 120_000;
 
-export class DockerComposeProvider implements DeploymentProvider<DockerComposeTarget> {
+export class DockerComposeProvider extends ReleaseTarget<DockerComposeTarget> implements DeploymentProvider<DockerComposeTarget> {
   readonly name = 'docker-compose';
   readonly configSchema = dockerComposeTarget;
   /** The Compose CLI found on each host (and Docker context): detected once. */
   readonly #cli = new Map<string, Promise<ComposeCli>>();
 
-  constructor(private readonly runner: CommandRunner) {}
-
-  settingsOf(env: EnvironmentConfig): DockerComposeTarget {
-    return loadedSettings<DockerComposeTarget>(env);
-  }
-
-  hostOf(env: EnvironmentConfig): string {
-    return this.settingsOf(env).host ?? 'local';
-  }
-
-  shellFor(env: EnvironmentConfig): HostShell {
-    return targetShell(this.runner, this.settingsOf(env));
-  }
-
-  layout(env: EnvironmentConfig): Layout {
-    const appPath = env.appPath;
-    if (!appPath) throw new DeployFailure(`${env.fraise}/${env.name}: no app_path: where should the releases go?`);
-    return layoutOf(this.shellFor(env).remote || isAbsolute(appPath) ? appPath : resolve(appPath));
-  }
 
   /** The Compose project: fixed per environment, so `up` replaces the previous version's containers. */
   project(env: EnvironmentConfig): string {
@@ -219,10 +198,6 @@ export class DockerComposeProvider implements DeploymentProvider<DockerComposeTa
   services(env: EnvironmentConfig): string[] {
     const service = this.settingsOf(env).service;
     return service ? [service] : [];
-  }
-
-  healthHost(env: EnvironmentConfig): string {
-    return this.settingsOf(env).host ?? '127.0.0.1';
   }
 
   /** The Compose files of the release that runs now (`current`), or null when none does. */
@@ -370,41 +345,13 @@ class ComposeSession extends ReleaseSession {
   async up(release: Release, files: ComposeFiles): Promise<void> {
     await this.step('restart', `Starting ${this.settings.service ?? 'the services'} of ${release.commit.slice(0, 12)} (project ${files.project})`);
     await this.switchTo(release.path);
-    try {
-      await this.streamLines(upCommand(this.cli, files, this.settings.service), release.path);
-    } catch (error) {
-      if (error instanceof DeploymentCancelled) {
-        await this.revert('cancelled during the restart').catch(() => {});
-        throw error;
-      }
-      await this.rollbackAfter(`up failed: ${(error as Error).message}`);
-    }
+    await this.startOrRollBack(() => this.streamLines(upCommand(this.cli, files, this.settings.service), release.path), 'up');
     await this.log('Containers started');
-  }
-
-  async healthGate(release: Release): Promise<void> {
-    await this.step('health_check', 'Checking health');
-    const result = await this.checkHealth(true);
-    if (this.ctx.signal.aborted) {
-      await this.revert('cancelled during the health check').catch(() => {});
-      throw new DeploymentCancelled();
-    }
-    if (!result.ok) await this.rollbackAfter(`health check failed: ${result.message}`);
-    await this.log(`Health check passed (${result.message}) on ${release.commit.slice(0, 12)}`);
   }
 
   /** Fraisier's HTTP/TCP check when configured, else the containers' state and HEALTHCHECK. */
   async checkHealth(report: boolean): Promise<{ ok: boolean; message: string }> {
-    const { env } = this.ctx;
-    if (env.healthCheck) {
-      return checkHealth(env.healthCheck, {
-        host: this.host,
-        defaultHost: this.provider.healthHost(env),
-        signal: this.ctx.signal,
-        ...(report ? { onAttempt: (attempt, message) => void this.log(`attempt ${attempt}: ${message}`) } : {}),
-      });
-    }
-    return this.dockerHealth(report);
+    return (await this.configuredHealth(report, this.provider.healthHost(this.ctx.env))) ?? this.dockerHealth(report);
   }
 
   /** Waits for every container to run and, where it has a HEALTHCHECK, to be healthy. */
@@ -428,23 +375,6 @@ class ComposeSession extends ReleaseSession {
       delay = Math.min(delay * 2, 2_000);
     }
     return { ok: false, message: `${last.message} after ${Math.round(DOCKER_HEALTH_TIMEOUT_MS / 1000)}s` };
-  }
-
-  /** A failure after `up`: the previous release's containers back, checked; ends ROLLED_BACK. */
-  async rollbackAfter(reason: string): Promise<never> {
-    const previous = this.previousRelease;
-    if (!previous || !this.switched) {
-      throw new DeployFailure(`${reason}; no previous release to roll back to`, 'down', null);
-    }
-    await this.ctx.reporter.step('rollback', 99, `${reason}: rolling back to ${shortRelease(previous)}`);
-    try {
-      await this.revert(reason);
-    } catch (error) {
-      throw new DeployFailure(`${reason}; the rollback failed too: ${(error as Error).message}`, 'down', null);
-    }
-    const health = await this.checkHealth(false);
-    await this.log(health.ok ? `Rolled back to ${shortRelease(previous)}: healthy` : `Rolled back to ${shortRelease(previous)}: ${health.message}`);
-    throw new RolledBackError(reason, releaseCommit(previous), health.ok ? 'healthy' : 'down');
   }
 
   /** `current` back to the previous release and its containers up again, with its own images. */

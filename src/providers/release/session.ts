@@ -3,7 +3,8 @@ import { ExecError, type RunOptions, type RunResult } from '../../exec/runner.js
 import { addWorktree, cloneMirror, fetchCommit, GIT_ENV, headCommit, isAncestor, lsRemote, pruneWorktrees, verifyCommit } from '../../git/commands.js';
 import { isFullCommitSha, isZeroSha, shortVersion } from '../../git/refs.js';
 import type { HostShell } from '../host.js';
-import { type DeployContext, DeployFailure, DeploymentCancelled, DeploymentSuperseded } from '../provider.js';
+import { checkHealth } from '../../deploy/health-check.js';
+import { type DeployContext, DeployFailure, DeploymentCancelled, DeploymentSuperseded, RolledBackError } from '../provider.js';
 import { HostLock } from './host-lock.js';
 import { isDirectory, type Layout, listReleases, makeDirectories, readLink, removeWorktree, switchCurrent } from './layout.js';
 
@@ -21,7 +22,7 @@ export interface Release {
   path: string;
 }
 
-export class ReleaseSession {
+export abstract class ReleaseSession {
   readonly deadline: number;
   #stepIndex = -1;
   /** What `current` pointed at before this deployment (null: nothing ran). */
@@ -274,6 +275,69 @@ export class ReleaseSession {
     } finally {
       await pending;
     }
+  }
+
+  /** Whether what runs now is healthy; `report` logs each failed attempt. */
+  abstract checkHealth(report: boolean): Promise<{ ok: boolean; message: string }>;
+
+  /** Puts the previous release back in service (after a failure, or a cancel, past the switch). */
+  abstract revert(reason: string): Promise<void>;
+
+  /** The environment's own health_check against this host, or undefined when it has none. */
+  configuredHealth(report: boolean, defaultHost: string): Promise<{ ok: boolean; message: string }> | undefined {
+    const { env } = this.ctx;
+    if (!env.healthCheck) return undefined;
+    return checkHealth(env.healthCheck, {
+      host: this.host,
+      defaultHost,
+      signal: this.ctx.signal,
+      ...(report ? { onAttempt: (attempt, message) => void this.log(`attempt ${attempt}: ${message}`) } : {}),
+    });
+  }
+
+  /**
+   * Runs what puts the new release in service (a restart, `up`); when it fails, the previous
+   * release goes back (ROLLED_BACK), and a cancel puts it back before ending CANCELLED.
+   */
+  async startOrRollBack(start: () => Promise<unknown>, what: string): Promise<void> {
+    try {
+      await start();
+    } catch (error) {
+      if (error instanceof DeploymentCancelled) {
+        await this.revert('cancelled during the restart').catch(() => {});
+        throw error;
+      }
+      await this.rollbackAfter(`${what} failed: ${(error as Error).message}`);
+    }
+  }
+
+  /** After the new release started: healthy, or back to the previous release. */
+  async healthGate(release: Release): Promise<void> {
+    await this.step('health_check', 'Checking health');
+    const result = await this.checkHealth(true);
+    if (this.ctx.signal.aborted) {
+      await this.revert('cancelled during the health check').catch(() => {});
+      throw new DeploymentCancelled();
+    }
+    if (!result.ok) await this.rollbackAfter(`health check failed: ${result.message}`);
+    await this.log(`Health check passed (${result.message}) on ${release.commit.slice(0, 12)}`);
+  }
+
+  /** A failure after the switch: the previous release back in service and checked; ends ROLLED_BACK. */
+  async rollbackAfter(reason: string): Promise<never> {
+    const previous = this.previousRelease;
+    if (!previous || !this.switched) {
+      throw new DeployFailure(`${reason}; no previous release to roll back to`, 'down', null);
+    }
+    await this.ctx.reporter.step('rollback', 99, `${reason}: rolling back to ${shortRelease(previous)}`);
+    try {
+      await this.revert(reason);
+    } catch (error) {
+      throw new DeployFailure(`${reason}; the rollback failed too: ${(error as Error).message}`, 'down', null);
+    }
+    const health = await this.checkHealth(false);
+    await this.log(health.ok ? `Rolled back to ${shortRelease(previous)}: healthy` : `Rolled back to ${shortRelease(previous)}: ${health.message}`);
+    throw new RolledBackError(reason, releaseCommit(previous), health.ok ? 'healthy' : 'down');
   }
 
   /** Points `current` at `releasePath` (a change of the target: the run must hold it). */
