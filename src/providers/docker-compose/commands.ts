@@ -124,6 +124,11 @@ export function overrideImages(text: string): string[] {
     .filter((image): image is string => typeof image === 'string' && image.startsWith('fraisier/'));
 }
 
+/** Exits 0 when the engine has `image`. */
+export function imageExists(image: string, context?: string): Command {
+  return ['docker', ...(context ? ['--context', context] : []), 'image', 'inspect', '--format', '{{.Id}}', image];
+}
+
 export function removeImages(images: readonly string[], context?: string): Command {
   return ['docker', ...(context ? ['--context', context] : []), 'image', 'rm', '--force', ...images];
 }

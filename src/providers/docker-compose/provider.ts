@@ -1,6 +1,7 @@
 import { posix } from 'node:path';
 import { dockerComposeTarget, type DockerComposeTarget } from '../../config/target-schemas.js';
-import type { EnvironmentConfig, FraiseConfig, JobConfig } from '../../config/types.js';
+import type { Command, EnvironmentConfig, FraiseConfig, JobConfig } from '../../config/types.js';
+import type { RunResult } from '../../exec/runner.js';
 import { abortableSleep, checkHealth } from '../../deploy/health-check.js';
 import type { HealthStatus } from '../../model.js';
 import { isFullCommitSha } from '../../git/refs.js';
@@ -26,11 +27,13 @@ import {
   DEFAULT_COMPOSE_FILES,
   engineCommand,
   findFile,
+  imageExists,
   inspectContainers,
   overrideFile,
   overrideImages,
   overridePath,
   parseComposeConfig,
+  type ContainerState,
   parseContainerStates,
   readFile,
   removeFile,
@@ -130,9 +133,9 @@ export class DockerComposeProvider extends ReleaseTarget<DockerComposeTarget> im
     try {
       await s.preflight();
       const release = await s.fetch();
-      const files = await s.readRelease(release);
+      const { files, model } = await s.readRelease(release);
       if (s.plan.includes('build')) await s.build(release, files);
-      if (s.plan.includes('pull')) await s.pull(release, files);
+      if (s.plan.includes('pull')) await s.pull(release, files, model);
       await s.up(release, files);
       await s.healthGate(release);
       await s.prune();
@@ -167,9 +170,7 @@ export class DockerComposeProvider extends ReleaseTarget<DockerComposeTarget> im
     }
     const running = await this.#running(ctx);
     if (!running) return { status: 'unknown', message: 'nothing deployed yet' };
-    const ids = await host.run(compose(running.cli, running.files, 'ps', '--all', '--quiet', ...this.services(ctx.env)), { env: ctx.env.env, timeoutMs: 30_000 });
-    const containers = ids.stdout.split('\n').map((s) => s.trim()).filter(Boolean);
-    const judged = judgeContainers(containers.length ? parseContainerStates((await host.run(inspectContainers(containers, this.settingsOf(ctx.env).context), { timeoutMs: 30_000 })).stdout) : []);
+    const judged = judgeContainers(await this.containers((argv) => host.run(argv, { env: ctx.env.env, timeoutMs: 30_000 }), running.cli, running.files, ctx.env));
     const status: HealthStatus = judged.verdict === 'ok' ? 'healthy' : judged.verdict === 'wait' ? 'degraded' : 'down';
     return { status, message: judged.message };
   }
@@ -192,6 +193,12 @@ export class DockerComposeProvider extends ReleaseTarget<DockerComposeTarget> im
   async start(ctx: TargetContext): Promise<void> {
     const running = await this.#required(ctx);
     await this.shellFor(ctx.env).run(compose(running.cli, running.files, 'start', ...this.services(ctx.env)), { env: ctx.env.env, timeoutMs: 120_000 });
+  }
+
+  /** The state of the containers of `files`' project (and service), through `run`. */
+  async containers(run: (argv: Command) => Promise<RunResult>, cli: ComposeCli, files: ComposeFiles, env: EnvironmentConfig): Promise<ContainerState[]> {
+    const ids = (await run(compose(cli, files, 'ps', '--all', '--quiet', ...this.services(env)))).stdout.split('\n').map((s) => s.trim()).filter(Boolean);
+    return ids.length ? parseContainerStates((await run(inspectContainers(ids, this.settingsOf(env).context))).stdout) : [];
   }
 
   /** The configured service, as Compose arguments (none: every service of the file). */
@@ -241,7 +248,7 @@ async function releaseFiles(host: HostShell, provider: DockerComposeProvider, en
 type Verdict = { verdict: 'ok' | 'wait' | 'fail'; message: string };
 
 /** What the containers' states say: all running (and healthy where they have a check), still starting, or failed. */
-function judgeContainers(containers: { name: string; state: string; health: string | null }[]): Verdict {
+function judgeContainers(containers: ContainerState[]): Verdict {
   if (containers.length === 0) return { verdict: 'fail', message: 'no container is running' };
   for (const c of containers) {
     if (c.state === 'exited' || c.state === 'dead') return { verdict: 'fail', message: `container ${c.name} is ${c.state}` };
@@ -260,6 +267,8 @@ function judgeContainers(containers: { name: string; state: string; health: stri
 class ComposeSession extends ReleaseSession {
   readonly settings: DockerComposeTarget;
   #cli: ComposeCli | undefined;
+  /** The Compose files of the release this session last put in service (what a health check asks about). */
+  #live: ComposeFiles | undefined;
 
   constructor(
     private readonly provider: DockerComposeProvider,
@@ -291,7 +300,7 @@ class ComposeSession extends ReleaseSession {
   }
 
   /** The release's Compose file, checked by Compose itself, and the override naming its images. */
-  async readRelease(release: Release): Promise<ComposeFiles> {
+  async readRelease(release: Release): Promise<{ files: ComposeFiles; model: ComposeModel }> {
     const files = await releaseFiles(this.host, this.provider, this.ctx.env, this.layout, release.path);
     delete files.override;
     const model = await this.validate(files, release);
@@ -300,7 +309,7 @@ class ComposeSession extends ReleaseSession {
       files.override = overridePath(this.layout, release.commit);
       await this.run(writeFile(files.override), { input: overrideFile(model, files.project, release.commit) });
     }
-    return files;
+    return { files, model };
   }
 
   async validate(files: ComposeFiles, release: Release): Promise<ComposeModel> {
@@ -328,10 +337,9 @@ class ComposeSession extends ReleaseSession {
     await this.streamCommand('build', compose(this.cli, files, 'build'), release.path);
   }
 
-  async pull(release: Release, files: ComposeFiles): Promise<void> {
+  async pull(release: Release, files: ComposeFiles, model: ComposeModel): Promise<void> {
     await this.step('pull', 'Pulling images');
     // Built services have no image to pull: their images are this release's.
-    const model = parseComposeConfig((await this.run(compose(this.cli, files, 'config'), { cwd: release.path })).stdout);
     const wanted = this.settings.service ? [this.settings.service] : model.services.map((s) => s.name);
     const pulled = model.services.filter((s) => !s.builds && wanted.includes(s.name)).map((s) => s.name);
     if (pulled.length === 0) {
@@ -345,6 +353,7 @@ class ComposeSession extends ReleaseSession {
   async up(release: Release, files: ComposeFiles): Promise<void> {
     await this.step('restart', `Starting ${this.settings.service ?? 'the services'} of ${release.commit.slice(0, 12)} (project ${files.project})`);
     await this.switchTo(release.path);
+    this.#live = files;
     await this.startOrRollBack(() => this.streamLines(upCommand(this.cli, files, this.settings.service), release.path), 'up');
     await this.log('Containers started');
   }
@@ -356,19 +365,15 @@ class ComposeSession extends ReleaseSession {
 
   /** Waits for every container to run and, where it has a HEALTHCHECK, to be healthy. */
   async dockerHealth(report: boolean): Promise<{ ok: boolean; message: string }> {
-    const current = await this.currentRelease();
-    if (!current) return { ok: false, message: 'nothing deployed' };
-    const files = await releaseFiles(this.host, this.provider, this.ctx.env, this.layout, current);
+    const files = this.#live;
+    if (!files) return { ok: false, message: 'nothing deployed' };
     const deadline = Math.min(this.deadline, Date.now() + DOCKER_HEALTH_TIMEOUT_MS);
     let delay = 250;
     let last: Verdict = { verdict: 'wait', message: 'not checked' };
     let attempt = 0;
     while (Date.now() < deadline) {
       attempt++;
-      const ids = await this.run(compose(this.cli, files, 'ps', '--all', '--quiet', ...this.provider.services(this.ctx.env)), { stepTimeoutSeconds: 30 });
-      const containers = ids.stdout.split('\n').map((s) => s.trim()).filter(Boolean);
-      const states = containers.length ? parseContainerStates((await this.run(inspectContainers(containers, this.settings.context), { stepTimeoutSeconds: 30 })).stdout) : [];
-      last = judgeContainers(states);
+      last = judgeContainers(await this.provider.containers((argv) => this.run(argv, { stepTimeoutSeconds: 30 }), this.cli, files, this.ctx.env));
       if (last.verdict !== 'wait') return { ok: last.verdict === 'ok', message: last.message };
       if (report) await this.log(`attempt ${attempt}: ${last.message}`);
       await abortableSleep(Math.min(delay, Math.max(0, deadline - Date.now())), this.ctx.signal);
@@ -382,6 +387,7 @@ class ComposeSession extends ReleaseSession {
     const previous = this.previousRelease;
     if (!(await this.switchBack()) || !previous) return;
     const files = await releaseFiles(this.host, this.provider, this.ctx.env, this.layout, previous);
+    this.#live = files;
     await this.streamLines(upCommand(this.cli, files, this.settings.service), previous, { env: { FRAISIER_ROLLBACK_REASON: reason } });
   }
 
@@ -394,7 +400,7 @@ class ComposeSession extends ReleaseSession {
       const images = files.override ? overrideImages((await this.run(readFile(files.override))).stdout) : [];
       const missing: string[] = [];
       for (const image of images) {
-        if (!(await this.succeeds(['docker', ...(this.settings.context ? ['--context', this.settings.context] : []), 'image', 'inspect', '--format', '{{.Id}}', image]))) missing.push(image);
+        if (!(await this.succeeds(imageExists(image, this.settings.context)))) missing.push(image);
       }
       if (missing.length === 0) {
         await this.log(`Release ${version.slice(0, 12)} was kept with its images: nothing to rebuild`);
@@ -407,7 +413,7 @@ class ComposeSession extends ReleaseSession {
     await this.log(`Release ${version.slice(0, 12)} was not kept: fetching and building it again`);
     this.ctx.commit = version;
     const release = await this.fetch();
-    const files = await this.readRelease(release);
+    const { files } = await this.readRelease(release);
     if (files.override) await this.streamCommand('build', compose(this.cli, files, 'build'), release.path);
     return { release, files };
   }
