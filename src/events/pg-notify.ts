@@ -1,4 +1,4 @@
-import pg from 'pg';
+import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { QueueSignal } from '../deploy/dispatcher.js';
 import type { BusEvent, EventBus } from './bus.js';
@@ -118,7 +118,9 @@ export class PgNotifier implements QueueSignal {
   #connect(): Promise<void> {
     return (this.#connecting ??= (async () => {
       while (!this.#closed) {
-        const client = new pg.Client({ connectionString: this.url, connectionTimeoutMillis: 5_000 });
+        // pg loads with the first connection, as the store's pool does (db/dialect.ts).
+        const { default: pgModule } = await import('pg');
+        const client = new pgModule.Client({ connectionString: this.url, connectionTimeoutMillis: 5_000 });
         try {
           client.on('notification', (message) => this.#receive(message.channel, message.payload ?? ''));
           client.on('error', (error) => {
