@@ -1,3 +1,4 @@
+import DataLoader from 'dataloader';
 import type { Principal } from '../src/auth/principal.js';
 import { NotFoundError } from '../src/errors.js';
 import type { Deployment, FraiseState } from '../src/model.js';
@@ -22,31 +23,18 @@ export function streamOptions(ctx: GraphQLContext) {
 export interface RequestLoaders {
   /** Every state row, read once per request however many environments ask. */
   fraiseStates(): Promise<Map<string, FraiseState>>;
-  /** As queries.deployment; the ids asked for in one turn (a list's rows) are read in one query. */
-  deployment(id: string): Promise<Deployment>;
+  /** As queries.deployment; the ids asked for in one tick (a list's rows) are read in one query. */
+  deployment: DataLoader<string, Deployment>;
 }
 
 /** The caches of one request, made by one principal: what they hold is what it may read. */
 export function createLoaders(services: AppServices, principal: Principal): RequestLoaders {
   let states: Promise<Map<string, FraiseState>> | undefined;
-  let batch: (Promise<Map<string, Deployment>> & { ids: string[] }) | undefined;
   return {
     fraiseStates: () => (states ??= services.queries.fraiseStates()),
-    async deployment(id) {
-      if (!batch) {
-        const ids: string[] = [];
-        // Read once the resolvers of this turn have all asked.
-        const read = Promise.resolve().then(() => {
-          batch = undefined;
-          return services.queries.deploymentsById(principal, ids);
-        });
-        batch = Object.assign(read, { ids });
-      }
-      const current = batch;
-      current.ids.push(id);
-      const found = (await current).get(id);
-      if (!found) throw new NotFoundError(`no deployment with id "${id}"`);
-      return found;
-    },
+    deployment: new DataLoader<string, Deployment>(async (ids) => {
+      const found = await services.queries.deploymentsById(principal, ids);
+      return ids.map((id) => found.get(id) ?? new NotFoundError(`no deployment with id "${id}"`));
+    }),
   };
 }

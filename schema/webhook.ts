@@ -48,7 +48,7 @@ export const WebhookEventRef = builder.objectRef<WebhookEventRecord>('WebhookEve
       type: DeploymentRef,
       nullable: true,
       description: 'The first deployment this delivery queued',
-      resolve: async (e, _args, ctx) => (e.deploymentId ? ctx.loaders.deployment(e.deploymentId) : null),
+      resolve: async (e, _args, ctx) => (e.deploymentId ? ctx.loaders.deployment.load(e.deploymentId) : null),
     }),
   }),
 });

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import proxyaddr from 'proxy-addr';
 import { parseDatabaseUrl } from '../../db/database-url.js';
 import type { ConfigProblem } from './problems.js';
 import { type RawSettings, toBytes, toSeconds } from './raw-schema.js';
@@ -134,6 +135,13 @@ export function resolveSettings(
   if (env.FRAISIER_TRUST_PROXY) {
     const value = env.FRAISIER_TRUST_PROXY.trim();
     trustProxy = value === 'true' ? true : value === 'false' ? false : value.split(',').map((s) => s.trim()).filter(Boolean);
+  }
+  if (Array.isArray(trustProxy)) {
+    try {
+      proxyaddr.compile(trustProxy);
+    } catch (error) {
+      fail(env.FRAISIER_TRUST_PROXY ? 'FRAISIER_TRUST_PROXY' : 'fraisier.webhook.trust_proxy', `${(error as Error).message}: expected IP addresses, CIDR ranges ("10.0.0.0/8") or loopback, linklocal, uniquelocal`);
+    }
   }
 
   const allowedOrigins = namesSetting(raw?.allowed_origins, env.FRAISIER_ALLOWED_ORIGINS, 'allowed_origins', canonicalOrigin, fail, {

@@ -9,7 +9,7 @@ import type { ErrorCode } from '../errors.js';
 import type { AppServices } from '../services/app-services.js';
 import type { GitProviderRegistry, ResolvedProvider } from '../webhooks/registry.js';
 import { describeDelivery } from '../webhooks/verify-delivery.js';
-import { clientAddress } from './client-address.js';
+import { clientAddress, compileTrust } from './client-address.js';
 import { findFraisierError, HTTP_STATUS } from './errors.js';
 import { type Route, sendJson } from './http-server.js';
 import type { Metrics } from '../metrics.js';
@@ -75,6 +75,7 @@ export function createWebhookRoute(options: WebhookRouteOptions): Route {
   if (problems.length) throw new Error(`the processWebhook document does not match the schema: ${problems.map((p) => p.message).join('; ')}`);
   const limiter = new RateLimiter(settings.webhook.rateLimit);
   const cap = settings.webhook.payloadLimitBytes;
+  const trust = compileTrust(settings.webhook.trustProxy);
 
   return async (request, response, url) => {
     const started = performance.now();
@@ -87,7 +88,7 @@ export function createWebhookRoute(options: WebhookRouteOptions): Route {
       if (request.method !== 'POST') {
         return refuse({ status: 405, code: 'METHOD_NOT_ALLOWED', message: 'deliveries are POSTed to /webhook', headers: { allow: 'POST', connection: 'close' } });
       }
-      const sourceIp = clientAddress(request, settings.webhook.trustProxy);
+      const sourceIp = clientAddress(request, trust);
       const rate = limiter.take(sourceIp);
       if (!rate.allowed) {
         return refuse(

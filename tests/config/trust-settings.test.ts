@@ -68,3 +68,15 @@ describe('allowed origins and hosts', () => {
     ]);
   });
 });
+
+describe('trusted proxies', () => {
+  it('are addresses, CIDR ranges or proxy-addr names; anything else is refused by path', () => {
+    expect(settingsOf(withSettings('  webhook:\n    trust_proxy: [loopback, 10.0.0.0/8, "::1"]\n')).webhook.trustProxy).toEqual(['loopback', '10.0.0.0/8', '::1']);
+    expect(errorsOf(withSettings('  webhook:\n    trust_proxy: [10.0.0.0/8, proxy.example.com]\n'))).toEqual([
+      'fraisier.webhook.trust_proxy: invalid IP address: proxy.example.com: expected IP addresses, CIDR ranges ("10.0.0.0/8") or loopback, linklocal, uniquelocal (line 3)',
+    ]);
+    expect(errorsOf(FRAISES, { FRAISIER_TRUST_PROXY: '10.0.0.0/40' })).toEqual([
+      'FRAISIER_TRUST_PROXY: invalid range on address: 10.0.0.0/40: expected IP addresses, CIDR ranges ("10.0.0.0/8") or loopback, linklocal, uniquelocal',
+    ]);
+  });
+});

@@ -3,7 +3,7 @@ import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clientAddress } from '../../src/server/client-address.js';
+import { clientAddress, compileTrust } from '../../src/server/client-address.js';
 import { RateLimiter } from '../../src/server/rate-limit.js';
 import { readBody } from '../../src/server/read-body.js';
 import { DIALECTS } from '../setup/dialects.js';
@@ -79,14 +79,15 @@ describe('the source address', () => {
     ({ socket: { remoteAddress: peer }, headers: forwarded === undefined ? {} : { 'x-forwarded-for': forwarded } }) as never;
 
   it('is the peer unless the peer is a trusted proxy', () => {
-    expect(clientAddress(requestFrom('::ffff:10.0.0.5', '1.2.3.4'), false)).toBe('10.0.0.5');
-    expect(clientAddress(requestFrom('10.0.0.5', '1.2.3.4'), true)).toBe('1.2.3.4');
-    expect(clientAddress(requestFrom('10.0.0.5', '6.6.6.6, 1.2.3.4'), ['10.0.0.0/8'])).toBe('1.2.3.4');
-    expect(clientAddress(requestFrom('10.0.0.5', '1.2.3.4, 10.0.0.9'), ['10.0.0.0/8'])).toBe('1.2.3.4');
+    expect(clientAddress(requestFrom('::ffff:10.0.0.5', '1.2.3.4'), compileTrust(false))).toBe('10.0.0.5');
+    expect(clientAddress(requestFrom('10.0.0.5', '1.2.3.4'), compileTrust(true))).toBe('1.2.3.4');
+    expect(clientAddress(requestFrom('10.0.0.5', '6.6.6.6, 1.2.3.4'), compileTrust(['10.0.0.0/8']))).toBe('1.2.3.4');
+    expect(clientAddress(requestFrom('10.0.0.5', '1.2.3.4, 10.0.0.9'), compileTrust(['10.0.0.0/8']))).toBe('1.2.3.4');
     // A peer that is not a trusted proxy cannot choose its address with the header.
-    expect(clientAddress(requestFrom('203.0.113.7', '1.2.3.4'), ['10.0.0.0/8'])).toBe('203.0.113.7');
-    expect(clientAddress(requestFrom('10.0.0.5'), ['10.0.0.5'])).toBe('10.0.0.5');
-    expect(clientAddress(requestFrom('10.0.0.5', 'not-an-ip'), ['10.0.0.5'])).toBe('not-an-ip');
+    expect(clientAddress(requestFrom('203.0.113.7', '1.2.3.4'), compileTrust(['10.0.0.0/8']))).toBe('203.0.113.7');
+    expect(clientAddress(requestFrom('10.0.0.5'), compileTrust(['10.0.0.5']))).toBe('10.0.0.5');
+    expect(clientAddress(requestFrom('10.0.0.5', 'not-an-ip'), compileTrust(['10.0.0.5']))).toBe('not-an-ip');
+    expect(clientAddress(requestFrom('127.0.0.1', '198.51.100.4, 127.0.0.2'), compileTrust(['loopback']))).toBe('198.51.100.4');
   });
 });
 
