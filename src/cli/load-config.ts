@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { findConfigFile, type LoadedConfig, loadConfigFile } from '../config/load.js';
 import { ConfigError, formatProblem } from '../config/problems.js';
 import type { SettingsOverrides } from '../config/settings.js';
@@ -6,6 +6,11 @@ import { CliError, EXIT } from './exit-codes.js';
 import { PACKAGE_ROOT } from './package-info.js';
 
 export const EXAMPLE_CONFIG = join(PACKAGE_ROOT, 'fraises.example.yaml');
+
+/** Whether `path` is the example shipped with Fraisier (what `npm start` falls back to). */
+export function isBundledExample(path: string): boolean {
+  return resolve(path) === EXAMPLE_CONFIG;
+}
 
 export interface ConfigFlags {
   config?: string;

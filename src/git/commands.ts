@@ -62,3 +62,16 @@ export function parseLsRemote(stdout: string): string | undefined {
   const sha = first?.split(/\s+/)[0];
   return sha && /^[0-9a-f]{40,64}$/.test(sha) ? sha : undefined;
 }
+
+/** A new repository whose first branch is `branch`: `git init`. */
+export function initRepository(path: string, branch: string): Command {
+  return ['git', 'init', '--quiet', `--initial-branch=${branch}`, '--end-of-options', path];
+}
+
+/** Everything in the work tree, committed (run in the repository). */
+export function commitEverything(message: string): Command[] {
+  return [
+    ['git', 'add', '--all'],
+    ['git', 'commit', '--quiet', '--no-verify', '--message', message],
+  ];
+}

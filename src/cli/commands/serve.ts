@@ -13,7 +13,7 @@ export function registerServe(program: Command): void {
     .option('--example-fallback', 'use fraises.example.yaml when no configuration is found (npm start)')
     .addHelpText('after', '\nExamples:\n  fraisier serve\n  fraisier serve --config /etc/fraisier/fraises.yaml --port 9000\n  FRAISIER_DATABASE_URL=postgres://fraisier@db/fraisier fraisier serve')
     .action(async (flags: { config?: string; host?: string; port?: number; database?: string; exampleFallback?: boolean }) => {
-      const [{ loadCliConfig }, { createApp }, { isTransientStoreError }, { createLogger }] = await Promise.all([
+      const [{ loadCliConfig, isBundledExample }, { createApp }, { isTransientStoreError }, { createLogger }] = await Promise.all([
         import('../load-config.js'),
         import('../../app.js'),
         import('../../store/store.js'),
@@ -26,6 +26,12 @@ export function registerServe(program: Command): void {
       });
       const logger = createLogger({ level: loaded.config.settings.logLevel });
       logger.info({ config: loaded.path }, 'configuration loaded');
+      if (isBundledExample(loaded.path)) {
+        const [{ makeExampleRepositories }, { createRunner }] = await Promise.all([import('../example-repositories.js'), import('../../exec/runner.js')]);
+        for (const made of await makeExampleRepositories(loaded.config, createRunner())) {
+          logger.info({ fraise: made.fraise, repository: made.path }, `made the example's repository ${made.path} from ${made.source}: deploy it with \`fraisier deploy ${made.fraise} local\` or the dashboard`);
+        }
+      }
       // Missing webhook secrets are summarised by the server itself once it listens.
       for (const warning of loaded.warnings) if (warning.code !== 'webhook-secret-missing') logger.warn(formatProblem(warning));
       if (loaded.unused.length) logger.info({ keys: loaded.unused }, 'configuration keys loaded but not used by this version');
