@@ -7,14 +7,14 @@ import { DIALECTS } from '../setup/dialects.js';
 import { deliver, eventRows, startWebhookApp, TOKENS, type WebhookTestApp, WEBHOOK_CONFIG } from './support.js';
 
 /*
- * A provider Fraisier does not ship, registered on one app: the README's example, verbatim in
+ * A provider Fraisier does not ship, registered on one app: docs/extending.md's example, verbatim in
  * substance. Its deliveries go through the same path as the built-ins' (verify before any
  * write, routing, idempotency) and are stored as custom:<name>.
  */
 
 const FORGE_SECRET = 'forge-secret';
 
-/** The README's example provider. */
+/** docs/extending.md's example provider. */
 const forge: GitProvider = {
   name: 'forge',
   secrets: [FORGE_SECRET],
