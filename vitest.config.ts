@@ -10,6 +10,7 @@ export default defineConfig({
   },
   test: {
     include: ['tests/**/*.test.ts'],
+    globalSetup: ['tests/setup/build-once.ts'],
     pool: 'forks',
     testTimeout: 30_000,
     hookTimeout: 60_000,

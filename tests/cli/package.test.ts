@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, readdirSync, symlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { delimiter, dirname, join } from 'node:path';
+import { delimiter, dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, startServer } from '../setup/cli.js';
@@ -20,6 +20,8 @@ const run = promisify(execFile);
 const NPM = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 const PACKAGE = JSON.parse(readFileSync('package.json', 'utf8')) as { name: string; version: string; files: string[] };
 const INSTALL_TIMEOUT = 600_000;
+/** What `npm pack` needs to build and pack: the package's files and what builds dist/. */
+const PACKED_FROM = [...new Set([...PACKAGE.files.filter((f) => f !== 'npm-shrinkwrap.json' && f !== 'dist/'), 'package.json', 'package-lock.json', 'README.md', 'LICENSE', 'tsconfig.json', 'tsconfig.build.json', 'scripts', 'src', 'schema', 'db'])];
 
 describe('the packed package, installed globally', () => {
   let dir: Workdir;
@@ -28,7 +30,12 @@ describe('the packed package, installed globally', () => {
 
   beforeAll(async () => {
     dir = workdir('fraisier-package-');
-    await run(NPM, ['pack', '--pack-destination', dir.path], { timeout: INSTALL_TIMEOUT, maxBuffer: 16 * 1024 * 1024 });
+    // Packed from a copy: prepack and prepare write npm-shrinkwrap.json and rebuild dist/ where
+    // they run, and the other CLI tests run this checkout's dist/ meanwhile.
+    const source = join(dir.path, 'source');
+    for (const entry of PACKED_FROM) cpSync(entry, join(source, entry), { recursive: true });
+    symlinkSync(resolve('node_modules'), join(source, 'node_modules'));
+    await run(NPM, ['pack', '--pack-destination', dir.path], { cwd: source, timeout: INSTALL_TIMEOUT, maxBuffer: 16 * 1024 * 1024 });
     const tarball = readdirSync(dir.path).find((name) => name.endsWith('.tgz'));
     expect(tarball).toBe(`${PACKAGE.name}-${PACKAGE.version}.tgz`);
 

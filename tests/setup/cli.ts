@@ -1,14 +1,12 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 
 /**
- * Node's arguments that run the fraisier command as the tests do: its TypeScript entry through
- * tsx, so a test runs the sources beside it, with no build to make first and none stale. The
- * built command (bin/fraisier.js over dist/) is what tests/cli/package.test.ts installs and runs.
+ * Node's arguments that run the fraisier command as users do: bin/fraisier.js over dist/, which
+ * the suite's global setup (tests/setup/build-once.ts) rebuilds when the sources are newer.
+ * tests/cli/package.test.ts installs the packed package and runs that instead.
  */
-export const CLI_ARGS = ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href, resolve('src/cli/bin.ts')];
+export const CLI_ARGS = [resolve('bin/fraisier.js')];
 
 export interface CliResult {
   code: number | null;
