@@ -292,9 +292,10 @@ export async function previousSuccessfulVersion(db: Db, fraise: string, environm
  * to: what the environment last tried, beside what runs there. Walks ix_deployment_pair from the newest.
  */
 export async function lastAttempt(db: Db, fraise: string, environment: string): Promise<Deployment | undefined> {
+  // On the table: the view shows a deployment that never started as started when requested.
   const row = await db
-    .selectFrom('v_deployment_history')
-    .selectAll()
+    .selectFrom('tb_deployment')
+    .select('id')
     .where('fraise', '=', fraise)
     .where('environment', '=', environment)
     .where('job', 'is', null)
@@ -303,7 +304,7 @@ export async function lastAttempt(db: Db, fraise: string, environment: string): 
     .orderBy('id', 'desc')
     .limit(1)
     .executeTakeFirst();
-  return row ? toDeployment(row) : undefined;
+  return row ? findDeployment(db, Number(row.id)) : undefined;
 }
 
 /** A deployment waiting or running for a (fraise, environment): what a new push is ordered against. */
