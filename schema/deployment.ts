@@ -2,7 +2,7 @@ import type { Deployment, DeploymentProgress, DeploymentResult, DeploymentStats 
 import { MAX_LIST_LIMIT, MAX_PROGRESS_LIMIT } from '../src/services/queries.js';
 import { builder } from './builder.js';
 import { DeploymentStatusEnum, TriggerTypeEnum } from './enums.js';
-import { DeploymentTargetRef } from './fraise.js';
+import { DeploymentTargetRef, EnvironmentRef } from './fraise.js';
 import { listSize } from './list-size.js';
 import { DateTimeScalar } from './scalars.js';
 
@@ -54,6 +54,25 @@ export const DeploymentRef = builder.objectRef<Deployment>('Deployment').impleme
     }),
   }),
 });
+
+/* What the deployments recorded say about an environment, beside what runs there. */
+builder.objectFields(EnvironmentRef, (t) => ({
+  lastAttempt: t.field({
+    type: DeploymentRef,
+    nullable: true,
+    description:
+      'The newest deployment that ran here and ended, whatever it came to (a failure, a rollback, a cancellation): differs from what runs when the last attempt did not succeed',
+    resolve: (env, _args, ctx) => ctx.services.queries.lastAttempt(env.fraise, env.name),
+  }),
+  rollbackVersion: t.string({
+    nullable: true,
+    description: 'What a rollback without toVersion would go back to: the newest successful version other than currentVersion; null when there is nothing to roll back to',
+    resolve: async (env, _args, ctx) => {
+      const current = (await ctx.loaders.fraiseStates()).get(`${env.fraise}/${env.name}`)?.currentVersion ?? null;
+      return ctx.services.queries.rollbackVersion(env.fraise, env.name, current);
+    },
+  }),
+}));
 
 export const DeploymentStatsRef = builder.objectRef<DeploymentStats>('DeploymentStats').implement({
   description: 'Finished deployments (successful, failed, rolled back) started within the period',

@@ -2,13 +2,13 @@ import { isBuiltinGitProvider } from '../src/config/types.js';
 import type { WebhookEventRecord, WebhookResult } from '../src/model.js';
 import { MAX_LIST_LIMIT } from '../src/services/queries.js';
 import { builder } from './builder.js';
-import type { GraphQLContext } from './context.js';
+import { type GraphQLContext, streamOptions } from './context.js';
 import { DeploymentRef } from './deployment.js';
 import { WebhookProviderEnum } from './enums.js';
 import { listSize } from './list-size.js';
 import { DateTimeScalar } from './scalars.js';
 
-/* WebhookEvent, WebhookResult; query webhookEvents; mutation processWebhook. */
+/* WebhookEvent, WebhookResult; query webhookEvents; mutation processWebhook; subscription webhookReceived. */
 
 /**
  * The context POST /webhook executes processWebhook with: the sender's address, the
@@ -71,6 +71,18 @@ builder.queryFields((t) => ({
     extensions: listSize({ argument: 'limit', max: MAX_LIST_LIMIT }),
     resolve: (_root, args, ctx) =>
       ctx.services.queries.webhookEvents(ctx.principal, { limit: args.limit, before: args.before ? String(args.before) : null }),
+  }),
+}));
+
+builder.subscriptionFields((t) => ({
+  webhookReceived: t.field({
+    type: WebhookEventRef,
+    description: 'Each webhook delivery once it is recorded, whatever it came to (refused deliveries with a bad signature are not recorded). No replay: read webhookEvents on (re)connection.',
+    subscribe: (_root, _args, ctx) => {
+      ctx.services.queries.assertCanReadWebhooks(ctx.principal);
+      return ctx.services.events.webhooks(streamOptions(ctx));
+    },
+    resolve: (event) => event,
   }),
 }));
 

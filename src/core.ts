@@ -22,6 +22,7 @@ import { findDeployment } from './store/deployment.repository.js';
 import { ensureFraiseStates } from './store/fraise-state.repository.js';
 import { findProgress } from './store/progress.repository.js';
 import { createStore, type Store } from './store/store.js';
+import { findWebhookEvent } from './store/webhook-event.repository.js';
 import type { GitProvider } from './webhooks/provider.js';
 import { createGitProviderRegistry, type GitProviderRegistry } from './webhooks/registry.js';
 import { WebhookService } from './webhooks/webhook-service.js';
@@ -144,6 +145,10 @@ export function createCore(options: CoreOptions): Core {
     deployment: async (id, type) => {
       const deployment = await findDeployment(store.db, Number(id));
       return deployment ? { type, deployment } : undefined;
+    },
+    webhookEvent: async (id) => {
+      const event = await findWebhookEvent(store.db, Number(id));
+      return event ? { type: 'webhook', event } : undefined;
     },
   });
 

@@ -1,4 +1,4 @@
-import type { Deployment, DeploymentProgress } from '../model.js';
+import type { Deployment, DeploymentProgress, WebhookEventRecord } from '../model.js';
 
 /*
  * The in-process event bus: the dispatcher publishes, subscriptions listen. Listeners are kept
@@ -12,7 +12,9 @@ import type { Deployment, DeploymentProgress } from '../model.js';
 export type BusEvent =
   | { type: 'progress'; event: DeploymentProgress }
   | { type: 'started'; deployment: Deployment }
-  | { type: 'completed'; deployment: Deployment };
+  | { type: 'completed'; deployment: Deployment }
+  /** A webhook delivery was recorded (committed), whatever it came to. */
+  | { type: 'webhook'; event: WebhookEventRecord };
 
 type Listener<T> = (value: T) => void;
 
@@ -20,6 +22,7 @@ export class EventBus {
   readonly #progress = new Map<string, Set<Listener<DeploymentProgress>>>();
   readonly #started = new Set<Listener<Deployment>>();
   readonly #completed = new Set<Listener<Deployment>>();
+  readonly #webhooks = new Set<Listener<WebhookEventRecord>>();
   /** Called for every event published here (not for those relayed from elsewhere). */
   #relay: Listener<BusEvent> | undefined;
 
@@ -33,6 +36,9 @@ export class EventBus {
         break;
       case 'completed':
         for (const listener of this.#completed) listener(event.deployment);
+        break;
+      case 'webhook':
+        for (const listener of this.#webhooks) listener(event.event);
         break;
     }
     if (!options.relayed) this.#relay?.(event);
@@ -63,14 +69,20 @@ export class EventBus {
     return () => this.#completed.delete(listener);
   }
 
+  onWebhook(listener: Listener<WebhookEventRecord>): () => void {
+    this.#webhooks.add(listener);
+    return () => this.#webhooks.delete(listener);
+  }
+
   /** Whether a `completed` event would reach anyone (here or, through the relay, elsewhere). */
   get wantsCompleted(): boolean {
     return this.#completed.size > 0 || this.#relay !== undefined;
   }
 
-  /** Whether an event of this type (for this deployment) would reach a listener in this process. */
+  /** Whether an event of this type (for this deployment, for progress) would reach a listener in this process. */
   listensHere(type: BusEvent['type'], deploymentId: string): boolean {
     if (type === 'progress') return this.progressListenerCount(deploymentId) > 0;
+    if (type === 'webhook') return this.#webhooks.size > 0;
     return (type === 'started' ? this.#started : this.#completed).size > 0;
   }
 
@@ -81,7 +93,7 @@ export class EventBus {
 
   /** Subscribers currently listening (for metrics). */
   get listenerCount(): number {
-    let count = this.#started.size + this.#completed.size;
+    let count = this.#started.size + this.#completed.size + this.#webhooks.size;
     for (const set of this.#progress.values()) count += set.size;
     return count;
   }

@@ -1,4 +1,4 @@
-import { FINAL_STATUSES, type Deployment, type DeploymentProgress } from '../model.js';
+import { FINAL_STATUSES, type Deployment, type DeploymentProgress, type WebhookEventRecord } from '../model.js';
 import type { EventFeed, StreamOptions } from '../services/app-services.js';
 import type { EventBus } from './bus.js';
 import { type Channel, createChannel } from './channel.js';
@@ -76,6 +76,10 @@ export class DeploymentEventFeed implements EventFeed {
     return this.#deployments((listener) => this.bus.onCompleted(listener), stream, visible);
   }
 
+  webhooks(stream: StreamOptions = {}): AsyncIterable<WebhookEventRecord> {
+    return this.#live((listener) => this.bus.onWebhook(listener), stream);
+  }
+
   #bounds(stream: StreamOptions) {
     return {
       ...(stream.signal ? { signal: stream.signal } : {}),
@@ -89,13 +93,18 @@ export class DeploymentEventFeed implements EventFeed {
     stream: StreamOptions,
     visible?: (d: Deployment) => boolean,
   ): AsyncIterable<Deployment> {
+    return this.#live(subscribe, stream, visible);
+  }
+
+  /** Live values only, no replay: a subscriber that was away reads the list again. */
+  #live<T>(subscribe: (listener: (value: T) => void) => () => void, stream: StreamOptions, visible?: (value: T) => boolean): AsyncIterable<T> {
     let unsubscribe = () => {};
-    const channel = createChannel<Deployment>({
+    const channel = createChannel<T>({
       ...this.#bounds(stream),
       onDispose: () => unsubscribe(),
     });
-    unsubscribe = subscribe((deployment) => {
-      if (!visible || visible(deployment)) channel.push(deployment);
+    unsubscribe = subscribe((value) => {
+      if (!visible || visible(value)) channel.push(value);
     });
     return channel;
   }

@@ -17,9 +17,9 @@ const EVENTS_CHANNEL = 'fraisier_events';
 interface RelayedEvent {
   /** sending instance */
   i: string;
-  /** p: progress, s: started, c: completed */
-  t: 'p' | 's' | 'c';
-  /** deployment id */
+  /** p: progress, s: started, c: completed, w: webhook delivery */
+  t: 'p' | 's' | 'c' | 'w';
+  /** deployment id (the delivery's id for w) */
   d: string;
   /** progress sequence */
   q?: number;
@@ -28,7 +28,11 @@ interface RelayedEvent {
 export interface EventSource {
   progressEvent(deploymentId: string, sequence: number): Promise<BusEvent | undefined>;
   deployment(deploymentId: string, type: 'started' | 'completed'): Promise<BusEvent | undefined>;
+  webhookEvent(eventId: string): Promise<BusEvent | undefined>;
 }
+
+const TYPE_CODES = { progress: 'p', started: 's', completed: 'c', webhook: 'w' } as const satisfies Record<BusEvent['type'], RelayedEvent['t']>;
+const CODE_TYPES = { p: 'progress', s: 'started', c: 'completed', w: 'webhook' } as const satisfies Record<RelayedEvent['t'], BusEvent['type']>;
 
 export class PgNotifier implements QueueSignal {
   #client: pg.Client | undefined;
@@ -64,15 +68,20 @@ export class PgNotifier implements QueueSignal {
       const message: RelayedEvent =
         event.type === 'progress'
           ? { i: this.instanceId, t: 'p', d: event.event.deploymentId, q: event.event.sequence }
-          : { i: this.instanceId, t: event.type === 'started' ? 's' : 'c', d: event.deployment.id };
+          : { i: this.instanceId, t: TYPE_CODES[event.type], d: event.type === 'webhook' ? event.event.id : event.deployment.id };
       this.#send(EVENTS_CHANNEL, JSON.stringify(message));
     });
     this.#eventHandler = (message) => {
-      const type = message.t === 'p' ? 'progress' : message.t === 's' ? 'started' : 'completed';
+      const type = CODE_TYPES[message.t];
       // Read back only what someone here listens to: other processes' events are not our work.
-      if (!bus.listensHere(type, message.d)) return;
+      if (!type || !bus.listensHere(type, message.d)) return;
       if (type === 'progress' && message.q === undefined) return;
-      const read = type === 'progress' ? source.progressEvent(message.d, message.q!) : source.deployment(message.d, type);
+      const read =
+        type === 'progress'
+          ? source.progressEvent(message.d, message.q!)
+          : type === 'webhook'
+            ? source.webhookEvent(message.d)
+            : source.deployment(message.d, type);
       read.then(
         (event) => event && bus.publish(event, { relayed: true }),
         (error: unknown) => this.logger.debug({ err: error }, 'could not read a relayed event'),

@@ -1,5 +1,5 @@
 import type { Principal } from '../auth/principal.js';
-import type { Deployment, DeploymentProgress, DeploymentResult, TriggerType, WebhookResult } from '../model.js';
+import type { Deployment, DeploymentProgress, DeploymentResult, TriggerType, WebhookEventRecord, WebhookResult } from '../model.js';
 import type { Catalog } from './catalog.js';
 import type { TargetService } from './targets.js';
 import type { QueryService } from './queries.js';
@@ -61,6 +61,8 @@ export interface EventFeed {
   /** Deployments as they start running; `visible` filters what this subscriber may see. */
   started(options?: StreamOptions, visible?: (d: Deployment) => boolean): AsyncIterable<Deployment>;
   completed(options?: StreamOptions, visible?: (d: Deployment) => boolean): AsyncIterable<Deployment>;
+  /** Webhook deliveries as they are recorded (after their transaction committed). */
+  webhooks(options?: StreamOptions): AsyncIterable<WebhookEventRecord>;
 }
 
 /** Everything resolvers may call. Built once per app by createApp. */

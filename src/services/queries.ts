@@ -10,7 +10,7 @@ import {
   type HealthStatus,
   type WebhookEventRecord,
 } from '../model.js';
-import { findDeployments, listDeployments } from '../store/deployment.repository.js';
+import { findDeployments, lastAttempt, listDeployments, previousSuccessfulVersion } from '../store/deployment.repository.js';
 import { findFraiseState, listFraiseStates } from '../store/fraise-state.repository.js';
 import { listProgress } from '../store/progress.repository.js';
 import { readStats } from '../store/stats.repository.js';
@@ -106,6 +106,16 @@ export class QueryService {
     return new Map(states.map((s) => [`${s.fraise}/${s.environment}`, s]));
   }
 
+  /** The environment's last deployment that ran, whatever it came to (the caller checked access). */
+  async lastAttempt(fraise: string, environment: string): Promise<Deployment | null> {
+    return (await guardStore(() => lastAttempt(this.store.db, fraise, environment))) ?? null;
+  }
+
+  /** What a rollback without a version would go back to, as the rollback itself picks it (the caller checked access). */
+  async rollbackVersion(fraise: string, environment: string, current: string | null): Promise<string | null> {
+    return (await guardStore(() => previousSuccessfulVersion(this.store.db, fraise, environment, current))) ?? null;
+  }
+
   async status(principal: Principal, fraise: string, environment: string): Promise<HealthStatus> {
     this.catalog.environment(fraise, environment);
     assertCan(principal, 'read', fraise, environment);
@@ -136,13 +146,18 @@ export class QueryService {
     );
   }
 
-  async webhookEvents(principal: Principal, query: { limit?: number | null; before?: string | null }): Promise<WebhookEventRecord[]> {
-    const limit = checkLimit(query.limit ?? 20, 'limit');
+  /** Deliveries name any repository and branch: only a token that may read everything sees them. */
+  assertCanReadWebhooks(principal: Principal): void {
     assertCan(principal, 'read');
     const limits = scopeLimits(principal);
     if (limits.fraises || limits.environments) {
       throw new ForbiddenError('a token limited to some fraises cannot list every webhook delivery');
     }
+  }
+
+  async webhookEvents(principal: Principal, query: { limit?: number | null; before?: string | null }): Promise<WebhookEventRecord[]> {
+    const limit = checkLimit(query.limit ?? 20, 'limit');
+    this.assertCanReadWebhooks(principal);
     return guardStore(() =>
       listWebhookEvents(this.store.db, { limit, ...(query.before ? { beforeId: parseId(query.before, 'before') } : {}) }),
     );

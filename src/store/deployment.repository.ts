@@ -287,6 +287,26 @@ export async function previousSuccessfulVersion(db: Db, fraise: string, environm
   return row?.new_version ?? undefined;
 }
 
+/**
+ * The newest deployment (not a job run) that ran in an environment and ended, whatever it came
+ * to: what the environment last tried, beside what runs there. Walks ix_deployment_pair from the newest.
+ */
+export async function lastAttempt(db: Db, fraise: string, environment: string): Promise<Deployment | undefined> {
+  // On the table: the view shows a deployment that never started as started when requested.
+  const row = await db
+    .selectFrom('tb_deployment')
+    .select('id')
+    .where('fraise', '=', fraise)
+    .where('environment', '=', environment)
+    .where('job', 'is', null)
+    .where('started_at', 'is not', null)
+    .where('status', 'in', ['success', 'failed', 'rolled_back', 'cancelled'])
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return row ? findDeployment(db, Number(row.id)) : undefined;
+}
+
 /** A deployment waiting or running for a (fraise, environment): what a new push is ordered against. */
 export interface ActiveDeployment {
   id: number;

@@ -68,6 +68,11 @@ export async function listWebhookEvents(db: Db, options: { limit: number; before
   return rows.map(toWebhookEvent);
 }
 
+export async function findWebhookEvent(db: Db, id: number): Promise<WebhookEventRecord | undefined> {
+  const row = await db.selectFrom('v_recent_webhooks').selectAll().where('id', '=', id).executeTakeFirst();
+  return row ? toWebhookEvent(row) : undefined;
+}
+
 /** The delivery recorded under this provider's delivery id, if any. */
 export async function findWebhookEventByDelivery(db: Db, provider: string, deliveryId: string): Promise<WebhookEventRecord | undefined> {
   const row = await db

@@ -99,12 +99,14 @@ export class WebhookService implements WebhookIntake {
     this.#log(written, outcome);
     const { deployments, queued, notes } = written;
     if (deployments.length) await this.#afterCommit(queued, written.superseded);
+    const event = eventRecord(written.eventId, written.event, deployments[0]?.id ?? null);
+    this.deps.bus.publish({ type: 'webhook', event });
     if (prepared.syntaxError) throw new BadInputError(prepared.syntaxError);
     return {
       accepted: outcome !== 'refused',
       duplicate: false,
       message: message(outcome, queued, reason, notes),
-      event: eventRecord(written.eventId, written.event, deployments[0]?.id ?? null),
+      event,
       deployments,
     };
   }

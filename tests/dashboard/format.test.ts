@@ -15,6 +15,8 @@ interface Format {
   duration(seconds: number | null): string;
   relativeTime(iso: string | null, now?: number): string;
   statusWords(status: string): string;
+  shortError(text: string | null, max?: number): string;
+  attemptToShow(env: { currentVersion: string | null; lastAttempt: { status: string; newVersion: string | null } | null }): unknown;
 }
 
 let format: Format;
@@ -47,5 +49,26 @@ describe('the dashboard\'s text helpers', () => {
     expect([2, 42, 300, 7200, 172800, -300].map(ago)).toEqual(['just now', '42 s ago', '5 min ago', '2 h ago', '2 d ago', 'in 5 min']);
     expect(format.relativeTime(null)).toBe('never');
     expect(format.statusWords('ROLLED_BACK')).toBe('rolled back');
+  });
+
+  it('cuts an error to the first line and a cell\'s width', () => {
+    expect(format.shortError('health check failed\n  at step health_check')).toBe('health check failed');
+    expect(format.shortError('\u001b[31mexit 1\u001b[0m')).toBe('exit 1');
+    expect(format.shortError('x'.repeat(100), 10)).toBe(`${'x'.repeat(9)}…`);
+    expect(format.shortError('word '.repeat(10), 12)).toBe('word word…');
+    expect(format.shortError(null)).toBe('');
+  });
+
+  it('shows the last attempt only when it says something the running version does not', () => {
+    const attempt = (status: string, newVersion: string | null) => ({ status, newVersion });
+    const failed = attempt('FAILED', 'b');
+    expect(format.attemptToShow({ currentVersion: null, lastAttempt: failed })).toBe(failed);
+    expect(format.attemptToShow({ currentVersion: 'a', lastAttempt: failed })).toBe(failed);
+    const rolledBack = attempt('ROLLED_BACK', 'b');
+    expect(format.attemptToShow({ currentVersion: 'a', lastAttempt: rolledBack })).toBe(rolledBack);
+    expect(format.attemptToShow({ currentVersion: 'a', lastAttempt: attempt('SUCCESS', 'a') })).toBeNull();
+    const other = attempt('SUCCESS', 'b');
+    expect(format.attemptToShow({ currentVersion: 'a', lastAttempt: other })).toBe(other);
+    expect(format.attemptToShow({ currentVersion: 'a', lastAttempt: null })).toBeNull();
   });
 });

@@ -2,7 +2,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BusEvent, EventBus } from '../../src/events/bus.js';
 import { type EventSource, PgNotifier } from '../../src/events/pg-notify.js';
-import type { DeploymentProgress } from '../../src/model.js';
+import type { DeploymentProgress, WebhookEventRecord } from '../../src/model.js';
 import { waitUntil } from '../setup/deployments.js';
 import { DIALECTS, type TestDatabase } from '../setup/dialects.js';
 
@@ -24,7 +24,29 @@ function progress(deploymentId: string, sequence: number): DeploymentProgress {
 const source: EventSource = {
   progressEvent: async (deploymentId, sequence) => ({ type: 'progress', event: progress(deploymentId, sequence) }),
   deployment: async () => undefined,
+  webhookEvent: async (id) => ({ type: 'webhook', event: delivery(id) }),
 };
+
+function delivery(id: string): WebhookEventRecord {
+  return {
+    id,
+    receivedAt: new Date(0).toISOString(),
+    provider: 'github',
+    eventType: 'push',
+    deliveryId: `delivery-${id}`,
+    repository: 'acme/hello',
+    branch: 'main',
+    tag: null,
+    commitSha: null,
+    sender: null,
+    commitMessage: null,
+    commitAuthor: null,
+    outcome: 'ignored',
+    reason: null,
+    processed: false,
+    deploymentId: null,
+  };
+}
 
 describe.skipIf(skip)('PostgreSQL LISTEN/NOTIFY between instances', () => {
   let database: TestDatabase;
@@ -76,5 +98,18 @@ describe.skipIf(skip)('PostgreSQL LISTEN/NOTIFY between instances', () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(seenAtA).toHaveLength(300);
     expect(warnings.map((w) => w.message)).toEqual([]);
+  });
+
+  it('relays a recorded webhook delivery to the instance whose subscribers watch deliveries', async () => {
+    const busA = new EventBus();
+    const busB = new EventBus();
+    a.relayBus(busA, source);
+    b.relayBus(busB, source);
+    const seenAtB: string[] = [];
+    const stop = busB.onWebhook((event) => seenAtB.push(event.id));
+    busA.publish({ type: 'webhook', event: delivery('7') });
+    await waitUntil(() => seenAtB.length === 1, { what: 'the delivery at b', timeoutMs: 10_000, intervalMs: 10 });
+    expect(seenAtB).toEqual(['7']);
+    stop();
   });
 });

@@ -300,6 +300,31 @@ for (const dialect of DIALECTS) {
       expect(days.errors?.[0]).toMatchObject({ message: 'days must be between 1 and 3650 (got 0)' });
     });
 
+    it.skipIf(skip)('says what each environment last tried, and what a rollback would go back to', async () => {
+      const result = await gql(
+        t.app,
+        `{ fraises { name environments { name currentVersion rollbackVersion lastAttempt { id status errorMessage } } } }`,
+      );
+      expect(result.errors).toBeUndefined();
+      expect(result.data.fraises).toEqual([
+        {
+          name: 'my_api',
+          environments: [
+            // One success: what runs, and nothing else to go back to.
+            { name: 'staging', currentVersion: sha('c'), rollbackVersion: null, lastAttempt: { id: String(ids.c), status: 'SUCCESS', errorMessage: null } },
+            {
+              name: 'production',
+              currentVersion: sha('a'),
+              rollbackVersion: sha('0'),
+              lastAttempt: { id: String(ids.b), status: 'FAILED', errorMessage: 'build failed: npm exited with code 1' },
+            },
+          ],
+        },
+        // Queued, never started: no attempt yet.
+        { name: 'my_worker', environments: [{ name: 'production', currentVersion: null, rollbackVersion: null, lastAttempt: null }] },
+      ]);
+    });
+
     it.skipIf(skip)('never returns a secret in DeploymentTarget.config', async () => {
       const result = await gql(t.app, `{ fraise(name: "my_api") { environments { name target { provider config } } } }`);
       const staging = result.data.fraise.environments[0];

@@ -46,6 +46,7 @@ const PUBLIC_FILES = [
   'js/views/deployments.js',
   'js/views/deployment.js',
   'js/views/webhooks.js',
+  'js/views/latest.js',
   'js/views/actions.js',
 ];
 

@@ -68,13 +68,15 @@ export const QUERIES = {
   canRead: 'query DashboardCanRead { __typename }',
   canDeploy: 'mutation DashboardCanDeploy { __typename }',
   fraises: `query DashboardFraises {
-    fraises { name type description environments { name branch status currentVersion lastDeployedAt target { provider } } }
+    fraises { name type description environments { name branch status currentVersion lastDeployedAt rollbackVersion target { provider }
+      lastAttempt { id status newVersion startedAt completedAt errorMessage } } }
     running: deployments(status: IN_PROGRESS, limit: 100) { id fraise environment status }
     queued: deployments(status: PENDING, limit: 100) { id fraise environment status }
   }`,
   deployments: `query DashboardDeployments($fraise: String, $environment: String, $status: DeploymentStatus, $limit: Int) {
     deployments(fraise: $fraise, environment: $environment, status: $status, limit: $limit) { ${DEPLOYMENT_FIELDS} }
   }`,
+  latest: `query DashboardLatest($limit: Int) { deployments(limit: $limit) { id fraise environment job status gitCommit newVersion requestedAt startedAt } }`,
   deployment: `query DashboardDeployment($id: ID!) { deployment(id: $id) { ${DEPLOYMENT_FIELDS} } }`,
   history: `query DashboardHistory($fraise: String!, $environment: String!) {
     deployments(fraise: $fraise, environment: $environment, status: SUCCESS, limit: 100) { id newVersion gitBranch completedAt startedAt }
@@ -97,6 +99,7 @@ export const QUERIES = {
 export const SUBSCRIPTIONS = {
   started: 'subscription DashboardStarted { deploymentStarted { id fraise environment status } }',
   completed: 'subscription DashboardCompleted { deploymentCompleted { id fraise environment status errorMessage } }',
+  webhook: 'subscription DashboardWebhook { webhookReceived { id } }',
   progress: `subscription DashboardProgress($id: ID!) {
     deploymentProgress(deploymentId: $id) { sequence step progress message timestamp }
   }`,

@@ -70,3 +70,25 @@ export const DEPLOYMENT_STATUSES = ['PENDING', 'IN_PROGRESS', 'SUCCESS', 'FAILED
 export function statusWords(status) {
   return String(status).toLowerCase().replace(/_/g, ' ');
 }
+
+/** An error message for a grid cell: its first line, at most `max` characters, cut after a word when it can be ("…" when cut). */
+export function shortError(text, max = 80) {
+  const line = firstLine(text).trim();
+  if (line.length <= max) return line;
+  const cut = line.slice(0, max - 1);
+  const space = cut.lastIndexOf(' ');
+  return `${(space > max / 2 ? cut.slice(0, space) : cut).trimEnd()}…`;
+}
+
+/**
+ * The environment's last attempt when it says something the running version does not: it
+ * failed, was rolled back or cancelled, or it deployed another version than the one running.
+ * null when it is what runs (or there was none).
+ * @param {{ currentVersion: string | null, lastAttempt: { status: string, newVersion: string | null } | null }} env
+ */
+export function attemptToShow(env) {
+  const attempt = env.lastAttempt;
+  if (!attempt) return null;
+  if (attempt.status === 'SUCCESS' && attempt.newVersion === env.currentVersion) return null;
+  return attempt;
+}

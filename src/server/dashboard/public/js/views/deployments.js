@@ -21,10 +21,12 @@ export function createDeploymentList(ctx) {
   const body = h('div', { class: 'list-box' }, h('p', {}, 'Loading…'));
   const more = h('button', { type: 'button', class: 'secondary', hidden: true }, 'Show more');
   const form = h('form', { class: 'filters', role: 'search', 'aria-label': 'Filter deployments' }, fraise.field, environment.field, status.field);
+  // Focusable, so that the latest deployments at the top of the page can lead here.
+  const heading = h('h2', { id: 'deployments-title', tabindex: '-1' }, 'Recent deployments');
   const element = h(
     'section',
-    { 'aria-labelledby': 'deployments-title', class: 'panel' },
-    h('h2', { id: 'deployments-title' }, 'Recent deployments'),
+    { 'aria-labelledby': 'deployments-title', class: 'panel', id: 'deployments' },
+    heading,
     form,
     summary,
     body,
@@ -101,6 +103,7 @@ export function createDeploymentList(ctx) {
 
   return {
     element,
+    heading,
     load,
     /** Fills the fraise and environment filters from the configuration (keeps the choices made). */
     setChoices(fraises) {

@@ -1,22 +1,27 @@
 import { QUERIES } from '../api.js';
 import { badge, createLoader, errorIn, fill, h, hidden, rerender, timeAgo, version } from '../dom.js';
+import { attemptToShow, plainText, shortError } from '../format.js';
 import { createDeploymentList } from './deployments.js';
+import { createLatestList } from './latest.js';
 import { createWebhookList } from './webhooks.js';
 
 /*
- * The overview: every fraise × environment (status, current version, last deployed, target,
- * what is running), the recent deployments (filterable) and the webhook deliveries. Live:
- * a deployment starting or ending re-reads what it changes (debounced), and so does a
- * reconnection.
+ * The overview: the latest deployments first (reachable however many fraises there are), every
+ * fraise × environment (status, current version, last deployed, the last attempt when it failed,
+ * target, what is running), the recent deployments (filterable) and the webhook deliveries.
+ * Live: a deployment starting or ending re-reads what it changes (debounced), a delivery
+ * recorded re-reads the deliveries, and a reconnection re-reads everything.
  */
 
 export function mountOverview(main, ctx) {
   const gridBox = h('div', { class: 'grid-box' }, h('p', {}, 'Loading…'));
   const deployments = createDeploymentList(ctx);
+  const latest = createLatestList(ctx, deployments.heading);
   const webhooks = createWebhookList(ctx);
   fill(
     main,
     h('h1', { tabindex: '-1' }, 'Overview'),
+    latest.element,
     h('section', { 'aria-labelledby': 'environments-title', class: 'panel' }, h('h2', { id: 'environments-title' }, 'Environments'), gridBox),
     deployments.element,
     webhooks.element,
@@ -36,13 +41,13 @@ export function mountOverview(main, ctx) {
   }
 
   const refresh = () => {
+    void latest.load();
     void loadGrid();
     void deployments.load();
     void webhooks.load();
   };
   refresh();
-  // Deliveries that deploy nothing send no event: look again now and then.
-  const poll = setInterval(() => void webhooks.load(), 30_000);
+  const stopFollowing = webhooks.follow();
 
   return {
     refresh,
@@ -53,7 +58,8 @@ export function mountOverview(main, ctx) {
     dispose() {
       grid.dispose();
       clearTimeout(timer);
-      clearInterval(poll);
+      stopFollowing();
+      latest.dispose();
       deployments.dispose();
       webhooks.dispose();
     },
@@ -103,6 +109,7 @@ function renderGrid(box, { fraises, running, queued }, ctx) {
 function cell(env, activeDeployment, ctx) {
   const where = `${env.fraise} to ${env.name}`;
   const disabledTitle = ctx.canDeploy ? undefined : 'Read-only: needs a token with the deploy scope';
+  const attempt = attemptToShow(env);
   return h(
     'div',
     { class: 'cell', dataset: { fraise: env.fraise, environment: env.name } },
@@ -112,8 +119,9 @@ function cell(env, activeDeployment, ctx) {
       { class: 'facts' },
       h('dt', {}, 'Version'),
       h('dd', {}, version(env.currentVersion)),
-      h('dt', {}, 'Deployed'),
-      h('dd', {}, timeAgo(env.lastDeployedAt)),
+      // "Deployed never" says less than the failed attempt shown below it.
+      env.lastDeployedAt || !attempt ? [h('dt', {}, 'Deployed'), h('dd', {}, timeAgo(env.lastDeployedAt))] : null,
+      attempt ? [h('dt', {}, 'Last attempt'), h('dd', { class: 'last-attempt' }, lastAttempt(attempt))] : null,
       h('dt', {}, 'Target'),
       h('dd', {}, env.target.provider),
       env.branch ? [h('dt', {}, 'Branch'), h('dd', {}, h('code', {}, env.branch))] : null,
@@ -130,19 +138,36 @@ function cell(env, activeDeployment, ctx) {
         'Deploy',
         hidden(` ${where}`),
       ),
-      h(
-        'button',
-        {
-          type: 'button',
-          class: 'secondary',
-          disabled: !ctx.canDeploy,
-          title: disabledTitle,
-          dataset: { focusKey: `rollback:${env.fraise}:${env.name}` },
-          on: { click: () => ctx.actions.rollback(env) },
-        },
-        'Roll back',
-        hidden(` ${env.fraise} on ${env.name}`),
-      ),
+      // Only where a rollback has somewhere to go: a successful version other than the one running.
+      env.rollbackVersion
+        ? h(
+            'button',
+            {
+              type: 'button',
+              class: 'secondary',
+              disabled: !ctx.canDeploy,
+              title: disabledTitle,
+              dataset: { focusKey: `rollback:${env.fraise}:${env.name}` },
+              on: { click: () => ctx.actions.rollback(env) },
+            },
+            'Roll back',
+            hidden(` ${env.fraise} on ${env.name}`),
+          )
+        : null,
     ),
   );
+}
+
+/** "FAILED 5 min ago #12 / health check failed": what the environment last tried, and why it did not stick. */
+function lastAttempt(attempt) {
+  const error = shortError(attempt.errorMessage);
+  const whole = plainText(attempt.errorMessage).trim();
+  return [
+    badge(attempt.status),
+    ' ',
+    timeAgo(attempt.completedAt ?? attempt.startedAt),
+    ' ',
+    h('a', { href: `#/deployments/${attempt.id}`, dataset: { focusKey: `attempt:${attempt.id}` } }, `#${attempt.id}`),
+    error ? h('span', { class: 'attempt-error', title: error === whole ? undefined : whole }, error) : null,
+  ];
 }

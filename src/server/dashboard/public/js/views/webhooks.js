@@ -1,4 +1,4 @@
-import { QUERIES } from '../api.js';
+import { QUERIES, SUBSCRIPTIONS } from '../api.js';
 import { badge, createLoader, errorIn, fill, h, rerender, timeAgo, version } from '../dom.js';
 import { firstLine, plainText } from '../format.js';
 
@@ -72,10 +72,35 @@ export function createWebhookList(ctx) {
     );
   }
 
+  /**
+   * Shows each delivery as it is recorded: the subscription says one arrived, and the list is
+   * read again (once for a burst). Should the server refuse the subscription, the list is
+   * read every 30 s instead. Returns what stops it.
+   */
+  function follow() {
+    let timer = 0;
+    let poll = 0;
+    const unsubscribe = ctx.live?.subscribe(SUBSCRIPTIONS.webhook, {}, {
+      next: () => {
+        clearTimeout(timer);
+        timer = setTimeout(() => void load(), 100);
+      },
+      error: () => {
+        if (!poll) poll = setInterval(() => void load(), 30_000);
+      },
+    });
+    return () => {
+      unsubscribe?.();
+      clearTimeout(timer);
+      clearInterval(poll);
+    };
+  }
+
   refreshButton.addEventListener('click', () => void load());
   return {
     element,
     load,
+    follow,
     dispose: loader.dispose,
   };
 }
