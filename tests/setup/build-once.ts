@@ -8,8 +8,8 @@ import { join } from 'node:path';
  * edit this rebuilds it once, before any test file starts.
  */
 
-const SOURCES = ['src', 'schema', 'db', 'package.json', 'tsconfig.build.json'];
-const STAMP = join('dist', 'src', 'cli', 'bin.js');
+const SOURCES = ['src', 'schema', 'db', 'package.json', 'tsconfig.build.json', 'scripts/build.mjs'];
+const STAMP = join('dist', 'bundle', 'fraisier.js');
 
 function newest(path: string): number {
   const stat = statSync(path);

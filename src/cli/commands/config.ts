@@ -6,7 +6,7 @@ import type { FraisierConfig } from '../../config/types.js';
 import { GIT_ENV, lsRemote } from '../../git/commands.js';
 import { firstLine } from '../client/errors.js';
 import { EXIT, silentExit } from '../exit-codes.js';
-import { createTerminal, printData, type Terminal } from '../output/terminal.js';
+import { createTerminal, loadYaml, printData, type Terminal } from '../output/terminal.js';
 import { addJsonOption, dataFormat, examples, integer, type JsonFlag } from '../options.js';
 
 export function registerConfig(program: Command): void {
@@ -57,7 +57,8 @@ export function registerConfig(program: Command): void {
   examples(show, ['fraisier config show', 'fraisier config show --json | jq .settings.concurrency']);
   show.action(async (flags: JsonFlag & { config?: string }) => {
     const term = createTerminal();
-    const [{ stringify }, { loadCliConfig }] = await Promise.all([import('yaml'), import('../load-config.js')]);
+    const { loadCliConfig } = await import('../load-config.js');
+    const { stringify } = loadYaml();
     const { config: resolved } = loadCliConfig(flags);
     const masked = maskSecrets(resolved);
     if (dataFormat(flags)) return printData(term, flags, masked);

@@ -4,8 +4,9 @@ import type { Command } from 'commander';
 import { CliError, EXIT } from '../exit-codes.js';
 import { createTerminal } from '../output/terminal.js';
 import { examples } from '../options.js';
+import { sourceFile } from '../../package-files.js';
 
-const TEMPLATE = new URL('../templates/fraises.yaml', import.meta.url);
+const TEMPLATE = sourceFile('src/cli/templates/fraises.yaml');
 
 export function registerInit(program: Command): void {
   const command = program

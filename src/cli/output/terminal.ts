@@ -48,9 +48,16 @@ export function printJson(term: Terminal, value: unknown): void {
 /** Prints a value in the format the flags ask for (--output yaml, or JSON otherwise). */
 export function printData(term: Terminal, flags: JsonFlag, value: unknown): void {
   if (dataFormat(flags) === 'yaml') {
-    // Loaded here, not at the top: the yaml package is a third of the CLI's start-up, and only
-    // --output yaml needs it. A document per value, ending with one newline, as --json does.
-    const { stringify } = createRequire(import.meta.url)('yaml') as typeof import('yaml');
-    term.out(stringify(value, { lineWidth: 0 }).trimEnd());
+    // A document per value, ending with one newline, as --json does.
+    term.out(loadYaml().stringify(value, { lineWidth: 0 }).trimEnd());
   } else printJson(term, value);
+}
+
+/**
+ * The yaml package, loaded when a command prints YAML rather than at start-up (remote commands
+ * need it for nothing else). Through require: the bundle's dynamic import of a CommonJS package
+ * would give only its default export.
+ */
+export function loadYaml(): typeof import('yaml') {
+  return createRequire(import.meta.url)('yaml') as typeof import('yaml');
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { sourceFile } from '../../package-files.js';
 import { type Route, sendJson } from '../http-server.js';
 
 /*
@@ -59,9 +59,9 @@ interface Asset {
   etag: string;
 }
 
-/** The dashboard's files, from ./public beside this module. */
+/** The dashboard's files, from ./public beside this module's source. */
 export function createDashboardRoute(): Route {
-  const publicDir = join(dirname(fileURLToPath(import.meta.url)), 'public');
+  const publicDir = sourceFile('src/server/dashboard/public');
   const assets = new Map<string, Asset>();
   for (const file of PUBLIC_FILES) assets.set(`/${file}`, load(join(publicDir, file)));
   assets.set('/', assets.get('/index.html')!);
