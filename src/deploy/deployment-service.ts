@@ -187,6 +187,7 @@ export class DeploymentService implements DeploymentCommands {
       ),
     );
     metrics.deploymentsQueued.inc({ trigger: request.trigger });
+    bus.publish({ type: 'queued', deployment, superseded });
     await guardStore(() => announceCompleted(store.db, bus, superseded));
     dispatch.notify();
     return deployment;
