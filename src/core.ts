@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { FraisierConfig } from './config/types.js';
 import { DeploymentService } from './deploy/deployment-service.js';
+import { logDeployments } from './deploy/deployment-log.js';
 import { Dispatcher, type DispatcherOptions } from './deploy/dispatcher.js';
 import { Pipeline } from './deploy/pipeline.js';
 import { Scheduler } from './deploy/scheduler.js';
@@ -93,6 +94,7 @@ export function createCore(options: CoreOptions): Core {
   const runner = options.runner ?? createRunner();
   const metrics = new Metrics();
   const bus = new EventBus();
+  logDeployments(bus, logger);
   const catalog = new Catalog(config);
   const queries = new QueryService(store, catalog, now);
 

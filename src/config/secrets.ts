@@ -17,6 +17,14 @@ export function maskUrlPassword(value: string): string {
   return value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^@\s]*@/i, `$1${MASK}@`);
 }
 
+/**
+ * Every URL's user information in a text (an error message, a line of output) masked: a token
+ * often stands there alone (https://<token>@host/...), with no password to tell it by.
+ */
+export function maskUrlCredentials(text: string): string {
+  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@'"]+@/gi, `$1${MASK}@`);
+}
+
 /** A deep copy with every secret replaced by a mask. */
 export function maskSecrets<T>(value: T): T {
   return mask(value, undefined) as T;

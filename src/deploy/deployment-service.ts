@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { assertCan, type Principal, principalName } from '../auth/principal.js';
-import type { EnvironmentConfig } from '../config/types.js';
+import type { EnvironmentConfig, FraiseConfig } from '../config/types.js';
 import { BadInputError, ConflictError } from '../errors.js';
 import type { EventBus } from '../events/bus.js';
 import { GIT_ENV, lsRemote, parseLsRemote } from '../git/commands.js';
@@ -14,6 +14,7 @@ import { findDeployment, findSuccessfulVersion, finishDeployment, previousSucces
 import { findFraiseState } from '../store/fraise-state.repository.js';
 import { guardStore, type Store } from '../store/store.js';
 import type { CommandRunner } from '../exec/runner.js';
+import type { CheckResult } from '../providers/provider.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import { planDeployment } from './plan.js';
 import { announceCompleted, enqueue } from './queue.js';
@@ -50,7 +51,9 @@ export class DeploymentService implements DeploymentCommands {
       throw new BadInputError(`commit must be a commit id of 7 to 64 hex characters (got ${JSON.stringify(input.commit.slice(0, 80))})`);
     }
     const branch = this.branchOf(env);
-    const commit = input.commit?.toLowerCase() ?? (await this.resolveHead(env, branch));
+    // A dry run asks what the real one would need, and learns the branch's head on the way.
+    const check = input.dryRun ? await this.#check(fraise, env, branch ?? null, input.commit?.toLowerCase() ?? null) : undefined;
+    const commit = input.commit?.toLowerCase() ?? check?.head ?? (check?.problems.length ? undefined : await this.resolveHead(env, branch));
     const current = await this.#currentVersion(fraise.name, env.name);
     if (!input.force && commit && current && sameCommit(commit, current)) {
       return {
@@ -62,6 +65,15 @@ export class DeploymentService implements DeploymentCommands {
       };
     }
     const what = commit ? shortVersion(commit) : branch ? `the head of ${branch}` : 'the head of the repository';
+    if (check && check.problems.length > 0) {
+      return {
+        success: false,
+        message: `dry run: deploying ${what} to ${target} (${env.target.provider}) would fail; nothing was queued${check.problems.map((problem) => `\n  - ${problem}`).join('')}`,
+        dryRun: true,
+        plan,
+        deployment: null,
+      };
+    }
     if (input.dryRun) {
       const commands = (await this.deps.providers.get(env.target.provider)?.commands?.(fraise, env, commit ?? null)) ?? [];
       return {
@@ -123,6 +135,21 @@ export class DeploymentService implements DeploymentCommands {
     // The target's provider knows its steps (bare metal without a repository fetches nothing, Compose builds images).
     const plan = this.deps.providers.get(env.target.provider)?.plan(fraise, env, kind) ?? planDeployment(fraise, env, kind);
     return { fraise, env, plan, target: `${fraise.name}/${env.name}` };
+  }
+
+  /** What would stop a deployment of the environment now: no such provider here, or what the provider finds. */
+  async #check(fraise: FraiseConfig, env: EnvironmentConfig, branch: string | null, commit: string | null): Promise<CheckResult> {
+    const { providers } = this.deps;
+    const provider = providers.get(env.target.provider);
+    if (!provider) {
+      return { problems: [`no target provider "${env.target.provider}" in this Fraisier (available: ${providers.names().join(', ')})`] };
+    }
+    if (!provider.check) return { problems: [] };
+    try {
+      return await provider.check(fraise, env, { branch, commit });
+    } catch (error) {
+      return { problems: [`the ${provider.name} provider could not check the target: ${(error as Error).message}`] };
+    }
   }
 
   /** The commit running on the environment, as tb_fraise_state records it. */
@@ -187,6 +214,7 @@ export class DeploymentService implements DeploymentCommands {
       ),
     );
     metrics.deploymentsQueued.inc({ trigger: request.trigger });
+    bus.publish({ type: 'queued', deployment, superseded });
     await guardStore(() => announceCompleted(store.db, bus, superseded));
     dispatch.notify();
     return deployment;

@@ -152,8 +152,8 @@ export class Scheduler {
   }
 
   async #enqueue(ref: JobRef, dueAt: Date): Promise<number> {
-    const { store, metrics } = this.options;
-    const { id } = await store.db.transaction().execute((trx) =>
+    const { store, metrics, bus } = this.options;
+    const { id, deployment, superseded } = await store.db.transaction().execute((trx) =>
       enqueue(trx, {
         fraise: ref.env.fraise,
         environment: ref.env.name,
@@ -167,6 +167,7 @@ export class Scheduler {
       }),
     );
     metrics.deploymentsQueued.inc({ trigger: 'scheduled' });
+    bus.publish({ type: 'queued', deployment, superseded });
     return id;
   }
 

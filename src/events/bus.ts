@@ -16,6 +16,20 @@ export type BusEvent =
   /** A webhook delivery was recorded (committed), whatever it came to. */
   | { type: 'webhook'; event: WebhookEventRecord };
 
+/**
+ * A deployment this process wrote to the queue (PENDING, or SUPERSEDED at once when a push came
+ * late), with the PENDING ones it replaced. Told to watchers only: other processes learn of new
+ * work through the queue signal, and no subscription streams it.
+ */
+export interface QueuedEvent {
+  type: 'queued';
+  deployment: Deployment;
+  superseded: readonly number[];
+}
+
+/** What a watcher hears: everything published by this process. */
+export type LocalEvent = BusEvent | QueuedEvent;
+
 type Listener<T> = (value: T) => void;
 
 export class EventBus {
@@ -25,9 +39,12 @@ export class EventBus {
   readonly #webhooks = new Set<Listener<WebhookEventRecord>>();
   /** Called for every event published here (not for those relayed from elsewhere). */
   #relay: Listener<BusEvent> | undefined;
+  readonly #watchers = new Set<Listener<LocalEvent>>();
 
-  publish(event: BusEvent, options: { relayed?: boolean } = {}): void {
+  publish(event: LocalEvent, options: { relayed?: boolean } = {}): void {
     switch (event.type) {
+      case 'queued':
+        break;
       case 'progress':
         for (const listener of this.#progress.get(event.event.deploymentId) ?? []) listener(event.event);
         break;
@@ -41,7 +58,19 @@ export class EventBus {
         for (const listener of this.#webhooks) listener(event.event);
         break;
     }
-    if (!options.relayed) this.#relay?.(event);
+    if (options.relayed) return;
+    for (const watcher of this.#watchers) watcher(event);
+    if (event.type !== 'queued') this.#relay?.(event);
+  }
+
+  /**
+   * Hears every event this process publishes (not those relayed from others: their own process
+   * tells of them). A watcher is not a subscriber: it does not make the relay read other
+   * processes' events back, nor `announceCompleted` read deployments back.
+   */
+  watch(listener: Listener<LocalEvent>): () => void {
+    this.#watchers.add(listener);
+    return () => this.#watchers.delete(listener);
   }
 
   /** Sends every locally published event on (e.g. to other instances). */

@@ -91,6 +91,19 @@ export class DeployFailure extends Error {
   }
 }
 
+/** What a dry run would deploy: an exact commit, else the head of the branch (or of the repository). */
+export interface CheckRequest {
+  branch: string | null;
+  commit: string | null;
+}
+
+export interface CheckResult {
+  /** Why the deployment could not run, one sentence each; empty when nothing stands in its way. */
+  problems: string[];
+  /** The commit the branch points to now, when the check asked the repository. */
+  head?: string;
+}
+
 export interface HealthResult {
   status: HealthStatus;
   message: string;
@@ -120,6 +133,12 @@ export interface DeploymentProvider<TSettings = Record<string, unknown>> {
    * told without fetching it (dry runs show them); what would stop it comes back as a line too.
    */
   commands?(fraise: FraiseConfig, env: EnvironmentConfig, commit: string | null): Promise<string[]>;
+  /**
+   * What would stop a deployment now, asked without changing anything (dry runs): the host
+   * reachable, the tools installed, the repository and the branch there. A provider without it
+   * is not checked.
+   */
+  check?(fraise: FraiseConfig, env: EnvironmentConfig, request: CheckRequest): Promise<CheckResult>;
   deploy(ctx: DeployContext): Promise<DeployOutcome>;
   /** Redeploys a recorded version, reusing what was kept of it. */
   rollback(ctx: DeployContext, toVersion: string): Promise<DeployOutcome>;

@@ -17,14 +17,22 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   CONFIG_INVALID: 500,
 };
 
+/** Expected errors that are the server's own trouble, not the client's mistake. */
+const SERVER_FAULTS: ReadonlySet<ErrorCode> = new Set(['STORE_UNAVAILABLE', 'CONFIG_INVALID']);
+
 /**
- * Expected errors (FraisierError) reach the client with their message and `extensions.code`;
- * anything else is a bug: logged in full, answered as "Unexpected error." with no detail.
+ * Expected errors (FraisierError) reach the client with their message and `extensions.code`,
+ * and the log at info: a client's mistake (an unknown fraise, a bad input, a missing token) is
+ * no fault of the server's. Anything else is a bug: logged in full at error, answered as
+ * "Unexpected error." with no detail.
  */
 export function maskError(error: unknown, message: string, logger: Logger): Error {
   const original = error instanceof GraphQLError ? error.originalError : error;
   const fraisier = findFraisierError(original);
   if (fraisier) {
+    const path = error instanceof GraphQLError && error.path ? { path: error.path.join('.') } : {};
+    if (SERVER_FAULTS.has(fraisier.code)) logger.error({ code: fraisier.code, ...path, err: fraisier }, fraisier.message);
+    else logger.info({ code: fraisier.code, ...path }, `refused: ${fraisier.message}`);
     return createGraphQLError(fraisier.message, {
       ...(error instanceof GraphQLError ? { nodes: error.nodes, path: error.path } : {}),
       extensions: {

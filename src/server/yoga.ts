@@ -84,7 +84,10 @@ export function createFraisierYoga(options: YogaOptions): FraisierYoga {
       debug: (...args) => options.logger.debug({ yoga: args }, 'yoga'),
       info: (...args) => options.logger.info({ yoga: args }, 'yoga'),
       warn: (...args) => options.logger.warn({ yoga: args }, 'yoga'),
-      error: (...args) => options.logger.error({ yoga: args }, 'yoga'),
+      // yoga logs every error maskError replaced, at error: maskError has logged it already, at
+      // the level it deserves (a client's mistake is not an error of the server's).
+      error: (...args) =>
+        args.length > 0 && args.every((arg) => arg instanceof Error) ? options.logger.debug({ yoga: args }, 'yoga: masked error') : options.logger.error({ yoga: args }, 'yoga'),
     },
     maskedErrors: { maskError: (error, message) => maskError(error, message, options.logger) },
     plugins,

@@ -29,6 +29,8 @@ export interface DeliveryWritten {
   event: NewWebhookEvent;
   /** As written (built from what was written: no read back): PENDING, or SUPERSEDED when older. */
   deployments: Deployment[];
+  /** For each of `deployments`, the PENDING ones it replaced. */
+  replaced: number[][];
   /** How many of them wait in the queue. */
   queued: number;
   /** Deployments that ended without running: those the new ones replaced, and those found older. */
@@ -49,6 +51,7 @@ async function writeOne(trx: Db, write: DeliveryWrite): Promise<DeliveryOutcome>
   const eventId = await insertWebhookEventOnce(trx, write.event);
   if (eventId === undefined) return { duplicate: true };
   const deployments: Deployment[] = [];
+  const replaced: number[][] = [];
   const superseded: number[] = [];
   const notes: string[] = [];
   let queued = 0;
@@ -59,6 +62,7 @@ async function writeOne(trx: Db, write: DeliveryWrite): Promise<DeliveryOutcome>
       continue;
     }
     deployments.push(written.deployment);
+    replaced.push(written.superseded);
     superseded.push(...written.superseded);
     if (written.older === undefined) queued++;
     else {
@@ -80,7 +84,7 @@ async function writeOne(trx: Db, write: DeliveryWrite): Promise<DeliveryOutcome>
       processed: Number(event.processed ?? 0),
     });
   }
-  return { eventId, event, deployments, queued, superseded, notes };
+  return { eventId, event, deployments, replaced, queued, superseded, notes };
 }
 
 

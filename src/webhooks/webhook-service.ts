@@ -98,7 +98,7 @@ export class WebhookService implements WebhookIntake {
     const outcome = written.event.outcome as RoutingDecision['outcome'];
     this.#log(written, outcome);
     const { deployments, queued, notes } = written;
-    if (deployments.length) await this.#afterCommit(queued, written.superseded);
+    if (deployments.length) await this.#afterCommit(written);
     const event = eventRecord(written.eventId, written.event, deployments[0]?.id ?? null);
     this.deps.bus.publish({ type: 'webhook', event });
     if (prepared.syntaxError) throw new BadInputError(prepared.syntaxError);
@@ -134,8 +134,9 @@ export class WebhookService implements WebhookIntake {
   }
 
   /** The write is committed: tell the dispatcher and whoever watches the queue. Failures here lose nothing. */
-  async #afterCommit(queued: number, superseded: number[]): Promise<void> {
+  async #afterCommit({ queued, superseded, deployments, replaced }: DeliveryWritten): Promise<void> {
     const { metrics, bus, dispatch, store, logger } = this.deps;
+    deployments.forEach((deployment, n) => bus.publish({ type: 'queued', deployment, superseded: replaced[n] ?? [] }));
     if (queued) {
       metrics.deploymentsQueued.inc({ trigger: 'webhook' }, queued);
       dispatch.notify();

@@ -96,6 +96,14 @@ describe('deploy, rollback and logs locally (SQLite): the CLI runs the deploymen
     dir?.dispose();
   });
 
+  it('--dry-run exits 1 naming what the real run would miss (here the branch: nothing is committed yet)', async () => {
+    const dry = await cli(['deploy', 'hello', 'local', '--dry-run']);
+    expect(dry).toMatchObject({ code: 1, stdout: '' });
+    expect(dry.stderr).toBe(
+      `fraisier: dry run: deploying the head of main to hello/local (bare-metal) would fail; nothing was queued\n  - branch "main" does not exist in ${repo.path}\n`,
+    );
+  });
+
   it('--dry-run prints the plan; deploy --follow shows every step and exits 0', async () => {
     commits.A = repo.commit('A');
     const dry = await cli(['deploy', 'hello', 'local', '--dry-run']);

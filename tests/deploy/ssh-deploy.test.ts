@@ -52,6 +52,9 @@ ${helloEnvironment(repo, port, {
 
   it('deploys commit A over SSH, then rolls a broken B back', { timeout: 90_000 }, async () => {
     const a = repo.commit('A');
+    // The dry run asks the host (ssh) and the repository from there.
+    const dry = await gql(t.app, `mutation { deploy(fraise: "hello", environment: "remote", dryRun: true) { success message } }`);
+    expect(dry.data.deploy).toEqual({ success: true, message: `dry run: would deploy ${a.slice(0, 12)} to hello/remote (bare-metal); nothing was queued` });
     const result = await gql(t.app, `mutation($c: String) { deploy(fraise: "hello", environment: "remote", commit: $c) { deployment { id } } }`, { c: a });
     const deployment = await waitForEnd(t.app, result.data.deploy.deployment.id);
     expect(deployment).toMatchObject({ status: 'success', newVersion: a });
@@ -73,6 +76,9 @@ ${helloEnvironment(repo, port, {
     const wrong = await createTestApp(sqlite, { config: testConfig(config(sshd.wrongKnownHosts)) });
     try {
       await wrong.app.startWorkers();
+      const dry = await gql(wrong.app, `mutation { deploy(fraise: "hello", environment: "remote", dryRun: true, force: true) { success message } }`);
+      expect(dry.data.deploy.success).toBe(false);
+      expect(dry.data.deploy.message).toMatch(/\n {2}- .*127\.0\.0\.1.* cannot be reached over SSH: ssh exited with code 255: .*Host key verification failed/);
       const result = await gql(wrong.app, `mutation { deploy(fraise: "hello", environment: "remote", force: true) { deployment { id } } }`);
       const deployment = await waitForEnd(wrong.app, result.data.deploy.deployment.id);
       expect(deployment.status).toBe('failed');

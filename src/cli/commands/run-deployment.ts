@@ -33,7 +33,7 @@ export async function runDeployment(kind: OperationKind, flags: RunFlags, reques
         printData(term, flags, result);
         throw silentExit(EXIT.FAILED);
       }
-      throw new CliError(clean(result.message ?? `the ${kind} was refused`), EXIT.FAILED);
+      throw new CliError(cleanLines(result.message ?? `the ${kind} was refused`), EXIT.FAILED);
     }
     if (result.dryRun || !result.deployment) {
       if (dataFormat(flags)) return printData(term, flags, result);
@@ -70,9 +70,14 @@ function printHeader(term: Terminal, kind: OperationKind, d: DeploymentView, pla
   term.out();
 }
 
+/** A server's message, line by line (a dry run lists its commands or its problems one a line). */
+function cleanLines(text: string): string {
+  return text.split('\n').map(clean).join('\n');
+}
+
 function printPlan(term: Terminal, result: DeploymentResultView): void {
   const c = term.color;
-  term.out(clean(result.message ?? 'dry run'));
+  term.out(cleanLines(result.message ?? 'dry run'));
   term.out(c.bold('Plan:'));
   result.plan.forEach((step, i) => term.out(`  ${String(i + 1).padStart(2)}. ${step.padEnd(14)} ${c.dim(stepLabel(step))}`));
 }

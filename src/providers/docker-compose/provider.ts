@@ -94,6 +94,13 @@ export class DockerComposeProvider extends ReleaseTarget<DockerComposeTarget> im
     throw new DeployFailure(`Docker Compose is not installed on ${host.description} (tried ${reasons.join('; ')})`);
   }
 
+  protected override async checkTools(env: EnvironmentConfig, host: HostShell): Promise<string[]> {
+    return this.cli(host, this.settingsOf(env).context).then(
+      () => [],
+      (error: Error) => [error.message],
+    );
+  }
+
   plan(_fraise: FraiseConfig, env: EnvironmentConfig, kind: 'deploy' | 'rollback'): string[] {
     if (kind === 'rollback') return ['preflight', 'checkout', 'restart', 'health_check'];
     const settings = this.settingsOf(env);

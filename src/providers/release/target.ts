@@ -1,9 +1,15 @@
 import { isAbsolute, resolve } from 'node:path';
-import type { EnvironmentConfig } from '../../config/types.js';
+import { maskUrlCredentials } from '../../config/secrets.js';
+import type { EnvironmentConfig, FraiseConfig } from '../../config/types.js';
 import type { CommandRunner } from '../../exec/runner.js';
+import { GIT_ENV, lsRemote, parseLsRemote } from '../../git/commands.js';
 import { type HostShell, type TargetHostSettings, targetShell } from '../host.js';
-import { DeployFailure, loadedSettings } from '../provider.js';
+import { type CheckRequest, type CheckResult, DeployFailure, loadedSettings } from '../provider.js';
 import { type Layout, layoutOf } from './layout.js';
+
+/** How long a dry run waits for the host to answer over SSH, and for the repository. */
+const HOST_TIMEOUT_MS = 10_000;
+const REPOSITORY_TIMEOUT_MS = 15_000;
 
 /**
  * What targets that keep releases under app_path on a host (bare metal, Compose) share: their
@@ -30,10 +36,52 @@ export abstract class ReleaseTarget<TSettings extends TargetHostSettings> {
     return this.settingsOf(env).host ?? '127.0.0.1';
   }
 
+  /**
+   * What the preflight and fetch steps would find in the way, asked from where they run: the
+   * host over SSH, the tools (checkTools), the repository and the branch (`git ls-remote`).
+   */
+  async check(_fraise: FraiseConfig, env: EnvironmentConfig, request: CheckRequest): Promise<CheckResult> {
+    const problems: string[] = [];
+    try {
+      this.layout(env);
+    } catch (error) {
+      problems.push(oneLine(error));
+    }
+    const host = this.shellFor(env);
+    if (host.remote) {
+      // Given input, the command runs without the remote supervisor: nothing is left to watch.
+      const unreachable = await host.run(['true'], { input: '', timeoutMs: HOST_TIMEOUT_MS }).then(() => undefined, oneLine);
+      if (unreachable !== undefined) return { problems: [...problems, `${host.description} cannot be reached over SSH: ${unreachable}`] };
+    }
+    problems.push(...(await this.checkTools(env, host)));
+    if (!env.repository) return { problems };
+    const repository = maskUrlCredentials(env.repository);
+    try {
+      const listed = await host.run(lsRemote(env.repository, request.branch ? `refs/heads/${request.branch}` : 'HEAD'), { env: GIT_ENV, timeoutMs: REPOSITORY_TIMEOUT_MS });
+      const head = parseLsRemote(listed.stdout);
+      if (head) return { problems, head };
+      // An exact commit is fetched by itself: only the head of a branch needs the branch.
+      if (!request.commit) problems.push(request.branch ? `branch "${request.branch}" does not exist in ${repository}` : `${repository} has no HEAD to deploy`);
+    } catch (error) {
+      problems.push(`repository ${repository} is not reachable from ${host.description}: ${maskUrlCredentials(oneLine(error))}`);
+    }
+    return { problems };
+  }
+
+  /** What the target's commands need on the host besides git, one sentence per thing missing. */
+  protected async checkTools(_env: EnvironmentConfig, _host: HostShell): Promise<string[]> {
+    return [];
+  }
+
   layout(env: EnvironmentConfig): Layout {
     const appPath = env.appPath;
     if (!appPath) throw new DeployFailure(`${env.fraise}/${env.name}: no app_path: where should the releases go?`);
     // A relative app_path is relative to Fraisier's directory here, to the user's home over SSH.
     return layoutOf(this.shellFor(env).remote || isAbsolute(appPath) ? appPath : resolve(appPath));
   }
+}
+
+/** An error's message on one line (a command's last lines of output included). */
+function oneLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).replace(/\s*\n\s*/g, ' ').trim();
 }
