@@ -1,4 +1,5 @@
 import { schema } from '../schema/index.js';
+import { requireSecrets } from './config/unavailable-secrets.js';
 import { type Core, type CoreOptions, createCore } from './core.js';
 import { type AppServer, createAppServer, type ListeningAddress, type ListenOptions } from './server/app-server.js';
 import { createFraisierYoga, type FraisierYoga } from './server/yoga.js';
@@ -31,6 +32,8 @@ export function createApp(options: AppOptions): App {
     ...exposed,
     yoga,
     async start(listen) {
+      // Webhook secrets and API tokens: a server without them would refuse, or let in, the wrong requests.
+      requireSecrets(core.config, 'serve');
       await core.startWorkers();
       server ??= createAppServer(core, yoga);
       return server.start(listen);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { FraisierConfig } from './config/types.js';
+import { requireSecrets } from './config/unavailable-secrets.js';
 import { DeploymentService } from './deploy/deployment-service.js';
 import { logDeployments } from './deploy/deployment-log.js';
 import { Dispatcher, type DispatcherOptions } from './deploy/dispatcher.js';
@@ -173,6 +174,8 @@ export function createCore(options: CoreOptions): Core {
 
   const startWorkers = () =>
     (workers ??= (async () => {
+      // Deployments and jobs use the target's, the environment's and the repository's secrets.
+      requireSecrets(config, 'run deployments');
       await init();
       await notifier?.start();
       await dispatcher.start();

@@ -29,6 +29,8 @@ export function findToken(presented: string, tokens: readonly TokenConfig[]): To
   let found: TokenConfig | undefined;
   // Compare against every token in constant time: how long this takes says nothing of which matched.
   for (const token of tokens) {
+    // An unavailable token (its ${VAR} unset) matches nothing; such a configuration never serves.
+    if (token.sha256 === null) continue;
     if (timingSafeEqual(digest, Buffer.from(token.sha256, 'hex')) && !found) found = token;
   }
   return found;

@@ -22,7 +22,7 @@ export interface JsonFlag {
 /** --config / --database (local mode), --url / --token (remote mode). */
 export function addModeOptions(command: Command): Command {
   return command
-    .option('-c, --config <file>', 'configuration file, local mode (default: $FRAISIER_CONFIG, ./fraises.yaml)')
+    .option('-c, --config <file>', 'configuration file, local mode (default: $FRAISIER_CONFIG, ./fraises.yaml, the bundled example)')
     .option('--database <url>', 'store URL, local mode (default: fraisier.database, $FRAISIER_DATABASE_URL)')
     .addOption(new Option('--url <url>', 'a running server: remote mode (default: $FRAISIER_URL)'))
     .addOption(new Option('--token <token>', 'API token for --url (default: $FRAISIER_TOKEN)'));

@@ -2,7 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { z } from 'zod';
 import { normalize } from './normalize.js';
-import { ConfigError, type ConfigProblem } from './problems.js';
+import { ConfigError, type ConfigProblem, formatPath, type PathSegment } from './problems.js';
+import { isSecretPath } from './secrets.js';
 import { resolveSettings, type SettingsOverrides } from './settings.js';
 import { TARGET_SCHEMAS } from './target-schemas.js';
 import { BUILTIN_GIT_PROVIDERS, type FraisierConfig } from './types.js';
@@ -24,6 +25,13 @@ export interface LoadOptions {
   targetSchemas?: Record<string, z.ZodObject | null>;
   /** Names of registered custom Git providers. */
   customGitProviders?: readonly string[];
+  /**
+   * required (the default): every ${VAR} must be set. deferred: to read only (history, status,
+   * config show...), a secret whose ${VAR} is unset is left out and listed in
+   * config.unavailableSecrets, and requireSecrets refuses whatever would use it. The store's URL
+   * is always required: reading needs it.
+   */
+  secrets?: 'required' | 'deferred';
 }
 
 export interface LoadedConfig {
@@ -39,20 +47,23 @@ export function parseConfig(text: string, options: LoadOptions & { path?: string
   const env = options.env ?? process.env;
   const { source, problems } = parseYaml(text);
   if (problems.length) throw new ConfigError(problems, options.path);
-  const expansion = expandEnv(source, env);
+  const expansion = expandEnv(source, env, options.secrets === 'deferred' ? { defer: deferrable } : {});
   const data: unknown = source.doc.toJS();
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new ConfigError([{ severity: 'error', path: '(top level)', line: 1, message: 'expected a mapping with at least "fraises:"' }], options.path);
   }
+  // Left out, never read as "": an empty webhook secret or token must not verify anything.
+  leaveOut(data, expansion.unset.map((u) => u.path));
+  const unavailableSecrets = expansion.unset.map((u) => ({ path: formatPath(u.path), variable: u.variable, ...(u.line ? { line: u.line } : {}) }));
   const { raw, problems: schemaProblems } = validateRaw(data, source);
-  const all = [...expansion, ...schemaProblems];
+  const all = [...expansion.problems, ...schemaProblems];
   if (!raw) throw new ConfigError(all, options.path);
 
   const normalized = normalize(raw, data, source, {
     targetSchemas: options.targetSchemas ?? TARGET_SCHEMAS,
     customGitProviders: options.customGitProviders ?? [],
   });
-  const settings = resolveSettings(raw.fraisier, env, options.overrides);
+  const settings = resolveSettings(raw.fraisier, env, options.overrides, new Set(unavailableSecrets.map((u) => u.path)));
   // Settings problems name a key path (or a FRAISIER_* variable, which has no line).
   for (const problem of settings.problems) {
     const line = problem.path.startsWith('fraisier') ? lineOf(source, problem.path.split('.').flatMap(splitIndex)) : undefined;
@@ -65,6 +76,7 @@ export function parseConfig(text: string, options: LoadOptions & { path?: string
     ...normalized.config,
     ...(options.path ? { path: options.path } : {}),
     settings: settings.settings,
+    ...(unavailableSecrets.length ? { unavailableSecrets } : {}),
   };
   const warnings = [...all, ...refusedProviderWarnings(config)];
   return { config, warnings, unused: unusedKeys(data) };
@@ -102,9 +114,38 @@ export function providersWithoutSecret(config: FraisierConfig): string[] {
   return BUILTIN_GIT_PROVIDERS.filter((name) => (config.git.providers[name]?.secrets.length ?? 0) === 0);
 }
 
+/** Secrets may stay unset, except in the store's URL: reading needs the store. */
+function deferrable(path: readonly PathSegment[], inUrlPassword: boolean): boolean {
+  if (path.length === 2 && path[0] === 'fraisier' && path[1] === 'database') return false;
+  return inUrlPassword || isSecretPath(path);
+}
+
+/** Deletes the values at these paths (in a list, the later items first, so the indices stay right). */
+function leaveOut(data: object, paths: readonly PathSegment[][]): void {
+  const unique = [...new Map(paths.map((path) => [formatPath(path), path])).values()];
+  for (const path of unique.sort(laterFirst)) {
+    let parent: unknown = data;
+    for (const segment of path.slice(0, -1)) parent = (parent as Record<string | number, unknown> | undefined)?.[segment];
+    const last = path[path.length - 1]!;
+    if (Array.isArray(parent) && typeof last === 'number') parent.splice(last, 1);
+    else if (parent && typeof parent === 'object') delete (parent as Record<string, unknown>)[String(last)];
+  }
+}
+
+function laterFirst(a: readonly PathSegment[], b: readonly PathSegment[]): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    const [x, y] = [a[i]!, b[i]!];
+    if (x === y) continue;
+    return typeof x === 'number' && typeof y === 'number' ? y - x : String(x).localeCompare(String(y));
+  }
+  return b.length - a.length;
+}
+
 function refusedProviderWarnings(config: FraisierConfig): ConfigProblem[] {
   const warnings: ConfigProblem[] = [];
   for (const name of providersWithoutSecret(config)) {
+    // Its secret is there, only not loaded (read-only): not a provider without one.
+    if (config.unavailableSecrets?.some((u) => u.path.startsWith(`git.${name}.`))) continue;
     const viaFraise = config.fraises.filter((f) => f.git?.provider === name && f.git.secrets.length > 0).map((f) => f.name);
     warnings.push({
       severity: 'warning',

@@ -45,3 +45,18 @@ function mask(value: unknown, key: string | undefined): unknown {
   }
   return value;
 }
+
+/** The key that names a value at `path`: its own key, or its list's key for a list item. */
+export function isSecretPath(path: readonly (string | number)[]): boolean {
+  for (let i = path.length - 1; i >= 0; i--) {
+    const segment = path[i];
+    if (typeof segment === 'string') return isSecretKey(segment);
+  }
+  return false;
+}
+
+/** Whether the text at `offset` of `value` lies in the password of a URL such as postgres://user:pass@host/db. */
+export function inUrlPassword(value: string, offset: number): boolean {
+  const match = /^([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)([^@\s]*)@/i.exec(value);
+  return match !== null && offset >= match[1]!.length && offset < match[1]!.length + match[2]!.length;
+}

@@ -28,6 +28,8 @@ export function resolveSettings(
   raw: RawSettings | undefined,
   env: Record<string, string | undefined>,
   overrides: SettingsOverrides = {},
+  /** Key paths of secrets left unavailable (a configuration loaded to read only). */
+  unavailable: ReadonlySet<string> = new Set(),
 ): { settings: ServerSettings; problems: ConfigProblem[] } {
   const problems: ConfigProblem[] = [];
   const fail = (path: string, message: string) => problems.push({ severity: 'error', path, message });
@@ -74,10 +76,12 @@ export function resolveSettings(
   const tokens: TokenConfig[] = [];
   (raw?.tokens ?? []).forEach((token, index) => {
     const path = `fraisier.tokens[${index}]`;
-    if (!token.token === !token.sha256) return void fail(path, 'give exactly one of "token" and "sha256"');
+    // Still a token (a configuration without tokens is open), one that matches nothing.
+    const isUnavailable = unavailable.has(`${path}.token`) || unavailable.has(`${path}.sha256`);
+    if (!isUnavailable && !token.token === !token.sha256) return void fail(path, 'give exactly one of "token" and "sha256"');
     tokens.push({
       name: token.name,
-      sha256: token.sha256 ? token.sha256.toLowerCase() : sha256(token.token!),
+      sha256: isUnavailable ? null : token.sha256 ? token.sha256.toLowerCase() : sha256(token.token!),
       scopes: expandScopes(token.scopes),
       ...(token.fraises ? { fraises: new Set(token.fraises) } : {}),
       ...(token.environments ? { environments: new Set(token.environments) } : {}),

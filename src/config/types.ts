@@ -3,6 +3,8 @@
  * Python Fraisier's). Everything below is already validated, with env vars expanded.
  */
 
+import type { UnavailableSecret } from './unavailable-secrets.js';
+
 export const FRAISE_TYPES = ['api', 'worker', 'etl', 'scheduled', 'backup', 'custom'] as const;
 export type FraiseType = (typeof FRAISE_TYPES)[number];
 
@@ -23,8 +25,11 @@ export type Command = readonly string[];
 
 export interface TokenConfig {
   name: string;
-  /** sha256 (hex) of the token; the plain token is never kept. */
-  sha256: string;
+  /**
+   * sha256 (hex) of the token; the plain token is never kept. null: its ${VAR} was not set (a
+   * configuration loaded to read only), and it matches no token.
+   */
+  sha256: string | null;
   scopes: ReadonlySet<Scope>;
   /** When set, the token only reaches these fraises / environments. */
   fraises?: ReadonlySet<string>;
@@ -198,4 +203,9 @@ export interface FraisierConfig {
   git: GitConfig;
   fraises: FraiseConfig[];
   routes: BranchRoute[];
+  /**
+   * Secrets left out because their ${VAR} is not set (loaded with `secrets: 'deferred'`, to read
+   * only); absent when every secret was loaded. See requireSecrets.
+   */
+  unavailableSecrets?: UnavailableSecret[];
 }

@@ -1,5 +1,6 @@
 import { type Document, isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument, type Scalar, visit } from 'yaml';
 import { type ConfigProblem, formatPath, type PathSegment } from './problems.js';
+import { inUrlPassword } from './secrets.js';
 
 /*
  * fraises.yaml as a YAML document that remembers where each key is, so that every problem can
@@ -55,6 +56,27 @@ export function lineOf(source: YamlSource, path: readonly PathSegment[], key?: s
   return offset === undefined ? undefined : source.lines.linePos(offset).line;
 }
 
+export interface ExpandOptions {
+  /**
+   * Whether an unset variable at `path` (in a URL's password when `inUrlPassword`) may leave its
+   * value unavailable instead of being a problem: secrets, when the configuration is loaded to read.
+   */
+  defer?: (path: readonly PathSegment[], inUrlPassword: boolean) => boolean;
+}
+
+/** A ${VAR} (or !envvar) left unset where that was allowed: its value is unavailable. */
+export interface UnsetReference {
+  path: PathSegment[];
+  variable: string;
+  line?: number;
+}
+
+export interface Expansion {
+  problems: ConfigProblem[];
+  /** Values that stay unavailable (options.defer); the value left in the document is meaningless. */
+  unset: UnsetReference[];
+}
+
 const REFERENCE = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*))?\}/g;
 
 /**
@@ -62,18 +84,24 @@ const REFERENCE = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*))?\}/g;
  * default) in every string value; `$${` stays a literal `${`. A plain scalar that was a single
  * reference takes the type of what it expands to, so `port: ${PORT:-8080}` is a number.
  */
-export function expandEnv(source: YamlSource, env: Record<string, string | undefined>): ConfigProblem[] {
+export function expandEnv(source: YamlSource, env: Record<string, string | undefined>, options: ExpandOptions = {}): Expansion {
   const problems: ConfigProblem[] = [];
+  const unset: UnsetReference[] = [];
+  /** An unset variable: a problem, or recorded when the value may stay unavailable. */
+  const missing = (path: PathSegment[], node: Scalar, variable: string, inPassword: boolean, message: string) => {
+    const line = lineOfNode(source, node);
+    if (options.defer?.(path, inPassword)) unset.push({ path, variable, ...(line ? { line } : {}) });
+    else problems.push({ severity: 'error', path: formatPath(path), line, message });
+  };
   visit(source.doc, {
     Scalar(key, node, ancestry) {
       if (key === 'key') return;
       const path = pathOf(ancestry, node);
-      const where = () => ({ path: formatPath(path), line: lineOfNode(source, node) });
       if (node.tag === '!envvar') {
         const name = String(node.value ?? '').trim();
         const value = env[name];
         if (value === undefined) {
-          problems.push({ severity: 'error', ...where(), message: `environment variable ${name} is not set` });
+          missing(path, node, name, false, `environment variable ${name} is not set`);
         } else {
           node.value = value;
         }
@@ -90,11 +118,7 @@ export function expandEnv(source: YamlSource, env: Record<string, string | undef
         if (op === ':-' && (value === undefined || value === '')) return fallback ?? '';
         if (op === '-' && value === undefined) return fallback ?? '';
         if (value === undefined) {
-          problems.push({
-            severity: 'error',
-            ...where(),
-            message: `environment variable ${name} is not set (write \${${name}:-default} to give a default)`,
-          });
+          missing(path, node, name!, inUrlPassword(original, offset), `environment variable ${name} is not set (write \${${name}:-default} to give a default)`);
           return '';
         }
         return value;
@@ -103,7 +127,7 @@ export function expandEnv(source: YamlSource, env: Record<string, string | undef
       node.value = single && node.type === 'PLAIN' ? retype(expanded) : expanded;
     },
   });
-  return problems;
+  return { problems, unset };
 }
 
 function retype(value: string): string | number | boolean {

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { assertCan, type Principal, principalName } from '../auth/principal.js';
 import type { EnvironmentConfig, FraiseConfig } from '../config/types.js';
+import { requireSecrets } from '../config/unavailable-secrets.js';
 import { BadInputError, ConflictError } from '../errors.js';
 import type { EventBus } from '../events/bus.js';
 import { GIT_ENV, lsRemote, parseLsRemote } from '../git/commands.js';
@@ -129,6 +130,8 @@ export class DeploymentService implements DeploymentCommands {
 
   /** The fraise and environment named, the principal's right to deploy there, and the plan. */
   #prepare(principal: Principal, input: { fraise: string; environment: string }, kind: 'deploy' | 'rollback') {
+    // Refused before anything is queued: running it would need them.
+    requireSecrets(this.deps.catalog.config, kind === 'rollback' ? 'roll back' : 'deploy');
     const fraise = this.deps.catalog.fraise(input.fraise);
     const env = this.deps.catalog.environment(input.fraise, input.environment);
     assertCan(principal, 'deploy', fraise.name, env.name);

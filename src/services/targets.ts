@@ -1,5 +1,6 @@
 import { assertCan, type Principal } from '../auth/principal.js';
 import type { EnvironmentConfig, FraiseConfig } from '../config/types.js';
+import { requireSecrets } from '../config/unavailable-secrets.js';
 import { BadInputError, FraisierError } from '../errors.js';
 import type { HealthStatus } from '../model.js';
 import type { AnyProvider, ProviderRegistry } from '../providers/registry.js';
@@ -72,6 +73,7 @@ export class TargetService {
   #target(principal: Principal, scope: 'read' | 'deploy', fraise: string, environment: string): { fraise: FraiseConfig; env: EnvironmentConfig; provider: AnyProvider } {
     const env = this.catalog.environment(fraise, environment);
     assertCan(principal, scope, fraise, environment);
+    requireSecrets(this.catalog.config, `ask the target of ${fraise}/${environment}`);
     const provider = this.providers.get(env.target.provider);
     if (!provider) {
       throw new TargetUnavailableError(

@@ -92,6 +92,11 @@ describe('the packed package, installed globally', () => {
   it('serves the example configuration (found in the package) with its API, health and dashboard', async () => {
     const empty = join(dir.path, 'empty');
     mkdirSync(empty);
+    // Any command finds it as the server does, and names it.
+    const example = join(dir.path, 'prefix', 'lib', 'node_modules', PACKAGE.name, 'fraises.example.yaml');
+    const list = await runCli(['list', '--json'], { command: fraisier, cwd: empty, env });
+    expect(list).toMatchObject({ code: 0, stderr: `fraisier: no fraises.yaml here; using the bundled example ${example} (pass --config or set FRAISIER_CONFIG)\n` });
+    expect(JSON.parse(list.stdout).map((f: { name: string }) => f.name)).toContain('hello');
     const server = await startServer(['--example-fallback'], { command: fraisier, cwd: empty, env });
     try {
       const health = await fetch(`${server.url}/health`);

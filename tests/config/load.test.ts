@@ -1,8 +1,11 @@
+import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { authenticate } from '../../src/auth/principal.js';
 import { parseConfig, loadConfigFile } from '../../src/config/load.js';
 import { ConfigError, formatProblem } from '../../src/config/problems.js';
 import { maskSecrets } from '../../src/config/secrets.js';
+import { github } from '../../src/webhooks/github.js';
 
 const errorsOf = (text: string, env: Record<string, string> = {}): string[] => {
   try {
@@ -256,5 +259,109 @@ describe('secrets', () => {
     expect(shown).not.toContain('s3cret-from-env');
     expect(shown).not.toContain('hunter2-db-password');
     expect(shown).toContain('postgresql://shop:********@db.shop.internal/shop_production');
+  });
+});
+
+describe('secrets deferred to read', () => {
+  const withSecrets = (database = 'sqlite:./store.db') => `fraisier:
+  database: ${database}
+  tokens:
+    - { name: ci, token: "\${CI_TOKEN}", scopes: [deploy] }
+git:
+  github:
+    webhook_secret: \${GITHUB_SECRET}
+  gitlab:
+    secret_token: ["\${GITLAB_OLD}", gitlab-secret-123, "\${GITLAB_NEW}"]
+fraises:
+  api:
+    type: api
+    environments:
+      staging:
+        target: { provider: coolify, endpoint: https://coolify.example.com, api_key: "\${COOLIFY_KEY}" }
+      production:
+        git_repo: https://deploy:\${GIT_PASSWORD}@git.example.com/api.git
+        app_path: /srv/api
+        database: { database_url: "postgres://app:\${DB_PASSWORD}@db/app" }
+        env: { API_TOKEN: "!\${API_TOKEN}", PORT: "8000" }
+`;
+
+  it('required (the default): every unset secret is an error naming its key and variable', () => {
+    const errors = errorsOf(withSecrets());
+    expect(errors).toContain('git.github.webhook_secret: environment variable GITHUB_SECRET is not set (write ${GITHUB_SECRET:-default} to give a default) (line 7)');
+    expect(errors.filter((e) => / is not set /.test(e)).map((e) => e.split(':')[0])).toEqual([
+      'fraisier.tokens[0].token',
+      'git.github.webhook_secret',
+      'git.gitlab.secret_token[0]',
+      'git.gitlab.secret_token[2]',
+      'fraises.api.environments.staging.target.api_key',
+      'fraises.api.environments.production.git_repo',
+      'fraises.api.environments.production.database.database_url',
+      'fraises.api.environments.production.env.API_TOKEN',
+    ]);
+  });
+
+  it('deferred: unset secrets are left out and listed, never read as an empty string', () => {
+    const { config, warnings } = parseConfig(withSecrets(), { env: {}, secrets: 'deferred' });
+    expect(config.unavailableSecrets).toEqual([
+      { path: 'fraisier.tokens[0].token', variable: 'CI_TOKEN', line: 4 },
+      { path: 'git.github.webhook_secret', variable: 'GITHUB_SECRET', line: 7 },
+      { path: 'git.gitlab.secret_token[0]', variable: 'GITLAB_OLD', line: 9 },
+      { path: 'git.gitlab.secret_token[2]', variable: 'GITLAB_NEW', line: 9 },
+      { path: 'fraises.api.environments.staging.target.api_key', variable: 'COOLIFY_KEY', line: 15 },
+      { path: 'fraises.api.environments.production.git_repo', variable: 'GIT_PASSWORD', line: 17 },
+      { path: 'fraises.api.environments.production.database.database_url', variable: 'DB_PASSWORD', line: 19 },
+      { path: 'fraises.api.environments.production.env.API_TOKEN', variable: 'API_TOKEN', line: 20 },
+    ]);
+    expect(config.git.providers.github!.secrets).toEqual([]);
+    expect(config.git.providers.gitlab!.secrets).toEqual(['gitlab-secret-123']);
+    // Its secret exists, it is only not loaded: not "a provider without a secret".
+    expect(warnings.map((w) => w.path)).not.toContain('git.github');
+    const [staging, production] = config.fraises[0]!.environments;
+    expect(staging!.target.config).toEqual({ endpoint: 'https://coolify.example.com' });
+    expect(production!.repository).toBeUndefined();
+    expect(production!.database?.url).toBeUndefined();
+    expect(production!.env).toEqual({ PORT: '8000' });
+    expect(JSON.stringify(config)).not.toMatch(/postgres:\/\/app:@|deploy:@/);
+
+    // The token stays (without it the API would be open) and matches nothing, not even "".
+    expect(config.settings.tokens).toEqual([expect.objectContaining({ name: 'ci', sha256: null })]);
+    for (const presented of ['', 'x', 'ci-token-0123456789abcdef']) {
+      expect(() => authenticate(`Bearer ${presented}`, config.settings.tokens)).toThrow(/token|Authorization/);
+    }
+    // A delivery signed with an empty secret verifies against nothing.
+    const body = Buffer.from('{}');
+    const emptySigned = `sha256=${createHmac('sha256', '').update(body).digest('hex')}`;
+    expect(github.verify({ body, headers: {}, signature: emptySigned, secrets: config.git.providers.github!.secrets, now: new Date() })).toMatchObject({ valid: false });
+  });
+
+  it('deferred: the store URL and keys that are not secrets still need their variables', () => {
+    const errors = (text: string, env: Record<string, string> = {}) => {
+      try {
+        parseConfig(text, { env, secrets: 'deferred' });
+        return [];
+      } catch (error) {
+        return (error as ConfigError).problems.filter((p) => p.severity === 'error').map(formatProblem);
+      }
+    };
+    expect(errors(withSecrets('postgres://fraisier:${STORE_PASSWORD}@db/fraisier'))).toEqual([
+      'fraisier.database: environment variable STORE_PASSWORD is not set (write ${STORE_PASSWORD:-default} to give a default) (line 2)',
+    ]);
+    expect(errors(withSecrets('postgres://fraisier:${STORE_PASSWORD}@db/fraisier'), { STORE_PASSWORD: 'pw' })).toEqual([]);
+    const notSecret = `fraises:\n  a:\n    type: api\n    environments:\n      p:\n        git_repo: https://\${GIT_USER}:\${GIT_PASSWORD}@git.example.com/a.git\n        app_path: \${APP_PATH}\n`;
+    expect(errors(notSecret)).toEqual([
+      'fraises.a.environments.p.git_repo: environment variable GIT_USER is not set (write ${GIT_USER:-default} to give a default) (line 6)',
+      'fraises.a.environments.p.app_path: environment variable APP_PATH is not set (write ${APP_PATH:-default} to give a default) (line 7)',
+    ]);
+  });
+
+  it('deferred: a !envvar secret too; set variables load as usual', () => {
+    const python = parseConfig(readFileSync('tests/fixtures/python-fraisier.yaml', 'utf8'), { env: {}, secrets: 'deferred' }).config;
+    expect(python.unavailableSecrets).toEqual([{ path: 'git.github.webhook_secret', variable: 'SHOP_WEBHOOK_SECRET', line: 8 }]);
+    expect(python.git.providers.github!.secrets).toEqual([]);
+    const env = { CI_TOKEN: 'ci-token-0123456789abcdef', GITHUB_SECRET: 'gh', GITLAB_OLD: 'a', GITLAB_NEW: 'b', COOLIFY_KEY: 'k', GIT_PASSWORD: 'g', DB_PASSWORD: 'd', API_TOKEN: 't' };
+    const full = parseConfig(withSecrets(), { env, secrets: 'deferred' }).config;
+    expect(full.unavailableSecrets).toBeUndefined();
+    expect(full.git.providers.gitlab!.secrets).toEqual(['a', 'gitlab-secret-123', 'b']);
+    expect(authenticate('Bearer ci-token-0123456789abcdef', full.settings.tokens)).toMatchObject({ kind: 'token' });
   });
 });

@@ -2,12 +2,21 @@ import { CliError, EXIT } from '../exit-codes.js';
 import type { ModeFlags } from '../options.js';
 import type { FraisierClient } from './client.js';
 
+/** What a command needs of the configuration in local mode. */
+export interface ClientNeeds {
+  /** deferred: it only reads, and secrets whose ${VAR} is unset may stay unavailable (the default: required). */
+  secrets?: 'required' | 'deferred';
+}
+
+/** A command that only reads what is recorded: it needs the store, not the secrets. */
+export const READ_ONLY: ClientNeeds = { secrets: 'deferred' };
+
 /**
  * Remote mode when --url or FRAISIER_URL is given, local mode otherwise (the configuration
  * file, and the store it names or --database). Each mode's modules load only when used: the
  * remote client starts without the whole server.
  */
-export async function openClient(flags: ModeFlags, env: NodeJS.ProcessEnv = process.env): Promise<FraisierClient> {
+export async function openClient(flags: ModeFlags, needs: ClientNeeds = {}, env: NodeJS.ProcessEnv = process.env): Promise<FraisierClient> {
   const url = flags.url ?? (env.FRAISIER_URL || undefined);
   if (url) {
     const local = [flags.config && '--config', flags.database && '--database'].filter(Boolean);
@@ -19,7 +28,7 @@ export async function openClient(flags: ModeFlags, env: NodeJS.ProcessEnv = proc
   }
   if (flags.token) throw new CliError('--token needs --url (or FRAISIER_URL): local mode needs no token', EXIT.USAGE);
   const [{ loadCliConfig }, { LocalClient }] = await Promise.all([import('../load-config.js'), import('./local-client.js')]);
-  const loaded = loadCliConfig(flags, flags.database ? { databaseUrl: flags.database } : {}, env);
+  const loaded = loadCliConfig(flags, { overrides: flags.database ? { databaseUrl: flags.database } : {}, env, secrets: needs.secrets ?? 'required' });
   return LocalClient.open(loaded.config, await cliLogger(env));
 }
 
@@ -33,8 +42,8 @@ export async function cliLogger(env: NodeJS.ProcessEnv = process.env) {
 }
 
 /** Opens a client, runs `action` with it, and always closes it. */
-export async function withClient<T>(flags: ModeFlags, action: (client: FraisierClient) => Promise<T>): Promise<T> {
-  const client = await openClient(flags);
+export async function withClient<T>(flags: ModeFlags, action: (client: FraisierClient) => Promise<T>, needs: ClientNeeds = {}): Promise<T> {
+  const client = await openClient(flags, needs);
   try {
     return await action(client);
   } finally {

@@ -15,7 +15,7 @@ export function registerConfig(program: Command): void {
   const validate = config
     .command('validate')
     .description('check the configuration: every problem with its key path and line, then warnings and keys not used yet')
-    .option('-c, --config <file>', 'configuration file (default: $FRAISIER_CONFIG, ./fraises.yaml)')
+    .option('-c, --config <file>', 'configuration file (default: $FRAISIER_CONFIG, ./fraises.yaml, the bundled example)')
     .option('--check-repositories', 'also check that every repository answers git ls-remote')
     .option('--timeout <seconds>', 'for --check-repositories: how long each repository may take (default 10)', integer('--timeout', 1, 600), 10);
   addJsonOption(validate);
@@ -23,7 +23,7 @@ export function registerConfig(program: Command): void {
   validate.action(async (flags: JsonFlag & { config?: string; checkRepositories?: boolean; timeout: number }) => {
     const term = createTerminal();
     const [{ loadConfigFile }, { findCliConfig }] = await Promise.all([import('../../config/load.js'), import('../load-config.js')]);
-    const path = findCliConfig(flags);
+    const { path } = findCliConfig(flags);
     let loaded: LoadedConfig;
     try {
       loaded = loadConfigFile(path);
@@ -52,14 +52,15 @@ export function registerConfig(program: Command): void {
   const show = config
     .command('show')
     .description('the configuration as Fraisier resolved it (defaults, ${VAR}s and FRAISIER_* applied), secrets masked')
-    .option('-c, --config <file>', 'configuration file (default: $FRAISIER_CONFIG, ./fraises.yaml)');
+    .option('-c, --config <file>', 'configuration file (default: $FRAISIER_CONFIG, ./fraises.yaml, the bundled example)');
   addJsonOption(show);
   examples(show, ['fraisier config show', 'fraisier config show --json | jq .settings.concurrency']);
   show.action(async (flags: JsonFlag & { config?: string }) => {
     const term = createTerminal();
     const { loadCliConfig } = await import('../load-config.js');
     const { stringify } = loadYaml();
-    const { config: resolved } = loadCliConfig(flags);
+    // Reading needs no secret: one whose ${VAR} is unset is listed under unavailableSecrets.
+    const { config: resolved } = loadCliConfig(flags, { secrets: 'deferred' });
     const masked = maskSecrets(resolved);
     if (dataFormat(flags)) return printData(term, flags, masked);
     process.stdout.write(stringify(masked, { lineWidth: 0, aliasDuplicateObjects: false }));

@@ -43,7 +43,7 @@ export function registerDb(program: Command): void {
 
 function addDbOptions(command: Command): Command {
   command
-    .option('-c, --config <file>', 'configuration file naming the store (default: $FRAISIER_CONFIG, ./fraises.yaml)')
+    .option('-c, --config <file>', 'configuration file naming the store (default: $FRAISIER_CONFIG, ./fraises.yaml, the bundled example)')
     .option('--database <url>', 'store URL (default: fraisier.database, $FRAISIER_DATABASE_URL)');
   return addJsonOption(command);
 }
@@ -53,7 +53,8 @@ async function databaseUrl(flags: DbFlags, env: NodeJS.ProcessEnv = process.env)
   if (flags.database) return flags.database;
   const [{ findConfigFile }, { loadCliConfig }] = await Promise.all([import('../../config/load.js'), import('../load-config.js')]);
   if (!flags.config && env.FRAISIER_DATABASE_URL && !findConfigFile({ env })) return env.FRAISIER_DATABASE_URL;
-  return loadCliConfig(flags).config.settings.databaseUrl;
+  // Only the store's URL is needed: other secrets may stay unset.
+  return loadCliConfig(flags, { secrets: 'deferred' }).config.settings.databaseUrl;
 }
 
 async function withStore<T>(flags: DbFlags, action: (store: Store) => Promise<T>): Promise<T> {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { withClient } from '../client/open-client.js';
+import { READ_ONLY, withClient } from '../client/open-client.js';
 import type { DeploymentView, ProgressView } from '../client/views.js';
 import { CliError, EXIT, silentExit } from '../exit-codes.js';
 import { keepRunningIfOutputCloses } from '../output/closed-output.js';
@@ -31,6 +31,8 @@ export function registerDeployment(program: Command): void {
     if (!/^[1-9]\d{0,15}$/.test(id)) throw new CliError(`expected a deployment id such as 42 (got "${id}")`, EXIT.USAGE);
     const term = createTerminal();
     const data = dataFormat(flags);
+    // --follow, in local mode, runs the deployment when nobody else does: that needs its secrets.
+    const needs = flags.follow ? {} : READ_ONLY;
     await withClient(flags, async (client) => {
       const deployment = await client.deployment(id);
       if (!flags.follow) {
@@ -53,7 +55,7 @@ export function registerDeployment(program: Command): void {
       if (data) printData(term, flags, { ...final, progress: events });
       else renderer!.finish(final, 'deploy');
       if (final.status !== 'SUCCESS') throw silentExit(EXIT.FAILED);
-    });
+    }, needs);
   });
 }
 

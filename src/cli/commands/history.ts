@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { DeploymentsQuery, FraisierClient } from '../client/client.js';
-import { withClient } from '../client/open-client.js';
+import { READ_ONLY, withClient } from '../client/open-client.js';
 import type { DeploymentView } from '../client/views.js';
 import { DEPLOYMENT_STATUSES } from '../../model.js';
 import { CliError, EXIT } from '../exit-codes.js';
@@ -42,7 +42,7 @@ export function registerHistory(program: Command): void {
       ...(status ? { status } : {}),
       ...(flags.since ? { since: parseSince(flags.since) } : {}),
     };
-    const deployments = await withClient(flags, (client) => readPages(client, query, flags.limit));
+    const deployments = await withClient(flags, (client) => readPages(client, query, flags.limit), READ_ONLY);
     if (dataFormat(flags)) return printData(term, flags, deployments);
     if (deployments.length === 0) return term.out('No deployments.');
     const c = term.color;

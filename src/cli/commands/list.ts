@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { FraiseView } from '../client/views.js';
-import { withClient } from '../client/open-client.js';
+import { READ_ONLY, withClient } from '../client/open-client.js';
 import { clean, targetLabel } from '../output/format.js';
 import { renderTable } from '../output/table.js';
 import { createTerminal, printData, type Terminal } from '../output/terminal.js';
@@ -16,7 +16,7 @@ export function registerList(program: Command): void {
   examples(command, ['fraisier list', 'fraisier list --flat', 'fraisier list --json | jq -r ".[].name"', 'fraisier list --url http://deploy.example.com:8080']);
   command.action(async (flags: ModeFlags & JsonFlag & { flat?: boolean }) => {
     const term = createTerminal();
-    const fraises = await withClient(flags, (client) => client.fraises());
+    const fraises = await withClient(flags, (client) => client.fraises(), READ_ONLY);
     if (dataFormat(flags)) return printData(term, flags, fraises);
     if (flags.flat) return printFlat(term, fraises);
     printTree(term, fraises);

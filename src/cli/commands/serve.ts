@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { formatProblem } from '../../config/problems.js';
 import { CliError, EXIT } from '../exit-codes.js';
 
@@ -6,25 +6,29 @@ export function registerServe(program: Command): void {
   program
     .command('serve')
     .description('run the server: GraphQL API, webhook endpoint, dispatcher and scheduler, in one process')
-    .option('-c, --config <file>', 'configuration file (default: $FRAISIER_CONFIG, ./fraises.yaml)')
+    .option('-c, --config <file>', 'configuration file (default: $FRAISIER_CONFIG, ./fraises.yaml, the bundled example)')
     .option('--host <host>', 'address to listen on (default: fraisier.listen, $FRAISIER_HOST, 127.0.0.1)')
     .option('-p, --port <port>', 'port to listen on (default: fraisier.listen, $FRAISIER_PORT, 8080)', parsePort)
     .option('--database <url>', 'store URL (default: fraisier.database, $FRAISIER_DATABASE_URL, sqlite:./fraisier.db)')
-    .option('--example-fallback', 'use fraises.example.yaml when no configuration is found (npm start)')
+    // What every command now does; kept so that scripts passing it (npm start) still run.
+    .addOption(new Option('--example-fallback').hideHelp())
     .addHelpText('after', '\nExamples:\n  fraisier serve\n  fraisier serve --config /etc/fraisier/fraises.yaml --port 9000\n  FRAISIER_DATABASE_URL=postgres://fraisier@db/fraisier fraisier serve')
-    .action(async (flags: { config?: string; host?: string; port?: number; database?: string; exampleFallback?: boolean }) => {
-      const [{ loadCliConfig, isBundledExample }, { createApp }, { isTransientStoreError }, { createLogger }] = await Promise.all([
+    .action(async (flags: { config?: string; host?: string; port?: number; database?: string }) => {
+      const [{ loadCliConfig, EXAMPLE_NOTICE, isBundledExample }, { createApp }, { isTransientStoreError }, { createLogger }] = await Promise.all([
         import('../load-config.js'),
         import('../../app.js'),
         import('../../store/store.js'),
         import('../../logger.js'),
       ]);
       const loaded = loadCliConfig(flags, {
-        ...(flags.host ? { host: flags.host } : {}),
-        ...(flags.port !== undefined ? { port: flags.port } : {}),
-        ...(flags.database ? { databaseUrl: flags.database } : {}),
+        overrides: {
+          ...(flags.host ? { host: flags.host } : {}),
+          ...(flags.port !== undefined ? { port: flags.port } : {}),
+          ...(flags.database ? { databaseUrl: flags.database } : {}),
+        },
       });
       const logger = createLogger({ level: loaded.config.settings.logLevel });
+      if (loaded.example) logger.warn({ config: loaded.path }, EXAMPLE_NOTICE);
       logger.info({ config: loaded.path }, 'configuration loaded');
       if (isBundledExample(loaded.path)) {
         const [{ makeExampleRepositories }, { createRunner }] = await Promise.all([import('../example-repositories.js'), import('../../exec/runner.js')]);

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { withClient } from '../client/open-client.js';
+import { READ_ONLY, withClient } from '../client/open-client.js';
 import { createTerminal, printData } from '../output/terminal.js';
 import { formatDuration } from '../output/time.js';
 import { addJsonOption, addModeOptions, dataFormat, examples, integer, type JsonFlag, type ModeFlags } from '../options.js';
@@ -16,8 +16,10 @@ export function registerStats(program: Command): void {
   examples(command, ['fraisier stats', 'fraisier stats --fraise my_api --days 7', 'fraisier stats --json | jq .successRate']);
   command.action(async (flags: ModeFlags & JsonFlag & { fraise?: string; environment?: string; days: number }) => {
     const term = createTerminal();
-    const stats = await withClient(flags, (client) =>
-      client.stats({ days: flags.days, ...(flags.fraise ? { fraise: flags.fraise } : {}), ...(flags.environment ? { environment: flags.environment } : {}) }),
+    const stats = await withClient(
+      flags,
+      (client) => client.stats({ days: flags.days, ...(flags.fraise ? { fraise: flags.fraise } : {}), ...(flags.environment ? { environment: flags.environment } : {}) }),
+      READ_ONLY,
     );
     if (dataFormat(flags)) return printData(term, flags, stats);
     const c = term.color;

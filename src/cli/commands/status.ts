@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { withClient } from '../client/open-client.js';
+import { READ_ONLY, withClient } from '../client/open-client.js';
 import type { DeploymentView, EnvironmentView, FraiseView } from '../client/views.js';
 import { CliError, EXIT } from '../exit-codes.js';
 import { clean, shortVersion, statusColor, targetLabel } from '../output/format.js';
@@ -40,13 +40,15 @@ export function registerStatus(program: Command): void {
   examples(status, ['fraisier status my_api production', 'fraisier status my_api production --json | jq -r .currentVersion']);
   status.action(async (fraiseName: string, envName: string, flags: ModeFlags & JsonFlag & { check?: boolean }) => {
     const term = createTerminal();
+    // --check asks the target, with its secrets.
+    const needs = flags.check ? {} : READ_ONLY;
     const { state, last, target } = await withClient(flags, async (client) => {
       // Both check the names (NOT_FOUND with a suggestion); the fraise carries the state.
       const [fraise, deployments] = await Promise.all([client.fraise(fraiseName), client.deployments({ fraise: fraiseName, environment: envName, limit: 1 })]);
       const env = fraise.environments.find((e) => e.name === envName)!;
       const target = flags.check ? await client.targetHealth(fraiseName, envName) : undefined;
       return { state: statusOf(fraise, env), last: deployments[0] ?? null, target };
-    });
+    }, needs);
     if (dataFormat(flags)) return printData(term, flags, { ...state, lastDeployment: last, ...(target ? { targetHealth: target } : {}) });
     const c = term.color;
     term.out(`${c.bold(`${state.fraise}/${state.environment}`)}: ${statusColor(c, state.status)(state.status)}`);
@@ -70,7 +72,7 @@ export function registerStatus(program: Command): void {
   examples(all, ['fraisier status-all', 'fraisier status-all --environment production', 'fraisier status-all --json | jq \'.[] | select(.status != "HEALTHY")\'']);
   all.action(async (flags: ModeFlags & JsonFlag & { environment?: string }) => {
     const term = createTerminal();
-    const fraises = await withClient(flags, (client) => client.fraises());
+    const fraises = await withClient(flags, (client) => client.fraises(), READ_ONLY);
     if (flags.environment) {
       const names = [...new Set(fraises.flatMap((f) => f.environments.map((e) => e.name)))];
       if (!names.includes(flags.environment)) {

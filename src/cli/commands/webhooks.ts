@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { withClient } from '../client/open-client.js';
+import { READ_ONLY, withClient } from '../client/open-client.js';
 import type { WebhookEventView } from '../client/views.js';
 import { clean, shortVersion, statusColor } from '../output/format.js';
 import { renderTable } from '../output/table.js';
@@ -17,7 +17,7 @@ export function registerWebhooks(program: Command): void {
   examples(command, ['fraisier webhooks', 'fraisier webhooks --limit 50', 'fraisier webhooks --json | jq \'.[] | select(.outcome == "refused")\'']);
   command.action(async (flags: ModeFlags & JsonFlag & { limit: number }) => {
     const term = createTerminal();
-    const events = await withClient(flags, (client) => client.webhookEvents({ limit: flags.limit }));
+    const events = await withClient(flags, (client) => client.webhookEvents({ limit: flags.limit }), READ_ONLY);
     if (dataFormat(flags)) return printData(term, flags, events);
     if (events.length === 0) return term.out('No webhook deliveries recorded.');
     const c = term.color;
