@@ -105,7 +105,7 @@ describe('fraisier init, config and db', { timeout: CLI_TIMEOUT }, () => {
     expect(colour).toContain('\u001b[1mFraisier - Fraise Registry\u001b[22m');
     expect(noColour).toContain('Fraisier - Fraise Registry');
     expect(noColour).not.toMatch(ANSI);
-    expect(piped.stdout).toMatch(/^Fraisier - Fraise Registry\n/);
+    expect(piped, 'the piped run, with its stderr').toMatchObject({ code: 0, stdout: expect.stringMatching(/^Fraisier - Fraise Registry\n/) });
     expect(piped.stdout).not.toMatch(ANSI);
   });
 
