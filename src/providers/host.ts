@@ -1,6 +1,7 @@
 import type { Command } from '../config/types.js';
 import { graceSeconds, REMOTE_SUPERVISOR } from '../exec/process-group.js';
 import type { CommandRunner, RunOptions, RunResult } from '../exec/runner.js';
+import { runFileOperation } from './local-files.js';
 
 /*
  * Where a bare-metal environment's commands run: here, or on a server over OpenSSH. Commands
@@ -58,8 +59,9 @@ export function targetShell(runner: CommandRunner, c: TargetHostSettings): HostS
   });
 }
 
+/** This machine: the release layout's file operations in this process (local-files.ts), anything else through the runner. */
 export function localHost(runner: CommandRunner): HostShell {
-  return { description: 'local', remote: false, run: (argv, options) => runner.run(argv, options) };
+  return { description: 'local', remote: false, run: (argv, options) => runFileOperation(argv, options) ?? runner.run(argv, options) };
 }
 
 export function sshHost(runner: CommandRunner, settings: SshSettings): HostShell {
