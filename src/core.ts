@@ -17,13 +17,11 @@ import { Metrics } from './metrics.js';
 import type { AnyProvider } from './providers/registry.js';
 import { createProviderRegistry, type ProviderRegistry } from './providers/registry.js';
 import type { AppServices } from './services/app-services.js';
-import { Catalog } from './services/catalog.js';
 import { TargetService } from './services/targets.js';
-import { QueryService } from './services/queries.js';
 import { findDeployment } from './store/deployment.repository.js';
-import { ensureFraiseStates } from './store/fraise-state.repository.js';
 import { findProgress } from './store/progress.repository.js';
-import { createStore, type Store } from './store/store.js';
+import type { Store } from './store/store.js';
+import { createReadCore, type ReadCore } from './read-core.js';
 import { findWebhookEvent } from './store/webhook-event.repository.js';
 import type { GitProvider } from './webhooks/provider.js';
 import { createGitProviderRegistry, type GitProviderRegistry } from './webhooks/registry.js';
@@ -36,6 +34,8 @@ export interface CoreOptions {
   now?: () => Date;
   /** A store (tests pass one per dialect); otherwise one for the configured URL. */
   store?: Store;
+  /** The read side, already made (the CLI reads first, and deploys only when asked); otherwise one over `store`. */
+  reader?: ReadCore;
   runner?: CommandRunner;
   /** NODE_ENV=production: introspection off (unless configured), field suggestions off. */
   production?: boolean;
@@ -91,13 +91,12 @@ export function createCore(options: CoreOptions): Core {
   const logger = options.logger ?? createLogger({ level: settings.logLevel });
   const now = options.now ?? (() => new Date());
   const production = options.production ?? process.env.NODE_ENV === 'production';
-  const store = options.store ?? createStore(settings.databaseUrl);
+  const reader = options.reader ?? createReadCore({ config, now, logger, ...(options.store ? { store: options.store } : {}) });
+  const { store, catalog, queries, init } = reader;
   const runner = options.runner ?? createRunner();
   const metrics = new Metrics();
   const bus = new EventBus();
   logDeployments(bus, logger);
-  const catalog = new Catalog(config);
-  const queries = new QueryService(store, catalog, now);
 
   const instanceId = options.instanceId ?? settings.instanceId ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   const providers = createProviderRegistry(runner, now, options.providers);
@@ -155,22 +154,7 @@ export function createCore(options: CoreOptions): Core {
     },
   });
 
-  let initialized: Promise<void> | undefined;
   let workers: Promise<void> | undefined;
-
-  const init = () =>
-    (initialized ??= (async () => {
-      const applied = await store.migrate();
-      if (applied.length) logger.info({ migrations: applied }, 'store migrated');
-      await ensureFraiseStates(
-        store.db,
-        catalog.pairs().map((e) => ({ fraise: e.fraise, environment: e.name, targetProvider: e.target.provider })),
-        now().toISOString(),
-      );
-    })().catch((error: unknown) => {
-      initialized = undefined;
-      throw error;
-    }));
 
   const startWorkers = () =>
     (workers ??= (async () => {

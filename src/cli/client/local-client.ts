@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import { type Core, createCore } from '../../core.js';
+import type { Core } from '../../core.js';
+import { createReadCore, type ReadCore } from '../../read-core.js';
 import type { Principal } from '../../auth/principal.js';
 import type { FraisierConfig } from '../../config/types.js';
 import type { DeploymentStatus } from '../../model.js';
@@ -24,23 +25,28 @@ import {
 const OPEN: Principal = { kind: 'open' };
 
 /**
- * Local mode: the configured store, through the core's services (no server). Its dispatcher claims
- * only the deployments this client queued (`accept`), and the scheduler stays off: the CLI runs
- * what it was asked to run, and leaves the rest of the queue to the servers.
+ * Local mode: the configured store, through the core's services (no server). Reads need only the
+ * read side (read-core.ts); what deploys or asks a target loads the whole core the first time it
+ * is needed, over the same store. Its dispatcher claims only the deployments this client queued
+ * (`accept`), and the scheduler stays off: the CLI runs what it was asked to run, and leaves the
+ * rest of the queue to the servers.
  */
 export class LocalClient implements FraisierClient {
   readonly mode = 'local';
   readonly runsDeployments = true;
-  readonly #core: Core;
+  readonly #reader: ReadCore;
+  readonly #logger: () => Promise<Logger>;
+  #core: Promise<Core> | undefined;
   readonly #mine = new Set<number>();
   #closing: Promise<void> | undefined;
 
-  private constructor(config: FraisierConfig, logger: Logger) {
-    this.#core = createCore({ config, logger, accept: (candidate) => this.#mine.has(candidate.id), scheduler: false });
+  private constructor(config: FraisierConfig, logger: () => Promise<Logger>) {
+    this.#reader = createReadCore({ config });
+    this.#logger = logger;
   }
 
   /** Opens the store and migrates it (as the server does); exit 3 when it cannot be reached. */
-  static async open(config: FraisierConfig, logger: Logger): Promise<LocalClient> {
+  static async open(config: FraisierConfig, logger: () => Promise<Logger>): Promise<LocalClient> {
     let client: LocalClient;
     try {
       client = new LocalClient(config, logger);
@@ -48,7 +54,7 @@ export class LocalClient implements FraisierClient {
       throw localError(error, config.settings.databaseUrl);
     }
     try {
-      await client.#core.init();
+      await client.#reader.init();
     } catch (error) {
       await client.close().catch(() => {});
       throw localError(error, client.where);
@@ -57,7 +63,15 @@ export class LocalClient implements FraisierClient {
   }
 
   get where(): string {
-    return this.#core.store.description;
+    return this.#reader.store.description;
+  }
+
+  /** The whole core, over the reader's store: loaded the first time something deploys or asks a target. */
+  #services(): Promise<Core> {
+    return (this.#core ??= (async () => {
+      const [{ createCore }, logger] = await Promise.all([import('../../core.js'), this.#logger()]);
+      return createCore({ config: this.#reader.config, reader: this.#reader, logger, accept: (candidate) => this.#mine.has(candidate.id), scheduler: false });
+    })());
   }
 
   async #call<T>(operation: () => Promise<T>): Promise<T> {
@@ -70,21 +84,21 @@ export class LocalClient implements FraisierClient {
 
   fraises(): Promise<FraiseView[]> {
     return this.#call(async () => {
-      const states = await this.#core.services.queries.fraiseStates();
-      return this.#core.services.catalog.fraises.map((f) => fraiseView(f, states));
+      const states = await this.#reader.queries.fraiseStates();
+      return this.#reader.catalog.fraises.map((f) => fraiseView(f, states));
     });
   }
 
   fraise(name: string): Promise<FraiseView> {
     return this.#call(async () => {
-      const fraise = this.#core.services.catalog.fraise(name);
-      return fraiseView(fraise, await this.#core.services.queries.fraiseStates());
+      const fraise = this.#reader.catalog.fraise(name);
+      return fraiseView(fraise, await this.#reader.queries.fraiseStates());
     });
   }
 
   deployments(query: DeploymentsQuery): Promise<DeploymentView[]> {
     return this.#call(async () => {
-      const list = await this.#core.services.queries.deployments(OPEN, {
+      const list = await this.#reader.queries.deployments(OPEN, {
         limit: query.limit,
         ...(query.fraise ? { fraise: query.fraise } : {}),
         ...(query.environment ? { environment: query.environment } : {}),
@@ -98,16 +112,16 @@ export class LocalClient implements FraisierClient {
   }
 
   deployment(id: string): Promise<DeploymentView> {
-    return this.#call(async () => deploymentView(await this.#core.services.queries.deployment(OPEN, id)));
+    return this.#call(async () => deploymentView(await this.#reader.queries.deployment(OPEN, id)));
   }
 
   stats(query: { fraise?: string; environment?: string; days?: number }) {
-    return this.#call(() => this.#core.services.queries.stats(OPEN, query));
+    return this.#call(() => this.#reader.queries.stats(OPEN, query));
   }
 
   webhookEvents(query: { limit: number; before?: string }): Promise<WebhookEventView[]> {
     return this.#call(async () => {
-      const { queries } = this.#core.services;
+      const { queries } = this.#reader;
       const events = await queries.webhookEvents(OPEN, query);
       const deployments = await queries.deploymentsById(OPEN, events.flatMap((e) => e.deploymentId ?? []));
       return events.map((e) => webhookEventView(e, e.deploymentId ? deployments.get(e.deploymentId) : undefined));
@@ -115,44 +129,48 @@ export class LocalClient implements FraisierClient {
   }
 
   logs(fraise: string, environment: string, lines: number): Promise<string> {
-    return this.#call(() => this.#core.services.targets.logs(OPEN, fraise, environment, lines));
+    return this.#call(async () => (await this.#services()).services.targets.logs(OPEN, fraise, environment, lines));
   }
 
   targetHealth(fraise: string, environment: string): Promise<TargetHealthView> {
-    return this.#call(async () => targetHealthView(await this.#core.services.targets.health(OPEN, fraise, environment)));
+    return this.#call(async () => targetHealthView(await (await this.#services()).services.targets.health(OPEN, fraise, environment)));
   }
 
   control(action: 'stop' | 'start', fraise: string, environment: string): Promise<{ success: boolean; message: string }> {
-    return this.#call(() => this.#core.services.targets[action](OPEN, fraise, environment));
+    return this.#call(async () => (await this.#services()).services.targets[action](OPEN, fraise, environment));
   }
 
   deploy(input: { fraise: string; environment: string; dryRun?: boolean; force?: boolean; commit?: string }) {
-    return this.#call(async () => resultView(await this.#core.services.deployments.deploy(OPEN, { ...input, trigger: 'manual' })));
+    return this.#call(async () => resultView(await (await this.#services()).services.deployments.deploy(OPEN, { ...input, trigger: 'manual' })));
   }
 
   rollback(input: { fraise: string; environment: string; toVersion?: string }) {
-    return this.#call(async () => resultView(await this.#core.services.deployments.rollback(OPEN, { ...input, trigger: 'manual' })));
+    return this.#call(async () => resultView(await (await this.#services()).services.deployments.rollback(OPEN, { ...input, trigger: 'manual' })));
   }
 
   cancel(id: string): Promise<DeploymentView> {
-    return this.#call(async () => deploymentView(await this.#core.services.deployments.cancel(OPEN, id)));
+    return this.#call(async () => deploymentView(await (await this.#services()).services.deployments.cancel(OPEN, id)));
   }
 
   follow(id: string, onProgress: (event: ProgressView) => void, signal?: AbortSignal): Promise<DeploymentView> {
     return this.#call(async () => {
       // Nobody else may be running: this process runs it, unless another one already claimed it.
       this.#mine.add(Number(id));
-      await this.#core.startWorkers();
-      void this.#core.dispatcher.tick();
-      const follower = new StoreFollower(this.#core, id, (event) => onProgress(progressView(event)));
+      const core = await this.#services();
+      await core.startWorkers();
+      void core.dispatcher.tick();
+      const follower = new StoreFollower(core, id, (event) => onProgress(progressView(event)));
       return deploymentView(await follower.run(signal));
     });
   }
 
   close(): Promise<void> {
     return (this.#closing ??= (async () => {
-      await this.#core.drain();
-      await this.#core.close();
+      const core = await this.#core?.catch(() => undefined);
+      if (core) {
+        await core.drain();
+        await core.close();
+      } else await this.#reader.store.close();
     })());
   }
 }

@@ -29,7 +29,7 @@ export async function openClient(flags: ModeFlags, needs: ClientNeeds = {}, env:
   if (flags.token) throw new CliError('--token needs --url (or FRAISIER_URL): local mode needs no token', EXIT.USAGE);
   const [{ loadCliConfig }, { LocalClient }] = await Promise.all([import('../load-config.js'), import('./local-client.js')]);
   const loaded = loadCliConfig(flags, { overrides: flags.database ? { databaseUrl: flags.database } : {}, env, secrets: needs.secrets ?? 'required' });
-  return LocalClient.open(loaded.config, await cliLogger(env));
+  return LocalClient.open(loaded.config, () => cliLogger(env));
 }
 
 /**
