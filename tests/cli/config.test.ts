@@ -90,7 +90,7 @@ describe('fraisier init, config and db', { timeout: CLI_TIMEOUT }, () => {
     const once = (env: Record<string, string>) =>
       new Promise<string>((resolve, reject) =>
         execFile(SCRIPT!, ['-qec', command, '/dev/null'], { cwd: dir.path, env: { ...process.env, FRAISIER_CONFIG: '', NO_COLOR: '', ...env } }, (error, stdout) =>
-          error ? reject(error) : resolve(stdout),
+          error ? reject(new Error(`${error.message.trim()} (exit ${String(error.code)}): ${stdout}`)) : resolve(stdout),
         ),
       );
     // util-linux's script can stop reading the pty before draining it when the command exits at
@@ -101,7 +101,10 @@ describe('fraisier init, config and db', { timeout: CLI_TIMEOUT }, () => {
         if (output.includes('Fraisier - Fraise Registry') || attempt === 5) return output;
       }
     };
-    const [colour, noColour, piped] = await Promise.all([onTerminal({}), onTerminal({ NO_COLOR: '1' }), runCli(['list', '--config', join(dir.path, 'fraises.yaml')], { cwd: dir.path, env: { NO_COLOR: '' } })]);
+    // One after the other: three first opens of one SQLite store at once could wait on each other's lock.
+    const colour = await onTerminal({});
+    const noColour = await onTerminal({ NO_COLOR: '1' });
+    const piped = await runCli(['list', '--config', join(dir.path, 'fraises.yaml')], { cwd: dir.path, env: { NO_COLOR: '' } });
     expect(colour).toContain('\u001b[1mFraisier - Fraise Registry\u001b[22m');
     expect(noColour).toContain('Fraisier - Fraise Registry');
     expect(noColour).not.toMatch(ANSI);

@@ -60,9 +60,11 @@ function tree(root: string, dir = root): string[] {
 async function same(prepare: (root: string) => void, commands: (root: string) => (readonly string[])[]) {
   const [real, here] = twins(prepare);
   for (const [a, b] of commands(real).map((argv, i) => [argv, commands(here)[i]!] as const)) {
+    const byProgram = await outcome(() => runner.run(a));
+    // Started only now, and awaited at once: a rejection left waiting would be unhandled.
     const op = runFileOperation(b);
     expect(op, `${b.join(' ')} is done in-process`).toBeDefined();
-    const [byProgram, inProcess] = [await outcome(() => runner.run(a)), await outcome(() => op!)];
+    const inProcess = await outcome(() => op!);
     expect({ ...inProcess, stdout: inProcess.stdout.replaceAll(here, '<root>') }, a.join(' ')).toEqual({ ...byProgram, stdout: byProgram.stdout.replaceAll(real, '<root>') });
   }
   expect(tree(here)).toEqual(tree(real));
