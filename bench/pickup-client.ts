@@ -21,13 +21,27 @@ interface Timing {
 }
 
 const input = await readInput<Input>();
-const signature = input.secret ? `sha256=${createHmac('sha256', input.secret).update(input.body).digest('hex')}` : '';
 
-async function post(path: string, delivery: string): Promise<{ status: number; text: string }> {
+/**
+ * Run n's body: a push of a commit of its own (`after`, and `before` the previous run's), since
+ * a push of a commit already queued or deployed queues nothing. Signed per run.
+ */
+function push(run: number): { body: string; signature: string } {
+  const payload = JSON.parse(input.body) as { after?: string; before?: string; head_commit?: { id?: string } };
+  const commit = (n: number) => `${process.pid.toString(16).padStart(8, '0')}${n.toString(16).padStart(32, '0')}`;
+  payload.after = commit(run + 1);
+  payload.before = commit(run);
+  if (payload.head_commit) payload.head_commit.id = payload.after;
+  const body = JSON.stringify(payload);
+  return { body, signature: input.secret ? `sha256=${createHmac('sha256', input.secret).update(body).digest('hex')}` : '' };
+}
+
+async function post(path: string, delivery: string, run: number): Promise<{ status: number; text: string }> {
+  const { body, signature } = push(run);
   const response = await fetch(`${input.url}${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-github-delivery': delivery, 'x-hub-signature-256': signature, 'user-agent': 'GitHub-Hookshot/bench' },
-    body: input.body,
+    body,
   });
   return { status: response.status, text: await response.text() };
 }
@@ -36,7 +50,7 @@ if (input.mode === 'reference') {
   const roundTrips: number[] = [];
   for (let run = 0; run < input.runs; run++) {
     const started = performance.now();
-    await post('/', `reference-${run}`);
+    await post('/', `reference-${run}`, run);
     roundTrips.push(performance.now() - started);
   }
   console.log(JSON.stringify({ roundTrips }));
@@ -66,7 +80,7 @@ if (input.mode === 'reference') {
   const timings: Timing[] = [];
   for (let run = 0; run < input.runs; run++) {
     const started = performance.now();
-    const answer = await post('/webhook/github', `pickup-${process.pid}-${run}`);
+    const answer = await post('/webhook/github', `pickup-${process.pid}-${run}`, run);
     const accepted = performance.now() - started;
     if (answer.status !== 202) throw new Error(`the delivery was answered ${answer.status}: ${answer.text.slice(0, 300)}`);
     const id = (JSON.parse(answer.text) as { deployments: { id: string }[] }).deployments[0]!.id;
