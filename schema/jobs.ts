@@ -7,11 +7,11 @@ import { EnvironmentRef } from './fraise.js';
 /* Job: the jobs of an environment (scheduled and backup fraises), as configured; runJob runs one now. */
 
 export const JobRef = builder.objectRef<JobConfig>('Job').implement({
-  description: 'A job of a scheduled or backup fraise, run on its cron schedule (or by its systemd timer)',
+  description: 'A job of a scheduled or backup fraise, run on its cron schedule (or by its systemd timer), and on demand by runJob',
   fields: (t) => ({
     name: t.exposeString('name'),
     description: t.exposeString('description', { nullable: true }),
-    schedule: t.exposeString('schedule', { nullable: true, description: 'Cron expression, UTC; null: run on demand or by a systemd timer' }),
+    schedule: t.exposeString('schedule', { nullable: true, description: 'Cron expression, UTC; null: run on demand (runJob) or by a systemd timer' }),
     systemdTimer: t.exposeString('systemdTimer', { nullable: true }),
     dependsOn: t.exposeStringList('dependsOn', { description: 'Jobs of the same environment that run first' }),
   }),
