@@ -29,6 +29,11 @@ export interface DeploymentRequestTable {
   fk_webhook_event: number | null;
   /** JSON: values from outside (author, message, sender, ...) handed to commands as env vars */
   context: string | null;
+  /**
+   * Scheduled job runs: `<fraise>/<env>/<job>@<occurrence ISO>`, unique, so that instances
+   * sharing the store queue each occurrence once; null otherwise.
+   */
+  run_key: string | null;
 }
 
 /** A deployment: the state machine a request goes through, from PENDING to an end. */

@@ -10,6 +10,7 @@ import { registerHistory } from './commands/history.js';
 import { registerInit } from './commands/init.js';
 import { registerList } from './commands/list.js';
 import { registerLogs } from './commands/logs.js';
+import { registerRunJob } from './commands/run-job.js';
 import { registerServe } from './commands/serve.js';
 import { registerStats } from './commands/stats.js';
 import { registerStatus } from './commands/status.js';
@@ -33,6 +34,7 @@ export async function main(argv: string[]): Promise<number> {
   registerInit(program);
   registerList(program);
   registerDeploy(program);
+  registerRunJob(program);
   registerCancel(program);
   registerStatus(program);
   registerDeployment(program);

@@ -9,7 +9,7 @@ import { isCommitish, shortVersion } from '../git/refs.js';
 import type { Deployment, DeploymentResult, TriggerType } from '../model.js';
 import type { Metrics } from '../metrics.js';
 import type { Catalog } from '../services/catalog.js';
-import type { DeployInput, DeploymentCommands, RollbackInput } from '../services/app-services.js';
+import type { DeployInput, DeploymentCommands, RollbackInput, RunJobInput } from '../services/app-services.js';
 import type { QueryService } from '../services/queries.js';
 import { findDeployment, findSuccessfulVersion, finishDeployment, previousSuccessfulVersion, requestCancel } from '../store/deployment.repository.js';
 import { findFraiseState } from '../store/fraise-state.repository.js';
@@ -19,6 +19,7 @@ import type { CheckResult } from '../providers/provider.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import { planDeployment } from './plan.js';
 import { announceCompleted, enqueue } from './queue.js';
+import { runJobOnDemand } from './run-job.js';
 
 /** What the service needs of the dispatcher: a nudge after enqueueing, and cancellation. */
 export interface DispatchControl {
@@ -126,6 +127,10 @@ export class DeploymentService implements DeploymentCommands {
       plan,
       deployment,
     };
+  }
+
+  runJob(principal: Principal, input: RunJobInput): Promise<DeploymentResult> {
+    return runJobOnDemand(this.deps, principal, input);
   }
 
   /** The fraise and environment named, the principal's right to deploy there, and the plan. */

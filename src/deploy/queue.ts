@@ -92,6 +92,7 @@ export function newDeployment(input: EnqueueInput): NewDeployment {
     force: input.force ?? false,
     webhookEventId: input.webhookEventId ?? null,
     context: input.context ?? null,
+    runKey: input.runKey ?? null,
     targetProvider: input.env.target.provider,
     targetConfig: maskSecrets(input.env.target.config),
   } satisfies Required<NewDeployment>;

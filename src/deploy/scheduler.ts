@@ -9,7 +9,8 @@ import { finishDeployment } from '../store/deployment.repository.js';
 import { listFraiseStates } from '../store/fraise-state.repository.js';
 import { activeJobRuns, lastJobRunStatus } from '../store/job-run.repository.js';
 import type { Store } from '../store/store.js';
-import { announceCompleted, enqueue } from './queue.js';
+import { enqueueJobRun, runKeyOf } from './job-queue.js';
+import { announceCompleted } from './queue.js';
 
 /*
  * Jobs of scheduled and backup fraises, run by Fraisier itself on their cron schedule (jobs with
@@ -20,6 +21,10 @@ import { announceCompleted, enqueue } from './queue.js';
  *
  * Time is injected: `tick(at)` decides what is due between the previous tick and `at`; the
  * timer only calls it, at the next due time.
+ *
+ * Several instances may share one store, each with its scheduler firing the same ticks: a run
+ * carries the key of its cron occurrence (job-queue.ts), unique in the store, so each occurrence
+ * is queued once whichever instance gets there first.
  */
 
 export interface SchedulerOptions {
@@ -41,10 +46,26 @@ interface JobRef {
 
 const keyOf = (env: EnvironmentConfig, job: string) => `${env.fraise}/${env.name}/${job}`;
 
+/** A due job waiting for its dependencies: when it became due, and the occurrence it runs for. */
+interface Due {
+  at: Date;
+  occurrence: Date;
+}
+
+/**
+ * The last occurrence in (since, at]: what every instance ticking at or after it agrees on,
+ * whenever its previous tick was.
+ */
+function lastOccurrence(cron: Cron, since: Date, at: Date): Date | undefined {
+  let last: Date | undefined;
+  for (let next = cron.nextRun(since); next && next <= at; next = cron.nextRun(next)) last = next;
+  return last;
+}
+
 export class Scheduler {
   readonly #jobs: JobRef[] = [];
   /** Jobs due but waiting for their dependencies, with when they became due. */
-  readonly #waiting = new Map<string, Date>();
+  readonly #waiting = new Map<string, Due>();
   #last: Date | undefined;
   #timer: NodeJS.Timeout | undefined;
   #unsubscribe: (() => void) | undefined;
@@ -106,12 +127,11 @@ export class Scheduler {
     const since = this.#last ?? at;
     this.#last = at;
     const registered = await this.#registered();
-    const due = this.#jobs.filter((ref) => {
-      if (!registered.has(`${ref.env.fraise}/${ref.env.name}`)) return false;
-      const next = ref.cron.nextRun(since);
-      return next !== null && next <= at;
-    });
-    for (const ref of due) this.#waiting.set(keyOf(ref.env, ref.job.name), at);
+    for (const ref of this.#jobs) {
+      if (!registered.has(`${ref.env.fraise}/${ref.env.name}`)) continue;
+      const occurrence = lastOccurrence(ref.cron, since, at);
+      if (occurrence) this.#waiting.set(keyOf(ref.env, ref.job.name), { at, occurrence });
+    }
     return this.#releaseWaiting();
   }
 
@@ -119,16 +139,18 @@ export class Scheduler {
   async #releaseWaiting(): Promise<string[]> {
     const queued: string[] = [];
     const active = await this.#activeJobs();
-    for (const [key, dueAt] of [...this.#waiting]) {
+    for (const [key, due] of [...this.#waiting]) {
       const ref = this.#jobs.find((r) => keyOf(r.env, r.job.name) === key);
       if (!ref) {
         this.#waiting.delete(key);
         continue;
       }
+      const runKey = runKeyOf(ref.env, ref.job.name, due.occurrence);
       if (active.has(key)) {
-        // Never over its own previous run: this occurrence is dropped.
         this.#waiting.delete(key);
-        this.options.logger.warn({ job: key }, 'job still running from its previous occurrence: this one is skipped');
+        if (active.get(key) === runKey) this.options.logger.debug({ job: key, runKey }, 'occurrence already queued by another instance');
+        // Never over its own previous run: this occurrence is dropped.
+        else this.options.logger.warn({ job: key }, 'job still running from its previous occurrence: this one is skipped');
         continue;
       }
       const blocking = ref.job.dependsOn.filter((d) => active.has(keyOf(ref.env, d)) || this.#waiting.has(keyOf(ref.env, d)));
@@ -139,36 +161,36 @@ export class Scheduler {
         const last = await this.#lastRun(ref.env, dependency);
         if (last && last !== 'success') failed.push(`${dependency} (${last.toUpperCase()})`);
       }
-      const id = await this.#enqueue(ref, dueAt);
+      const id = await this.#enqueue(ref, due, runKey);
+      if (id === undefined) {
+        // Its run is another instance's, waiting or running: dependents wait for it as for ours.
+        active.set(key, runKey);
+        this.options.logger.debug({ job: key, runKey }, 'occurrence already queued by another instance');
+        continue;
+      }
       if (failed.length) {
         await this.#skip(id, `skipped: the last run of ${failed.join(', ')} did not succeed`);
         continue;
       }
-      active.add(key);
+      active.set(key, runKey);
       queued.push(key);
     }
     if (queued.length) this.options.notify();
     return queued;
   }
 
-  async #enqueue(ref: JobRef, dueAt: Date): Promise<number> {
-    const { store, metrics, bus } = this.options;
-    const { id, deployment, superseded } = await store.db.transaction().execute((trx) =>
-      enqueue(trx, {
-        fraise: ref.env.fraise,
-        environment: ref.env.name,
-        kind: 'job',
-        job: ref.job.name,
-        trigger: 'scheduled',
-        requestedBy: 'scheduler',
-        requestedAt: this.options.now().toISOString(),
-        context: { schedule: ref.job.schedule ?? '', due_at: dueAt.toISOString(), job: ref.job.name },
-        env: ref.env,
-      }),
-    );
-    metrics.deploymentsQueued.inc({ trigger: 'scheduled' });
-    bus.publish({ type: 'queued', deployment, superseded });
-    return id;
+  /** Queues the occurrence's run; undefined when another instance already did. */
+  async #enqueue(ref: JobRef, due: Due, runKey: string): Promise<number | undefined> {
+    const enqueued = await enqueueJobRun(this.options, {
+      env: ref.env,
+      job: ref.job,
+      trigger: 'scheduled',
+      requestedBy: 'scheduler',
+      requestedAt: this.options.now().toISOString(),
+      context: { schedule: ref.job.schedule ?? '', due_at: due.at.toISOString(), job: ref.job.name },
+      runKey,
+    });
+    return enqueued?.id;
   }
 
   async #skip(id: number, message: string): Promise<void> {
@@ -183,10 +205,10 @@ export class Scheduler {
     return new Set(states.filter((s) => s.currentVersion !== null).map((s) => `${s.fraise}/${s.environment}`));
   }
 
-  /** Jobs with a run PENDING or IN_PROGRESS. */
-  async #activeJobs(): Promise<Set<string>> {
+  /** Jobs with a run PENDING or IN_PROGRESS, with the run key of that run. */
+  async #activeJobs(): Promise<Map<string, string | null>> {
     const rows = await activeJobRuns(this.options.store.db);
-    return new Set(rows.map((r) => `${r.fraise}/${r.environment}/${r.job}`));
+    return new Map(rows.map((r) => [`${r.fraise}/${r.environment}/${r.job}`, r.runKey]));
   }
 
   async #lastRun(env: EnvironmentConfig, job: string): Promise<DeploymentStatus | undefined> {

@@ -4,10 +4,12 @@ import type { Catalog } from './catalog.js';
 import type { TargetService } from './targets.js';
 import type { QueryService } from './queries.js';
 
-/** Deploy, roll back, cancel: the write side of deployments. */
+/** Deploy, roll back, run a job, cancel: the write side of deployments. */
 export interface DeploymentCommands {
   deploy(principal: Principal, input: DeployInput): Promise<DeploymentResult>;
   rollback(principal: Principal, input: RollbackInput): Promise<DeploymentResult>;
+  /** Queues a run of one of the environment's jobs now (scheduled or not). */
+  runJob(principal: Principal, input: RunJobInput): Promise<DeploymentResult>;
   cancel(principal: Principal, id: string): Promise<Deployment>;
 }
 
@@ -18,6 +20,13 @@ export interface DeployInput {
   force?: boolean;
   /** Deploy this commit instead of the branch head. */
   commit?: string | null;
+  trigger?: TriggerType;
+}
+
+export interface RunJobInput {
+  fraise: string;
+  environment: string;
+  job: string;
   trigger?: TriggerType;
 }
 

@@ -26,6 +26,8 @@ export interface NewDeployment {
   webhookEventId?: number | null;
   /** Values from outside (author, message, ...) that commands receive as env vars. */
   context?: Record<string, string> | null;
+  /** A scheduled job run's occurrence (`fraise/env/job@ISO`): unique, so it is queued once. */
+  runKey?: string | null;
   targetProvider: string;
   /** Already free of secrets. */
   targetConfig: Record<string, unknown> | null;
@@ -47,6 +49,7 @@ export function requestRow(d: NewDeployment) {
     force: d.force ? 1 : 0,
     fk_webhook_event: d.webhookEventId ?? null,
     context: d.context ? JSON.stringify(d.context) : null,
+    run_key: d.runKey ?? null,
   };
 }
 

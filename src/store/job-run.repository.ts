@@ -13,15 +13,32 @@ export interface JobKey {
   job: string;
 }
 
-/** Jobs with a run PENDING or IN_PROGRESS. */
-export async function activeJobRuns(db: Db): Promise<JobKey[]> {
-  const rows = await db
-    .selectFrom('tb_deployment')
-    .select(['fraise', 'environment', 'job'])
-    .where('job', 'is not', null)
-    .where('status', 'in', ['pending', 'in_progress'])
-    .execute();
-  return rows.map((r) => ({ fraise: r.fraise, environment: r.environment, job: r.job! }));
+/** A run of a job that waits or runs. */
+export interface ActiveJobRun extends JobKey {
+  id: number;
+  status: 'pending' | 'in_progress';
+  /** The cron occurrence it was queued for (scheduled runs), else null. */
+  runKey: string | null;
+}
+
+/** Runs PENDING or IN_PROGRESS, of every job or (given `of`) of one job; oldest first. */
+export async function activeJobRuns(db: Db, of?: JobKey): Promise<ActiveJobRun[]> {
+  let query = db
+    .selectFrom('tb_deployment as d')
+    .innerJoin('tb_deployment_request as r', 'r.id', 'd.fk_request')
+    .select(['d.id', 'd.fraise', 'd.environment', 'd.job', 'd.status', 'r.run_key'])
+    .where('d.job', 'is not', null)
+    .where('d.status', 'in', ['pending', 'in_progress']);
+  if (of) query = query.where('d.fraise', '=', of.fraise).where('d.environment', '=', of.environment).where('d.job', '=', of.job);
+  const rows = await query.orderBy('d.id', 'asc').execute();
+  return rows.map((r) => ({
+    id: Number(r.id),
+    fraise: r.fraise,
+    environment: r.environment,
+    job: r.job!,
+    status: r.status as ActiveJobRun['status'],
+    runKey: r.run_key,
+  }));
 }
 
 /** How the last ended run of a job ended (superseded runs aside), or undefined when none has. */

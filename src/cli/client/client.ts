@@ -30,6 +30,8 @@ export interface FraisierClient {
 
   deploy(input: { fraise: string; environment: string; dryRun?: boolean; force?: boolean; commit?: string }): Promise<DeploymentResultView>;
   rollback(input: { fraise: string; environment: string; toVersion?: string }): Promise<DeploymentResultView>;
+  /** Queues a run of one of the environment's jobs now. */
+  runJob(input: { fraise: string; environment: string; job: string }): Promise<DeploymentResultView>;
   cancel(id: string): Promise<DeploymentView>;
 
   /**

@@ -61,6 +61,11 @@ mutation Rollback($fraise: String!, $environment: String!, $toVersion: String) {
   rollback(fraise: $fraise, environment: $environment, toVersion: $toVersion, triggeredBy: MANUAL) { ${RESULT_FIELDS} }
 }`;
 
+export const RUN_JOB = `
+mutation RunJob($fraise: String!, $environment: String!, $job: String!) {
+  runJob(fraise: $fraise, environment: $environment, job: $job, triggeredBy: MANUAL) { ${RESULT_FIELDS} }
+}`;
+
 export const CANCEL = `mutation Cancel($id: ID!) { cancelDeployment(id: $id) { ${DEPLOYMENT_FIELDS} } }`;
 
 export const PROGRESS = `

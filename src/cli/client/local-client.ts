@@ -148,6 +148,10 @@ export class LocalClient implements FraisierClient {
     return this.#call(async () => resultView(await (await this.#services()).services.deployments.rollback(OPEN, { ...input, trigger: 'manual' })));
   }
 
+  runJob(input: { fraise: string; environment: string; job: string }) {
+    return this.#call(async () => resultView(await (await this.#services()).services.deployments.runJob(OPEN, { ...input, trigger: 'manual' })));
+  }
+
   cancel(id: string): Promise<DeploymentView> {
     return this.#call(async () => deploymentView(await (await this.#services()).services.deployments.cancel(OPEN, id)));
   }

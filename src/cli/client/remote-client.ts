@@ -116,6 +116,10 @@ export class RemoteClient implements FraisierClient {
     return (await this.request<{ rollback: DeploymentResultView }>(doc.ROLLBACK, input)).rollback;
   }
 
+  async runJob(input: { fraise: string; environment: string; job: string }): Promise<DeploymentResultView> {
+    return (await this.request<{ runJob: DeploymentResultView }>(doc.RUN_JOB, input)).runJob;
+  }
+
   async cancel(id: string): Promise<DeploymentView> {
     return (await this.request<{ cancelDeployment: DeploymentView }>(doc.CANCEL, { id })).cancelDeployment;
   }

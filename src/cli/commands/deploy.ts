@@ -1,13 +1,7 @@
 import type { Command } from 'commander';
 import { CliError, EXIT } from '../exit-codes.js';
 import { addJsonOption, addModeOptions, examples } from '../options.js';
-import { runDeployment, type RunFlags } from './run-deployment.js';
-
-function addFollowOptions(command: Command): Command {
-  return command
-    .option('--follow', 'show the live steps and wait for the end (default on a terminal)')
-    .option('--no-follow', 'remote mode: return once queued (local mode always runs it to the end)');
-}
+import { addFollowOptions, runDeployment, type RunFlags } from './run-deployment.js';
 
 export function registerDeploy(program: Command): void {
   const deploy = program

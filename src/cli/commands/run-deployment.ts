@@ -1,3 +1,4 @@
+import type { Command } from 'commander';
 import type { FraisierClient } from '../client/client.js';
 import { withClient } from '../client/open-client.js';
 import type { DeploymentResultView, DeploymentView, ProgressView } from '../client/views.js';
@@ -16,8 +17,15 @@ export interface RunFlags extends ModeFlags, JsonFlag {
   follow?: boolean;
 }
 
+/** --follow / --no-follow, as deploy, rollback and run-job take them. */
+export function addFollowOptions(command: Command): Command {
+  return command
+    .option('--follow', 'show the live steps and wait for the end (default on a terminal)')
+    .option('--no-follow', 'remote mode: return once queued (local mode always runs it to the end)');
+}
+
 /**
- * What deploy and rollback share: ask for it, print the plan of a dry run or the refusal, then
+ * What deploy, rollback and run-job share: ask for it, print the plan of a dry run or the refusal, then
  * (following, or in local mode where this process runs it) stream the steps and end with the
  * outcome. Exit 0 only when it succeeded.
  */
@@ -63,7 +71,7 @@ export async function runDeployment(kind: OperationKind, flags: RunFlags, reques
 
 function printHeader(term: Terminal, kind: OperationKind, d: DeploymentView, plan: string[]): void {
   const c = term.color;
-  const verb = kind === 'rollback' ? 'Rolling back' : 'Deploying';
+  const verb = kind === 'rollback' ? 'Rolling back' : kind === 'job' ? `Running job ${d.job ?? ''} of` : 'Deploying';
   term.out(c.bold(`${verb} ${d.fraise} → ${d.environment} (${targetPath(d.target)})`));
   const commit = d.gitCommit ? `commit ${shortVersion(d.gitCommit)}` : d.gitBranch ? `head of ${d.gitBranch}` : undefined;
   term.out(c.dim(`  deployment ${d.id}${commit ? ` · ${commit}` : ''} · ${plan.length} steps: ${plan.join(', ')}`));

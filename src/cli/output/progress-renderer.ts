@@ -31,7 +31,7 @@ const ENDINGS = new Set(['done', 'failed', 'rolled_back', 'cancelled']);
 /** Steps whose start means the one before it failed. */
 const AFTER_FAILURE = new Set(['rollback', 'failed', 'cancelled', 'interrupted']);
 
-export type OperationKind = 'deploy' | 'rollback';
+export type OperationKind = 'deploy' | 'rollback' | 'job';
 
 export function stepLabel(step: string): string {
   if (step.startsWith('run:')) return `Job ${step.slice(4)}`;
