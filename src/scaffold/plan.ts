@@ -117,8 +117,10 @@ export function planScaffold(config: FraisierConfig, options: ScaffoldOptions): 
       }
       for (const job of env.jobs) {
         if (!job.systemdTimer) continue;
-        if (!job.schedule) {
-          notes.push(`${where} job ${job.name}: systemd_timer without a schedule, so its units are yours to write`);
+        // The Python Fraisier installed such units from the repository: without what to run, they stay the user's.
+        const missing = !job.schedule ? 'a schedule' : !job.command && !job.scriptPath ? 'a command or script_path' : job.scriptPath && !job.scriptPath.startsWith('/') && !env.appPath ? "the environment's app_path (its script_path is relative)" : undefined;
+        if (missing) {
+          notes.push(`${where} job ${job.name}: systemd_timer without ${missing}, so its units are yours to write`);
           continue;
         }
         attempt(() => {

@@ -3,7 +3,7 @@ import { chmodSync, cpSync, existsSync, mkdirSync, writeFileSync } from 'node:fs
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/config/load.js';
+import { loadConfigFile, parseConfig } from '../../src/config/load.js';
 import { ScaffoldError } from '../../src/scaffold/names.js';
 import { cronToOnCalendar } from '../../src/scaffold/oncalendar.js';
 import { type GeneratedFile, planScaffold } from '../../src/scaffold/plan.js';
@@ -144,6 +144,17 @@ describe('scaffold output', () => {
     expect(byName(files, 'shop')).toContain('deployer ALL=(shop) NOPASSWD:SETENV: /usr/local/bin/uv sync --frozen');
     expect(byName(files, 'staging.shop.test.conf')).toContain('\n    listen 443 ssl http2;\n');
     expect(byName(files, 'staging.shop.test.conf')).toContain('ssl_certificate /etc/letsencrypt/live/staging.shop.test/fullchain.pem;');
+  });
+
+  it("scaffolds the Python Fraisier's own file as it is", () => {
+    const { config } = loadConfigFile('tests/fixtures/python-fraisier.yaml', { env: {}, secrets: 'deferred' });
+    const { files, notes } = planScaffold(config, { source: 'fraises.yaml', configPath: '/opt/shop/fraises.yaml', programPath: (name) => (name === 'uv' ? '/usr/local/bin/uv' : undefined) });
+    expect(files.map((f) => f.name)).toEqual(expect.arrayContaining(['api.shop.staging.service', 'api.shop.io.service', 'api.shop.staging.conf', 'shop']));
+    // Its systemd_deploy_socket is a path: where the socket listens.
+    expect(byName(files, 'fraisier-api.shop.staging.socket')).toContain('\nListenStream=/run/fraisier/staging.sock\n');
+    expect(byName(files, 'api.shop.staging.service')).toContain('\nType=exec\nUser=shop\nGroup=shop\n');
+    // Jobs whose units came from its repository stay the user's.
+    expect(notes).toContain('shop_jobs/production job daily_stats: systemd_timer without a command or script_path, so its units are yours to write');
   });
 
   it('is the same text for the same configuration', () => {
