@@ -46,18 +46,22 @@ interface Outcome {
   reason: string;
   /** The program is not installed. */
   missing: boolean;
+  /** The last line of error output: ssh says its verdict there, after its banners. */
+  last: string;
 }
 
 async function attempt(host: HostShell, argv: readonly string[], options: RunOptions = {}): Promise<Outcome> {
   try {
     const result = await host.run(argv, { timeoutMs: COMMAND_TIMEOUT_MS, ...options });
-    const reason = result.stderr.trim().split('\n')[0] ?? '';
-    return { ok: result.exitCode === 0, stdout: result.stdout, reason: reason || `exit code ${result.exitCode}`, missing: false };
+    const lines = result.stderr.split('\n').filter((l) => /[A-Za-z]/.test(l));
+    const reason = maskUrlCredentials(lines[0]?.trim() || `exit code ${result.exitCode}`);
+    return { ok: result.exitCode === 0, stdout: result.stdout, reason, missing: false, last: maskUrlCredentials(lines.at(-1)?.trim() ?? reason) };
   } catch (error) {
     const e = error as Error & { reason?: string; result?: { stderr?: string; exitCode?: number } };
-    const stderr = e.result?.stderr?.trim().split('\n').find(Boolean);
+    const lines = (e.result?.stderr ?? '').split('\n').filter((l) => /[A-Za-z]/.test(l));
     const missing = e.reason === 'spawn' || e.result?.exitCode === 127;
-    return { ok: false, stdout: '', reason: maskUrlCredentials(stderr ?? e.message.split('\n')[0] ?? String(error)), missing };
+    const reason = maskUrlCredentials(lines[0]?.trim() ?? e.message.split('\n')[0] ?? String(error));
+    return { ok: false, stdout: '', reason, missing, last: maskUrlCredentials(lines.at(-1)?.trim() ?? reason) };
   }
 }
 
@@ -81,7 +85,7 @@ export async function checkEnvironment(config: FraisierConfig, fraise: FraiseCon
       const reach = await attempt(host, ['true']);
       if (reach.ok) record('host', 'ok', `${host.description} answers over SSH`);
       else {
-        record('host', 'problem', `cannot reach ${host.description} over SSH: ${reach.reason}`, `check that "ssh ${host.description.replace(/:\d+$/, '')} true" works as this user (key, known_hosts, port)`);
+        record('host', 'problem', `cannot reach ${host.description} over SSH: ${reach.last}`, `check that "ssh ${host.description.replace(/:\d+$/, '')} true" works as this user (key, known_hosts, port)`);
         host = undefined;
       }
     }

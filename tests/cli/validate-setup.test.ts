@@ -5,6 +5,7 @@ import Sqlite from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../setup/cli.js';
 import { DIALECTS, type TestDatabase } from '../setup/dialects.js';
+import { sshdUnavailable, startSshd, type TestSshd } from '../setup/sshd.js';
 import { CLI_TIMEOUT, workdir, type Workdir } from './support.js';
 
 /*
@@ -121,5 +122,42 @@ fraises:
       expect(result.code).toBe(1);
       expect(result.stdout).toContain('✗ orders/production systemd: unit orders.service is not installed → fraisier scaffold --install');
     }
+  });
+
+  describe.skipIf(sshdUnavailable())('over SSH', () => {
+    let sshd: TestSshd;
+    beforeAll(async () => {
+      sshd = await startSshd();
+    });
+    afterAll(() => sshd?.stop());
+
+    it('checks the host as the SSH user, and says so when the host cannot be reached', async () => {
+      const ssh = (knownHosts: string) => `host: ${sshd.host}, port: ${sshd.port}, user: ${sshd.user}, identity_file: ${sshd.identityFile}, known_hosts: ${knownHosts}`;
+      const config = dir.file(
+        'ssh.yaml',
+        `
+fraises:
+  orders:
+    type: worker
+    environments:
+      production:
+        target: { provider: bare-metal, ${ssh(sshd.knownHosts)}, app_path: ${dir.path}/srv/remote-missing, service_manager: none }
+        git_repo: ${repository}
+      impostor:
+        target: { provider: bare-metal, ${ssh(sshd.wrongKnownHosts)}, app_path: ${dir.path}/srv/orders, service_manager: none }
+        git_repo: ${repository}
+`,
+      );
+      const result = await runCli(['validate-setup', '--config', config]);
+      expect(result.code, result.stderr).toBe(1);
+      const where = `${sshd.user}@${sshd.host}:${sshd.port}`;
+      expect(result.stdout).toContain(`✓ orders/production host: ${where} answers over SSH`);
+      expect(result.stdout).toContain(`✗ orders/production app_path: app_path ${dir.path}/srv/remote-missing does not exist on ${where} → mkdir -p ${dir.path}/srv/remote-missing && chown ${sshd.user}`);
+      expect(result.stdout).toContain(`✓ orders/production repository: ${repository} answers git ls-remote on ${where}`);
+      expect(result.stdout).toMatch(new RegExp(`✗ orders/impostor host: cannot reach ${where.replaceAll('.', '\\.')} over SSH: .*Host key verification failed`));
+      // Nothing else is asked of a host that cannot be reached.
+      expect(result.stdout).not.toContain('orders/impostor app_path');
+      expect(result.stdout).toContain('2 problems found.');
+    });
   });
 });
