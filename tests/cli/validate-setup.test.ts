@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Sqlite from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -121,6 +121,27 @@ fraises:
       // A host booted with systemd: the unit is not installed there.
       expect(result.code).toBe(1);
       expect(result.stdout).toContain('✗ orders/production systemd: unit orders.service is not installed → fraisier scaffold --install');
+    }
+  });
+
+  it('asks sudo whether the deploy user may restart the service when the target has sudo: true', async () => {
+    const config = dir.file(
+      'sudo.yaml',
+      `
+fraises:
+  orders:
+    type: worker
+    environments:
+      production:
+        target: { provider: bare-metal, app_path: ${dir.path}/srv/orders, systemd_service: orders.service, sudo: true }
+`,
+    );
+    const result = await runCli(['validate-setup', '--config', config]);
+    const sudoInstalled = ['/usr/bin/sudo', '/bin/sudo'].some((path) => existsSync(path));
+    if (sudoInstalled) expect(result.stdout).toMatch(/^[✓✗] orders\/production sudo: /m);
+    else {
+      expect(result.code).toBe(1);
+      expect(result.stdout).toContain('✗ orders/production sudo: sudo is not installed, and the target has sudo: true → install sudo, then fraisier scaffold --install for the sudoers entry');
     }
   });
 
