@@ -57,11 +57,12 @@ async function attempt(host: HostShell, argv: readonly string[], options: RunOpt
     const reason = maskUrlCredentials(lines[0]?.trim() || `exit code ${result.exitCode}`);
     return { ok: result.exitCode === 0, stdout: result.stdout, reason, missing: false, last: maskUrlCredentials(lines.at(-1)?.trim() ?? reason) };
   } catch (error) {
-    const e = error as Error & { reason?: string; result?: { stderr?: string; exitCode?: number } };
+    const e = error as Error & { reason?: string; result?: { stdout?: string; stderr?: string; exitCode?: number } };
     const lines = (e.result?.stderr ?? '').split('\n').filter((l) => /[A-Za-z]/.test(l));
     const missing = e.reason === 'spawn' || e.result?.exitCode === 127;
     const reason = maskUrlCredentials(lines[0]?.trim() ?? e.message.split('\n')[0] ?? String(error));
-    return { ok: false, stdout: '', reason, missing, last: maskUrlCredentials(lines.at(-1)?.trim() ?? reason) };
+    // `systemctl is-enabled` says "disabled" on stdout as it exits 1.
+    return { ok: false, stdout: e.result?.stdout ?? '', reason, missing, last: maskUrlCredentials(lines.at(-1)?.trim() ?? reason) };
   }
 }
 
