@@ -11,9 +11,11 @@ import { registerInit } from './commands/init.js';
 import { registerList } from './commands/list.js';
 import { registerLogs } from './commands/logs.js';
 import { registerRunJob } from './commands/run-job.js';
+import { registerScaffold } from './commands/scaffold.js';
 import { registerServe } from './commands/serve.js';
 import { registerStats } from './commands/stats.js';
 import { registerStatus } from './commands/status.js';
+import { registerValidateSetup } from './commands/validate-setup.js';
 import { registerWebhooks } from './commands/webhooks.js';
 import { firstLine } from './client/errors.js';
 import { CliError, EXIT } from './exit-codes.js';
@@ -45,6 +47,8 @@ export async function main(argv: string[]): Promise<number> {
   registerControl(program);
   registerConfig(program);
   registerDb(program);
+  registerScaffold(program);
+  registerValidateSetup(program);
   registerCompletion(program);
   try {
     await program.parseAsync(argv, { from: 'user' });

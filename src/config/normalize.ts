@@ -8,6 +8,9 @@ import {
   type RawFraise,
   type RawHealthCheck,
   type RawJob,
+  type RawNginx,
+  type RawScaffold,
+  type RawService,
   toSeconds,
 } from './raw-schema.js';
 import {
@@ -19,6 +22,9 @@ import {
   type GitConfig,
   type HealthCheckConfig,
   type JobConfig,
+  type NginxSiteConfig,
+  type ScaffoldSettings,
+  type ServiceUnitConfig,
   type TargetConfig,
 } from './types.js';
 import { describeIssues, suggest } from './validate.js';
@@ -36,6 +42,7 @@ export interface Normalized {
   git: GitConfig;
   fraises: FraiseConfig[];
   routes: BranchRoute[];
+  scaffold?: ScaffoldSettings;
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -93,7 +100,8 @@ export function normalize(
     });
   }
 
-  return { config: { ...(raw.name ? { name: raw.name } : {}), git, fraises, routes }, problems };
+  const scaffold = raw.scaffold ? normalizeScaffold(raw.scaffold, raw.deployment?.deploy_user) : undefined;
+  return { config: { ...(raw.name ? { name: raw.name } : {}), git, fraises, routes, ...(scaffold ? { scaffold } : {}) }, problems };
 }
 
 interface Report {
@@ -205,6 +213,13 @@ function normalizeEnvironment(
   const build = raw.build ?? rawFraise.build;
   if (build) env.build = build.command;
   if (raw.compile) env.compile = raw.compile.command;
+  if (raw.systemd_deploy_socket) env.deploySocket = raw.systemd_deploy_socket;
+  if (raw.service) env.service = normalizeService(raw.service);
+  if (raw.nginx) {
+    env.nginx = normalizeNginx(raw.nginx);
+    if (raw.nginx.ssl_cert && !raw.nginx.ssl_key) report('error', [...path, 'nginx'], 'ssl_cert needs ssl_key too', 'ssl_cert');
+    if (raw.nginx.ssl_key && !raw.nginx.ssl_cert) report('error', [...path, 'nginx'], 'ssl_key needs ssl_cert too', 'ssl_key');
+  }
 
   for (const [jobName, rawJob] of Object.entries(raw.jobs ?? {})) {
     env.jobs.push(normalizeJob(jobName, rawJob, [...path, 'jobs', jobName], report));
@@ -274,6 +289,64 @@ function normalizeTarget(
   if (raw.systemd_service) config.systemd_service = raw.systemd_service;
   if (raw.commands) config.commands = raw.commands;
   return { provider: 'bare-metal', config };
+}
+
+// The defaults are the Python Fraisier's, so that its users' files scaffold the same units.
+function normalizeService(raw: RawService): ServiceUnitConfig {
+  const service: ServiceUnitConfig = {
+    type: raw.type ?? 'exec',
+    workers: raw.workers ?? 1,
+    execStartPre: raw.exec_start_pre ?? [],
+    credentials: raw.credentials ?? {},
+    environment: Object.fromEntries(Object.entries(raw.environment ?? {}).map(([k, v]) => [k, String(v)])),
+    security: raw.security ?? {},
+  };
+  if (raw.user) service.user = raw.user;
+  if (raw.group) service.group = raw.group;
+  if (raw.port) service.port = raw.port;
+  if (raw.exec) service.exec = raw.exec;
+  if (raw.memory_max) service.memoryMax = raw.memory_max;
+  if (raw.memory_high) service.memoryHigh = raw.memory_high;
+  if (raw.cpu_quota) service.cpuQuota = raw.cpu_quota;
+  if (raw.runtime_directory) service.runtimeDirectory = raw.runtime_directory;
+  if (raw.runtime_directory_mode) service.runtimeDirectoryMode = raw.runtime_directory_mode;
+  if (raw.logs_directory) service.logsDirectory = raw.logs_directory;
+  if (raw.logs_directory_mode) service.logsDirectoryMode = raw.logs_directory_mode;
+  if (raw.environment_file) service.environmentFile = raw.environment_file;
+  return service;
+}
+
+function normalizeNginx(raw: RawNginx): NginxSiteConfig {
+  const nginx: NginxSiteConfig = {
+    corsOrigins: raw.cors_origins ?? [],
+    restrictedPaths: (raw.restricted_paths ?? []).map((p) =>
+      typeof p === 'string' ? { path: p, allow: ['127.0.0.1'], deny: 'all' } : { path: p.path, allow: p.allow ?? ['127.0.0.1'], deny: p.deny ?? 'all' },
+    ),
+  };
+  if (raw.server_name) nginx.serverName = raw.server_name;
+  if (raw.ssl_cert) nginx.sslCert = raw.ssl_cert;
+  if (raw.ssl_key) nginx.sslKey = raw.ssl_key;
+  return nginx;
+}
+
+function normalizeScaffold(raw: RawScaffold, deploymentUser: string | undefined): ScaffoldSettings {
+  const scaffold: ScaffoldSettings = {
+    deployUser: raw.deploy_user ?? deploymentUser ?? 'fraisier',
+    socketUser: raw.socket_user ?? 'www-data',
+    socketGroup: raw.socket_group ?? 'www-data',
+    securityHardening: raw.systemd?.security_hardening ?? true,
+    memoryMaxDefault: raw.systemd?.memory_max_default ?? '4G',
+    nginx: {
+      sslProvider: raw.nginx?.ssl_provider ?? 'letsencrypt',
+      corsOrigins: raw.nginx?.cors_origins ?? [],
+      rateLimit: raw.nginx?.rate_limit ?? '10r/s',
+      restrictedPaths: raw.nginx?.restricted_paths ?? [],
+    },
+  };
+  if (raw.output_dir) scaffold.outputDir = raw.output_dir;
+  if (raw.config_path) scaffold.configPath = raw.config_path;
+  if (raw.deploy_environment_file) scaffold.deployEnvironmentFile = raw.deploy_environment_file;
+  return scaffold;
 }
 
 function normalizeDatabase(raw: RawDatabase, inherited: DatabaseConfig | undefined): DatabaseConfig {

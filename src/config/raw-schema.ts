@@ -120,6 +120,65 @@ const serviceCommands = z.strictObject({
   logs: argv.optional(),
 });
 
+/** The Python Fraisier's `service:` block: what `fraisier scaffold` writes into the systemd unit. */
+const service = z.strictObject({
+  type: z.enum(['simple', 'exec', 'forking', 'oneshot', 'dbus', 'notify', 'notify-reload', 'idle']).optional(),
+  user: z.string().optional(),
+  group: z.string().optional(),
+  port: z.number().int().min(1).max(65535).optional(),
+  workers: z.number().int().min(1).optional(),
+  /** ExecStart, a command line as systemd reads it (kept as written). */
+  exec: z.string().optional(),
+  exec_start_pre: z.array(z.string()).optional(),
+  memory_max: z.string().regex(/^\d+[KMGT]$/, { error: 'expected a size such as "512M" or "4G"' }).optional(),
+  memory_high: z.string().regex(/^\d+[KMGT]$/, { error: 'expected a size such as "512M" or "4G"' }).optional(),
+  cpu_quota: z.string().regex(/^\d+%$/, { error: 'expected a percentage such as "200%"' }).optional(),
+  runtime_directory: z.string().optional(),
+  runtime_directory_mode: z.string().regex(/^0?[0-7]{3}$/, { error: 'expected an octal mode such as "0755"' }).optional(),
+  logs_directory: z.string().optional(),
+  logs_directory_mode: z.string().regex(/^0?[0-7]{3}$/, { error: 'expected an octal mode such as "0755"' }).optional(),
+  environment_file: z.string().optional(),
+  credentials: z.record(z.string(), z.string().startsWith('/', { error: 'expected an absolute path' })).optional(),
+  environment: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+  security: z.record(z.string(), z.union([z.string(), z.boolean()])).optional(),
+});
+
+const restrictedPath = z.union([
+  z.string(),
+  z.strictObject({ path: z.string(), allow: z.array(z.string()).optional(), deny: z.string().optional() }),
+]);
+
+/** The Python Fraisier's per-environment `nginx:` block: the site `fraisier scaffold` writes. */
+const nginx = z.strictObject({
+  server_name: z.string().optional(),
+  ssl_cert: z.string().optional(),
+  ssl_key: z.string().optional(),
+  cors_origins: z.array(z.string()).optional(),
+  restricted_paths: z.array(restrictedPath).optional(),
+});
+
+/** The Python Fraisier's top-level `scaffold:` block. */
+const scaffold = z.strictObject({
+  output_dir: z.string().optional(),
+  deploy_user: z.string().optional(),
+  socket_user: z.string().optional(),
+  socket_group: z.string().optional(),
+  config_path: z.string().optional(),
+  deploy_environment_file: z.string().optional(),
+  systemd: z.strictObject({ security_hardening: z.boolean().optional(), memory_max_default: z.string().optional() }).optional(),
+  nginx: z
+    .strictObject({
+      ssl_provider: z.string().optional(),
+      cors_origins: z.array(z.string()).optional(),
+      rate_limit: z.string().regex(/^\d+r\/[sm]$/, { error: 'expected a rate such as "10r/s"' }).optional(),
+      restricted_paths: z.array(z.string()).optional(),
+      gateway_fraise: unused(),
+    })
+    .optional(),
+  github_actions: unused(),
+  template_dir: unused(),
+});
+
 const environment = z.strictObject({
   // PRD dialect
   target: target.optional(),
@@ -149,8 +208,8 @@ const environment = z.strictObject({
   commands: serviceCommands.optional(),
   env: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
   notifications: unused(),
-  service: unused(),
-  nginx: unused(),
+  service: service.optional(),
+  nginx: nginx.optional(),
   smoke_tests: unused(),
   allow_destructive: unused(),
 });
@@ -295,7 +354,7 @@ export const rawConfigSchema = z.strictObject({
   notifications: unused(),
   hooks: unused(),
   health: unused(),
-  scaffold: unused(),
+  scaffold: scaffold.optional(),
   ship: unused(),
   webhook: unused(),
   backup: unused(),
@@ -307,6 +366,9 @@ export type RawEnvironment = z.infer<typeof environment>;
 export type RawDatabase = z.infer<typeof database>;
 export type RawHealthCheck = z.infer<typeof healthCheck>;
 export type RawJob = z.infer<typeof job>;
+export type RawService = z.infer<typeof service>;
+export type RawNginx = z.infer<typeof nginx>;
+export type RawScaffold = z.infer<typeof scaffold>;
 export type RawSettings = z.infer<typeof fraisierSettings>;
 export type RawDuration = z.infer<typeof duration>;
 export type RawSize = z.infer<typeof size>;

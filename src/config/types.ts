@@ -136,6 +136,54 @@ export interface JobConfig {
   timeoutSeconds?: number;
 }
 
+/** The `service:` block: the systemd unit `fraisier scaffold` writes (Python Fraisier keys). */
+export interface ServiceUnitConfig {
+  type: string;
+  user?: string;
+  group?: string;
+  port?: number;
+  workers: number;
+  /** ExecStart as written (a systemd command line, not an argv array). */
+  exec?: string;
+  /** ExecStartPre lines as written: systemd expands their ${...} itself. */
+  execStartPre: string[];
+  memoryMax?: string;
+  memoryHigh?: string;
+  cpuQuota?: string;
+  runtimeDirectory?: string;
+  runtimeDirectoryMode?: string;
+  logsDirectory?: string;
+  logsDirectoryMode?: string;
+  environmentFile?: string;
+  /** LoadCredential= name → absolute path. */
+  credentials: Record<string, string>;
+  environment: Record<string, string>;
+  /** Hardening directives in snake_case (protect_system: strict), over the defaults. */
+  security: Record<string, string | boolean>;
+}
+
+/** The per-environment `nginx:` block: the site `fraisier scaffold` writes. */
+export interface NginxSiteConfig {
+  serverName?: string;
+  sslCert?: string;
+  sslKey?: string;
+  corsOrigins: string[];
+  restrictedPaths: { path: string; allow: string[]; deny: string }[];
+}
+
+/** The top-level `scaffold:` block (Python Fraisier keys), with its defaults. */
+export interface ScaffoldSettings {
+  outputDir?: string;
+  deployUser: string;
+  socketUser: string;
+  socketGroup: string;
+  configPath?: string;
+  deployEnvironmentFile?: string;
+  securityHardening: boolean;
+  memoryMaxDefault: string;
+  nginx: { sslProvider: string; corsOrigins: string[]; rateLimit: string; restrictedPaths: string[] };
+}
+
 export interface TargetConfig {
   provider: string;
   /** Provider settings as written (secrets included: mask before showing). */
@@ -171,6 +219,10 @@ export interface EnvironmentConfig {
   lockTimeoutSeconds?: number;
   /** Extra environment variables for every command of this environment. */
   env: Record<string, string>;
+  /** The Python Fraisier's deploy socket unit (systemd_deploy_socket). */
+  deploySocket?: string;
+  service?: ServiceUnitConfig;
+  nginx?: NginxSiteConfig;
 }
 
 export interface FraiseGitConfig {
@@ -203,6 +255,8 @@ export interface FraisierConfig {
   git: GitConfig;
   fraises: FraiseConfig[];
   routes: BranchRoute[];
+  /** The `scaffold:` block; absent when the file has none (the defaults apply). */
+  scaffold?: ScaffoldSettings;
   /**
    * Secrets left out because their ${VAR} is not set (loaded with `secrets: 'deferred'`, to read
    * only); absent when every secret was loaded. See requireSecrets.

@@ -51,7 +51,7 @@ fraises:
         git_repo: \${REPO:-/nonexistent/repository.git}
         app_path: /srv/api
         systemd_service: api.service
-        nginx: { server_name: api.example.com }
+        smoke_tests: [{ name: me, url: /graphql }]
 `;
 
 describe('fraisier init, config and db', { timeout: CLI_TIMEOUT }, () => {
@@ -145,7 +145,7 @@ describe('fraisier init, config and db', { timeout: CLI_TIMEOUT }, () => {
     const result = await runCli(['config', 'validate', '--config', file, '--check-repositories', '--timeout', '20', '--json']);
     expect(result.code).toBe(0);
     const report = JSON.parse(result.stdout);
-    expect(report).toMatchObject({ valid: true, fraises: 1, environments: 2, errors: [], unused: ['fraises.my_api.environments.production.nginx'] });
+    expect(report).toMatchObject({ valid: true, fraises: 1, environments: 2, errors: [], unused: ['fraises.my_api.environments.production.smoke_tests'] });
     const warnings = report.warnings.map((w: { path: string; message: string }) => `${w.path}: ${w.message}`);
     expect(warnings).toContain('git.gitlab: no webhook secret: gitlab deliveries are refused; set git.gitlab.secret_token');
     expect(warnings.some((w: string) => w.startsWith('git.github:'))).toBe(false);
@@ -157,7 +157,7 @@ describe('fraisier init, config and db', { timeout: CLI_TIMEOUT }, () => {
     );
     const text = await runCli(['config', 'validate', '--config', file]);
     expect(text.code).toBe(0);
-    expect(text.stdout).toContain('Loaded but not used by this version of Fraisier:\n  - fraises.my_api.environments.production.nginx\n');
+    expect(text.stdout).toContain('Loaded but not used by this version of Fraisier:\n  - fraises.my_api.environments.production.smoke_tests\n');
     expect(text.stdout).not.toContain('not reachable'); // only with --check-repositories
   });
 
@@ -241,8 +241,8 @@ describe('fraisier init, config and db', { timeout: CLI_TIMEOUT }, () => {
       }
     };
     const top = await help(['--help']);
-    const commands = [...top.out.matchAll(/^ {2}([a-z-]+) /gm)].map((m) => m[1]!).filter((c) => c !== 'help');
-    expect(commands).toEqual(['serve', 'init', 'list', 'deploy', 'rollback', 'run-job', 'cancel', 'status', 'status-all', 'deployment', 'history', 'stats', 'webhooks', 'logs', 'stop', 'start', 'config', 'db', 'completion']);
+    const commands = [...top.out.matchAll(/^ {2}([a-z-]+)[ |]/gm)].map((m) => m[1]!).filter((c) => c !== 'help');
+    expect(commands).toEqual(['serve', 'init', 'list', 'deploy', 'rollback', 'run-job', 'cancel', 'status', 'status-all', 'deployment', 'history', 'stats', 'webhooks', 'logs', 'stop', 'start', 'config', 'db', 'scaffold', 'validate-setup', 'completion']);
     const nested = ['config validate', 'config show', 'config schema', 'db migrate', 'db status'];
     for (const command of [...commands.filter((c) => c !== 'config' && c !== 'db'), ...nested]) {
       const result = await help([...command.split(' '), '--help']);

@@ -88,10 +88,7 @@ describe('the Python Fraisier dialect', () => {
         'deployment.lock_dir',
         'notifications',
         'hooks',
-        'scaffold',
         'ship',
-        'fraises.shop_api.environments.staging.service',
-        'fraises.shop_api.environments.staging.nginx',
         'fraises.shop_api.environments.staging.database.restore',
         'environments.production.notifications',
       ]),
@@ -119,6 +116,10 @@ describe('the Python Fraisier dialect', () => {
       database: { name: 'shop_staging', strategy: 'restore_migrate', confitureConfig: 'db/environments/staging.yaml' },
     });
     expect(production!.repository).toBe('git@github.com:shop/api.git');
+    // service:, nginx: and scaffold: are read by fraisier scaffold (tests/scaffold).
+    expect(staging!.service).toMatchObject({ type: 'exec', user: 'shop', port: 8001, workers: 2 });
+    expect(staging!.nginx).toEqual({ serverName: 'api.shop.staging', corsOrigins: [], restrictedPaths: [] });
+    expect(config.scaffold).toMatchObject({ deployUser: 'deployer', outputDir: 'deploy/' });
     const jobs = config.fraises[2]!.environments[0]!.jobs;
     expect(jobs.map((j) => [j.name, j.schedule, j.dependsOn])).toEqual([
       ['daily_stats', '0 2 * * *', []],
