@@ -305,7 +305,7 @@ function normalizeDatabase(raw: RawDatabase, inherited: DatabaseConfig | undefin
   const migrationsDir = raw.migrations_dir ?? inherited?.migrationsDir;
   if (migrationsDir) db.migrationsDir = migrationsDir;
   const restore = raw.restore
-    ? { backupDir: raw.restore.backup_dir, pattern: raw.restore.backup_pattern ?? '*.dump', ...(raw.restore.jobs ? { jobs: raw.restore.jobs } : {}) }
+    ? { backupDir: raw.restore.backup_dir, pattern: raw.restore.backup_pattern ?? '*.dump', ...(raw.restore.jobs ? { jobs: raw.restore.jobs } : {}), ...(raw.restore.max_age_hours ? { maxAgeHours: raw.restore.max_age_hours } : {}) }
     : inherited?.restore;
   if (restore) db.restore = restore;
   return db;

@@ -67,7 +67,7 @@ const restore = z.strictObject({
   backup_dir: z.string().min(1, { error: 'the directory holding the dumps to restore' }),
   backup_pattern: z.string().min(1).optional(),
   jobs: z.number().int().min(1).max(64).optional(),
-  max_age_hours: unused('The newest matching dump is restored whatever its age.'),
+  max_age_hours: z.number().positive().optional(),
   max_actuation_age_hours: unused(),
   target_owner: unused('Restore with database.restore_command to change owners after the restore.'),
   create_template: unused(),

@@ -109,7 +109,7 @@ export interface DatabaseConfig {
   /** Overrides of the commands each step runs (argv arrays). */
   commands: { migrate?: Command; rebuild?: Command; restore?: Command; backup?: Command };
   /** restore_migrate: where the dumps are; the newest file matching `pattern` is restored. */
-  restore?: { backupDir: string; pattern: string; jobs?: number };
+  restore?: { backupDir: string; pattern: string; jobs?: number; maxAgeHours?: number };
 }
 
 export interface HealthCheckConfig {

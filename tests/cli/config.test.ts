@@ -173,7 +173,7 @@ describe('fraisier init, config and db', { timeout: CLI_TIMEOUT }, () => {
         '',
       ].join('\n'),
     );
-    expect(text.stdout).toContain('\n  - fraises.orchard_api.environments.staging.database.restore.max_age_hours: The newest matching dump is restored whatever its age.\n');
+    expect(text.stdout).toContain('\n  - fraises.orchard_api.environments.staging.database.restore.target_owner: Restore with database.restore_command to change owners after the restore.\n');
     expect(text.stdout).toContain('\n  - fraises.orchard_api.environments.production.service\n');
 
     // What Fraisier reads itself still needs its variable: the secret's key is named.

@@ -92,7 +92,6 @@ describe('the Python Fraisier dialect', () => {
         'ship',
         'fraises.shop_api.environments.staging.service',
         'fraises.shop_api.environments.staging.nginx',
-        'fraises.shop_api.environments.staging.database.restore.max_age_hours',
         'environments.production.notifications',
       ]),
     );

@@ -46,7 +46,7 @@ describe('the Python Fraisier\'s examples', () => {
     // restore_migrate's restore: block is read: where the dumps are, which ones, how many jobs.
     expect(config.fraises[0]!.environments[1]!.database).toMatchObject({
       strategy: 'restore_migrate',
-      restore: { backupDir: '/backup/production', pattern: 'orchard_*.dump', jobs: 2 },
+      restore: { backupDir: '/backup/production', pattern: 'orchard_*.dump', jobs: 2, maxAgeHours: 36 },
     });
   });
 

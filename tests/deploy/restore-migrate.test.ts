@@ -10,12 +10,13 @@ import { createServiceRepo, freePort, helloEnvironment, type ServiceRepo } from 
  * restore_migrate with the Python Fraisier's `restore:` block, deployed on this machine: the
  * newest dump matching backup_pattern in backup_dir (by modification time) is what the restore
  * command gets, in $FRAISIER_RESTORE_FILE, before the migration runs; no matching dump stops
- * the deployment at migrate, naming the directory and the pattern.
+ * the deployment at migrate, naming the directory and the pattern, and so does a newest dump
+ * older than restore.max_age_hours.
  */
 
 const RECORD = (file: string, what: string) => `[node, -e, "require('node:fs').appendFileSync('${file}', ${what} + '\\\\n')"]`;
 
-function config(repo: ServiceRepo, port: number, backups: string, pattern: string): string {
+function config(repo: ServiceRepo, port: number, backups: string, pattern: string, maxAgeHours?: number): string {
   const more = `database:
   type: postgresql
   strategy: restore_migrate
@@ -23,7 +24,7 @@ function config(repo: ServiceRepo, port: number, backups: string, pattern: strin
   migrate_command: ${RECORD(join(repo.scratch, 'steps.log'), "'migrate ' + (process.env.FRAISIER_RESTORE_FILE ?? 'without the dump')")}
   restore:
     backup_dir: ${backups}
-    backup_pattern: "${pattern}"`;
+    backup_pattern: "${pattern}"${maxAgeHours ? `\n    max_age_hours: ${maxAgeHours}` : ''}`;
   return `
 fraisier:
   lease: { ttl: 5s, heartbeat: 1s }
@@ -60,8 +61,8 @@ for (const dialect of DIALECTS) {
       repo?.dispose();
     });
 
-    const deploy = async (pattern: string) => {
-      const t = await createTestApp(dialect, { config: testConfig(config(repo, await freePort(), backups, pattern)) });
+    const deploy = async (pattern: string, maxAgeHours?: number) => {
+      const t = await createTestApp(dialect, { config: testConfig(config(repo, await freePort(), backups, pattern, maxAgeHours)) });
       apps.push(t);
       await t.app.startWorkers();
       const result = await gql(t.app, `mutation($c: String) { deploy(fraise: "hello", environment: "local", commit: $c) { success message deployment { id } } }`, { c: commit });
@@ -70,9 +71,16 @@ for (const dialect of DIALECTS) {
     };
 
     it.skipIf(skip)('restores the newest matching dump, then migrates', async () => {
-      const deployment = await deploy('shop_*.dump');
+      const deployment = await deploy('shop_*.dump', 3);
       expect(deployment).toMatchObject({ status: 'success', errorMessage: null });
       expect(readFileSync(join(repo.scratch, 'steps.log'), 'utf8')).toBe(`restore ${join(backups, 'shop_2026-11-18.dump')}\nmigrate without the dump\n`);
+    });
+
+    it.skipIf(skip)('stops at migrate when the newest dump is older than restore.max_age_hours', async () => {
+      const deployment = await deploy('shop_*.dump', 1);
+      expect(deployment.status).toBe('failed');
+      expect(deployment.errorMessage).toContain(`migrate failed: the newest dump ${join(backups, 'shop_2026-11-18.dump')} is `);
+      expect(deployment.errorMessage).toMatch(/ is 2\.\d hours old, more than restore\.max_age_hours \(1\)$/);
     });
 
     it.skipIf(skip)('stops at migrate when no dump matches', async () => {

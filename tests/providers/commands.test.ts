@@ -9,7 +9,7 @@ import { parseConfig } from '../../src/config/load.js';
 import { addWorktree, cloneMirror, fetchCommit, isAncestor, lsRemote, parseLsRemote } from '../../src/git/commands.js';
 import { isSafeRefName, matchesGlob, refNameProblem } from '../../src/git/refs.js';
 import type { BareMetalTarget } from '../../src/config/target-schemas.js';
-import { asUser, backupCommand, listBackups, migrateCommands, newestDump, serviceCommands } from '../../src/providers/bare-metal/commands.js';
+import { asUser, backupCommand, listBackups, migrateCommands, modificationTime, newestDump, serviceCommands } from '../../src/providers/bare-metal/commands.js';
 import { layoutOf, switchCurrent } from '../../src/providers/release/layout.js';
 import { remoteCommand, shellQuote, sshCommand } from '../../src/providers/host.js';
 
@@ -45,6 +45,10 @@ describe('the dump restore_migrate restores', () => {
     // The same answer from the in-process listing a local deployment uses.
     const inProcess = (await runFileOperation(listBackups(dir))!).stdout;
     expect(newestDump(dir, inProcess, 'shop_full_*.dump')).toBe(join(dir, 'shop_full_2026-11-18.dump'));
+    // restore.max_age_hours reads the dump's age on the host.
+    const newest = join(dir, 'shop_full_2026-11-18.dump');
+    expect(modificationTime(newest)).toEqual(['stat', '--format=%Y', '--', newest]);
+    expect(Number((await runner.run(modificationTime(newest))).stdout)).toBe(Math.floor(now - 3600));
   });
 });
 

@@ -86,6 +86,11 @@ export function listBackups(dir: string): Command {
   return ['ls', '-1t', '--', dir];
 }
 
+/** A file's modification time, in seconds since the epoch (GNU stat). */
+export function modificationTime(path: string): Command {
+  return ['stat', '--format=%Y', '--', path];
+}
+
 /** The newest file of `listBackups`' output whose name matches the glob `pattern`. */
 export function newestDump(dir: string, listing: string, pattern: string): string | undefined {
   const name = listing.split('\n').find((line) => line !== '' && matchesGlob(line, pattern));

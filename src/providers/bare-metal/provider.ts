@@ -15,7 +15,7 @@ import {
 } from '../provider.js';
 import { type Release, ReleaseSession } from '../release/session.js';
 import { ReleaseTarget } from '../release/target.js';
-import { asUser, backupCommand, listBackups, migrateCommands, newestDump, serviceCommands, type ServiceCommands } from './commands.js';
+import { asUser, backupCommand, listBackups, migrateCommands, modificationTime, newestDump, serviceCommands, type ServiceCommands } from './commands.js';
 
 /*
  * Bare metal: a server over SSH (or this machine), the code in a release directory per commit,
@@ -205,8 +205,25 @@ class Session extends ReleaseSession {
     }
     const dump = newestDump(backupDir, listing, pattern);
     if (!dump) throw new DeployFailure(`migrate failed: no dump matching "${pattern}" in ${backupDir}`);
+    if (db.restore.maxAgeHours !== undefined) await this.checkDumpAge(dump, db.restore.maxAgeHours);
     await this.log(`Restoring ${dump} (the newest "${pattern}" in ${backupDir})`);
     return dump;
+  }
+
+  /** restore.max_age_hours: a dump older than that is refused rather than restored (a stalled backup job). */
+  async checkDumpAge(dump: string, maxAgeHours: number): Promise<void> {
+    let written: number;
+    try {
+      written = Number((await this.run(modificationTime(dump), { stepTimeoutSeconds: 60 })).stdout.trim());
+    } catch (error) {
+      if (error instanceof DeploymentCancelled) throw error;
+      throw new DeployFailure(`migrate failed: cannot tell how old ${dump} is: ${(error as Error).message}`);
+    }
+    const ageHours = (this.provider.clock().getTime() / 1000 - written) / 3600;
+    if (!Number.isFinite(ageHours)) throw new DeployFailure(`migrate failed: cannot tell how old ${dump} is`);
+    if (ageHours > maxAgeHours) {
+      throw new DeployFailure(`migrate failed: the newest dump ${dump} is ${ageHours.toFixed(1)} hours old, more than restore.max_age_hours (${maxAgeHours})`);
+    }
   }
 
   /** Runs a command whose output lines become progress messages (ETL scripts, jobs, custom steps). */
