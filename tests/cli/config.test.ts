@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
-import { CLI_ARGS, runCli } from '../setup/cli.js';
+import { CLI_ARGS, runCli, startServer } from '../setup/cli.js';
 import { CLI_TIMEOUT, ANSI, lines, workdir, type Workdir } from './support.js';
 
 /*
@@ -196,6 +196,24 @@ describe('fraisier init, config and db', { timeout: CLI_TIMEOUT }, () => {
     });
     expect(report.leftForSystemdOrShell).toContainEqual({ path: 'fraises.web.environments.production.database.hooks.audit.signing_key', variable: 'AUDIT_SIGNING_KEY', line: 39 });
     expect(django.stdout).not.toContain('github-secret');
+  });
+
+  it('serve says at start which keys it does not use (and why), which ${VAR}s it left for systemd/the shell, and where webhook secrets came from', async () => {
+    const server = await startServer(['--config', 'tests/fixtures/python-fraisier-django.yaml', '--database', `sqlite:${join(dir.path, 'serve.db')}`], {
+      env: { FRAISIER_WEBHOOK_SECRET: 'generic-secret-from-env', FRAISIER_WEBHOOK_SECRET_GITHUB: '' },
+    });
+    try {
+      const logged = server.output().split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line));
+      const hooks = 'fraises.web.environments.production.database.hooks';
+      expect(logged).toContainEqual(expect.objectContaining({ msg: 'configuration keys loaded but not used by this version', keys: [hooks] }));
+      expect(logged).toContainEqual(
+        expect.objectContaining({ msg: 'unset ${VAR}s left as written for systemd/the shell', keys: expect.arrayContaining([`${hooks}.audit.signing_key: \${AUDIT_SIGNING_KEY}`]) }),
+      );
+      expect(logged).toContainEqual(expect.objectContaining({ msg: 'webhook secrets from the environment', provider: 'github', variables: ['FRAISIER_WEBHOOK_SECRET'] }));
+      expect(server.output()).not.toContain('generic-secret-from-env');
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
   });
 
   it('config show prints the resolved configuration with every secret masked, as YAML or JSON', async () => {
