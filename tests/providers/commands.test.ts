@@ -31,6 +31,7 @@ describe('the dump restore_migrate restores', () => {
       ['shop_slim_2026-11-20.dump', 0],
       ['notes.txt', 0],
       ['shop_full_2026-11-20.dump.partial', 0],
+      ['.shop_full_2026-11-21.dump', 0], // an rsync still writing it
     ];
     const now = Date.now() / 1000;
     for (const [name, hoursAgo] of files) {

@@ -91,9 +91,12 @@ export function modificationTime(path: string): Command {
   return ['stat', '--format=%Y', '--', path];
 }
 
-/** The newest file of `listBackups`' output whose name matches the glob `pattern`. */
+/**
+ * The newest file of `listBackups`' output whose name matches the glob `pattern`. Hidden files
+ * (a transfer's `.name.dump.XXXX`) are skipped, as ls and the shell's globs skip them.
+ */
 export function newestDump(dir: string, listing: string, pattern: string): string | undefined {
-  const name = listing.split('\n').find((line) => line !== '' && matchesGlob(line, pattern));
+  const name = listing.split('\n').find((line) => line !== '' && !line.startsWith('.') && matchesGlob(line, pattern));
   return name === undefined ? undefined : posix.join(dir, name);
 }
 
