@@ -21,7 +21,7 @@ export interface ConfigFlags {
 
 export interface FoundConfig {
   path: string;
-  /** No --config, $FRAISIER_CONFIG nor ./fraises.yaml: the bundled example is used. */
+  /** No --config, $FRAISIER_CONFIG nor a fraises.yaml in its places: the bundled example is used. */
   example: boolean;
 }
 
@@ -34,7 +34,7 @@ export interface CliLoadOptions {
 
 /**
  * The configuration file, found as `npm start` finds it: --config, $FRAISIER_CONFIG,
- * ./fraises.yaml, then the bundled example, which is said on stderr (never on stdout, where
+ * ./fraises.yaml, ./config/fraises.yaml, /opt/fraisier/fraises.yaml, then the bundled example, which is said on stderr (never on stdout, where
  * JSON or YAML may go).
  */
 export function findCliConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.env): FoundConfig {

@@ -6,7 +6,9 @@ import { ConfigError, type ConfigProblem, formatPath, type PathSegment } from '.
 import { isSecretPath } from './secrets.js';
 import { resolveSettings, type SettingsOverrides } from './settings.js';
 import { TARGET_SCHEMAS } from './target-schemas.js';
-import { BUILTIN_GIT_PROVIDERS, type FraisierConfig } from './types.js';
+import { webhookSecretsFromEnv } from './env-webhook-secrets.js';
+import { isReadLater } from './read-later.js';
+import { BUILTIN_GIT_PROVIDERS, type FraisierConfig, type GitConfig } from './types.js';
 import { unusedKeys, validateRaw } from './validate.js';
 import { expandEnv, lineOf, parseYaml } from './yaml-source.js';
 
@@ -40,6 +42,12 @@ export interface LoadedConfig {
   warnings: ConfigProblem[];
   /** Keys present in the file that Fraisier loads but does not act on yet. */
   unused: string[];
+  /** Why some of them are not used, or what does their work here (by key path). */
+  unusedNotes: Record<string, string>;
+  /** Unset ${VAR}s left as written where systemd or a shell reads the value later (see read-later.ts). */
+  leftAsWritten: { path: string; variable: string; line?: number }[];
+  /** Providers whose webhook secrets came from FRAISIER_WEBHOOK_SECRET* (variable names, never values). */
+  secretsFromEnv: Record<string, string[]>;
 }
 
 /** Parses and validates fraises.yaml text. Throws ConfigError with every problem found. */
@@ -47,7 +55,7 @@ export function parseConfig(text: string, options: LoadOptions & { path?: string
   const env = options.env ?? process.env;
   const { source, problems } = parseYaml(text);
   if (problems.length) throw new ConfigError(problems, options.path);
-  const expansion = expandEnv(source, env, options.secrets === 'deferred' ? { defer: deferrable } : {});
+  const expansion = expandEnv(source, env, { passThrough: isReadLater, ...(options.secrets === 'deferred' ? { defer: deferrable } : {}) });
   const data: unknown = source.doc.toJS();
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new ConfigError([{ severity: 'error', path: '(top level)', line: 1, message: 'expected a mapping with at least "fraises:"' }], options.path);
@@ -72,6 +80,7 @@ export function parseConfig(text: string, options: LoadOptions & { path?: string
   all.push(...normalized.problems);
   if (all.some((p) => p.severity === 'error')) throw new ConfigError(all, options.path);
 
+  const secretsFromEnv = addEnvWebhookSecrets(normalized.config.git, env, new Set(unavailableSecrets.map((u) => u.path.split('.').slice(0, 2).join('.'))));
   const config: FraisierConfig = {
     ...normalized.config,
     ...(options.path ? { path: options.path } : {}),
@@ -79,7 +88,15 @@ export function parseConfig(text: string, options: LoadOptions & { path?: string
     ...(unavailableSecrets.length ? { unavailableSecrets } : {}),
   };
   const warnings = [...all, ...refusedProviderWarnings(config)];
-  return { config, warnings, unused: unusedKeys(data) };
+  const unused = unusedKeys(data);
+  return {
+    config,
+    warnings,
+    unused: unused.map((u) => u.path),
+    unusedNotes: Object.fromEntries(unused.filter((u) => u.note).map((u) => [u.path, u.note!])),
+    leftAsWritten: expansion.leftAsWritten.map((u) => ({ path: formatPath(u.path), variable: u.variable, ...(u.line ? { line: u.line } : {}) })),
+    secretsFromEnv,
+  };
 }
 
 export function loadConfigFile(path: string, options: LoadOptions = {}): LoadedConfig {
@@ -94,19 +111,46 @@ export function loadConfigFile(path: string, options: LoadOptions = {}): LoadedC
   return parseConfig(text, { ...options, path });
 }
 
+/** Where the Python Fraisier's installations keep their configuration: looked for last. */
+export const SYSTEM_CONFIG_FILE = '/opt/fraisier/fraises.yaml';
+
 /**
- * Where the configuration is: --config, then FRAISIER_CONFIG, then ./fraises.yaml, then the
- * fallback (npm start passes fraises.example.yaml). Undefined when there is none.
+ * Where the configuration is: --config, then FRAISIER_CONFIG, then ./fraises.yaml (or .yml),
+ * ./config/fraises.yaml, /opt/fraisier/fraises.yaml (the Python Fraisier's order), then the
+ * fallback (the bundled example). Undefined when there is none.
  */
-export function findConfigFile(options: { explicit?: string; env?: Record<string, string | undefined>; cwd?: string; fallback?: string }): string | undefined {
+export function findConfigFile(options: {
+  explicit?: string;
+  env?: Record<string, string | undefined>;
+  cwd?: string;
+  fallback?: string;
+  /** Default SYSTEM_CONFIG_FILE; tests name one of their own. */
+  systemFile?: string;
+}): string | undefined {
   const cwd = options.cwd ?? process.cwd();
   if (options.explicit) return options.explicit;
   const fromEnv = (options.env ?? process.env).FRAISIER_CONFIG;
   if (fromEnv) return fromEnv;
-  for (const candidate of ['fraises.yaml', 'fraises.yml']) {
-    if (existsSync(resolve(cwd, candidate))) return resolve(cwd, candidate);
+  const candidates = [resolve(cwd, 'fraises.yaml'), resolve(cwd, 'fraises.yml'), resolve(cwd, 'config', 'fraises.yaml'), options.systemFile ?? SYSTEM_CONFIG_FILE];
+  return candidates.find((candidate) => existsSync(candidate)) ?? options.fallback;
+}
+
+/**
+ * Built-in providers given no secret by the file take FRAISIER_WEBHOOK_SECRET* (see
+ * env-webhook-secrets.ts); `skip` names sections (git.<provider>) whose secret the file gives but
+ * is unavailable. Returns the variables each provider's secrets came from.
+ */
+function addEnvWebhookSecrets(git: GitConfig, env: Record<string, string | undefined>, skip: ReadonlySet<string>): Record<string, string[]> {
+  const used: Record<string, string[]> = {};
+  for (const name of BUILTIN_GIT_PROVIDERS) {
+    const provider = git.providers[name];
+    if (!provider || provider.secrets.length > 0 || skip.has(`git.${name}`)) continue;
+    const found = webhookSecretsFromEnv(name, env);
+    if (found.secrets.length === 0) continue;
+    provider.secrets = found.secrets;
+    used[name] = found.variables;
   }
-  return options.fallback;
+  return used;
 }
 
 /** Built-in providers that will refuse every delivery because no secret is configured. */
@@ -154,7 +198,7 @@ function refusedProviderWarnings(config: FraisierConfig): ConfigProblem[] {
       message:
         `no webhook secret: ${name} deliveries are refused` +
         (viaFraise.length ? ` (except for ${viaFraise.join(', ')}, which ${viaFraise.length === 1 ? 'has its' : 'have their'} own)` : '') +
-        `; set git.${name}.${name === 'gitlab' ? 'secret_token' : 'webhook_secret'}`,
+        `; set git.${name}.${name === 'gitlab' ? 'secret_token' : 'webhook_secret'} (or FRAISIER_WEBHOOK_SECRET_${name.toUpperCase()})`,
     });
   }
   return warnings;

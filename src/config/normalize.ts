@@ -206,6 +206,10 @@ function normalizeEnvironment(
 
   const database = raw.database || rawFraise.database ? normalizeDatabase({ ...rawFraise.database, ...raw.database }, fraise.database) : undefined;
   if (database) env.database = database;
+  if (database?.strategy === 'restore_migrate' && !database.commands.restore) {
+    if (!database.restore) report('warning', [...path, 'database'], 'strategy restore_migrate restores nothing without restore.backup_dir or restore_command: deployments will stop at migrate');
+    else if (!database.name) report('warning', [...path, 'database'], 'restore_migrate runs pg_restore into database.name, and there is none (or give restore_command)');
+  }
   const health = mergeHealth(rawFraise.health_check, raw.health_check);
   if (health) env.healthCheck = health;
   const install = raw.install ?? rawFraise.install;
@@ -373,6 +377,10 @@ function normalizeDatabase(raw: RawDatabase, inherited: DatabaseConfig | undefin
   if (confiture) db.confitureConfig = confiture;
   const migrationsDir = raw.migrations_dir ?? inherited?.migrationsDir;
   if (migrationsDir) db.migrationsDir = migrationsDir;
+  const restore = raw.restore
+    ? { backupDir: raw.restore.backup_dir, pattern: raw.restore.backup_pattern ?? '*.dump', ...(raw.restore.jobs ? { jobs: raw.restore.jobs } : {}), ...(raw.restore.max_age_hours ? { maxAgeHours: raw.restore.max_age_hours } : {}) }
+    : inherited?.restore;
+  if (restore) db.restore = restore;
   return db;
 }
 

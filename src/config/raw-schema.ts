@@ -11,8 +11,15 @@ import { FRAISE_TYPES, MIGRATION_STRATEGIES, SCOPES } from './types.js';
 
 export const UNUSED_DESCRIPTION = 'Known, loaded and kept, but not acted on by this version of Fraisier.';
 
-/** A key Fraisier accepts but does not act on yet. */
-const unused = () => z.any().optional().describe(UNUSED_DESCRIPTION);
+/** A key Fraisier accepts but does not act on yet; `note` says why, or what does its work here. */
+const unused = (note?: string) => z.any().optional().describe(note ? `${UNUSED_DESCRIPTION} ${note}` : UNUSED_DESCRIPTION);
+
+/** The same, for a key whose value is still checked (its type). */
+function unusedChecked<T extends z.ZodType>(schema: T, note: string) {
+  return schema.optional().describe(`${UNUSED_DESCRIPTION} ${note}`);
+}
+
+const BASE_URL_NOTE = 'Deliveries are matched by their signature and repository; Fraisier calls no Git host API, so it needs no base URL.';
 
 const DURATION_ERROR = 'expected seconds (a number) or a duration such as "30s", "5m", "1h"';
 const duration = z.union(
@@ -52,6 +59,23 @@ const healthCheck = z.strictObject({
   expect_status: z.number().int().min(100).max(599).optional(),
 });
 
+/**
+ * restore_migrate's backup: the newest file matching backup_pattern in backup_dir (by
+ * modification time, as the Python Fraisier chose it) is restored, then migrated.
+ */
+const restore = z.strictObject({
+  backup_dir: z.string().min(1, { error: 'the directory holding the dumps to restore' }),
+  backup_pattern: z.string().min(1).optional(),
+  jobs: z.number().int().min(1).max(64).optional(),
+  max_age_hours: z.number().positive().optional(),
+  max_actuation_age_hours: unused(),
+  target_owner: unused('Restore with database.restore_command to change owners after the restore.'),
+  create_template: unused(),
+  template_name: unused(),
+  min_tables: unused(),
+  preferred_compression: unused(),
+});
+
 const database = z.strictObject({
   type: z.string().optional(),
   name: z.string().optional(),
@@ -66,7 +90,7 @@ const database = z.strictObject({
   rebuild_command: argv.optional(),
   restore_command: argv.optional(),
   backup_command: argv.optional(),
-  restore: unused(),
+  restore: restore.optional(),
   hooks: unused(),
   allow_destructive: unused(),
   create_template: unused(),
@@ -91,10 +115,13 @@ const job = z.strictObject({
   command: argv.optional(),
   script: z.string().optional(),
   script_path: z.string().optional(),
-  systemd_service: z.string().optional(),
+  systemd_service: unusedChecked(
+    z.string(),
+    'A job runs its command or script_path (and its systemd_timer is enabled at deployment); Fraisier does not start this unit itself.',
+  ),
   systemd_timer: z.string().optional(),
   depends_on: z.union([z.string(), z.array(z.string())]).optional(),
-  retention_days: z.number().int().positive().optional(),
+  retention_days: unusedChecked(z.number().int().positive(), 'Fraisier prunes nothing a job writes: prune old files in the job itself.'),
   timeout: duration.optional(),
 });
 
@@ -196,11 +223,17 @@ const environment = z.strictObject({
   repository: z.string().optional(),
   app_path: z.string().optional(),
   systemd_service: z.string().optional(),
-  systemd_deploy_socket: z.string().optional(),
+  systemd_deploy_socket: unusedChecked(
+    z.string(),
+    'Deployments run inside `fraisier serve` (or `fraisier deploy`), not through the Python Fraisier\'s socket-activated deploy daemon.',
+  ),
   deploy_user: z.string().optional(),
   ssh: ssh.optional(),
   timeout: duration.optional(),
-  lock_timeout: duration.optional(),
+  lock_timeout: unusedChecked(
+    duration,
+    'A deployment never waits on a held lock here: deployments of one environment wait their turn in the queue, each bounded by `timeout`.',
+  ),
   script_path: z.string().optional(),
   build: commandBlock.optional(),
   compile: commandBlock.optional(),
@@ -216,7 +249,7 @@ const environment = z.strictObject({
 
 const fraiseGit = z.strictObject({
   provider: z.string().optional(),
-  base_url: z.string().optional(),
+  base_url: unusedChecked(z.string(), BASE_URL_NOTE),
   repository: z.string().optional(),
   webhook_secret: secrets.optional(),
   secret_token: secrets.optional(),
@@ -240,10 +273,13 @@ const mappingEntry = z.strictObject({
 });
 
 const gitProvider = z.strictObject({
-  base_url: z.string().optional(),
+  base_url: unusedChecked(z.string(), BASE_URL_NOTE),
   webhook_secret: secrets.optional(),
   secret_token: secrets.optional(),
-  server: z.boolean().optional(),
+  server: unusedChecked(
+    z.boolean(),
+    'Bitbucket Cloud and Server deliveries are told apart by their event (repo:push or repo:refs_changed), whatever this says.',
+  ),
 });
 
 const token = z.strictObject({
@@ -336,7 +372,10 @@ export const rawConfigSchema = z.strictObject({
       z.string(),
       z.strictObject({
         server: z.string().optional(),
-        log_dir: z.string().optional(),
+        log_dir: unusedChecked(
+          z.string(),
+          'Deployment logs are kept in the store (fraisier logs); a service\'s own logs come from journalctl or commands.logs.',
+        ),
         notifications: unused(),
       }),
     )
@@ -364,6 +403,7 @@ export type RawConfig = z.infer<typeof rawConfigSchema>;
 export type RawFraise = z.infer<typeof fraise>;
 export type RawEnvironment = z.infer<typeof environment>;
 export type RawDatabase = z.infer<typeof database>;
+export type RawRestore = z.infer<typeof restore>;
 export type RawHealthCheck = z.infer<typeof healthCheck>;
 export type RawJob = z.infer<typeof job>;
 export type RawService = z.infer<typeof service>;

@@ -108,6 +108,8 @@ export interface DatabaseConfig {
   backupBeforeDeploy: boolean;
   /** Overrides of the commands each step runs (argv arrays). */
   commands: { migrate?: Command; rebuild?: Command; restore?: Command; backup?: Command };
+  /** restore_migrate: where the dumps are; the newest file matching `pattern` is restored. */
+  restore?: { backupDir: string; pattern: string; jobs?: number; maxAgeHours?: number };
 }
 
 export interface HealthCheckConfig {

@@ -178,9 +178,15 @@ export function knownKeysAt(schema: AnySchema, path: readonly PathSegment[]): st
   return [...keys];
 }
 
+/** A key present in the file that Fraisier loads but does not act on, and why when that is worth saying. */
+export interface UnusedKey {
+  path: string;
+  note?: string;
+}
+
 /** Key paths present in the data that Fraisier loads but does not act on yet. */
-export function unusedKeys(data: unknown): string[] {
-  const found: string[] = [];
+export function unusedKeys(data: unknown): UnusedKey[] {
+  const found: UnusedKey[] = [];
   const walk = (schema: AnySchema, value: unknown, path: PathSegment[]) => {
     if (value === null || typeof value !== 'object') return;
     for (const candidate of schemasAt(schema, [])) {
@@ -189,8 +195,11 @@ export function unusedKeys(data: unknown): string[] {
         for (const [key, child] of Object.entries(value)) {
           const childSchema = def.shape?.[key];
           if (!childSchema || child === undefined) continue;
-          if ((childSchema as z.ZodType).description === UNUSED_DESCRIPTION) found.push(formatPath([...path, key]));
-          else walk(childSchema, child, [...path, key]);
+          const description = (childSchema as z.ZodType).description;
+          if (description?.startsWith(UNUSED_DESCRIPTION)) {
+            const note = description.slice(UNUSED_DESCRIPTION.length).trim();
+            found.push({ path: formatPath([...path, key]), ...(note ? { note } : {}) });
+          } else walk(childSchema, child, [...path, key]);
         }
         return;
       }

@@ -62,6 +62,11 @@ export interface ExpandOptions {
    * value unavailable instead of being a problem: secrets, when the configuration is loaded to read.
    */
   defer?: (path: readonly PathSegment[], inUrlPassword: boolean) => boolean;
+  /**
+   * Whether a ${VAR} unset at `path` is left as written: values that a shell or systemd reads
+   * later, with its own variables (${CREDENTIALS_DIRECTORY}, ${DATABASE_URL} in a hook...).
+   */
+  passThrough?: (path: readonly PathSegment[]) => boolean;
 }
 
 /** A ${VAR} (or !envvar) left unset where that was allowed: its value is unavailable. */
@@ -75,6 +80,8 @@ export interface Expansion {
   problems: ConfigProblem[];
   /** Values that stay unavailable (options.defer); the value left in the document is meaningless. */
   unset: UnsetReference[];
+  /** ${VAR}s left as written for systemd or the shell (options.passThrough). */
+  leftAsWritten: UnsetReference[];
 }
 
 const REFERENCE = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*))?\}/g;
@@ -87,6 +94,7 @@ const REFERENCE = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*))?\}/g;
 export function expandEnv(source: YamlSource, env: Record<string, string | undefined>, options: ExpandOptions = {}): Expansion {
   const problems: ConfigProblem[] = [];
   const unset: UnsetReference[] = [];
+  const leftAsWritten: UnsetReference[] = [];
   /** An unset variable: a problem, or recorded when the value may stay unavailable. */
   const missing = (path: PathSegment[], node: Scalar, variable: string, inPassword: boolean, message: string) => {
     const line = lineOfNode(source, node);
@@ -117,6 +125,11 @@ export function expandEnv(source: YamlSource, env: Record<string, string | undef
         const value = env[name!];
         if (op === ':-' && (value === undefined || value === '')) return fallback ?? '';
         if (op === '-' && value === undefined) return fallback ?? '';
+        if (value === undefined && options.passThrough?.(path)) {
+          const line = lineOfNode(source, node);
+          leftAsWritten.push({ path, variable: name!, ...(line ? { line } : {}) });
+          return match;
+        }
         if (value === undefined) {
           missing(path, node, name!, inUrlPassword(original, offset), `environment variable ${name} is not set (write \${${name}:-default} to give a default)`);
           return '';
@@ -127,7 +140,7 @@ export function expandEnv(source: YamlSource, env: Record<string, string | undef
       node.value = single && node.type === 'PLAIN' ? retype(expanded) : expanded;
     },
   });
-  return { problems, unset };
+  return { problems, unset, leftAsWritten };
 }
 
 function retype(value: string): string | number | boolean {

@@ -45,6 +45,6 @@ export function planDeployment(fraise: FraiseConfig, env: EnvironmentConfig, kin
 export function migrates(env: EnvironmentConfig): boolean {
   const db = env.database;
   if (!db) return false;
-  if (db.commands.migrate || db.commands.rebuild || db.commands.restore) return true;
+  if (db.commands.migrate || db.commands.rebuild || db.commands.restore || db.restore) return true;
   return db.confitureConfig !== undefined || db.type === 'postgresql' || db.type === 'postgres';
 }

@@ -37,7 +37,7 @@ export function verifyDelivery(resolved: ResolvedProvider, context: Omit<VerifyC
   if (secrets.all.length === 0) {
     const hint = resolved.custom
       ? `give the registered provider its secrets, or a fraise with git.provider: ${name} its git.webhook_secret`
-      : `set git.${name}.${name === 'gitlab' ? 'secret_token' : 'webhook_secret'}`;
+      : `set git.${name}.${name === 'gitlab' ? 'secret_token' : 'webhook_secret'} or FRAISIER_WEBHOOK_SECRET_${name.toUpperCase()}`;
     return { valid: false, reason: `no webhook secret is configured for ${name}: every ${name} delivery is refused (${hint})` };
   }
   let outcome: VerifyOutcome;

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
@@ -7,7 +7,7 @@ import { CLI_TIMEOUT, workdir, type Workdir } from './support.js';
 
 /*
  * Every command finds its configuration as `npm start` does: --config, $FRAISIER_CONFIG,
- * ./fraises.yaml, then the bundled example, and says on stderr (one line; stdout stays data)
+ * ./fraises.yaml, ./config/fraises.yaml, /opt/fraisier/fraises.yaml, then the bundled example, and says on stderr (one line; stdout stays data)
  * when it is the example. serve says it in its log too.
  */
 
@@ -64,6 +64,23 @@ describe('configuration discovery', { timeout: CLI_TIMEOUT }, () => {
     const missing = await runCli(['list'], { cwd: empty.path, env: { ...env, FRAISIER_CONFIG: join(empty.path, 'nope.yaml') } });
     expect(missing).toMatchObject({ code: 2, stdout: '' });
     expect(missing.stderr).toBe(`fraisier: ${join(empty.path, 'nope.yaml')}: 1 problem\n(file): cannot read ${join(empty.path, 'nope.yaml')}: no such file\n`);
+  });
+
+  it('then ./config/fraises.yaml (the Python Fraisier\'s place for it), after ./fraises.yaml', async () => {
+    const nested = workdir('fraisier-nested-');
+    try {
+      mkdirSync(join(nested.path, 'config'));
+      nested.file('config/fraises.yaml', OWN('nested', `sqlite:${join(nested.path, 'nested.db')}`));
+      const list = () => runCli(['list', '--json'], { cwd: nested.path, env });
+      const first = await list();
+      expect(first).toMatchObject({ code: 0, stderr: '' });
+      expect(JSON.parse(first.stdout).map((f: { name: string }) => f.name)).toEqual(['nested']);
+      nested.file('fraises.yaml', OWN('here', `sqlite:${join(nested.path, 'here.db')}`));
+      const second = await list();
+      expect(JSON.parse(second.stdout).map((f: { name: string }) => f.name)).toEqual(['here']);
+    } finally {
+      nested.dispose();
+    }
   });
 
   it('serve, without --example-fallback, serves the example and says so on stderr and in its log', async () => {

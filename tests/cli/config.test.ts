@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
-import { CLI_ARGS, runCli } from '../setup/cli.js';
+import { CLI_ARGS, runCli, startServer } from '../setup/cli.js';
 import { CLI_TIMEOUT, ANSI, lines, workdir, type Workdir } from './support.js';
 
 /*
@@ -147,7 +147,7 @@ describe('fraisier init, config and db', { timeout: CLI_TIMEOUT }, () => {
     const report = JSON.parse(result.stdout);
     expect(report).toMatchObject({ valid: true, fraises: 1, environments: 2, errors: [], unused: ['fraises.my_api.environments.production.smoke_tests'] });
     const warnings = report.warnings.map((w: { path: string; message: string }) => `${w.path}: ${w.message}`);
-    expect(warnings).toContain('git.gitlab: no webhook secret: gitlab deliveries are refused; set git.gitlab.secret_token');
+    expect(warnings).toContain('git.gitlab: no webhook secret: gitlab deliveries are refused; set git.gitlab.secret_token (or FRAISIER_WEBHOOK_SECRET_GITLAB)');
     expect(warnings.some((w: string) => w.startsWith('git.github:'))).toBe(false);
     expect(warnings).toContain(
       'fraises.my_api.environments.staging.target.provider: target provider "coolify" is not available in this Fraisier: deployments of my_api/staging will fail (available: bare-metal, docker-compose)',
@@ -159,6 +159,64 @@ describe('fraisier init, config and db', { timeout: CLI_TIMEOUT }, () => {
     expect(text.code).toBe(0);
     expect(text.stdout).toContain('Loaded but not used by this version of Fraisier:\n  - fraises.my_api.environments.production.smoke_tests\n');
     expect(text.stdout).not.toContain('not reachable'); // only with --check-repositories
+  });
+
+  it('config validate on the Python Fraisier\'s examples: ${VAR}s left for systemd/the shell, unused keys with why, secrets from the environment', async () => {
+    const full = 'tests/fixtures/python-fraisier-full.yaml';
+    const noSecrets = { FRAISIER_WEBHOOK_SECRET: '', FRAISIER_WEBHOOK_SECRET_GITHUB: '' };
+    const text = await runCli(['config', 'validate', '--config', full], { env: { ...noSecrets, FRAISIER_WEBHOOK_SECRET: 'w'.repeat(32) } });
+    expect(text).toMatchObject({ code: 0, stderr: '' });
+    expect(text.stdout).toContain(
+      [
+        'Left for systemd/the shell (not set here, kept as written):',
+        '  - fraises.orchard_api.environments.production.service.exec_start_pre[0]: ${CREDENTIALS_DIRECTORY} (line 116)',
+        '  - fraises.orchard_api.environments.production.service.exec_start_pre[0]: ${RUNTIME_DIRECTORY} (line 116)',
+        '  - fraises.orchard_api.environments.production.service.environment.CACHE_DIR: ${CACHE_DIRECTORY} (line 122)',
+        '  - fraises.orchard_backup.environments.production.jobs.offsite.command[2]: ${BACKUP_DIR} (line 175)',
+        '',
+      ].join('\n'),
+    );
+    expect(text.stdout).toContain('\n  - fraises.orchard_api.environments.staging.database.restore.target_owner: Restore with database.restore_command to change owners after the restore.\n');
+    expect(text.stdout).toContain('\n  - fraises.orchard_api.environments.production.service\n');
+
+    // What Fraisier reads itself still needs its variable: the secret's key is named.
+    const refused = await runCli(['config', 'validate', '--config', full]);
+    expect(refused.code).toBe(2);
+    expect(lines(refused.stdout)).toContain('  ✗ git.github.webhook_secret: environment variable FRAISIER_WEBHOOK_SECRET is not set (line 10)');
+
+    // The Django example names no secret: the providers take theirs from the environment.
+    const django = await runCli(['config', 'validate', '--config', 'tests/fixtures/python-fraisier-django.yaml', '--json'], {
+      env: { ...noSecrets, FRAISIER_WEBHOOK_SECRET: 'generic-secret', FRAISIER_WEBHOOK_SECRET_GITHUB: 'github-secret' },
+    });
+    expect(django.code).toBe(0);
+    const report = JSON.parse(django.stdout);
+    expect(report.warnings).toEqual([]);
+    expect(report.webhookSecretsFromEnv).toEqual({
+      github: ['FRAISIER_WEBHOOK_SECRET_GITHUB'],
+      gitlab: ['FRAISIER_WEBHOOK_SECRET'],
+      gitea: ['FRAISIER_WEBHOOK_SECRET'],
+      bitbucket: ['FRAISIER_WEBHOOK_SECRET'],
+    });
+    expect(report.leftForSystemdOrShell).toContainEqual({ path: 'fraises.web.environments.production.database.hooks.audit.signing_key', variable: 'AUDIT_SIGNING_KEY', line: 39 });
+    expect(django.stdout).not.toContain('github-secret');
+  });
+
+  it('serve says at start which keys it does not use (and why), which ${VAR}s it left for systemd/the shell, and where webhook secrets came from', async () => {
+    const server = await startServer(['--config', 'tests/fixtures/python-fraisier-django.yaml', '--database', `sqlite:${join(dir.path, 'serve.db')}`], {
+      env: { FRAISIER_WEBHOOK_SECRET: 'generic-secret-from-env', FRAISIER_WEBHOOK_SECRET_GITHUB: '' },
+    });
+    try {
+      const logged = server.output().split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line));
+      const hooks = 'fraises.web.environments.production.database.hooks';
+      expect(logged).toContainEqual(expect.objectContaining({ msg: 'configuration keys loaded but not used by this version', keys: [hooks] }));
+      expect(logged).toContainEqual(
+        expect.objectContaining({ msg: 'unset ${VAR}s left as written for systemd/the shell', keys: expect.arrayContaining([`${hooks}.audit.signing_key: \${AUDIT_SIGNING_KEY}`]) }),
+      );
+      expect(logged).toContainEqual(expect.objectContaining({ msg: 'webhook secrets from the environment', provider: 'github', variables: ['FRAISIER_WEBHOOK_SECRET'] }));
+      expect(server.output()).not.toContain('generic-secret-from-env');
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
   });
 
   it('config show prints the resolved configuration with every secret masked, as YAML or JSON', async () => {

@@ -89,7 +89,6 @@ describe('the Python Fraisier dialect', () => {
         'notifications',
         'hooks',
         'ship',
-        'fraises.shop_api.environments.staging.database.restore',
         'environments.production.notifications',
       ]),
     );

@@ -1,10 +1,15 @@
 import { execFileSync } from 'node:child_process';
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createRunner } from '../../src/exec/runner.js';
+import { runFileOperation } from '../../src/providers/local-files.js';
 import { parseConfig } from '../../src/config/load.js';
 import { addWorktree, cloneMirror, fetchCommit, isAncestor, lsRemote, parseLsRemote } from '../../src/git/commands.js';
 import { isSafeRefName, matchesGlob, refNameProblem } from '../../src/git/refs.js';
 import type { BareMetalTarget } from '../../src/config/target-schemas.js';
-import { asUser, backupCommand, migrateCommands, serviceCommands } from '../../src/providers/bare-metal/commands.js';
+import { asUser, backupCommand, listBackups, migrateCommands, modificationTime, newestDump, serviceCommands } from '../../src/providers/bare-metal/commands.js';
 import { layoutOf, switchCurrent } from '../../src/providers/release/layout.js';
 import { remoteCommand, shellQuote, sshCommand } from '../../src/providers/host.js';
 
@@ -13,6 +18,40 @@ import { remoteCommand, shellQuote, sshCommand } from '../../src/providers/host.
 const env = (yaml: string) => parseConfig(`fraises:\n  a:\n    type: api\n    environments:\n      p:\n${yaml}`, { env: {} }).config.fraises[0]!.environments[0]!;
 /** The bare-metal settings of an environment, as the configuration loaded them. */
 const target = (yaml: string) => env(yaml).target.config as BareMetalTarget;
+
+describe('the dump restore_migrate restores', () => {
+  const runner = createRunner();
+  const dir = mkdtempSync(join(tmpdir(), 'fraisier-dumps-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('is the newest file matching the pattern, by modification time (listed by ls -1t, as on the host)', async () => {
+    const files: [string, number][] = [
+      ['shop_full_2026-11-19.dump', 3],
+      ['shop_full_2026-11-18.dump', 1], // named older, written last: it is the newest
+      ['shop_slim_2026-11-20.dump', 0],
+      ['notes.txt', 0],
+      ['shop_full_2026-11-20.dump.partial', 0],
+      ['.shop_full_2026-11-21.dump', 0], // an rsync still writing it
+    ];
+    const now = Date.now() / 1000;
+    for (const [name, hoursAgo] of files) {
+      writeFileSync(join(dir, name), name);
+      utimesSync(join(dir, name), now - hoursAgo * 3600, now - hoursAgo * 3600);
+    }
+    const listing = (await runner.run(listBackups(dir))).stdout;
+    expect(listBackups(dir)).toEqual(['ls', '-1t', '--', dir]);
+    expect(newestDump(dir, listing, 'shop_full_*.dump')).toBe(join(dir, 'shop_full_2026-11-18.dump'));
+    expect(newestDump(dir, listing, '*.dump')).toBe(join(dir, 'shop_slim_2026-11-20.dump'));
+    expect(newestDump(dir, listing, '*.sql')).toBeUndefined();
+    // The same answer from the in-process listing a local deployment uses.
+    const inProcess = (await runFileOperation(listBackups(dir))!).stdout;
+    expect(newestDump(dir, inProcess, 'shop_full_*.dump')).toBe(join(dir, 'shop_full_2026-11-18.dump'));
+    // restore.max_age_hours reads the dump's age on the host.
+    const newest = join(dir, 'shop_full_2026-11-18.dump');
+    expect(modificationTime(newest)).toEqual(['stat', '--format=%Y', '--', newest]);
+    expect(Number((await runner.run(modificationTime(newest))).stdout)).toBe(Math.floor(now - 3600));
+  });
+});
 
 describe('git commands', () => {
   it('put every outside value after --end-of-options', () => {
@@ -98,6 +137,13 @@ describe('releases and databases', () => {
       ['confiture', 'migrate', 'up', '--config', 'db/environments/staging.yaml', '--migrations-dir', 'db/m'],
     ]);
     expect(() => migrateCommands(db('          strategy: restore_migrate\n'), 's')).toThrow(/restore_command/);
+    // restore: block, no restore_command: pg_restore of the dump found, into database.name.
+    const restoring = db('          name: shop_staging\n          strategy: restore_migrate\n          restore:\n            backup_dir: /backup/prod\n            jobs: 4\n');
+    expect(migrateCommands(restoring, 'staging', '/backup/prod/shop-2026-11-20.dump')).toEqual([
+      ['pg_restore', '--clean', '--if-exists', '--no-owner', '--no-acl', '--jobs=4', '--dbname=shop_staging', '--', '/backup/prod/shop-2026-11-20.dump'],
+      ['confiture', 'migrate', 'up', '--config', 'db/environments/staging.yaml'],
+    ]);
+    expect(() => migrateCommands(restoring, 'staging')).toThrow('no dump to restore from /backup/prod');
     expect(backupCommand(db('          name: shop\n'), layout, '2026-11-21T10-00-00-000Z')).toEqual({
       command: ['pg_dump', '--format=custom', '--file=/srv/api/shared/backups/shop-2026-11-21T10-00-00-000Z.dump', '--', 'shop'],
       file: '/srv/api/shared/backups/shop-2026-11-21T10-00-00-000Z.dump',

@@ -391,7 +391,7 @@ for (const dialect of DIALECTS) {
         expect(answer.json).toEqual({
           accepted: false,
           code: 'INVALID_SIGNATURE',
-          message: 'no webhook secret is configured for github: every github delivery is refused (set git.github.webhook_secret)',
+          message: 'no webhook secret is configured for github: every github delivery is refused (set git.github.webhook_secret or FRAISIER_WEBHOOK_SECRET_GITHUB)',
         });
         expect(events).toBe(0);
       }

@@ -378,7 +378,7 @@ describe('verifying with the configured secrets (fail closed)', () => {
     const resolved = createGitProviderRegistry().resolve('github')!;
     expect(verifyDelivery(resolved, context, { all: [], provider: [] })).toEqual({
       valid: false,
-      reason: 'no webhook secret is configured for github: every github delivery is refused (set git.github.webhook_secret)',
+      reason: 'no webhook secret is configured for github: every github delivery is refused (set git.github.webhook_secret or FRAISIER_WEBHOOK_SECRET_GITHUB)',
     });
     const mine = custom(() => ({ valid: true, secret: 'anything' }));
     expect(verifyDelivery(mine, context, providerSecrets(config, mine))).toMatchObject({ valid: false, reason: expect.stringMatching(/^no webhook secret is configured for mine/) });

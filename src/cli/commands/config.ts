@@ -32,7 +32,7 @@ export function registerConfig(program: Command): void {
       const errors = error.problems.filter((p) => p.severity === 'error');
       const warnings = error.problems.filter((p) => p.severity === 'warning');
       if (dataFormat(flags)) printData(term, flags, { file: path, valid: false, errors: errors.map(problemJson), warnings: warnings.map(problemJson), unused: [] });
-      else printProblems(term, path, errors, warnings, []);
+      else printProblems(term, path, errors, warnings);
       throw silentExit(EXIT.USAGE);
     }
     const warnings = loaded.warnings.filter((w) => w.severity === 'warning');
@@ -41,12 +41,22 @@ export function registerConfig(program: Command): void {
     if (flags.checkRepositories) warnings.push(...(await unreachableRepositories(loaded.config, flags.timeout * 1000)));
     const counts = { fraises: loaded.config.fraises.length, environments: loaded.config.fraises.reduce((n, f) => n + f.environments.length, 0) };
     if (dataFormat(flags)) {
-      return printData(term, flags, { file: path, valid: true, ...counts, errors: [], warnings: warnings.map(problemJson), unused: loaded.unused });
+      return printData(term, flags, {
+        file: path,
+        valid: true,
+        ...counts,
+        errors: [],
+        warnings: warnings.map(problemJson),
+        unused: loaded.unused,
+        unusedNotes: loaded.unusedNotes,
+        leftForSystemdOrShell: loaded.leftAsWritten.map((u) => ({ path: u.path, variable: u.variable, line: u.line ?? null })),
+        webhookSecretsFromEnv: loaded.secretsFromEnv,
+      });
     }
     term.out(
       `${term.color.green('✓')} ${path}: valid (${counts.fraises} fraise${counts.fraises === 1 ? '' : 's'}, ${counts.environments} environment${counts.environments === 1 ? '' : 's'})`,
     );
-    printProblems(term, path, [], warnings, loaded.unused);
+    printProblems(term, path, [], warnings, loaded);
   });
 
   const show = config
@@ -78,7 +88,7 @@ function problemJson(p: ConfigProblem) {
   return { path: p.path, line: p.line ?? null, message: p.message };
 }
 
-function printProblems(term: Terminal, path: string, errors: ConfigProblem[], warnings: ConfigProblem[], unused: string[]): void {
+function printProblems(term: Terminal, path: string, errors: ConfigProblem[], warnings: ConfigProblem[], loaded?: LoadedConfig): void {
   const c = term.color;
   const at = (p: ConfigProblem) => `${p.path}: ${p.message}${p.line ? ` (line ${p.line})` : ''}`;
   if (errors.length) {
@@ -89,9 +99,17 @@ function printProblems(term: Terminal, path: string, errors: ConfigProblem[], wa
     term.out(`${warnings.length} warning${warnings.length === 1 ? '' : 's'}:`);
     for (const p of warnings) term.out(`  ${c.yellow('!')} ${at(p)}`);
   }
-  if (unused.length) {
+  if (!loaded) return;
+  if (loaded.unused.length) {
     term.out('Loaded but not used by this version of Fraisier:');
-    for (const key of unused) term.out(`  - ${key}`);
+    for (const key of loaded.unused) term.out(`  - ${key}${loaded.unusedNotes[key] ? `: ${loaded.unusedNotes[key]}` : ''}`);
+  }
+  if (loaded.leftAsWritten.length) {
+    term.out('Left for systemd/the shell (not set here, kept as written):');
+    for (const u of loaded.leftAsWritten) term.out(`  - ${u.path}: \${${u.variable}}${u.line ? ` (line ${u.line})` : ''}`);
+  }
+  for (const [provider, variables] of Object.entries(loaded.secretsFromEnv)) {
+    term.out(`git.${provider}: webhook secret${variables.length === 1 ? '' : 's'} from ${variables.join(', ')}`);
   }
 }
 

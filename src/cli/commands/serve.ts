@@ -38,7 +38,11 @@ export function registerServe(program: Command): void {
       }
       // Missing webhook secrets are summarised by the server itself once it listens.
       for (const warning of loaded.warnings) if (warning.code !== 'webhook-secret-missing') logger.warn(formatProblem(warning));
-      if (loaded.unused.length) logger.info({ keys: loaded.unused }, 'configuration keys loaded but not used by this version');
+      if (loaded.unused.length) logger.info({ keys: loaded.unused, notes: loaded.unusedNotes }, 'configuration keys loaded but not used by this version');
+      if (loaded.leftAsWritten.length) {
+        logger.info({ keys: loaded.leftAsWritten.map((u) => `${u.path}: \${${u.variable}}`) }, 'unset ${VAR}s left as written for systemd/the shell');
+      }
+      for (const [provider, variables] of Object.entries(loaded.secretsFromEnv)) logger.info({ provider, variables }, 'webhook secrets from the environment');
       const app = createApp({ config: loaded.config, logger });
       try {
         await app.start();

@@ -1,6 +1,7 @@
 import { posix } from 'node:path';
 import type { Command, DatabaseConfig } from '../../config/types.js';
 import type { BareMetalTarget } from '../../config/target-schemas.js';
+import { matchesGlob } from '../../git/refs.js';
 import type { Layout } from '../release/layout.js';
 
 /*
@@ -51,8 +52,12 @@ export function asUser(user: string | undefined, command: Command, envNames: rea
   return ['sudo', '-n', '-u', user, ...keep, '--', ...command];
 }
 
-/** The migration command for a database's strategy (confiture by default, as FraiseQL projects use). */
-export function migrateCommands(db: DatabaseConfig, environment: string): Command[] {
+/**
+ * The migration commands for a database's strategy (confiture by default, as FraiseQL projects
+ * use). restore_migrate restores `dump` first (see newestDump): with restore_command, which
+ * finds it in $FRAISIER_RESTORE_FILE, or else with pg_restore into database.name.
+ */
+export function migrateCommands(db: DatabaseConfig, environment: string, dump?: string): Command[] {
   const config = db.confitureConfig ?? `db/environments/${environment}.yaml`;
   const migrationsDir = db.migrationsDir ? ['--migrations-dir', db.migrationsDir] : [];
   const migrate = db.commands.migrate ?? ['confiture', 'migrate', 'up', '--config', config, ...migrationsDir];
@@ -60,12 +65,39 @@ export function migrateCommands(db: DatabaseConfig, environment: string): Comman
     case 'rebuild':
       return [db.commands.rebuild ?? ['confiture', 'build', '--env', environment]];
     case 'restore_migrate':
-      if (!db.commands.restore) throw new Error('strategy restore_migrate needs database.restore_command (how to restore the backup)');
-      return [db.commands.restore, migrate];
+      if (db.commands.restore) return [db.commands.restore, migrate];
+      if (!db.restore) throw new Error('strategy restore_migrate needs database.restore.backup_dir (where the dumps are) or database.restore_command');
+      if (!dump) throw new Error(`no dump to restore from ${db.restore.backupDir}`);
+      if (!db.name) throw new Error('restore_migrate restores into database.name: set it (or database.restore_command)');
+      return [restoreDump(db.name, dump, db.restore.jobs), migrate];
     case 'apply':
     case 'migrate':
       return [migrate];
   }
+}
+
+/** pg_restore of a custom-format dump over the database's current objects. */
+export function restoreDump(database: string, dump: string, jobs?: number): Command {
+  return ['pg_restore', '--clean', '--if-exists', '--no-owner', '--no-acl', ...(jobs && jobs > 1 ? [`--jobs=${jobs}`] : []), `--dbname=${database}`, '--', dump];
+}
+
+/** The files of a backup directory, newest first (by modification time). */
+export function listBackups(dir: string): Command {
+  return ['ls', '-1t', '--', dir];
+}
+
+/** A file's modification time, in seconds since the epoch (GNU stat). */
+export function modificationTime(path: string): Command {
+  return ['stat', '--format=%Y', '--', path];
+}
+
+/**
+ * The newest file of `listBackups`' output whose name matches the glob `pattern`. Hidden files
+ * (a transfer's `.name.dump.XXXX`) are skipped, as ls and the shell's globs skip them.
+ */
+export function newestDump(dir: string, listing: string, pattern: string): string | undefined {
+  const name = listing.split('\n').find((line) => line !== '' && !line.startsWith('.') && matchesGlob(line, pattern));
+  return name === undefined ? undefined : posix.join(dir, name);
 }
 
 /** A database dump before migrating: pg_dump in custom format unless a command is configured. */

@@ -15,7 +15,7 @@ import {
 } from '../provider.js';
 import { type Release, ReleaseSession } from '../release/session.js';
 import { ReleaseTarget } from '../release/target.js';
-import { asUser, backupCommand, migrateCommands, serviceCommands, type ServiceCommands } from './commands.js';
+import { asUser, backupCommand, listBackups, migrateCommands, modificationTime, newestDump, serviceCommands, type ServiceCommands } from './commands.js';
 
 /*
  * Bare metal: a server over SSH (or this machine), the code in a release directory per commit,
@@ -181,10 +181,49 @@ class Session extends ReleaseSession {
     if (env.database && migrates(env) && this.plan.includes('migrate')) {
       await this.step('migrate', `Migrating ${env.database.name ?? 'the database'} (${env.database.strategy})`);
       await this.touch();
-      for (const command of migrateCommands(env.database, env.name)) await this.runStep('migrate', command, release.path);
+      const dump = await this.restoreFile();
+      const commands = migrateCommands(env.database, env.name, dump);
+      // restore_command finds the dump here; pg_restore has it as its argument.
+      const restoreEnv = dump ? { FRAISIER_RESTORE_FILE: dump } : undefined;
+      for (const command of commands) await this.runStep('migrate', command, release.path, command === commands[0] ? restoreEnv : undefined);
       await this.log('Database migrated');
     }
     if (env.compile && this.plan.includes('compile')) await this.command('compile', env.compile, release.path);
+  }
+
+  /** restore_migrate with restore.backup_dir: the newest matching dump on the target's host. */
+  async restoreFile(): Promise<string | undefined> {
+    const db = this.ctx.env.database;
+    if (db?.strategy !== 'restore_migrate' || !db.restore) return undefined;
+    const { backupDir, pattern } = db.restore;
+    let listing: string;
+    try {
+      listing = (await this.run(listBackups(backupDir), { stepTimeoutSeconds: 60 })).stdout;
+    } catch (error) {
+      if (error instanceof DeploymentCancelled) throw error;
+      throw new DeployFailure(`migrate failed: cannot list the backups in ${backupDir}: ${(error as Error).message}`);
+    }
+    const dump = newestDump(backupDir, listing, pattern);
+    if (!dump) throw new DeployFailure(`migrate failed: no dump matching "${pattern}" in ${backupDir}`);
+    if (db.restore.maxAgeHours !== undefined) await this.checkDumpAge(dump, db.restore.maxAgeHours);
+    await this.log(`Restoring ${dump} (the newest "${pattern}" in ${backupDir})`);
+    return dump;
+  }
+
+  /** restore.max_age_hours: a dump older than that is refused rather than restored (a stalled backup job). */
+  async checkDumpAge(dump: string, maxAgeHours: number): Promise<void> {
+    let written: number;
+    try {
+      written = Number((await this.run(modificationTime(dump), { stepTimeoutSeconds: 60 })).stdout.trim());
+    } catch (error) {
+      if (error instanceof DeploymentCancelled) throw error;
+      throw new DeployFailure(`migrate failed: cannot tell how old ${dump} is: ${(error as Error).message}`);
+    }
+    const ageHours = (this.provider.clock().getTime() / 1000 - written) / 3600;
+    if (!Number.isFinite(ageHours)) throw new DeployFailure(`migrate failed: cannot tell how old ${dump} is`);
+    if (ageHours > maxAgeHours) {
+      throw new DeployFailure(`migrate failed: the newest dump ${dump} is ${ageHours.toFixed(1)} hours old, more than restore.max_age_hours (${maxAgeHours})`);
+    }
   }
 
   /** Runs a command whose output lines become progress messages (ETL scripts, jobs, custom steps). */

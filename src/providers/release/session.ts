@@ -238,10 +238,10 @@ export abstract class ReleaseSession {
     else await this.runStep(step, command, cwd);
   }
 
-  async runStep(step: string, command: Command, cwd: string): Promise<void> {
+  async runStep(step: string, command: Command, cwd: string, env?: Record<string, string>): Promise<void> {
     const started = Date.now();
     try {
-      await this.run(command, { cwd });
+      await this.run(command, { cwd, ...(env ? { env } : {}) });
     } catch (error) {
       if (error instanceof DeploymentCancelled) throw error;
       throw new DeployFailure(`${step} failed: ${(error as Error).message}`);
