@@ -61,7 +61,9 @@ const OPERATIONS: Record<string, Operation> = {
     const names = await readdir(at(dir!)).catch((error: unknown) => {
       throw new Failed(2, `ls: ${describe(error)}`);
     });
-    const times = await Promise.all(names.map(async (name) => [name, (await lstat(resolve(at(dir!), name))).mtimeMs] as const));
+    // ls without -a leaves out names starting with a dot.
+    const shown = names.filter((name) => !name.startsWith('.'));
+    const times = await Promise.all(shown.map(async (name) => [name, (await lstat(resolve(at(dir!), name))).mtimeMs] as const));
     return times
       .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
       .map(([name]) => name)

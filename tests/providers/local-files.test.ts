@@ -97,7 +97,7 @@ describe('file operations done in-process', () => {
   it('list releases newest first', async () => {
     await same(
       (root) => {
-        for (const [name, age] of [['old', 300], ['new', 10], ['mid', 100]] as const) {
+        for (const [name, age] of [['old', 300], ['new', 10], ['mid', 100], ['.hidden', 5]] as const) {
           const path = join(root, 'app', 'releases', name);
           mkdirSync(path, { recursive: true });
           const when = Date.now() / 1000 - age;
