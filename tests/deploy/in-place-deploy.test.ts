@@ -1,4 +1,5 @@
-import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, gql, type TestApp, testConfig } from '../setup/app.js';
@@ -154,6 +155,49 @@ ${helloEnvironment(repo, port, { layout: null, install: INSTALL })}`);
     expect(readFileSync(join(repo.appPath, 'installed'), 'utf8')).toBe(commits.A);
     expect(await stepsOf(t, deployment.id)).toEqual(['preflight', 'checkout', 'fetch', 'install', 'restart', 'health_check', 'done']);
     expect(readJson(join(repo.appPath, 'version.json'))).toMatchObject({ commit: commits.A, kind: 'rollback', previous_commit: commits.C, deployment_id: deployment.id });
+    expect(serviceCwd(pidFile())).toBe(repo.appPath);
+  });
+});
+
+describe.skipIf(await dialect.unavailable())('an app_path the Python Fraisier deployed', () => {
+  let t: TestApp;
+  let repo: ServiceRepo;
+  let port: number;
+  const pidFile = () => join(repo.appPath, '.fraisier', 'shared', 'app.pid');
+
+  beforeAll(async () => {
+    repo = createServiceRepo();
+    port = await freePort();
+    t = await start(`
+fraises:
+  hello:
+    type: api
+    environments:
+${helloEnvironment(repo, port, { layout: null, install: INSTALL })}`);
+  });
+  afterAll(async () => {
+    await t?.dispose();
+    try {
+      process.kill(Number(readFileSync(pidFile(), 'utf8')), 'SIGTERM');
+    } catch {
+      // not running
+    }
+    repo?.dispose();
+  });
+
+  it('takes it over: a broken first deployment goes back to the commit its version.json names (abbreviated), files it does not track stay', async () => {
+    const a = repo.commit('A');
+    // What the Python Fraisier left: the tree of A, its version.json (a short id), a virtualenv.
+    mkdirSync(join(repo.appPath, '.venv'), { recursive: true });
+    execFileSync('sh', ['-c', 'git -C "$1" archive HEAD | tar -x -C "$2"', 'extract', repo.path, repo.appPath]);
+    writeFileSync(join(repo.appPath, 'version.json'), JSON.stringify({ version: '1.0.0', commit: a.slice(0, 8), branch: 'main', environment: 'local' }));
+    writeFileSync(join(repo.appPath, '.venv', 'marker'), 'kept\n');
+    const b = repo.commit('B', { healthy: false });
+    const deployment = await deploy(t, 'hello', b);
+    expect(deployment).toMatchObject({ status: 'rolled_back' });
+    expect(await version(port)).toBe('A');
+    expect(readJson(join(repo.appPath, 'version.json'))).toMatchObject({ version: '1.0.0', commit: a, previous_commit: b, kind: 'rollback' });
+    expect(readFileSync(join(repo.appPath, '.venv', 'marker'), 'utf8')).toBe('kept\n');
     expect(serviceCwd(pidFile())).toBe(repo.appPath);
   });
 });

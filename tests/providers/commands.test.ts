@@ -132,7 +132,9 @@ describe('releases and databases', () => {
     });
     expect(JSON.parse(versionFileContent(version, 'not json')).commit).toBe(sha);
     expect(versionFileCommit(text)).toBe(sha);
-    expect(versionFileCommit('{"commit": "abc1234"}')).toBeNull();
+    expect(versionFileCommit('{"commit": "abc1234"}')).toBe('abc1234');
+    expect(versionFileCommit('{"commit": "abc12"}')).toBeNull();
+    expect(versionFileCommit('{"commit": "--help"}')).toBeNull();
     expect(versionFileCommit(undefined)).toBeNull();
     expect(readFile('/srv/api/version.json')).toEqual(['cat', '--', '/srv/api/version.json']);
     expect(writeFile('/srv/api/version.json')).toEqual(['sh', '-c', 'cat > "$1.fraisier-new" && mv -f -- "$1.fraisier-new" "$1"', 'fraisier-write', '/srv/api/version.json']);

@@ -33,6 +33,7 @@ export abstract class ReleaseSession {
   /** Whether this deployment moved `current` (in place: checked another commit out into app_path). */
   switched = false;
   #lock: HostLock | undefined;
+  #abbreviatedPrevious: string | null = null;
 
   constructor(
     readonly ctx: DeployContext,
@@ -121,7 +122,10 @@ export abstract class ReleaseSession {
       });
     }
     if (this.layout.kind === 'in_place') {
-      this.previousCommit = (await this.treeCommit()) ?? (ctx.previousVersion ? releaseCommit(ctx.previousVersion) : null);
+      const named = await this.treeCommit();
+      this.previousCommit = (named && isFullCommitSha(named) ? named : null) ?? (ctx.previousVersion ? releaseCommit(ctx.previousVersion) : null);
+      // An abbreviated id is resolved once the mirror has fetched (checkOutInPlace).
+      this.#abbreviatedPrevious = named && !isFullCommitSha(named) ? named : null;
       this.previousRelease = this.previousCommit ? this.layout.appPath : null;
     } else {
       this.previousRelease = await this.currentRelease();
@@ -241,6 +245,14 @@ export abstract class ReleaseSession {
    * on (a failure puts the previous commit back).
    */
   async checkOutInPlace(commit: string): Promise<Release> {
+    if (this.#abbreviatedPrevious) {
+      const resolved = await this.run(verifyCommit(this.layout.mirror, this.#abbreviatedPrevious)).catch(() => undefined);
+      if (resolved) {
+        this.previousCommit = resolved.stdout.trim();
+        this.previousRelease = this.layout.appPath;
+      }
+      this.#abbreviatedPrevious = null;
+    }
     await this.touch();
     this.switched = true;
     await this.run(checkoutInPlace(this.layout, commit), { env: GIT_ENV });

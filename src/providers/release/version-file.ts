@@ -52,10 +52,13 @@ export function versionFileContent(version: DeployedVersion, existing?: string):
   )}\n`;
 }
 
-/** The commit a version.json names, when it names a full one. */
+/**
+ * The commit a version.json names: a full id (Fraisier's), or an abbreviated one (the Python
+ * Fraisier wrote `git rev-parse --short`), which the mirror resolves.
+ */
 export function versionFileCommit(text: string | undefined): string | null {
   const commit = parseObject(text).commit;
-  return typeof commit === 'string' && /^[0-9a-f]{40,64}$/.test(commit) ? commit : null;
+  return typeof commit === 'string' && /^[0-9a-f]{7,64}$/.test(commit) ? commit : null;
 }
 
 function parseObject(text: string | undefined): Record<string, unknown> {
