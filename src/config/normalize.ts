@@ -276,6 +276,11 @@ function normalizeTarget(
       return { provider, config };
     }
     const { provider: _provider, ...settings } = result.data as Record<string, unknown>;
+    if (raw.layout) {
+      if (provider !== 'bare-metal') report('error', path, `layout applies to bare-metal targets, not ${provider}`, 'layout');
+      else if (settings.layout !== undefined && settings.layout !== raw.layout) report('error', path, `layout: ${raw.layout} disagrees with target.layout: ${String(settings.layout)}`, 'layout');
+      else settings.layout = raw.layout;
+    }
     return { provider, config: settings };
   }
   // The Python Fraisier's environments: bare metal, on the environment's server (or locally).
@@ -292,6 +297,8 @@ function normalizeTarget(
   if (raw.app_path) config.app_path = raw.app_path;
   if (raw.systemd_service) config.systemd_service = raw.systemd_service;
   if (raw.commands) config.commands = raw.commands;
+  // The Python Fraisier checked the commit out into app_path, where existing units run from.
+  config.layout = raw.layout ?? 'in_place';
   return { provider: 'bare-metal', config };
 }
 

@@ -239,6 +239,8 @@ const environment = z.strictObject({
   compile: commandBlock.optional(),
   steps: z.array(step).optional(),
   commands: serviceCommands.optional(),
+  /** in_place: the commit checked out into app_path (the Python Fraisier's way, its default); releases: releases/<commit> + current. */
+  layout: z.enum(['in_place', 'releases']).optional(),
   env: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
   notifications: unused(),
   service: service.optional(),

@@ -35,6 +35,8 @@ export const bareMetalTarget = z.strictObject({
   commands: serviceCommands.optional(),
   sudo: z.boolean().optional(),
   keep_releases: z.number().int().min(1).optional(),
+  /** releases/<commit> + current (the default here), or the commit checked out into app_path itself. */
+  layout: z.enum(['in_place', 'releases']).optional(),
 });
 
 /** Compose project names: what both `docker compose` and `docker-compose` accept. */

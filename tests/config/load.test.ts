@@ -100,7 +100,7 @@ describe('the Python Fraisier dialect', () => {
     const [staging, production] = api.environments;
     expect(staging!.target).toEqual({
       provider: 'bare-metal',
-      config: { host: 'staging.shop.internal', user: 'deployer', app_path: '/var/www/api.shop.staging', systemd_service: 'api.shop.staging.service' },
+      config: { host: 'staging.shop.internal', user: 'deployer', app_path: '/var/www/api.shop.staging', systemd_service: 'api.shop.staging.service', layout: 'in_place' },
     });
     expect(production!.target.config).toMatchObject({ host: 'prod-1.shop.internal', user: 'deployer', port: 2222, identity_file: '/etc/fraisier/id_ed25519' });
     expect(staging).toMatchObject({

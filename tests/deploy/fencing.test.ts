@@ -172,6 +172,7 @@ fraises:
         branch: main
         git_repo: ${repo.path}
         app_path: ${repo.appPath}
+        layout: releases  # in place, the checkout before the install already changes the target
         install: { command: [node, ${WAIT_FOR}, "${repo.scratch}/gate-{id}"] }
         steps: [{ name: hello, command: ["true"] }]
 `),

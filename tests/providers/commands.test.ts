@@ -6,11 +6,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createRunner } from '../../src/exec/runner.js';
 import { runFileOperation } from '../../src/providers/local-files.js';
 import { parseConfig } from '../../src/config/load.js';
+import type { ConfigError } from '../../src/config/problems.js';
 import { addWorktree, cloneMirror, fetchCommit, isAncestor, lsRemote, parseLsRemote } from '../../src/git/commands.js';
 import { isSafeRefName, matchesGlob, refNameProblem } from '../../src/git/refs.js';
 import type { BareMetalTarget } from '../../src/config/target-schemas.js';
 import { asUser, backupCommand, listBackups, migrateCommands, modificationTime, newestDump, serviceCommands } from '../../src/providers/bare-metal/commands.js';
-import { layoutOf, switchCurrent } from '../../src/providers/release/layout.js';
+import { checkoutInPlace, inPlaceHead, layoutOf, makeDirectories, switchCurrent } from '../../src/providers/release/layout.js';
+import { readFile, versionFileCommit, versionFileContent, writeFile } from '../../src/providers/release/version-file.js';
 import { remoteCommand, shellQuote, sshCommand } from '../../src/providers/host.js';
 
 /* Command lines are pure functions: asserted exactly, the way Kamal tests its commands. */
@@ -123,6 +125,76 @@ describe('releases and databases', () => {
       ['ln', '-sfn', '--', '/srv/api/releases/abc', '/srv/api/current.next'],
       ['mv', '-T', '--', '/srv/api/current.next', '/srv/api/current'],
     ]);
+  });
+
+  it('check a commit out into app_path itself in place, Fraisier\'s own files under .fraisier/', () => {
+    const inPlace = layoutOf('/srv/api/', 'in_place');
+    const sha = 'c'.repeat(40);
+    expect(inPlace).toMatchObject({ kind: 'in_place', appPath: '/srv/api', mirror: '/srv/api/.fraisier/repo.git', current: '/srv/api', shared: '/srv/api/.fraisier/shared' });
+    expect(inPlace.release(sha)).toBe('/srv/api');
+    expect(inPlace.lock('api', 'prod')).toBe(layout.lock('api', 'prod'));
+    expect(makeDirectories(inPlace)).toEqual(['mkdir', '-p', '--', '/srv/api/.fraisier/shared']);
+    expect(makeDirectories(layout)).toEqual(['mkdir', '-p', '--', '/srv/api/releases', '/srv/api/shared']);
+    expect(checkoutInPlace(inPlace, sha)).toEqual(['git', '--git-dir=/srv/api/.fraisier/repo.git', '--work-tree=/srv/api', 'checkout', '--quiet', '--force', '--detach', sha]);
+    expect(() => checkoutInPlace(inPlace, '--orphan=x')).toThrow(/not a full commit id/);
+    expect(inPlaceHead(inPlace)).toEqual(['git', '--git-dir=/srv/api/.fraisier/repo.git', 'rev-parse', '--verify', 'HEAD']);
+  });
+
+  it('write version.json over what the commit shipped in it, through a file beside it', () => {
+    const sha = 'd'.repeat(40);
+    const version = {
+      commit: sha,
+      branch: 'main',
+      environment: 'production',
+      fraise: 'api',
+      deploymentId: '42',
+      kind: 'deploy' as const,
+      previousCommit: null,
+      layout: 'in_place' as const,
+      deployedAt: new Date('2026-12-03T10:00:00.000Z'),
+    };
+    const text = versionFileContent(version, JSON.stringify({ version: '1.2.3', schema_hash: 'sha256:x', commit: 'old' }));
+    expect(JSON.parse(text)).toEqual({
+      version: '1.2.3',
+      schema_hash: 'sha256:x',
+      commit: sha,
+      branch: 'main',
+      timestamp: '2026-12-03T10:00:00.000Z',
+      deployed_at: '2026-12-03T10:00:00.000Z',
+      environment: 'production',
+      fraise: 'api',
+      deployment_id: '42',
+      kind: 'deploy',
+      previous_commit: null,
+      layout: 'in_place',
+      deployed_by: 'fraisier',
+    });
+    expect(JSON.parse(versionFileContent(version, 'not json')).commit).toBe(sha);
+    expect(versionFileCommit(text)).toBe(sha);
+    expect(versionFileCommit('{"commit": "abc1234"}')).toBe('abc1234');
+    expect(versionFileCommit('{"commit": "abc12"}')).toBeNull();
+    expect(versionFileCommit('{"commit": "--help"}')).toBeNull();
+    expect(versionFileCommit(undefined)).toBeNull();
+    expect(readFile('/srv/api/version.json')).toEqual(['cat', '--', '/srv/api/version.json']);
+    expect(writeFile('/srv/api/version.json')).toEqual(['sh', '-c', 'cat > "$1.fraisier-new" && mv -f -- "$1.fraisier-new" "$1"', 'fraisier-write', '/srv/api/version.json']);
+  });
+
+  it('load a layout: in place for the Python Fraisier\'s environments, releases for a target, as asked otherwise', () => {
+    expect(target('        app_path: /srv/a\n').layout).toBe('in_place');
+    expect(target('        app_path: /srv/a\n        layout: releases\n').layout).toBe('releases');
+    expect(target('        target: { provider: bare-metal, app_path: /srv/a }\n').layout).toBeUndefined();
+    expect(target('        layout: in_place\n        target: { provider: bare-metal, app_path: /srv/a }\n').layout).toBe('in_place');
+    expect(target('        target: { provider: bare-metal, app_path: /srv/a, layout: in_place }\n').layout).toBe('in_place');
+    const problems = (yaml: string) => {
+      try {
+        parseConfig(`fraises:\n  a:\n    type: api\n    environments:\n      p:\n${yaml}`, { env: {} });
+        return [];
+      } catch (error) {
+        return (error as ConfigError).problems.map((p) => p.message);
+      }
+    };
+    expect(problems('        layout: releases\n        target: { provider: bare-metal, app_path: /srv/a, layout: in_place }\n')).toContain('layout: releases disagrees with target.layout: in_place');
+    expect(problems('        layout: in_place\n        target: { provider: docker-compose, app_path: /srv/a }\n')).toContain('layout applies to bare-metal targets, not docker-compose');
   });
 
   it('migrate with confiture by default, or the configured commands', () => {

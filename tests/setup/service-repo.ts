@@ -110,6 +110,11 @@ export interface HelloEnvironmentOptions {
   env?: Record<string, string>;
   /** More keys of the environment (YAML, unindented), e.g. an `ssh:` block. */
   more?: string;
+  /**
+   * The `layout:` key (default `releases`, what most tests look at: releases/<commit> and
+   * `current`); null leaves it out, as a Python Fraisier configuration does (then `in_place`).
+   */
+  layout?: 'releases' | 'in_place' | null;
 }
 
 /**
@@ -124,7 +129,7 @@ export function helloEnvironment(repo: ServiceRepo, port: number, options: Hello
   return `      ${options.name ?? 'local'}:
         branch: main
         git_repo: ${repo.path}
-        app_path: ${repo.appPath}
+        app_path: ${repo.appPath}${options.layout === null ? '' : `\n        layout: ${options.layout ?? 'releases'}`}
         install:
           command: ${install}
         commands:

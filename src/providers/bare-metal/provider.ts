@@ -13,15 +13,23 @@ import {
   type HealthResult,
   type TargetContext,
 } from '../provider.js';
+import { GIT_ENV } from '../../git/commands.js';
+import { shortVersion } from '../../git/refs.js';
+import { checkoutInPlace, type LayoutKind } from '../release/layout.js';
 import { type Release, ReleaseSession } from '../release/session.js';
 import { ReleaseTarget } from '../release/target.js';
 import { asUser, backupCommand, listBackups, migrateCommands, modificationTime, newestDump, serviceCommands, type ServiceCommands } from './commands.js';
 
 /*
- * Bare metal: a server over SSH (or this machine), the code in a release directory per commit,
- * the service managed by systemd (or the environment's own commands). A failure after the
- * restart switches back to the previous release, restarts and checks it: ROLLED_BACK.
+ * Bare metal: a server over SSH (or this machine), the code in a release directory per commit
+ * (or checked out into app_path itself: the in_place layout), the service managed by systemd (or
+ * the environment's own commands). A failure after the restart switches back to the previous
+ * release (in place: checks the previous commit out again and reinstalls it), restarts and checks
+ * it: ROLLED_BACK.
  */
+
+/** What a release needs before it runs: a rollback that cannot reuse a kept release runs them too. */
+const PREPARE_STEPS = new Set(['install', 'build', 'backup', 'migrate', 'compile']);
 
 export class BareMetalProvider extends ReleaseTarget<BareMetalTarget> implements DeploymentProvider<BareMetalTarget> {
   readonly name = 'bare-metal';
@@ -35,10 +43,24 @@ export class BareMetalProvider extends ReleaseTarget<BareMetalTarget> implements
   }
 
   plan(fraise: FraiseConfig, env: EnvironmentConfig, kind: 'deploy' | 'rollback'): string[] {
+    // In place nothing is kept: every rollback checks its commit out and rebuilds it.
+    if (kind === 'rollback' && this.layoutKind(env) === 'in_place') return this.rebuildingRollbackPlan(fraise, env);
     const steps = planDeployment(fraise, env, kind);
     if (env.repository) return steps;
     // Without a repository there is nothing to fetch, install or build: commands run in app_path.
     return steps.filter((s) => s !== 'fetch' && s !== 'install' && s !== 'build');
+  }
+
+  /** A rollback's steps with what a deployment runs before the restart (install, build, migrate, ...). */
+  rebuildingRollbackPlan(fraise: FraiseConfig, env: EnvironmentConfig): string[] {
+    const prepare = this.plan(fraise, env, 'deploy').filter((step) => PREPARE_STEPS.has(step));
+    const steps = planDeployment(fraise, env, 'rollback');
+    const at = steps.indexOf('checkout') + 1;
+    return [...steps.slice(0, at), ...prepare, ...steps.slice(at)];
+  }
+
+  override layoutKind(env: EnvironmentConfig): LayoutKind {
+    return this.settingsOf(env).layout ?? 'releases';
   }
 
   async deploy(ctx: DeployContext): Promise<DeployOutcome> {
@@ -53,7 +75,8 @@ export class BareMetalProvider extends ReleaseTarget<BareMetalTarget> implements
   async #deploy(s: Session, ctx: DeployContext): Promise<DeployOutcome> {
     await s.preflight();
     const release = await s.fetch();
-    await s.prepare(release);
+    await s.prepareRelease(release);
+    await s.stamp(release, 'deploy');
     switch (ctx.fraise.type) {
       case 'etl':
         await s.activate(release.path, false);
@@ -82,6 +105,7 @@ export class BareMetalProvider extends ReleaseTarget<BareMetalTarget> implements
     try {
       await s.preflight();
       const release = await s.checkout(toVersion);
+      await s.stamp(release, 'rollback');
       await s.activate(release.path, ctx.fraise.type === 'api' || ctx.fraise.type === 'worker');
       if (ctx.fraise.type === 'api' || ctx.fraise.type === 'worker' || ctx.env.healthCheck) await s.healthGate(release);
       return { version: release.commit, health: 'healthy', details: { release: release.path, rollback: true } };
@@ -226,6 +250,52 @@ class Session extends ReleaseSession {
     }
   }
 
+  /**
+   * prepare, and in place, when it fails, the previous commit back in app_path (checked out and
+   * installed again: the service was not restarted, its next start must find what it ran).
+   */
+  async prepareRelease(release: Release): Promise<void> {
+    try {
+      await this.prepare(release);
+    } catch (error) {
+      const previous = this.previousCommit;
+      if (this.layout.kind !== 'in_place' || !this.switched || !previous) throw error;
+      const reason = (error as Error).message;
+      try {
+        await this.putTreeBack(previous, reason);
+      } catch (restoreError) {
+        throw new DeployFailure(`${reason}; putting ${shortVersion(previous)} back into ${this.layout.appPath} failed too: ${(restoreError as Error).message}`);
+      }
+      if (error instanceof DeploymentCancelled) throw error;
+      throw new DeployFailure(`${reason}; ${this.layout.appPath} holds ${shortVersion(previous)} again`);
+    }
+  }
+
+  /** version.json in the tree that is about to run (not without a repository: app_path is the user's own). */
+  async stamp(release: Release, kind: 'deploy' | 'rollback'): Promise<void> {
+    if (!this.ctx.env.repository) return;
+    await this.writeVersionFile(release.path, release.commit, kind, this.provider.clock());
+  }
+
+  /**
+   * In place: `commit` checked out into app_path again and installed and built as a deployment
+   * would, outside the deadline (a rollback after a timeout runs it too), version.json back.
+   */
+  async putTreeBack(commit: string, reason: string): Promise<void> {
+    const { env } = this.ctx;
+    await this.touch();
+    const options = { cwd: this.layout.appPath, env: { ...this.env, FRAISIER_COMMIT: commit, FRAISIER_ROLLBACK_REASON: reason }, timeoutMs: 600_000 };
+    await this.host.run(checkoutInPlace(this.layout, commit), { ...options, env: { ...options.env, ...GIT_ENV } });
+    const commands: Command[] = [];
+    if (env.install && this.plan.includes('install')) commands.push(asUser(env.install.user, env.install.command, Object.keys(options.env)));
+    if (env.build && this.plan.includes('build')) commands.push(env.build);
+    if (env.compile && this.plan.includes('compile')) commands.push(env.compile);
+    for (const command of commands) await this.host.run(command, options);
+    await this.writeVersionFile(this.layout.appPath, commit, 'rollback', this.provider.clock(), this.ctx.commit);
+    this.switched = false;
+    await this.log(`${this.layout.appPath} holds ${shortVersion(commit)} again${commands.length ? ' (installed again)' : ''}`);
+  }
+
   /** Runs a command whose output lines become progress messages (ETL scripts, jobs, custom steps). */
   async stream(step: string, command: Command, cwd: string, timeoutSeconds?: number): Promise<void> {
     await this.step(step, `Running ${command.join(' ')}`);
@@ -261,6 +331,15 @@ class Session extends ReleaseSession {
   }
 
   async revert(reason: string): Promise<void> {
+    if (this.layout.kind === 'in_place') {
+      const previous = this.previousCommit;
+      if (!previous || !this.switched) return;
+      await this.putTreeBack(previous, reason);
+      if (this.service.restart) {
+        await this.host.run(this.service.restart, { cwd: this.layout.appPath, env: { ...this.env, FRAISIER_COMMIT: previous, FRAISIER_ROLLBACK_REASON: reason }, timeoutMs: 300_000 });
+      }
+      return;
+    }
     const previous = this.previousRelease;
     if (!(await this.switchBack()) || !previous) return;
     if (this.service.restart) {
@@ -276,10 +355,16 @@ class Session extends ReleaseSession {
       await this.log(`Release ${version.slice(0, 12)} was kept: nothing to rebuild`);
       return kept;
     }
-    await this.log(`Release ${version.slice(0, 12)} was not kept: fetching and building it again`);
+    await this.log(
+      this.layout.kind === 'in_place'
+        ? `Checking ${version.slice(0, 12)} out into ${this.layout.appPath}: installing and building it again`
+        : `Release ${version.slice(0, 12)} was not kept: fetching and building it again`,
+    );
+    // The whole pipeline for it, as a deployment of it would run (install, build, migrate, ...).
+    this.plan = this.provider.rebuildingRollbackPlan(this.ctx.fraise, this.ctx.env);
     this.ctx.commit = version;
     const release = await this.fetch();
-    await this.prepare(release);
+    await this.prepareRelease(release);
     return release;
   }
 

@@ -6,7 +6,8 @@ import type { HostShell } from '../host.js';
 import { checkHealth } from '../../deploy/health-check.js';
 import { type DeployContext, DeployFailure, DeploymentCancelled, DeploymentSuperseded, RolledBackError } from '../provider.js';
 import { HostLock } from './host-lock.js';
-import { isDirectory, type Layout, listReleases, makeDirectories, readLink, removeWorktree, switchCurrent } from './layout.js';
+import { checkoutInPlace, inPlaceHead, isDirectory, type Layout, listReleases, makeDirectories, readLink, removeWorktree, switchCurrent } from './layout.js';
+import { readFile, versionFileCommit, versionFileContent, versionFilePath, writeFile } from './version-file.js';
 
 /*
  * One deployment's walk through its steps on one host, for targets that keep a release directory
@@ -25,15 +26,19 @@ export interface Release {
 export abstract class ReleaseSession {
   readonly deadline: number;
   #stepIndex = -1;
-  /** What `current` pointed at before this deployment (null: nothing ran). */
+  /** What `current` pointed at before this deployment (null: nothing ran); in place, app_path when it held a commit. */
   previousRelease: string | null = null;
-  /** Whether this deployment moved `current`. */
+  /** The commit that ran before this deployment, when known (what a rollback goes back to). */
+  previousCommit: string | null = null;
+  /** Whether this deployment moved `current` (in place: checked another commit out into app_path). */
   switched = false;
   #lock: HostLock | undefined;
+  #abbreviatedPrevious: string | null = null;
 
   constructor(
     readonly ctx: DeployContext,
-    readonly plan: string[],
+    /** The steps, for progress; a rollback that must rebuild its release runs more of them. */
+    public plan: string[],
     readonly host: HostShell,
     readonly layout: Layout,
   ) {
@@ -116,7 +121,53 @@ export abstract class ReleaseSession {
         throw new DeployFailure(`repository ${ctx.env.repository} is not reachable from ${this.host.description}: ${error.message}`);
       });
     }
-    this.previousRelease = await this.currentRelease();
+    if (this.layout.kind === 'in_place') {
+      const named = await this.treeCommit();
+      this.previousCommit = (named && isFullCommitSha(named) ? named : null) ?? (ctx.previousVersion ? releaseCommit(ctx.previousVersion) : null);
+      // An abbreviated id is resolved once the mirror has fetched (checkOutInPlace).
+      this.#abbreviatedPrevious = named && !isFullCommitSha(named) ? named : null;
+      this.previousRelease = this.previousCommit ? this.layout.appPath : null;
+    } else {
+      this.previousRelease = await this.currentRelease();
+      this.previousCommit = this.previousRelease ? releaseCommit(this.previousRelease) : null;
+    }
+  }
+
+  /** The commit the tree's version.json names (in place: what app_path holds), or null. */
+  async treeCommit(): Promise<string | null> {
+    const text = await this.run(readFile(versionFilePath(this.layout.appPath))).then(
+      (result) => result.stdout,
+      () => undefined,
+    );
+    return versionFileCommit(text);
+  }
+
+  /**
+   * Writes version.json into `tree` (what it holds, and which deployment put it there). Short
+   * file operations outside the deadline: a rollback after a timeout writes it too.
+   */
+  async writeVersionFile(tree: string, commit: string, kind: 'deploy' | 'rollback', at: Date, previousCommit = this.previousCommit): Promise<void> {
+    const { ctx } = this;
+    const path = versionFilePath(tree);
+    const existing = await this.host.run(readFile(path), { timeoutMs: 30_000 }).then(
+      (result) => result.stdout,
+      () => undefined,
+    );
+    const content = versionFileContent(
+      {
+        commit,
+        branch: ctx.branch,
+        environment: ctx.env.name,
+        fraise: ctx.fraise.name,
+        deploymentId: ctx.deploymentId,
+        kind,
+        previousCommit: previousCommit === commit ? null : previousCommit,
+        layout: this.layout.kind,
+        deployedAt: at,
+      },
+      existing,
+    );
+    await this.host.run(writeFile(path), { input: content, timeoutMs: 30_000 });
   }
 
   /** The release `current` points at, or null. */
@@ -176,6 +227,7 @@ export abstract class ReleaseSession {
     if (!verified) throw new DeployFailure(`commit ${commit} is not in ${repository}`);
     commit = verified.stdout.trim();
     await this.refuseOlder(commit);
+    if (this.layout.kind === 'in_place') return this.checkOutInPlace(commit);
     const path = this.layout.release(commit);
     if (!(await this.succeeds(isDirectory(path)))) {
       await this.run(pruneWorktrees(this.layout.mirror));
@@ -186,6 +238,29 @@ export abstract class ReleaseSession {
     this.ctx.commit = commit;
     await this.log(`Code updated (${commit.slice(0, 12)})`);
     return { commit, path };
+  }
+
+  /**
+   * The commit written into app_path itself, the running tree: a change of the target from here
+   * on (a failure puts the previous commit back).
+   */
+  async checkOutInPlace(commit: string): Promise<Release> {
+    if (this.#abbreviatedPrevious) {
+      const resolved = await this.run(verifyCommit(this.layout.mirror, this.#abbreviatedPrevious)).catch(() => undefined);
+      if (resolved) {
+        this.previousCommit = resolved.stdout.trim();
+        this.previousRelease = this.layout.appPath;
+      }
+      this.#abbreviatedPrevious = null;
+    }
+    await this.touch();
+    this.switched = true;
+    await this.run(checkoutInPlace(this.layout, commit), { env: GIT_ENV });
+    const head = await this.run(inPlaceHead(this.layout));
+    if (head.stdout.trim() !== commit) throw new DeployFailure(`${this.layout.appPath} holds ${head.stdout.trim()}, expected ${commit}`);
+    this.ctx.commit = commit;
+    await this.log(`Code updated in place (${commit.slice(0, 12)})`);
+    return { commit, path: this.layout.appPath };
   }
 
   /**
@@ -227,6 +302,8 @@ export abstract class ReleaseSession {
 
   /** The release of `version` if it was kept, else null (a rollback then fetches it again). */
   async keptRelease(version: string): Promise<Release | null> {
+    // In place nothing is kept: the one tree holds what runs now.
+    if (this.layout.kind === 'in_place') return null;
     const path = this.layout.release(version);
     return (await this.succeeds(isDirectory(path))) ? { commit: version, path } : null;
   }
@@ -329,15 +406,16 @@ export abstract class ReleaseSession {
     if (!previous || !this.switched) {
       throw new DeployFailure(`${reason}; no previous release to roll back to`, 'down', null);
     }
-    await this.ctx.reporter.step('rollback', 99, `${reason}: rolling back to ${shortRelease(previous)}`);
+    const label = this.previousCommit ? shortVersion(this.previousCommit) : shortRelease(previous);
+    await this.ctx.reporter.step('rollback', 99, `${reason}: rolling back to ${label}`);
     try {
       await this.revert(reason);
     } catch (error) {
       throw new DeployFailure(`${reason}; the rollback failed too: ${(error as Error).message}`, 'down', null);
     }
     const health = await this.checkHealth(false);
-    await this.log(health.ok ? `Rolled back to ${shortRelease(previous)}: healthy` : `Rolled back to ${shortRelease(previous)}: ${health.message}`);
-    throw new RolledBackError(reason, releaseCommit(previous), health.ok ? 'healthy' : 'down');
+    await this.log(health.ok ? `Rolled back to ${label}: healthy` : `Rolled back to ${label}: ${health.message}`);
+    throw new RolledBackError(reason, this.previousCommit, health.ok ? 'healthy' : 'down');
   }
 
   /** Points `current` at `releasePath` (a change of the target: the run must hold it). */
@@ -364,6 +442,7 @@ export abstract class ReleaseSession {
    * `onRemoved` cleans up what belonged to a removed release (its images). Never fails a deployment.
    */
   async pruneReleases(keep: number = DEFAULT_KEEP_RELEASES, onRemoved?: (commit: string) => Promise<void>): Promise<void> {
+    if (this.layout.kind === 'in_place') return;
     try {
       const listing = await this.run(listReleases(this.layout));
       const names = listing.stdout.split('\n').map((s) => s.trim()).filter(Boolean);

@@ -5,7 +5,7 @@ import type { CommandRunner } from '../../exec/runner.js';
 import { GIT_ENV, lsRemote, parseLsRemote } from '../../git/commands.js';
 import { type HostShell, type TargetHostSettings, targetShell } from '../host.js';
 import { type CheckRequest, type CheckResult, DeployFailure, loadedSettings } from '../provider.js';
-import { type Layout, layoutOf } from './layout.js';
+import { type Layout, type LayoutKind, layoutOf } from './layout.js';
 
 /** How long a dry run waits for the host to answer over SSH, and for the repository. */
 const HOST_TIMEOUT_MS = 10_000;
@@ -77,7 +77,12 @@ export abstract class ReleaseTarget<TSettings extends TargetHostSettings> {
     const appPath = env.appPath;
     if (!appPath) throw new DeployFailure(`${env.fraise}/${env.name}: no app_path: where should the releases go?`);
     // A relative app_path is relative to Fraisier's directory here, to the user's home over SSH.
-    return layoutOf(this.shellFor(env).remote || isAbsolute(appPath) ? appPath : resolve(appPath));
+    return layoutOf(this.shellFor(env).remote || isAbsolute(appPath) ? appPath : resolve(appPath), this.layoutKind(env));
+  }
+
+  /** Where the code goes under app_path: a release directory per commit unless the target says otherwise. */
+  layoutKind(_env: EnvironmentConfig): LayoutKind {
+    return 'releases';
   }
 }
 
