@@ -131,7 +131,7 @@ describe('scaffold output', () => {
     expect(byName(files, 'fraisier-api.shop.test@.service')).toContain('\nExecStart=/usr/local/bin/fraisier deploy shop_api production --config /etc/fraisier/fraises.yaml\n');
     expect(byName(files, 'shop-nightly.timer')).toContain('\nOnCalendar=*-*-* 02:30:00 UTC\nPersistent=true\nUnit=shop-nightly.service\n');
     expect(byName(files, 'shop-nightly.service')).toContain('\nExecStart=/usr/bin/env "REPORT=daily totals" /srv/shop-jobs/current/report.sh\n');
-    expect(byName(files, 'shop-weekdays.service')).toContain('\nExecStart=/srv/shop-jobs/current/bin/poll\n');
+    expect(byName(files, 'shop-weekdays.service')).toContain('\nExecStart=/srv/shop-jobs/bin/poll\n');
     expect(byName(files, 'shop-weekdays.timer')).toContain('\nOnCalendar=Mon..Fri *-*-* 09..17:00/20:00 UTC\n');
 
     expect(byName(files, 'shop')).toContain(
