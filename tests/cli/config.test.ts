@@ -177,7 +177,8 @@ describe('fraisier init, config and db', { timeout: CLI_TIMEOUT }, () => {
       ].join('\n'),
     );
     expect(text.stdout).toContain('\n  - fraises.orchard_api.environments.staging.database.restore.target_owner: Restore with database.restore_command to change owners after the restore.\n');
-    expect(text.stdout).toContain('\n  - fraises.orchard_api.environments.production.service\n');
+    // service: is read by fraisier scaffold: not unused.
+    expect(text.stdout).not.toContain('\n  - fraises.orchard_api.environments.production.service\n');
 
     // What Fraisier reads itself still needs its variable: the secret's key is named.
     const refused = await runCli(['config', 'validate', '--config', full]);
