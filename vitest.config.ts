@@ -12,6 +12,9 @@ export default defineConfig({
     include: ['tests/**/*.test.ts'],
     globalSetup: ['tests/setup/build-once.ts'],
     pool: 'forks',
+    // Vitest's default is one worker per core but one; most files here wait on processes, Docker,
+    // sshd or the databases rather than compute, and three at once halve the run on 2 cores.
+    maxWorkers: 3,
     testTimeout: 30_000,
     hookTimeout: 60_000,
     teardownTimeout: 30_000,
