@@ -19,10 +19,13 @@ export interface JsonFlag {
   output?: OutputFormat;
 }
 
+/** Where a command looks for its configuration when --config is not given (config/load.ts findConfigFile). */
+export const CONFIG_SEARCH = '$FRAISIER_CONFIG, ./fraises.yaml, ./config/fraises.yaml, /opt/fraisier/fraises.yaml, the bundled example';
+
 /** --config / --database (local mode), --url / --token (remote mode). */
 export function addModeOptions(command: Command): Command {
   return command
-    .option('-c, --config <file>', 'configuration file, local mode (default: $FRAISIER_CONFIG, ./fraises.yaml, the bundled example)')
+    .option('-c, --config <file>', `configuration file, local mode (default: ${CONFIG_SEARCH})`)
     .option('--database <url>', 'store URL, local mode (default: fraisier.database, $FRAISIER_DATABASE_URL)')
     .addOption(new Option('--url <url>', 'a running server: remote mode (default: $FRAISIER_URL)'))
     .addOption(new Option('--token <token>', 'API token for --url (default: $FRAISIER_TOKEN)'));

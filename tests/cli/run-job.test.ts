@@ -62,7 +62,7 @@ describe('run-job locally (SQLite): the CLI runs the job', { timeout: CLI_TIMEOU
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const out = lines(result.stdout);
-    expect(out.slice(0, 2)).toEqual(['Running job cleanup of nightly → production (bare-metal)', '  deployment 1 · 1 steps: run:cleanup']);
+    expect(out.slice(0, 2)).toEqual(['Running job cleanup of nightly → production (bare-metal)', '  deployment 1 · 1 step: run:cleanup']);
     expect(out).toContain('  ✓ cleaned 3 files');
     expect(out).toContain('✓ Job cleanup successful!');
     expect(out.at(-1)).toBe('  Target:   bare-metal');

@@ -7,7 +7,7 @@ import { GIT_ENV, lsRemote } from '../../git/commands.js';
 import { firstLine } from '../client/errors.js';
 import { EXIT, silentExit } from '../exit-codes.js';
 import { createTerminal, loadYaml, printData, type Terminal } from '../output/terminal.js';
-import { addJsonOption, dataFormat, examples, integer, type JsonFlag } from '../options.js';
+import { addJsonOption, CONFIG_SEARCH, dataFormat, examples, integer, type JsonFlag } from '../options.js';
 
 export function registerConfig(program: Command): void {
   const config = program.command('config').description('check, show and describe the configuration file (fraises.yaml)');
@@ -15,7 +15,7 @@ export function registerConfig(program: Command): void {
   const validate = config
     .command('validate')
     .description('check the configuration: every problem with its key path and line, then warnings and keys not used yet')
-    .option('-c, --config <file>', 'configuration file (default: $FRAISIER_CONFIG, ./fraises.yaml, the bundled example)')
+    .option('-c, --config <file>', `configuration file (default: ${CONFIG_SEARCH})`)
     .option('--check-repositories', 'also check that every repository answers git ls-remote')
     .option('--timeout <seconds>', 'for --check-repositories: how long each repository may take (default 10)', integer('--timeout', 1, 600), 10);
   addJsonOption(validate);
@@ -62,7 +62,7 @@ export function registerConfig(program: Command): void {
   const show = config
     .command('show')
     .description('the configuration as Fraisier resolved it (defaults, ${VAR}s and FRAISIER_* applied), secrets masked')
-    .option('-c, --config <file>', 'configuration file (default: $FRAISIER_CONFIG, ./fraises.yaml, the bundled example)');
+    .option('-c, --config <file>', `configuration file (default: ${CONFIG_SEARCH})`);
   addJsonOption(show);
   examples(show, ['fraisier config show', 'fraisier config show --json | jq .settings.concurrency']);
   show.action(async (flags: JsonFlag & { config?: string }) => {

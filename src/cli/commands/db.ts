@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { Store } from '../../store/store.js';
 import { CliError, EXIT } from '../exit-codes.js';
 import { createTerminal, printData } from '../output/terminal.js';
-import { addJsonOption, dataFormat, examples, type JsonFlag } from '../options.js';
+import { addJsonOption, CONFIG_SEARCH, dataFormat, examples, type JsonFlag } from '../options.js';
 
 interface DbFlags extends JsonFlag {
   config?: string;
@@ -43,7 +43,7 @@ export function registerDb(program: Command): void {
 
 function addDbOptions(command: Command): Command {
   command
-    .option('-c, --config <file>', 'configuration file naming the store (default: $FRAISIER_CONFIG, ./fraises.yaml, the bundled example)')
+    .option('-c, --config <file>', `configuration file naming the store (default: ${CONFIG_SEARCH})`)
     .option('--database <url>', 'store URL (default: fraisier.database, $FRAISIER_DATABASE_URL)');
   return addJsonOption(command);
 }

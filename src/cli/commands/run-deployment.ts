@@ -74,7 +74,7 @@ function printHeader(term: Terminal, kind: OperationKind, d: DeploymentView, pla
   const verb = kind === 'rollback' ? 'Rolling back' : kind === 'job' ? `Running job ${d.job ?? ''} of` : 'Deploying';
   term.out(c.bold(`${verb} ${d.fraise} → ${d.environment} (${targetPath(d.target)})`));
   const commit = d.gitCommit ? `commit ${shortVersion(d.gitCommit)}` : d.gitBranch ? `head of ${d.gitBranch}` : undefined;
-  term.out(c.dim(`  deployment ${d.id}${commit ? ` · ${commit}` : ''} · ${plan.length} steps: ${plan.join(', ')}`));
+  term.out(c.dim(`  deployment ${d.id}${commit ? ` · ${commit}` : ''} · ${plan.length} step${plan.length === 1 ? '' : 's'}: ${plan.join(', ')}`));
   term.out();
 }
 

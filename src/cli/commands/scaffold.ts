@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { CliError, EXIT } from '../exit-codes.js';
 import { createTerminal } from '../output/terminal.js';
-import { examples } from '../options.js';
+import { CONFIG_SEARCH, examples } from '../options.js';
 
 interface ScaffoldFlags {
   config?: string;
@@ -22,7 +22,7 @@ export function registerScaffold(program: Command): void {
   const command = program
     .command('scaffold')
     .description('write the systemd units, nginx sites and sudoers entry of fraises.yaml (service:, nginx:, jobs with systemd_timer), for review or --install')
-    .option('-c, --config <file>', 'configuration file (default: $FRAISIER_CONFIG, ./fraises.yaml)')
+    .option('-c, --config <file>', `configuration file (default: ${CONFIG_SEARCH})`)
     .option('--output <dir>', 'where the files go for review (default: scaffold.output_dir, ./scaffold)')
     .option('--install', 'write them over the live files instead: /etc/systemd/system, /etc/nginx/sites-available (+ sites-enabled link), /etc/sudoers.d (0440)')
     .option('--root <dir>', 'with --install: the root the live paths are under', '/')

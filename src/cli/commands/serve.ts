@@ -1,12 +1,13 @@
 import { type Command, Option } from 'commander';
 import { formatProblem } from '../../config/problems.js';
 import { CliError, EXIT } from '../exit-codes.js';
+import { CONFIG_SEARCH } from '../options.js';
 
 export function registerServe(program: Command): void {
   program
     .command('serve')
     .description('run the server: GraphQL API, webhook endpoint, dispatcher and scheduler, in one process')
-    .option('-c, --config <file>', 'configuration file (default: $FRAISIER_CONFIG, ./fraises.yaml, the bundled example)')
+    .option('-c, --config <file>', `configuration file (default: ${CONFIG_SEARCH})`)
     .option('--host <host>', 'address to listen on (default: fraisier.listen, $FRAISIER_HOST, 127.0.0.1)')
     .option('-p, --port <port>', 'port to listen on (default: fraisier.listen, $FRAISIER_PORT, 8080)', parsePort)
     .option('--database <url>', 'store URL (default: fraisier.database, $FRAISIER_DATABASE_URL, sqlite:./fraisier.db)')

@@ -2,7 +2,7 @@ import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { CliError, EXIT, silentExit } from '../exit-codes.js';
 import { createTerminal, printData } from '../output/terminal.js';
-import { addJsonOption, dataFormat, examples, type JsonFlag } from '../options.js';
+import { addJsonOption, CONFIG_SEARCH, dataFormat, examples, type JsonFlag } from '../options.js';
 
 interface ValidateSetupFlags extends JsonFlag {
   config?: string;
@@ -15,7 +15,7 @@ export function registerValidateSetup(program: Command): void {
     .description("check each environment's host: app_path, repository, systemd unit, sudoers, database, nginx site (every problem, with what to do)")
     .argument('[fraise]', 'only this fraise')
     .argument('[environment]', 'only this environment')
-    .option('-c, --config <file>', 'configuration file (default: $FRAISIER_CONFIG, ./fraises.yaml)');
+    .option('-c, --config <file>', `configuration file (default: ${CONFIG_SEARCH})`);
   addJsonOption(command);
   examples(command, ['fraisier validate-setup', 'fraisier validate-setup my_api production', 'fraisier diagnose --json | jq ".checks[] | select(.status == \\"problem\\")"']);
   command.action(async (fraiseName: string | undefined, envName: string | undefined, flags: ValidateSetupFlags) => {
