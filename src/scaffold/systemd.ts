@@ -1,4 +1,6 @@
 import type { Command, EnvironmentConfig, FraiseConfig, JobConfig, ScaffoldSettings, ServiceUnitConfig } from '../config/types.js';
+import type { BareMetalTarget } from '../config/target-schemas.js';
+import { loadedSettings } from '../providers/provider.js';
 import { cronToOnCalendar } from './oncalendar.js';
 import { deploySocketPath, ScaffoldError } from './names.js';
 
@@ -85,7 +87,7 @@ function environmentLine(name: string, text: string, where: string): string {
 /** Where the deployed checkout is: app_path itself in place (the Python Fraisier's way), else app_path/current. */
 function deployedTree(env: EnvironmentConfig): string | undefined {
   if (!env.appPath) return undefined;
-  const inPlace = env.target.provider === 'bare-metal' && (env.target.config as { layout?: string }).layout === 'in_place';
+  const inPlace = env.target.provider === 'bare-metal' && loadedSettings<BareMetalTarget>(env).layout === 'in_place';
   return inPlace ? env.appPath : `${env.appPath}/current`;
 }
 

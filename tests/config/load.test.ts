@@ -6,16 +6,9 @@ import { parseConfig, loadConfigFile } from '../../src/config/load.js';
 import { ConfigError, formatProblem } from '../../src/config/problems.js';
 import { maskSecrets } from '../../src/config/secrets.js';
 import { github } from '../../src/webhooks/github.js';
+import { configErrors } from '../setup/config-errors.js';
 
-const errorsOf = (text: string, env: Record<string, string> = {}): string[] => {
-  try {
-    parseConfig(text, { env });
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems.filter((p) => p.severity === 'error').map(formatProblem);
-    throw error;
-  }
-  throw new Error('expected the configuration to be refused');
-};
+const errorsOf = configErrors;
 
 describe('the PRD dialect', () => {
   it('loads fraises.example.yaml with no environment variable set', () => {

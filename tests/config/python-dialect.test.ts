@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfigFile, parseConfig } from '../../src/config/load.js';
-import { ConfigError, formatProblem } from '../../src/config/problems.js';
+import { formatProblem } from '../../src/config/problems.js';
+import { configErrors } from '../setup/config-errors.js';
 
 /*
  * The Python Fraisier's configurations, modelled on its two examples (the complete one and the
@@ -13,15 +14,7 @@ const FULL = 'tests/fixtures/python-fraisier-full.yaml';
 const DJANGO = 'tests/fixtures/python-fraisier-django.yaml';
 const SECRET = 'a-webhook-secret-of-32-characters!';
 
-const errorsOf = (text: string, env: Record<string, string> = {}): string[] => {
-  try {
-    parseConfig(text, { env });
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems.filter((p) => p.severity === 'error').map(formatProblem);
-    throw error;
-  }
-  throw new Error('expected the configuration to be refused');
-};
+const errorsOf = configErrors;
 
 describe('the Python Fraisier\'s examples', () => {
   it('the complete example loads, its systemd and shell variables left as written and listed', () => {

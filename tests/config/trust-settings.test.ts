@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
-import { ConfigError, formatProblem } from '../../src/config/problems.js';
+import { configErrors } from '../setup/config-errors.js';
 
 /*
  * fraisier.allowed_origins and fraisier.allowed_hosts (and their variables): read into one
@@ -12,15 +12,7 @@ const FRAISES = 'fraises:\n  a:\n    type: worker\n    environments:\n      prod
 const withSettings = (lines: string) => `fraisier:\n${lines}${FRAISES}`;
 const settingsOf = (text: string, env: Record<string, string> = {}) => parseConfig(text, { env }).config.settings;
 
-const errorsOf = (text: string, env: Record<string, string> = {}): string[] => {
-  try {
-    parseConfig(text, { env });
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems.filter((p) => p.severity === 'error').map(formatProblem);
-    throw error;
-  }
-  throw new Error('expected the configuration to be refused');
-};
+const errorsOf = configErrors;
 
 describe('allowed origins and hosts', () => {
   it('are empty by default', () => {

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, gql, type TestApp, testConfig } from '../setup/app.js';
 import { waitForEnd } from '../setup/deployments.js';
 import { DIALECTS } from '../setup/dialects.js';
-import { createServiceRepo, freePort, helloEnvironment, type ServiceRepo } from '../setup/service-repo.js';
+import { createServiceRepo, freePort, helloConfig, helloEnvironment, type ServiceRepo } from '../setup/service-repo.js';
 
 /*
  * A Python Fraisier configuration moved over unchanged: env-level git_repo and app_path, no
@@ -59,15 +59,7 @@ describe.skipIf(await dialect.unavailable())('a Python Fraisier environment depl
   beforeAll(async () => {
     repo = createServiceRepo();
     port = await freePort();
-    t = await start(`
-fraisier:
-  lease: { ttl: 5s, heartbeat: 1s }
-  poll_interval: 1s
-fraises:
-  hello:
-    type: api
-    environments:
-${helloEnvironment(repo, port, { layout: null, install: INSTALL })}`);
+    t = await start(helloConfig(helloEnvironment(repo, port, { layout: null, install: INSTALL })));
   });
   afterAll(async () => {
     await t?.dispose();
@@ -281,15 +273,8 @@ describe.skipIf(await dialect.unavailable())('a rollback to a version whose rele
   beforeAll(async () => {
     repo = createServiceRepo();
     port = await freePort();
-    t = await start(`
-fraisier:
-  lease: { ttl: 5s, heartbeat: 1s }
-  poll_interval: 1s
-fraises:
-  hello:
-    type: api
-    environments:
-      local:
+    t = await start(
+      helloConfig(`      local:
         branch: main
         git_repo: ${repo.path}
         install:
@@ -311,7 +296,8 @@ fraises:
           interval: 0.1s
         env:
           PORT: "${port}"
-`);
+`),
+    );
   });
   afterAll(async () => {
     await t?.dispose();

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, gql, type TestApp, testConfig } from '../setup/app.js';
 import { waitForEnd } from '../setup/deployments.js';
 import { DIALECTS } from '../setup/dialects.js';
-import { createServiceRepo, freePort, helloEnvironment, type ServiceRepo } from '../setup/service-repo.js';
+import { createServiceRepo, freePort, helloConfig, helloEnvironment, type ServiceRepo } from '../setup/service-repo.js';
 
 /*
  * restore_migrate with the Python Fraisier's `restore:` block, deployed on this machine: the
@@ -25,15 +25,7 @@ function config(repo: ServiceRepo, port: number, backups: string, pattern: strin
   restore:
     backup_dir: ${backups}
     backup_pattern: "${pattern}"${maxAgeHours ? `\n    max_age_hours: ${maxAgeHours}` : ''}`;
-  return `
-fraisier:
-  lease: { ttl: 5s, heartbeat: 1s }
-  poll_interval: 1s
-fraises:
-  hello:
-    type: api
-    environments:
-${helloEnvironment(repo, port, { more })}`;
+  return helloConfig(helloEnvironment(repo, port, { more }));
 }
 
 for (const dialect of DIALECTS) {

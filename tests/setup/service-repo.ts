@@ -145,3 +145,16 @@ export function helloEnvironment(repo: ServiceRepo, port: number, options: Hello
           PORT: "${port}"${entries(options.env)}${more}
 `;
 }
+
+/** A configuration of one `api` fraise named hello with these environments (helloEnvironment's), its leases short enough for a test to see a dead holder. */
+export function helloConfig(environments: string): string {
+  return `
+fraisier:
+  lease: { ttl: 5s, heartbeat: 1s }
+  poll_interval: 1s
+fraises:
+  hello:
+    type: api
+    environments:
+${environments}`;
+}
