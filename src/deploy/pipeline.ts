@@ -8,6 +8,7 @@ import type { Catalog } from '../services/catalog.js';
 import { findPushOrigin } from '../store/deployment.repository.js';
 import type { ClaimedRun } from '../store/claim.repository.js';
 import type { Store } from '../store/store.js';
+import { type DeploymentControl, timedControl } from './control.js';
 import { type FenceGuard, ProgressRecorder } from './progress-recorder.js';
 
 /*
@@ -29,6 +30,8 @@ export interface RunGuard {
   instanceId?: string;
   onProcess?: DeployContext['onProcess'];
   killGraceMs?: number;
+  /** How an operator steers the run; without it, holds are timed only. */
+  control?: DeploymentControl;
 }
 
 export interface PipelineResult {
@@ -84,6 +87,7 @@ export class Pipeline {
         context: claimed.context,
         reporter,
         signal,
+        control: guard.control ?? timedControl(signal),
         touchTarget,
         ...(guard.fence ? { generation: guard.fence.generation } : {}),
         ...(guard.instanceId ? { instanceId: guard.instanceId } : {}),

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { EnvironmentConfig, FraiseConfig, JobConfig } from '../config/types.js';
+import type { DeploymentControl } from '../deploy/control.js';
 import type { HealthStatus } from '../model.js';
 
 /*
@@ -31,6 +32,8 @@ export interface DeployContext {
   reporter: ProgressReporter;
   /** Aborted on cancel: stop at the next step, kill the running command. */
   signal: AbortSignal;
+  /** Pause, resume and promote, as an operator asks them (strategies hold and check here). */
+  control: DeploymentControl;
   /**
    * Marks the point after which an interrupted deployment cannot simply be retried. Call it right
    * before every change of the target: it also checks that this run still holds the target

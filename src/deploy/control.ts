@@ -1,0 +1,47 @@
+import { DeploymentCancelled } from '../providers/provider.js';
+
+/*
+ * How an operator steers a running deployment between its phases: pause it, resume it, promote it
+ * (skip the remaining steps and pauses of a canary), besides cancelling it (the abort signal).
+ * Strategies call `hold` for a timed or indefinite pause and `checkpoint` at each phase boundary.
+ */
+
+export type HoldOutcome = 'elapsed' | 'resumed' | 'promoted';
+
+export interface DeploymentControl {
+  /**
+   * Holds the deployment (status PAUSED) for `ms` milliseconds, or until resumed or promoted when
+   * `ms` is null. Rejects with DeploymentCancelled when the deployment is cancelled meanwhile.
+   */
+  hold(message: string, ms: number | null): Promise<HoldOutcome>;
+  /** At a phase boundary: waits while an operator has paused the deployment. */
+  checkpoint(): Promise<void>;
+  /** Whether promote was asked: the remaining steps and pauses are skipped. */
+  readonly promoted: boolean;
+}
+
+/**
+ * A control no operator can reach (a run outside the dispatcher): a timed hold elapses, an
+ * indefinite one lasts until the deployment is cancelled, a checkpoint never waits.
+ */
+export function timedControl(signal: AbortSignal): DeploymentControl {
+  return {
+    promoted: false,
+    checkpoint: async () => {
+      if (signal.aborted) throw new DeploymentCancelled();
+    },
+    hold: (_message, ms) =>
+      new Promise<HoldOutcome>((resolve, reject) => {
+        if (signal.aborted) return reject(new DeploymentCancelled());
+        const timer = ms === null ? undefined : setTimeout(() => {
+          signal.removeEventListener('abort', onAbort);
+          resolve('elapsed');
+        }, ms);
+        const onAbort = () => {
+          if (timer) clearTimeout(timer);
+          reject(new DeploymentCancelled());
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+      }),
+  };
+}
