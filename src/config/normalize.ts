@@ -27,6 +27,7 @@ import {
   type ServiceUnitConfig,
   type TargetConfig,
 } from './types.js';
+import { normalizeStrategy } from './strategy.js';
 import { describeIssues, suggest } from './validate.js';
 import { lineOf, type YamlSource } from './yaml-source.js';
 
@@ -225,6 +226,9 @@ function normalizeEnvironment(
     if (raw.nginx.ssl_key && !raw.nginx.ssl_cert) report('error', [...path, 'nginx'], 'ssl_key needs ssl_cert too', 'ssl_key');
   }
 
+  const strategy = normalizeStrategy(raw.strategy, env, fraise.type, path, report);
+  if (strategy) env.strategy = strategy;
+
   for (const [jobName, rawJob] of Object.entries(raw.jobs ?? {})) {
     env.jobs.push(normalizeJob(jobName, rawJob, [...path, 'jobs', jobName], report));
   }
@@ -405,6 +409,13 @@ function mergeHealth(fraiseLevel: RawHealthCheck | undefined, envLevel: RawHealt
   if (raw.host) health.host = raw.host;
   if (raw.port) health.port = raw.port;
   if (raw.expect_status) health.expectStatus = raw.expect_status;
+  if (raw.watch !== undefined && toSeconds(raw.watch) > 0) {
+    health.watch = {
+      seconds: toSeconds(raw.watch),
+      intervalSeconds: raw.watch_interval !== undefined ? toSeconds(raw.watch_interval) : 5,
+      failures: raw.watch_failures ?? 1,
+    };
+  }
   return health;
 }
 

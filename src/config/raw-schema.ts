@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { FRAISE_TYPES, MIGRATION_STRATEGIES, SCOPES } from './types.js';
+import { FRAISE_TYPES, MIGRATION_STRATEGIES, PROXY_TYPES, SCOPES, STRATEGY_TYPES } from './types.js';
 
 /*
  * The shape of fraises.yaml as written, in both dialects (the PRD's and the Python Fraisier's).
@@ -57,6 +57,49 @@ const healthCheck = z.strictObject({
   retries: z.number().int().min(0).max(100).optional(),
   interval: duration.optional(),
   expect_status: z.number().int().min(100).max(599).optional(),
+  /** After a blue-green switch, the new slot is checked for this long; a failure switches back. */
+  watch: duration.optional(),
+  watch_interval: duration.optional(),
+  /** Consecutive failed checks in the watch window that switch back (default 1). */
+  watch_failures: z.number().int().min(1).max(100).optional(),
+});
+
+const PORT_ERROR = 'expected a port, 1 to 65535';
+const slotPort = z.number({ error: PORT_ERROR }).int({ error: PORT_ERROR }).min(1, { error: PORT_ERROR }).max(65535, { error: PORT_ERROR });
+const slotName = z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, {
+  error: 'expected a slot name of lowercase letters, digits, "-" or "_", starting with a letter (at most 32 characters)',
+});
+
+/**
+ * What switches traffic between slots: nginx (an upstream file rewritten, tested, reloaded) or a
+ * command of your own (HAProxy's socket, Caddy's API, a Traefik file) told the slots in variables.
+ */
+const proxy = z.strictObject({
+  type: z.enum(PROXY_TYPES),
+  /** nginx: the file holding the upstream block (absolute), included by the site. */
+  upstream_file: z.string().min(1).optional(),
+  /** nginx: the upstream block's name, as the site's proxy_pass names it. */
+  upstream: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, { error: 'expected an upstream name of letters, digits, ".", "_" or "-"' })
+    .optional(),
+  test: argv.optional(),
+  reload: argv.optional(),
+  /** nginx: its master's pid file, to see the reload applied (default /run/nginx.pid). */
+  pid_file: z.string().min(1).optional(),
+  /** command: run with FRAISIER_SLOT, FRAISIER_PORT and FRAISIER_UPSTREAMS set. */
+  switch: argv.optional(),
+});
+
+/** How a deployment replaces what runs: in place (recreate), or beside it (blue-green). */
+const strategy = z.strictObject({
+  type: z.enum(STRATEGY_TYPES),
+  slots: z.record(slotName, slotPort).optional(),
+  proxy: proxy.optional(),
+  /** Between the switch and the old slot's stop, for the requests it still answers. */
+  drain: duration.optional(),
+  /** The old slot keeps running after the switch: a rollback then only switches back. */
+  keep_previous: z.boolean().optional(),
 });
 
 /**
@@ -214,6 +257,7 @@ const environment = z.strictObject({
   jobs: z.record(z.string(), job).optional(),
   health_check: healthCheck.optional(),
   install: install.optional(),
+  strategy: strategy.optional(),
   // Python Fraisier dialect
   name: z.string().optional(),
   branch: z.string().optional(),
@@ -407,6 +451,7 @@ export type RawEnvironment = z.infer<typeof environment>;
 export type RawDatabase = z.infer<typeof database>;
 export type RawRestore = z.infer<typeof restore>;
 export type RawHealthCheck = z.infer<typeof healthCheck>;
+export type RawStrategy = z.infer<typeof strategy>;
 export type RawJob = z.infer<typeof job>;
 export type RawService = z.infer<typeof service>;
 export type RawNginx = z.infer<typeof nginx>;

@@ -20,6 +20,13 @@ export type Scope = (typeof SCOPES)[number];
 export const MIGRATION_STRATEGIES = ['apply', 'migrate', 'rebuild', 'restore_migrate'] as const;
 export type MigrationStrategy = (typeof MIGRATION_STRATEGIES)[number];
 
+/** recreate: the service restarted in place (the default); the others run the new release beside the old one. */
+export const STRATEGY_TYPES = ['recreate', 'blue-green', 'rolling', 'canary'] as const;
+export type StrategyType = (typeof STRATEGY_TYPES)[number];
+
+export const PROXY_TYPES = ['nginx', 'command'] as const;
+export type ProxyType = (typeof PROXY_TYPES)[number];
+
 /** An argv array: the program, then its arguments. Never a shell string. */
 export type Command = readonly string[];
 
@@ -122,7 +129,39 @@ export interface HealthCheckConfig {
   retries: number;
   intervalSeconds: number;
   expectStatus?: number;
+  /** After a switch of traffic, the new release is checked every intervalSeconds for seconds; `failures` in a row switch back. */
+  watch?: { seconds: number; intervalSeconds: number; failures: number };
 }
+
+/** One instance of the service beside the others, on its own port. */
+export interface SlotConfig {
+  name: string;
+  port: number;
+}
+
+export type ProxyConfig =
+  | {
+      type: 'nginx';
+      /** Absolute path of the file holding the upstream block. */
+      upstreamFile: string;
+      upstream: string;
+      test: Command;
+      reload: Command;
+      /** The master's pid file: the reload is seen applied when its workers are new ones. */
+      pidFile: string;
+    }
+  | { type: 'command'; switch: Command };
+
+export interface BlueGreenStrategy {
+  type: 'blue-green';
+  /** Two, in the order written: the first deployment goes to the first. */
+  slots: [SlotConfig, SlotConfig];
+  proxy: ProxyConfig;
+  drainSeconds: number;
+  keepPrevious: boolean;
+}
+
+export type StrategyConfig = { type: 'recreate' } | BlueGreenStrategy;
 
 export interface JobConfig {
   name: string;
@@ -225,6 +264,8 @@ export interface EnvironmentConfig {
   deploySocket?: string;
   service?: ServiceUnitConfig;
   nginx?: NginxSiteConfig;
+  /** How a deployment replaces what runs; absent: recreate (restarted in place). */
+  strategy?: StrategyConfig;
 }
 
 export interface FraiseGitConfig {
