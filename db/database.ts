@@ -99,6 +99,8 @@ export interface DeploymentProgressTable {
   progress: number;
   message: string | null;
   created_at: string;
+  /** JSON: TrafficShare[] on the events where the traffic moved, else null. */
+  traffic: string | null;
 }
 
 /** What runs where: one row per (fraise, environment). */

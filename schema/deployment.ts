@@ -1,4 +1,4 @@
-import type { Deployment, DeploymentProgress, DeploymentResult, DeploymentStats } from '../src/model.js';
+import type { Deployment, DeploymentProgress, DeploymentResult, DeploymentStats, TrafficShare } from '../src/model.js';
 import { MAX_LIST_LIMIT, MAX_PROGRESS_LIMIT } from '../src/services/queries.js';
 import { builder } from './builder.js';
 import { DeploymentStatusEnum, TriggerTypeEnum } from './enums.js';
@@ -8,6 +8,16 @@ import { DateTimeScalar } from './scalars.js';
 
 /* Deployment, DeploymentProgress, DeploymentStats, DeploymentResult; their queries and mutations. */
 
+export const TrafficShareRef = builder.objectRef<TrafficShare>('TrafficShare').implement({
+  description: 'A slot and the share of the requests it takes',
+  fields: (t) => ({
+    slot: t.exposeString('slot'),
+    port: t.exposeInt('port'),
+    version: t.exposeString('version', { nullable: true, description: 'The commit the slot runs' }),
+    weight: t.exposeInt('weight', { description: 'Share of the requests, 0..100' }),
+  }),
+});
+
 export const DeploymentProgressRef = builder.objectRef<DeploymentProgress>('DeploymentProgress').implement({
   fields: (t) => ({
     deploymentId: t.exposeID('deploymentId'),
@@ -16,6 +26,12 @@ export const DeploymentProgressRef = builder.objectRef<DeploymentProgress>('Depl
     message: t.exposeString('message', { nullable: true }),
     timestamp: t.field({ type: DateTimeScalar, resolve: (p) => p.timestamp }),
     sequence: t.exposeInt('sequence', { description: '1, 2, 3, ... per deployment, no gaps' }),
+    traffic: t.field({
+      type: [TrafficShareRef],
+      nullable: true,
+      description: 'Where the requests go from this event on, when the traffic moved here (a blue-green switch); null on other events',
+      resolve: (p) => p.traffic ?? null,
+    }),
   }),
 });
 

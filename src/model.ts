@@ -43,6 +43,16 @@ export interface Deployment {
   webhookEventId: string | null;
 }
 
+/** Where the requests go at one point of a deployment: a slot, its port, what it runs, its share. */
+export interface TrafficShare {
+  slot: string;
+  port: number;
+  /** The commit the slot runs (null: not known). */
+  version: string | null;
+  /** Share of the requests, 0..100. */
+  weight: number;
+}
+
 export interface DeploymentProgress {
   deploymentId: string;
   sequence: number;
@@ -51,6 +61,8 @@ export interface DeploymentProgress {
   progress: number;
   message: string | null;
   timestamp: string;
+  /** Set on the events where the traffic moved (a blue-green switch): where it goes from then on. */
+  traffic?: TrafficShare[];
 }
 
 export interface FraiseState {

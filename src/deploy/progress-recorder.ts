@@ -1,5 +1,5 @@
 import type { EventBus } from '../events/bus.js';
-import type { DeploymentProgress } from '../model.js';
+import type { DeploymentProgress, TrafficShare } from '../model.js';
 import type { ProgressReporter } from '../providers/provider.js';
 import { insertProgress } from '../store/progress.repository.js';
 import type { Store } from '../store/store.js';
@@ -50,7 +50,11 @@ export class ProgressRecorder implements ProgressReporter {
     return this.#emit(this.#step, this.#progress, message);
   }
 
-  #emit(step: string, progress: number, message: string | null): Promise<void> {
+  traffic(shares: TrafficShare[], message: string): Promise<void> {
+    return this.#emit(this.#step, this.#progress, message, shares.map((s) => ({ ...s })));
+  }
+
+  #emit(step: string, progress: number, message: string | null, traffic?: TrafficShare[]): Promise<void> {
     const next = this.#chain.then(async () => {
       const event: DeploymentProgress = {
         deploymentId: this.deploymentId,
@@ -59,6 +63,7 @@ export class ProgressRecorder implements ProgressReporter {
         progress,
         message,
         timestamp: this.now().toISOString(),
+        ...(traffic ? { traffic } : {}),
       };
       const recorded = await insertProgress(this.store.db, event, this.fence?.generation);
       if (!recorded) {

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { EnvironmentConfig, FraiseConfig, JobConfig } from '../config/types.js';
 import type { DeploymentControl } from '../deploy/control.js';
-import type { HealthStatus } from '../model.js';
+import type { HealthStatus, TrafficShare } from '../model.js';
 
 /*
  * A target provider runs fraises somewhere (a server over SSH, Docker Compose, a PaaS). The
@@ -15,6 +15,8 @@ export interface ProgressReporter {
   step(step: string, progress: number, message?: string): Promise<void>;
   /** A line of output or detail within the current step. */
   log(message: string): Promise<void>;
+  /** The traffic moved: where the requests go from now on, with a message saying so. */
+  traffic(shares: TrafficShare[], message: string): Promise<void>;
 }
 
 /** What a deployment knows when a provider runs it. */

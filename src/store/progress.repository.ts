@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { dialectOf } from '../../db/dialect.js';
-import type { DeploymentProgress } from '../model.js';
+import type { DeploymentProgress, TrafficShare } from '../model.js';
 import type { Db } from './store.js';
 
 /** Progress events of deployments, in sequence order. */
@@ -20,11 +20,11 @@ export async function findProgress(db: Db, deploymentId: number, sequence: numbe
 function selectProgress(db: Db, deploymentId: number) {
   return db
     .selectFrom('tb_deployment_progress')
-    .select(['fk_deployment', 'sequence', 'step', 'progress', 'message', 'created_at'])
+    .select(['fk_deployment', 'sequence', 'step', 'progress', 'message', 'created_at', 'traffic'])
     .where('fk_deployment', '=', deploymentId);
 }
 
-function toProgress(row: { fk_deployment: number; sequence: number; step: string; progress: number; message: string | null; created_at: string }): DeploymentProgress {
+function toProgress(row: { fk_deployment: number; sequence: number; step: string; progress: number; message: string | null; created_at: string; traffic: string | null }): DeploymentProgress {
   return {
     deploymentId: String(row.fk_deployment),
     sequence: Number(row.sequence),
@@ -32,6 +32,7 @@ function toProgress(row: { fk_deployment: number; sequence: number; step: string
     progress: Number(row.progress),
     message: row.message,
     timestamp: row.created_at,
+    ...(row.traffic ? { traffic: JSON.parse(row.traffic) as TrafficShare[] } : {}),
   };
 }
 
@@ -42,13 +43,14 @@ function toProgress(row: { fk_deployment: number; sequence: number; step: string
  * seen). Returns false when it was refused.
  */
 export async function insertProgress(db: Db, event: DeploymentProgress, fence?: number): Promise<boolean> {
+  const traffic = event.traffic ? JSON.stringify(event.traffic) : null;
   if (fence !== undefined) {
     const postgres = dialectOf(db) === 'postgres';
     // PostgreSQL types a bare parameter in a select list as text: integers are cast.
     const int = (value: number) => (postgres ? sql<number>`cast(${value} as integer)` : sql<number>`${value}`);
     const result = await db
       .insertInto('tb_deployment_progress')
-      .columns(['fk_deployment', 'sequence', 'step', 'progress', 'message', 'created_at'])
+      .columns(['fk_deployment', 'sequence', 'step', 'progress', 'message', 'created_at', 'traffic'])
       .expression(
         db
           .selectFrom('tb_deployment')
@@ -59,6 +61,7 @@ export async function insertProgress(db: Db, event: DeploymentProgress, fence?: 
             int(event.progress).as('progress'),
             sql<string | null>`${event.message}`.as('message'),
             sql<string>`${event.timestamp}`.as('created_at'),
+            sql<string | null>`${traffic}`.as('traffic'),
           ])
           .where('id', '=', Number(event.deploymentId))
           .where('status', '=', 'in_progress')
@@ -77,6 +80,7 @@ export async function insertProgress(db: Db, event: DeploymentProgress, fence?: 
       progress: event.progress,
       message: event.message,
       created_at: event.timestamp,
+      traffic,
     })
     .execute();
   return true;
