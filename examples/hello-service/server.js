@@ -1,16 +1,24 @@
 // A tiny HTTP service for deployment tests: it reports the version in ./VERSION, and its
-// /health answers 500 when ./UNHEALTHY exists in the release it runs from.
+// /health answers 500 when ./UNHEALTHY exists in the release it runs from, or, when
+// ./HEALTH_FAILS_AFTER holds a number N, from its (N+1)th check on (a release that passes its
+// first checks and fails later). It listens on FRAISIER_PORT (a blue-green slot's) or PORT, and
+// on SIGTERM answers what it is answering, then exits.
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 
 const version = readFileSync(new URL('./VERSION', import.meta.url), 'utf8').trim();
 const unhealthy = existsSync(new URL('./UNHEALTHY', import.meta.url));
-const port = Number(process.env.PORT);
+const failsAfterFile = new URL('./HEALTH_FAILS_AFTER', import.meta.url);
+const failsAfter = existsSync(failsAfterFile) ? Number(readFileSync(failsAfterFile, 'utf8')) : Infinity;
+const port = Number(process.env.FRAISIER_PORT ?? process.env.PORT);
+let checks = 0;
 
-createServer((request, response) => {
+const server = createServer((request, response) => {
   if (request.url === '/health') {
-    response.writeHead(unhealthy ? 500 : 200, { 'content-type': 'text/plain' });
-    response.end(unhealthy ? 'broken' : 'ok');
+    checks += 1;
+    const ok = !unhealthy && checks <= failsAfter;
+    response.writeHead(ok ? 200 : 500, { 'content-type': 'text/plain' });
+    response.end(ok ? 'ok' : 'broken');
   } else if (request.url === '/version') {
     response.writeHead(200, { 'content-type': 'text/plain' });
     response.end(version);
@@ -19,3 +27,9 @@ createServer((request, response) => {
     response.end();
   }
 }).listen(port, '127.0.0.1');
+
+process.on('SIGTERM', () => {
+  server.close(() => process.exit(0));
+  server.closeIdleConnections();
+  setTimeout(() => process.exit(0), 5_000).unref();
+});

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -74,11 +74,15 @@ export function createServiceRepo(): ServiceRepo {
     commit,
     head: () => git(path, 'rev-parse', 'HEAD'),
     dispose() {
-      // The service started by a deployment keeps running until stopped.
-      try {
-        execFileSync(join(path, 'bin', 'stop'), { env: { ...process.env, FRAISIER_SHARED_PATH: join(root, 'app', 'shared') } });
-      } catch {
-        // nothing to stop
+      // The service started by a deployment keeps running until stopped (one instance per slot under blue-green).
+      const shared = join(root, 'app', 'shared');
+      const pidFiles = existsSync(shared) ? readdirSync(shared).filter((name) => /^app.*\.pid$/.test(name)) : [];
+      for (const pidFile of pidFiles) {
+        try {
+          execFileSync(join(path, 'bin', 'stop'), { env: { ...process.env, FRAISIER_SHARED_PATH: shared, APP_PID_FILE: pidFile } });
+        } catch {
+          // nothing to stop
+        }
       }
       rmSync(root, { recursive: true, force: true });
     },
