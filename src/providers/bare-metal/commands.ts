@@ -108,3 +108,51 @@ export function backupCommand(db: DatabaseConfig, layout: Layout, stamp: string)
   return { command: ['pg_dump', '--format=custom', `--file=${file}`, '--', db.name], file };
 }
 
+
+/** A blue-green slot's service commands: each run with FRAISIER_SLOT and FRAISIER_PORT set. */
+export interface SlotCommands {
+  /** Starts the slot, or restarts it on its new release when it runs. */
+  restart: (slot: string) => Command;
+  stop: (slot: string) => Command;
+  status?: (slot: string) => Command;
+  logs?: (slot: string, lines: number) => Command;
+}
+
+/** systemd's template instance for a slot: hello (or hello.service, hello@) → hello@blue.service. */
+export function slotUnit(service: string, slot: string): string {
+  return `${service.replace(/\.service$/, '').replace(/@$/, '')}@${slot}.service`;
+}
+
+/**
+ * Per slot: systemd's template unit `<systemd_service>@<slot>.service`, or the environment's
+ * own commands (told the slot by FRAISIER_SLOT and FRAISIER_PORT); undefined when neither can
+ * start and stop a slot.
+ */
+export function slotCommands(config: BareMetalTarget): SlotCommands | undefined {
+  const service = config.systemd_service;
+  const sudo = config.sudo === true ? ['sudo', '-n'] : [];
+  const custom = config.commands ?? {};
+  const systemd = service !== undefined && config.service_manager !== 'none';
+  const restart = custom.restart ?? custom.start;
+  const commands: Partial<SlotCommands> = {};
+  if (systemd) {
+    commands.restart = (slot) => [...sudo, 'systemctl', 'restart', '--', slotUnit(service, slot)];
+    commands.stop = (slot) => [...sudo, 'systemctl', 'stop', '--', slotUnit(service, slot)];
+    commands.status = (slot) => ['systemctl', 'is-active', '--quiet', '--', slotUnit(service, slot)];
+    commands.logs = (slot, lines) => ['journalctl', '--unit', slotUnit(service, slot), '--lines', String(lines), '--no-pager', '--output', 'short-iso'];
+  }
+  if (restart) commands.restart = () => restart;
+  if (custom.stop) {
+    const stop = custom.stop;
+    commands.stop = () => stop;
+  }
+  if (custom.status) {
+    const status = custom.status;
+    commands.status = () => status;
+  }
+  if (custom.logs) {
+    const logs = custom.logs;
+    commands.logs = (_slot, lines) => [...logs, String(lines)];
+  }
+  return commands.restart && commands.stop ? (commands as SlotCommands) : undefined;
+}

@@ -1,6 +1,6 @@
 import { isAbsolute } from 'node:path';
 import { bareMetalTarget, type BareMetalTarget } from '../../config/target-schemas.js';
-import type { Command, EnvironmentConfig, FraiseConfig, JobConfig } from '../../config/types.js';
+import type { BlueGreenStrategy, Command, EnvironmentConfig, FraiseConfig, JobConfig } from '../../config/types.js';
 import { checkHealth } from '../../deploy/health-check.js';
 import { planDeployment, migrates } from '../../deploy/plan.js';
 import type { CommandRunner } from '../../exec/runner.js';
@@ -18,7 +18,11 @@ import { shortVersion } from '../../git/refs.js';
 import { checkoutInPlace, type LayoutKind } from '../release/layout.js';
 import { type Release, ReleaseSession } from '../release/session.js';
 import { ReleaseTarget } from '../release/target.js';
-import { asUser, backupCommand, listBackups, migrateCommands, modificationTime, newestDump, serviceCommands, type ServiceCommands } from './commands.js';
+import { BlueGreen } from '../../strategies/blue-green.js';
+import { strategyPlan } from '../../strategies/plan.js';
+import { asUser, backupCommand, listBackups, migrateCommands, modificationTime, newestDump, serviceCommands, type ServiceCommands, type SlotCommands, slotCommands } from './commands.js';
+import { BareMetalSlots, liveSlotOn, slotAction } from './slots.js';
+import { slotHealth, slotVariables } from '../../strategies/slots.js';
 
 /*
  * Bare metal: a server over SSH (or this machine), the code in a release directory per commit
@@ -45,7 +49,7 @@ export class BareMetalProvider extends ReleaseTarget<BareMetalTarget> implements
   plan(fraise: FraiseConfig, env: EnvironmentConfig, kind: 'deploy' | 'rollback'): string[] {
     // In place nothing is kept: every rollback checks its commit out and rebuilds it.
     if (kind === 'rollback' && this.layoutKind(env) === 'in_place') return this.rebuildingRollbackPlan(fraise, env);
-    const steps = planDeployment(fraise, env, kind);
+    const steps = strategyPlan(planDeployment(fraise, env, kind), env);
     if (env.repository) return steps;
     // Without a repository there is nothing to fetch, install or build: commands run in app_path.
     return steps.filter((s) => s !== 'fetch' && s !== 'install' && s !== 'build');
@@ -54,7 +58,7 @@ export class BareMetalProvider extends ReleaseTarget<BareMetalTarget> implements
   /** A rollback's steps with what a deployment runs before the restart (install, build, migrate, ...). */
   rebuildingRollbackPlan(fraise: FraiseConfig, env: EnvironmentConfig): string[] {
     const prepare = this.plan(fraise, env, 'deploy').filter((step) => PREPARE_STEPS.has(step));
-    const steps = planDeployment(fraise, env, 'rollback');
+    const steps = strategyPlan(planDeployment(fraise, env, 'rollback'), env);
     const at = steps.indexOf('checkout') + 1;
     return [...steps.slice(0, at), ...prepare, ...steps.slice(at)];
   }
@@ -92,11 +96,18 @@ export class BareMetalProvider extends ReleaseTarget<BareMetalTarget> implements
         if (ctx.env.healthCheck) await s.healthGate(release);
         return { version: release.commit, health: 'healthy', details: { release: release.path } };
       case 'api':
-      case 'worker':
+      case 'worker': {
+        const blueGreen = s.blueGreen();
+        if (blueGreen) {
+          const outcome = await blueGreen.deploy(release);
+          await s.prune();
+          return outcome;
+        }
         await s.activate(release.path, true);
         await s.healthGate(release);
         await s.prune();
         return { version: release.commit, health: 'healthy', details: { release: release.path } };
+      }
     }
   }
 
@@ -104,6 +115,14 @@ export class BareMetalProvider extends ReleaseTarget<BareMetalTarget> implements
     const s = new Session(this, ctx, this.plan(ctx.fraise, ctx.env, 'rollback'));
     try {
       await s.preflight();
+      const blueGreen = s.blueGreen();
+      if (blueGreen) {
+        return await blueGreen.rollback(toVersion, async () => {
+          const release = await s.checkout(toVersion);
+          await s.stamp(release, 'rollback');
+          return release;
+        });
+      }
       const release = await s.checkout(toVersion);
       await s.stamp(release, 'rollback');
       await s.activate(release.path, ctx.fraise.type === 'api' || ctx.fraise.type === 'worker');
@@ -123,6 +142,14 @@ export class BareMetalProvider extends ReleaseTarget<BareMetalTarget> implements
 
   async healthCheck(ctx: TargetContext): Promise<HealthResult> {
     const host = this.shellFor(ctx.env);
+    const strategy = ctx.env.strategy;
+    if (strategy?.type === 'blue-green' && ctx.env.healthCheck) {
+      // The slot taking the traffic, on its own port.
+      const live = await liveSlotOn(host, this.layout(ctx.env), strategy);
+      if (!live) return { status: 'unknown', message: 'no slot takes the traffic yet' };
+      const result = await checkHealth(slotHealth(ctx.env.healthCheck, live), { host, defaultHost: this.healthHost(ctx.env), ...(ctx.signal ? { signal: ctx.signal } : {}) });
+      return { status: result.ok ? 'healthy' : 'down', message: `slot ${live.name} (port ${live.port}): ${result.message}` };
+    }
     if (ctx.env.healthCheck) {
       const result = await checkHealth(ctx.env.healthCheck, { host, defaultHost: this.healthHost(ctx.env), ...(ctx.signal ? { signal: ctx.signal } : {}) });
       return { status: result.ok ? 'healthy' : 'down', message: result.message };
@@ -138,6 +165,13 @@ export class BareMetalProvider extends ReleaseTarget<BareMetalTarget> implements
   }
 
   async logs(ctx: TargetContext, lines: number): Promise<string> {
+    const slots = this.#slots(ctx.env);
+    if (slots) {
+      const live = await liveSlotOn(this.shellFor(ctx.env), this.layout(ctx.env), slots.strategy);
+      const command = live && slots.commands.logs?.(live.name, lines);
+      if (!live || !command) throw new Error(`${ctx.fraise.name}/${ctx.env.name}: ${live ? 'no logs command (set systemd_service or commands.logs)' : 'no slot takes the traffic yet'}`);
+      return (await this.shellFor(ctx.env).run(command, { cwd: this.layout(ctx.env).appPath, env: slotVariables(live), timeoutMs: 30_000 })).stdout;
+    }
     const logs = serviceCommands(this.settingsOf(ctx.env)).logs;
     if (!logs) throw new Error(`${ctx.fraise.name}/${ctx.env.name}: no logs command (set systemd_service or commands.logs)`);
     const result = await this.shellFor(ctx.env).run(logs(lines), { cwd: this.layout(ctx.env).current, timeoutMs: 30_000 });
@@ -153,9 +187,17 @@ export class BareMetalProvider extends ReleaseTarget<BareMetalTarget> implements
   }
 
   async #service(ctx: TargetContext, action: 'start' | 'stop'): Promise<void> {
+    const slots = this.#slots(ctx.env);
+    if (slots) return slotAction(this.shellFor(ctx.env), this.layout(ctx.env), slots.strategy, slots.commands, action);
     const command = serviceCommands(this.settingsOf(ctx.env))[action];
     if (!command) throw new Error(`${ctx.fraise.name}/${ctx.env.name}: no ${action} command (set systemd_service or commands.${action})`);
     await this.shellFor(ctx.env).run(command, { cwd: this.layout(ctx.env).current, timeoutMs: 120_000 });
+  }
+
+  /** The blue-green strategy of an api environment and its slot commands, or undefined. */
+  #slots(env: EnvironmentConfig): { strategy: BlueGreenStrategy; commands: SlotCommands } | undefined {
+    const commands = env.strategy?.type === 'blue-green' ? slotCommands(this.settingsOf(env)) : undefined;
+    return env.strategy?.type === 'blue-green' && commands ? { strategy: env.strategy, commands } : undefined;
   }
 
   get clock(): () => Date {
@@ -179,7 +221,7 @@ class Session extends ReleaseSession {
   async preflight(): Promise<void> {
     const { ctx } = this;
     await this.step('preflight', `Checking ${ctx.fraise.name}/${ctx.env.name} on ${this.host.description}`);
-    if ((ctx.fraise.type === 'api' || ctx.fraise.type === 'worker') && !this.service.restart) {
+    if ((ctx.fraise.type === 'api' || ctx.fraise.type === 'worker') && !this.service.restart && !this.blueGreen()) {
       throw new DeployFailure('nothing to restart: set systemd_service, or commands.restart for hosts without systemd');
     }
     await this.prepareTarget();
@@ -381,6 +423,16 @@ class Session extends ReleaseSession {
         await this.log(`${job.name}: ${job.schedule ? `runs on "${job.schedule}"` : 'no schedule: runs when asked'}${job.dependsOn.length ? ` after ${job.dependsOn.join(', ')}` : ''}`);
       }
     }
+  }
+
+  /** The blue-green strategy over this host's slots, when the environment has one. */
+  blueGreen(): BlueGreen | undefined {
+    const { env } = this.ctx;
+    const strategy = env.strategy;
+    if (strategy?.type !== 'blue-green' || this.ctx.fraise.type !== 'api' || !env.healthCheck) return undefined;
+    const commands = slotCommands(this.provider.settingsOf(env));
+    if (!commands) throw new DeployFailure('blue-green cannot start a slot: set systemd_service, or commands.restart and commands.stop');
+    return new BlueGreen(this, new BareMetalSlots(this, commands, env.healthCheck, this.provider.healthHost(env)), strategy);
   }
 
   async jobDirectory(): Promise<string> {

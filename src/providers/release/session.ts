@@ -62,8 +62,9 @@ export abstract class ReleaseSession {
     };
   }
 
-  async step(name: string, message?: string): Promise<void> {
-    if (this.ctx.signal.aborted) throw new DeploymentCancelled();
+  /** A step begins; a cancelled run stops here, unless the step is `committed` (past the point of no return). */
+  async step(name: string, message?: string, committed = false): Promise<void> {
+    if (this.ctx.signal.aborted && !committed) throw new DeploymentCancelled();
     const index = this.plan.indexOf(name);
     if (index >= 0) this.#stepIndex = index;
     const progress = Math.min(99, Math.round((100 * Math.max(0, this.#stepIndex)) / this.plan.length));
