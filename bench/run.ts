@@ -1,11 +1,12 @@
 // npm run bench: measures the quality bars of DESIGN §9, each figure next to a reference
 // measured in the same run on the same machine. Prints one table, writes it to
 // bench/results/latest.md, exits 1 when a bar is missed. `npm run bench -- fanout reads`
-// runs only some benchmarks.
+// runs only some benchmarks (written to bench/results/fanout-reads.md).
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { benchBlueGreen } from './bluegreen.js';
 import { benchCli } from './cli.js';
 import { benchDeploy } from './deploy.js';
 import { benchFanout } from './fanout.js';
@@ -15,7 +16,7 @@ import { machine, renderTable, type Row, writeResults } from './lib/report.js';
 import { benchPgUrl, benchReads } from './reads.js';
 
 const PG_ADMIN = process.env.FRAISIER_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const all = ['ingest', 'pickup', 'deploy', 'fanout', 'reads', 'cli'] as const;
+const all = ['ingest', 'pickup', 'deploy', 'fanout', 'reads', 'cli', 'bluegreen'] as const;
 const selected = process.argv.slice(2).length ? process.argv.slice(2) : [...all];
 for (const name of selected) {
   if (!(all as readonly string[]).includes(name)) {
@@ -85,6 +86,13 @@ try {
     rows.push(...r.rows);
     notes.push(...r.notes);
   }
+  if (selected.includes('bluegreen')) {
+    await settle();
+    console.error('· requests lost while deploying under load: blue-green, then recreate, behind nginx');
+    const r = await benchBlueGreen(workDir);
+    rows.push(...r.rows);
+    notes.push(...r.notes);
+  }
   if (selected.includes('cli')) {
     await settle();
     console.error('· the command: fraisier --version, status-all, an idle server');
@@ -96,10 +104,12 @@ try {
   rmSync(workDir, { recursive: true, force: true });
 }
 notes.push(`total run time ${((Date.now() - started) / 1000).toFixed(0)} s`);
-writeResults('bench/results/latest.md', rows, notes);
+// A run of some benchmarks only goes beside the full results, not over them.
+const resultsFile = selected.length === all.length ? 'bench/results/latest.md' : `bench/results/${selected.join('-')}.md`;
+writeResults(resultsFile, rows, notes);
 console.log(`\n${renderTable(rows)}\n`);
 for (const note of notes) console.log(`- ${note}`);
-console.log('\nwritten to bench/results/latest.md');
+console.log(`\nwritten to ${resultsFile}`);
 const missed = rows.filter((r) => r.pass === false);
 if (missed.length) {
   console.error(`\n${missed.length} bar${missed.length === 1 ? '' : 's'} missed: ${missed.map((r) => `${r.bench}: ${r.measure}`).join('; ')}`);
