@@ -30,11 +30,24 @@ function word(text: string, where: string): string {
   return text;
 }
 
+/**
+ * Where the site finds a blue-green upstream block: Debian's nginx.conf already includes
+ * /etc/nginx/conf.d/*.conf (including it again would define the upstream twice); a file
+ * elsewhere is included here.
+ */
+function upstreamInclude(file: string, name: string): string[] {
+  const comment = `# upstream ${name}: in ${file}, which each blue-green deployment rewrites`;
+  if (/^\/etc\/nginx\/conf\.d\/[^/]+\.conf$/.test(file)) return [`${comment} (nginx.conf includes conf.d/*.conf).`];
+  return [`${comment}.`, `include ${word(file, 'strategy.proxy.upstream_file')};`];
+}
+
 export function renderNginxSite(input: NginxSiteInput): string {
   const { fraise, env, nginx, scaffold, port } = input;
   const where = `fraises.${fraise.name}.environments.${env.name}.nginx`;
   const id = safeName(`${input.project}_${fraise.name}_${env.name}`);
-  const upstream = `${id}_backend`;
+  // Blue-green through nginx: the upstream block is the strategy's file, which deployments rewrite.
+  const switched = env.strategy?.type === 'blue-green' && env.strategy.proxy.type === 'nginx' ? env.strategy.proxy : undefined;
+  const upstream = switched ? word(switched.upstream, `fraises.${fraise.name}.environments.${env.name}.strategy.proxy.upstream`) : `${id}_backend`;
   const zone = `${id}_limit`;
   const serverName = word(nginx.serverName ?? env.label ?? '_', `${where}.server_name`);
   const origins = (nginx.corsOrigins.length ? nginx.corsOrigins : scaffold.nginx.corsOrigins).map(escapeOrigin);
@@ -58,9 +71,7 @@ export function renderNginxSite(input: NginxSiteInput): string {
     '',
     `limit_req_zone $binary_remote_addr zone=${zone}:10m rate=${scaffold.nginx.rateLimit};`,
     '',
-    `upstream ${upstream} {`,
-    `    server 127.0.0.1:${port};`,
-    '}',
+    ...(switched ? upstreamInclude(switched.upstreamFile, switched.upstream) : [`upstream ${upstream} {`, `    server 127.0.0.1:${port};`, '}']),
     '',
   ];
   if (origins.length) {

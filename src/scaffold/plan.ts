@@ -2,6 +2,7 @@ import type { EnvironmentConfig, FraiseConfig, FraisierConfig, ScaffoldSettings 
 import { deploySocketName, deployUser, jobUnitNames, nginxSiteName, projectName, ScaffoldError, serviceUnitName, sudoersName } from './names.js';
 import { renderNginxSite } from './nginx.js';
 import { renderSudoers, type SudoRule } from './sudoers.js';
+import { slotUnit } from '../providers/bare-metal/commands.js';
 import { renderAppService, renderDeploySocket, renderDeploySocketService, renderJobService, renderJobTimer } from './systemd.js';
 
 /*
@@ -98,11 +99,22 @@ export function planScaffold(config: FraisierConfig, options: ScaffoldOptions): 
       const systemdService = env.target.config.systemd_service;
       if (hasAppService(fraise, env)) {
         attempt(() => {
+          const strategy = env.strategy?.type === 'blue-green' ? env.strategy : undefined;
           const unit = serviceUnitName(config, env);
-          add('systemd', unit, renderAppService({ fraise, env, service: env.service ?? { type: 'exec', workers: 1, execStartPre: [], credentials: {}, environment: {}, security: {} }, scaffold, user, port: appPort(env), source: options.source }), where);
-          if (typeof systemdService !== 'string') notes.push(`${where}: set systemd_service: ${unit} so that deployments restart it`);
+          // Blue-green: the template NAME@.service, whose instances NAME@<slot>.service deployments start and stop.
+          const file = strategy ? unit.replace(/@?\.service$/, '@.service') : unit;
+          const service = env.service ?? { type: 'exec', workers: 1, execStartPre: [], credentials: {}, environment: {}, security: {} };
+          add('systemd', file, renderAppService({ fraise, env, service, scaffold, user, port: appPort(env), source: options.source, ...(strategy ? { slots: true } : {}) }), where);
+          if (typeof systemdService !== 'string') notes.push(`${where}: set systemd_service: ${unit} so that deployments ${strategy ? 'start and stop its instances' : 'restart it'}`);
           if (sudo) {
-            for (const action of ['restart', 'start', 'stop']) rules.push({ user, runAs: 'root', command: ['/usr/bin/systemctl', action, '--', unit], setenv: false, environments: [where] });
+            const units = strategy ? strategy.slots.map((slot) => slotUnit(unit, slot.name)) : [unit];
+            for (const instance of units) {
+              for (const action of ['restart', 'start', 'stop']) rules.push({ user, runAs: 'root', command: ['/usr/bin/systemctl', action, '--', instance], setenv: false, environments: [where] });
+            }
+          }
+          if (strategy?.proxy.type === 'nginx') {
+            const first = strategy.slots[0];
+            notes.push(`${where}: before the first deployment, create ${strategy.proxy.upstreamFile} holding "upstream ${strategy.proxy.upstream} { server 127.0.0.1:${first.port}; }" (writable by ${user}); each deployment rewrites it`);
           }
         });
       }

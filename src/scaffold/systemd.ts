@@ -59,6 +59,11 @@ export interface AppServiceInput {
   user: string;
   port: number;
   source: string;
+  /**
+   * A blue-green environment: the unit is a template, one instance per slot (`NAME@blue`), run
+   * from the slot's tree with its port from the file each deployment writes there.
+   */
+  slots?: boolean;
 }
 
 /** A unit file line's value: one line, with systemd's "%" specifiers kept literal. */
@@ -100,20 +105,24 @@ export function renderAppService(input: AppServiceInput): string {
   const where = `fraises.${fraise.name}.environments.${env.name}.service`;
   const appPath = env.appPath;
   if (!service.exec && !appPath) throw new ScaffoldError(`${where}: give service.exec, or app_path for the default ExecStart`);
+  // %i, the instance (the slot), is systemd's to expand: written past value(), which keeps "%" literal.
+  const slot = input.slots && appPath ? { tree: `${value(appPath, where)}/slots/%i`, env: `${value(appPath, where)}/slots/%i.env` } : undefined;
   const workdir = deployedTree(env);
-  const exec = service.exec ?? `${workdir}/.venv/bin/uvicorn ${fraise.name}.main:app --host 0.0.0.0 --port ${port} --workers ${service.workers}`;
+  const uvicorn = (tree: string, listen: string) => `${tree}/.venv/bin/uvicorn ${value(fraise.name, where)}.main:app --host 0.0.0.0 --port ${listen} --workers ${service.workers}`;
+  const exec = service.exec ? value(service.exec, `${where}.exec`) : slot ? uvicorn(slot.tree, '${FRAISIER_PORT}') : uvicorn(value(workdir ?? '', where), String(port));
   const lines = [
-    ...header(input.source, `${fraise.name}/${env.name}`),
+    ...header(input.source, `${fraise.name}/${env.name}${slot ? ', one instance per blue-green slot' : ''}`),
     '[Unit]',
-    `Description=${value(`${fraise.name} (${env.name})${fraise.description ? `: ${fraise.description}` : ''}`, where)}`,
+    `Description=${value(`${fraise.name} (${env.name})${fraise.description ? `: ${fraise.description}` : ''}`, where)}${slot ? ', slot %i' : ''}`,
     'Wants=network-online.target',
     'After=network-online.target',
   ];
   if (env.database && /^postgres/.test(env.database.type)) lines.push('After=postgresql.service');
   lines.push('', '[Service]', `Type=${service.type}`, `User=${value(service.user ?? user, where)}`, `Group=${value(service.group ?? service.user ?? user, where)}`);
-  if (workdir) lines.push(`WorkingDirectory=${value(workdir, where)}`);
+  if (slot) lines.push(`WorkingDirectory=${slot.tree}`, `EnvironmentFile=${slot.env}`);
+  else if (workdir) lines.push(`WorkingDirectory=${value(workdir, where)}`);
   for (const pre of service.execStartPre) lines.push(`ExecStartPre=${value(pre, `${where}.exec_start_pre`)}`);
-  lines.push(`ExecStart=${value(exec, `${where}.exec`)}`, 'Restart=on-failure', 'RestartSec=5');
+  lines.push(`ExecStart=${exec}`, 'Restart=on-failure', 'RestartSec=5');
   // Only a service that notifies can keep a watchdog fed; any other would be killed each minute.
   if (service.type === 'notify') lines.push('WatchdogSec=60');
   lines.push('', '# Resources', `MemoryMax=${service.memoryMax ?? scaffold.memoryMaxDefault}`);

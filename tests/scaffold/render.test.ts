@@ -288,3 +288,70 @@ describe.skipIf(!NGINX || !openssl)('nginx -t', () => {
     expect((result as { stderr: string }).stderr).toBe('');
   });
 });
+
+describe('scaffold of a blue-green environment', () => {
+  const blueGreen = (upstreamFile: string) => `
+name: shop
+scaffold: { deploy_user: deployer, nginx: { ssl_provider: none } }
+fraises:
+  shop_api:
+    type: api
+    environments:
+      production:
+        target: { provider: bare-metal, app_path: /srv/shop-api, systemd_service: shop-api, sudo: true, user: deployer }
+        health_check: { url: "http://127.0.0.1:{port}/health" }
+        nginx: { server_name: api.shop.test }
+        strategy:
+          type: blue-green
+          slots: { blue: 8101, green: 8102 }
+          proxy: { type: nginx, upstream_file: ${upstreamFile}, upstream: shop_api }
+`;
+  const scaffoldOf = (upstreamFile: string) =>
+    planScaffold(parseConfig(blueGreen(upstreamFile), { env: {} }).config, { source: 'fraises.yaml', configPath: '/etc/fraisier/fraises.yaml', programPath: () => undefined });
+
+  it('writes a template unit run per slot, sudo rules per slot, and a site proxying to the strategy\'s upstream', () => {
+    const { files, notes } = scaffoldOf('/etc/nginx/shop-upstream.conf');
+    const unit = byName(files, 'shop-api@.service');
+    expect(unit).toContain('\nDescription=shop_api (production), slot %i\n');
+    expect(unit).toContain('\nWorkingDirectory=/srv/shop-api/slots/%i\nEnvironmentFile=/srv/shop-api/slots/%i.env\n');
+    expect(unit).toContain('\nExecStart=/srv/shop-api/slots/%i/.venv/bin/uvicorn shop_api.main:app --host 0.0.0.0 --port ${FRAISIER_PORT} --workers 1\n');
+    expect(files.some((f) => f.name === 'shop-api.service')).toBe(false);
+    const sudoers = byName(files, 'shop');
+    for (const line of ['restart -- shop-api@blue.service', 'stop -- shop-api@green.service']) expect(sudoers).toContain(`deployer ALL=(root) NOPASSWD: /usr/bin/systemctl ${line}`);
+    const site = byName(files, 'api.shop.test.conf');
+    expect(site).toContain('\ninclude /etc/nginx/shop-upstream.conf;\n');
+    expect(site).toContain('proxy_pass http://shop_api;');
+    expect(site).not.toContain('upstream shop_api {');
+    expect(notes).toContain('shop_api/production: before the first deployment, create /etc/nginx/shop-upstream.conf holding "upstream shop_api { server 127.0.0.1:8101; }" (writable by deployer); each deployment rewrites it');
+    // Debian's nginx.conf includes conf.d/*.conf already: the site does not include it twice.
+    expect(byName(scaffoldOf('/etc/nginx/conf.d/shop-upstream.conf').files, 'api.shop.test.conf')).not.toContain('include /etc/nginx/conf.d');
+  });
+
+  it.skipIf(!analyze || !SYSTEM_UNITS)('has its template unit accepted by systemd-analyze verify', async () => {
+    const root = join(dir.path, 'systemd-blue-green');
+    mkdirSync(join(root, 'etc/systemd/system'), { recursive: true });
+    cpSync(SYSTEM_UNITS!, join(root, 'usr/lib/systemd/system'), { recursive: true, dereference: false });
+    const unit = scaffoldOf('/etc/nginx/shop-upstream.conf').files.find((f) => f.name === 'shop-api@.service')!;
+    writeFileSync(join(root, 'etc/systemd/system', unit.name), unit.content);
+    for (const slot of ['blue', 'green']) {
+      const program = join(root, `srv/shop-api/slots/${slot}/.venv/bin/uvicorn`);
+      mkdirSync(dirname(program), { recursive: true });
+      writeFileSync(program, '#!/bin/sh\n');
+      chmodSync(program, 0o755);
+    }
+    const { stdout, stderr } = await run('systemd-analyze', ['verify', `--root=${root}`, 'shop-api@blue.service']).catch((error: { stdout: string; stderr: string }) => error);
+    expect(stdout + stderr).toBe('');
+  });
+
+  it.skipIf(!NGINX)('has its site accepted by nginx -t with the upstream file in place', async () => {
+    const prefix = join(dir.path, 'nginx-blue-green');
+    mkdirSync(join(prefix, 'logs'), { recursive: true });
+    const upstreamFile = join(prefix, 'shop-upstream.conf');
+    writeFileSync(upstreamFile, 'upstream shop_api { server 127.0.0.1:8101; }\n');
+    const site = scaffoldOf(upstreamFile).files.find((f) => f.kind === 'nginx')!;
+    writeFileSync(join(prefix, 'site.conf'), site.content);
+    const conf = dir.file('nginx-blue-green/nginx.conf', [`pid ${prefix}/nginx.pid;`, `error_log ${prefix}/logs/error.log;`, 'events {}', 'http {', `    access_log ${prefix}/logs/access.log;`, `    include ${prefix}/site.conf;`, '}', ''].join('\n'));
+    const result = await run(NGINX!, ['-t', '-q', '-p', prefix, '-e', `${prefix}/logs/error.log`, '-c', conf]).catch((error: { code: number; stderr: string }) => error);
+    expect((result as { stderr: string }).stderr).toBe('');
+  });
+});
