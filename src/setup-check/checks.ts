@@ -3,6 +3,7 @@ import { maskUrlCredentials, maskUrlPassword } from '../config/secrets.js';
 import type { RunOptions } from '../exec/runner.js';
 import { GIT_ENV, lsRemote } from '../git/commands.js';
 import type { HostShell } from '../providers/host.js';
+import { slotUnit } from '../providers/bare-metal/commands.js';
 import { nginxSiteName, serviceUnitName, jobUnitNames, sudoersName } from '../scaffold/names.js';
 import { hasAppService, onSystemd } from '../scaffold/plan.js';
 import type { DatabaseProbeTarget } from './database-probe.js';
@@ -154,9 +155,18 @@ async function checkRepository(host: HostShell, env: EnvironmentConfig, record: 
   else record('repository', 'problem', `repository ${shown} is not reachable${where}: ${answer.reason}`, 'correct git_repo / clone_url, or give the deploy user access (a deploy key in ~/.ssh, the host in known_hosts)');
 }
 
+/** Blue-green on systemd: the instances of the template unit, one per slot (hello@blue.service, ...). */
+function slotInstances(config: FraisierConfig, env: EnvironmentConfig): string[] | undefined {
+  if (env.strategy?.type !== 'blue-green' || !onSystemd(env) || typeof env.target.config.systemd_service !== 'string') return undefined;
+  const unit = serviceUnitName(config, env);
+  return env.strategy.slots.map((slot) => slotUnit(unit, slot.name));
+}
+
 async function checkSystemd(host: HostShell, config: FraisierConfig, fraise: FraiseConfig, env: EnvironmentConfig, record: Recorder, where: string): Promise<void> {
   const units: string[] = [];
-  if (hasAppService(fraise, env) || typeof env.target.config.systemd_service === 'string') units.push(serviceUnitName(config, env));
+  const slots = slotInstances(config, env);
+  if (slots) units.push(slots[0]!);
+  else if (hasAppService(fraise, env) || typeof env.target.config.systemd_service === 'string') units.push(serviceUnitName(config, env));
   for (const job of env.jobs) if (job.systemdTimer) units.push(jobUnitNames(env, job).timer);
   if (units.length === 0) return;
   // The check systemd's own tools use (sd_booted): this directory exists when systemd is PID 1.
@@ -171,6 +181,11 @@ async function checkSystemd(host: HostShell, config: FraisierConfig, fraise: Fra
       record('systemd', 'problem', `unit ${unit} is not installed${where}`, 'fraisier scaffold --install, then systemctl daemon-reload');
       continue;
     }
+    // A slot's instance is started and stopped by deployments: installed is all it needs to be.
+    if (slots?.includes(unit)) {
+      record('systemd', 'ok', `template unit of ${unit} is installed${where}`);
+      continue;
+    }
     const enabled = await attempt(host, ['systemctl', 'is-enabled', '--', unit]);
     const state = enabled.stdout.trim() || enabled.reason;
     if (state === 'enabled' || state === 'static' || state === 'indirect') record('systemd', 'ok', `unit ${unit} is installed and ${state}${where}`);
@@ -179,7 +194,7 @@ async function checkSystemd(host: HostShell, config: FraisierConfig, fraise: Fra
 }
 
 async function checkSudo(host: HostShell, config: FraisierConfig, fraise: FraiseConfig, env: EnvironmentConfig, user: string | undefined, deps: SetupCheckDeps, record: Recorder, where: string): Promise<void> {
-  const service = typeof env.target.config.systemd_service === 'string' || hasAppService(fraise, env) ? serviceUnitName(config, env) : undefined;
+  const service = slotInstances(config, env)?.[0] ?? (typeof env.target.config.systemd_service === 'string' || hasAppService(fraise, env) ? serviceUnitName(config, env) : undefined);
   const asOther = !host.remote && user !== undefined && user !== deps.currentUser && deps.isRoot ? ['-U', user] : [];
   // What the provider runs (bare-metal/commands.ts), asked of sudo's policy without running it.
   const argv = ['sudo', '-n', '-l', ...asOther, ...(service ? ['--', 'systemctl', 'restart', '--', service] : [])];

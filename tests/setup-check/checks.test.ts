@@ -81,4 +81,25 @@ fraises:
     ]);
     expect(asked.filter((a) => a.endsWith('.service'))).toEqual(['systemctl cat -- orders.service']);
   });
+
+  it('checks the template unit of a blue-green environment through a slot instance, not the plain unit', async () => {
+    const { config } = parseConfig(
+      `
+fraises:
+  orders:
+    type: api
+    environments:
+      production:
+        target: { provider: bare-metal, app_path: ${dir}, systemd_service: orders.service }
+        health_check: { url: "http://127.0.0.1:{port}/health" }
+        strategy: { type: blue-green, slots: { blue: 3001, green: 3002 }, proxy: { type: command, switch: [/bin/true] } }
+`,
+      { env: {} },
+    );
+    const { host, asked } = systemdHost({ 'orders@blue.service': 'disabled' });
+    const environments = config.fraises.flatMap((fraise) => fraise.environments.map((env) => ({ fraise, env })));
+    const checks = await checkSetup(config, environments, { shellFor: () => host, probeDatabase: async () => {}, currentUser: 'root', isRoot: true });
+    expect(checks.filter((c) => c.check === 'systemd').map((c) => [c.status, c.message])).toEqual([['ok', 'template unit of orders@blue.service is installed']]);
+    expect(asked).toEqual(['systemctl cat -- orders@blue.service']);
+  });
 });
