@@ -12,7 +12,7 @@ import type { EnvironmentConfig, FraiseType, ProxyConfig, SlotConfig, StrategyCo
 type Problem = (severity: 'error' | 'warning', path: PathSegment[], message: string, key?: string) => void;
 
 /** The targets that run slots. */
-export const SLOT_PROVIDERS = ['bare-metal'] as const;
+export const SLOT_PROVIDERS = ['bare-metal', 'docker-compose'] as const;
 
 export const DEFAULT_DRAIN_SECONDS = 30;
 export const DEFAULT_NGINX_TEST = ['nginx', '-t'];

@@ -144,7 +144,7 @@ proxy: {type: nginx, upstream_file: conf.d/up.conf, switch: [x]}`))).toEqual([
       `${PREFIX}.strategy: blue-green starts and stops each slot: set systemd_service (its template unit NAME@SLOT.service runs each slot), or commands.restart and commands.stop (run with FRAISIER_SLOT and FRAISIER_PORT set) (line 15)`,
     ]);
     const coolify = environment(BLUE_GREEN).replace(/ {8}target:\n(.*\n){3}/, '        target: {provider: coolify, endpoint: "https://c.example.com"}\n');
-    expect(configErrors(coolify)).toEqual([`${PREFIX}.strategy.type: blue-green runs on bare-metal targets, not on coolify (line 12)`]);
+    expect(configErrors(coolify)).toEqual([`${PREFIX}.strategy.type: blue-green runs on bare-metal and docker-compose targets, not on coolify (line 12)`]);
   });
 
   it('says rolling and canary are not available yet', () => {

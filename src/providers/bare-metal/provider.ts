@@ -21,7 +21,8 @@ import { ReleaseTarget } from '../release/target.js';
 import { BlueGreen } from '../../strategies/blue-green.js';
 import { strategyPlan } from '../../strategies/plan.js';
 import { asUser, backupCommand, listBackups, migrateCommands, modificationTime, newestDump, serviceCommands, type ServiceCommands, type SlotCommands, slotCommands } from './commands.js';
-import { BareMetalSlots, liveSlotOn, slotAction } from './slots.js';
+import { liveSlotOn } from '../release/slots.js';
+import { BareMetalSlots, slotAction } from './slots.js';
 import { slotHealth, slotVariables } from '../../strategies/slots.js';
 
 /*

@@ -1,10 +1,9 @@
 import type { BlueGreenStrategy, HealthCheckConfig, SlotConfig } from '../../config/types.js';
-import { checkHealth } from '../../deploy/health-check.js';
-import { liveLink, pointLink, slotEnvContent, slotEnvFile, slotHealth, slotLink, type SlotRuntime, slotsDirectory, slotVariables } from '../../strategies/slots.js';
-import { DeploymentCancelled } from '../provider.js';
+import { slotEnvContent, slotEnvFile, slotLink, slotsDirectory, slotVariables } from '../../strategies/slots.js';
 import type { HostShell } from '../host.js';
-import { isDirectory, type Layout, readLink, switchCurrent } from '../release/layout.js';
-import { type Release, releaseCommit, type ReleaseSession } from '../release/session.js';
+import { isDirectory, type Layout } from '../release/layout.js';
+import type { Release, ReleaseSession } from '../release/session.js';
+import { liveSlotOn, ReleaseSlots, UNDO_TIMEOUT_MS } from '../release/slots.js';
 import { writeFile } from '../release/version-file.js';
 import type { SlotCommands } from './commands.js';
 
@@ -15,25 +14,14 @@ import type { SlotCommands } from './commands.js';
  * FRAISIER_SLOT and FRAISIER_PORT. slots/live names the slot taking the traffic.
  */
 
-/** Stopping, and the short file operations of a switch back: not bound to the deployment's deadline. */
-const UNDO_TIMEOUT_MS = 120_000;
-
-export class BareMetalSlots implements SlotRuntime {
+export class BareMetalSlots extends ReleaseSlots {
   constructor(
-    private readonly s: ReleaseSession,
+    s: ReleaseSession,
     private readonly commands: SlotCommands,
-    private readonly health: HealthCheckConfig,
-    private readonly healthHost: string,
-  ) {}
-
-  async liveSlot(): Promise<string | null> {
-    return this.#readLink(liveLink(this.s.layout));
-  }
-
-  async slotRelease(slot: SlotConfig): Promise<Release | null> {
-    const path = await this.#readLink(slotLink(this.s.layout, slot.name));
-    const commit = path ? releaseCommit(path) : null;
-    return path && commit ? { commit, path } : null;
+    health: HealthCheckConfig,
+    healthHost: string,
+  ) {
+    super(s, health, healthHost);
   }
 
   async running(slot: SlotConfig): Promise<boolean> {
@@ -43,10 +31,9 @@ export class BareMetalSlots implements SlotRuntime {
   }
 
   async start(slot: SlotConfig, release: Release): Promise<void> {
-    const { layout } = this.s;
-    await this.s.run(['mkdir', '-p', '--', slotsDirectory(layout)]);
-    await this.s.run(writeFile(slotEnvFile(layout, slot.name)), { input: slotEnvContent(slot) });
-    for (const command of pointLink(slotLink(layout, slot.name), release.path)) await this.s.run(command);
+    await this.s.run(['mkdir', '-p', '--', slotsDirectory(this.s.layout)]);
+    await this.s.run(writeFile(slotEnvFile(this.s.layout, slot.name)), { input: slotEnvContent(slot) });
+    await this.pointSlot(slot, release);
     await this.s.run(this.commands.restart(slot.name), { cwd: release.path, env: { ...slotVariables(slot), FRAISIER_COMMIT: release.commit } });
   }
 
@@ -58,41 +45,6 @@ export class BareMetalSlots implements SlotRuntime {
       timeoutMs: UNDO_TIMEOUT_MS,
     });
   }
-
-  async recordLive(slot: SlotConfig, release: string): Promise<void> {
-    const { layout } = this.s;
-    for (const command of [...pointLink(liveLink(layout), slot.name), ...switchCurrent(layout, release)]) {
-      await this.s.host.run(command, { timeoutMs: UNDO_TIMEOUT_MS });
-    }
-  }
-
-  async check(slot: SlotConfig, options: { report: boolean; once?: boolean }): Promise<{ ok: boolean; message: string }> {
-    const config = slotHealth(this.health, slot);
-    return checkHealth(options.once ? { ...config, retries: 1 } : config, {
-      host: this.s.host,
-      defaultHost: this.healthHost,
-      signal: this.s.ctx.signal,
-      ...(options.report ? { onAttempt: (attempt, message) => void this.s.log(`attempt ${attempt}: ${message}`) } : {}),
-    });
-  }
-
-  async #readLink(path: string): Promise<string | null> {
-    try {
-      return (await this.s.host.run(readLink(path), { timeoutMs: UNDO_TIMEOUT_MS })).stdout.trim() || null;
-    } catch (error) {
-      if (error instanceof DeploymentCancelled) throw error;
-      return null;
-    }
-  }
-}
-
-/** The slot slots/live names on `host`, or null (no blue-green deployment ran there yet). */
-export async function liveSlotOn(host: HostShell, layout: Layout, strategy: BlueGreenStrategy): Promise<SlotConfig | null> {
-  const name = await host.run(readLink(liveLink(layout)), { timeoutMs: 30_000 }).then(
-    (result) => result.stdout.trim(),
-    () => null,
-  );
-  return strategy.slots.find((slot) => slot.name === name) ?? null;
 }
 
 /** What `fraisier stop|start|logs` do to an environment under blue-green: the slots, each told its variables. */

@@ -42,6 +42,11 @@ import {
   versionCommand,
   writeFile,
 } from './commands.js';
+import { BlueGreen } from '../../strategies/blue-green.js';
+import { strategyPlan } from '../../strategies/plan.js';
+import { slotHealth } from '../../strategies/slots.js';
+import { liveSlotOn } from '../release/slots.js';
+import { type ComposeSlotTarget, ComposeSlots, slotProject } from './slots.js';
 
 /*
  * Docker Compose: the code fetched by commit into a release directory as for bare metal, its
@@ -102,13 +107,13 @@ export class DockerComposeProvider extends ReleaseTarget<DockerComposeTarget> im
   }
 
   plan(_fraise: FraiseConfig, env: EnvironmentConfig, kind: 'deploy' | 'rollback'): string[] {
-    if (kind === 'rollback') return ['preflight', 'checkout', 'restart', 'health_check'];
+    if (kind === 'rollback') return strategyPlan(['preflight', 'checkout', 'restart', 'health_check'], env);
     const settings = this.settingsOf(env);
     const steps = ['preflight', 'fetch'];
     if (settings.build !== false) steps.push('build');
     if (settings.pull) steps.push('pull');
     steps.push('restart', 'health_check');
-    return steps;
+    return strategyPlan(steps, env);
   }
 
   async commands(fraise: FraiseConfig, env: EnvironmentConfig, commit: string | null): Promise<string[]> {
@@ -143,6 +148,12 @@ export class DockerComposeProvider extends ReleaseTarget<DockerComposeTarget> im
       const { files, model } = await s.readRelease(release);
       if (s.plan.includes('build')) await s.build(release, files);
       if (s.plan.includes('pull')) await s.pull(release, files, model);
+      const blueGreen = s.blueGreen();
+      if (blueGreen) {
+        const outcome = await blueGreen.deploy(release);
+        await s.prune();
+        return { ...outcome, details: { ...outcome.details, project: slotProject(files.project, String(outcome.details?.slot)) } };
+      }
       await s.up(release, files);
       await s.healthGate(release);
       await s.prune();
@@ -156,6 +167,8 @@ export class DockerComposeProvider extends ReleaseTarget<DockerComposeTarget> im
     const s = new ComposeSession(this, ctx, this.plan(ctx.fraise, ctx.env, 'rollback'));
     try {
       await s.preflight();
+      const blueGreen = s.blueGreen();
+      if (blueGreen) return await blueGreen.rollback(toVersion, async () => (await s.checkout(toVersion)).release);
       const { release, files } = await s.checkout(toVersion);
       await s.up(release, files);
       await s.healthGate(release);
@@ -171,6 +184,13 @@ export class DockerComposeProvider extends ReleaseTarget<DockerComposeTarget> im
 
   async healthCheck(ctx: TargetContext): Promise<HealthResult> {
     const host = this.shellFor(ctx.env);
+    const strategy = ctx.env.strategy;
+    if (strategy?.type === 'blue-green' && ctx.env.healthCheck) {
+      const live = await liveSlotOn(host, this.layout(ctx.env), strategy);
+      if (!live) return { status: 'unknown', message: 'no slot takes the traffic yet' };
+      const result = await checkHealth(slotHealth(ctx.env.healthCheck, live), { host, defaultHost: this.healthHost(ctx.env), ...(ctx.signal ? { signal: ctx.signal } : {}) });
+      return { status: result.ok ? 'healthy' : 'down', message: `slot ${live.name} (port ${live.port}): ${result.message}` };
+    }
     if (ctx.env.healthCheck) {
       const result = await checkHealth(ctx.env.healthCheck, { host, defaultHost: this.healthHost(ctx.env), ...(ctx.signal ? { signal: ctx.signal } : {}) });
       return { status: result.ok ? 'healthy' : 'down', message: result.message };
@@ -222,7 +242,11 @@ export class DockerComposeProvider extends ReleaseTarget<DockerComposeTarget> im
     const path = current?.stdout.trim();
     if (!path) return null;
     const cli = await this.cli(host, this.settingsOf(ctx.env).context, ctx.signal);
-    return { cli, files: await releaseFiles(host, this, ctx.env, layout, path) };
+    // Blue-green: the project of the slot taking the traffic.
+    const strategy = ctx.env.strategy;
+    const live = strategy?.type === 'blue-green' ? await liveSlotOn(host, layout, strategy) : null;
+    const files = await releaseFiles(host, this, ctx.env, layout, path);
+    return { cli, files: live ? { ...files, project: slotProject(files.project, live.name) } : files };
   }
 
   async #required(ctx: TargetContext): Promise<{ cli: ComposeCli; files: ComposeFiles }> {
@@ -233,7 +257,7 @@ export class DockerComposeProvider extends ReleaseTarget<DockerComposeTarget> im
 }
 
 /** The Compose file of a release (configured, or the first default name present) and its override. */
-async function releaseFiles(host: HostShell, provider: DockerComposeProvider, env: EnvironmentConfig, layout: Layout, releasePath: string): Promise<ComposeFiles> {
+export async function releaseFiles(host: HostShell, provider: DockerComposeProvider, env: EnvironmentConfig, layout: Layout, releasePath: string): Promise<ComposeFiles> {
   const configured = provider.settingsOf(env).file;
   const names = configured ? [configured] : DEFAULT_COMPOSE_FILES;
   const found = await host.run(findFile(releasePath, names), { timeoutMs: 30_000 }).catch(() => undefined);
@@ -423,6 +447,28 @@ class ComposeSession extends ReleaseSession {
     const { files } = await this.readRelease(release);
     if (files.override) await this.streamCommand('build', compose(this.cli, files, 'build'), release.path);
     return { release, files };
+  }
+
+  /** The blue-green strategy over this host's Compose projects (one per slot), when the environment has one. */
+  blueGreen(): BlueGreen | undefined {
+    const { env } = this.ctx;
+    const strategy = env.strategy;
+    if (strategy?.type !== 'blue-green' || this.ctx.fraise.type !== 'api' || !env.healthCheck) return undefined;
+    const provider = this.provider;
+    const session = this;
+    const target: ComposeSlotTarget = {
+      get cli() {
+        return session.cli;
+      },
+      service: this.settings.service,
+      project: provider.project(env),
+      files: async (releasePath, project) => ({ ...(await releaseFiles(this.host, provider, env, this.layout, releasePath)), project }),
+      running: async (files, variables) => {
+        const states = await provider.containers((argv) => this.host.run(argv, { env: variables, timeoutMs: 30_000 }), this.cli, files, env);
+        return states.length > 0 && states.every((c) => c.state === 'running');
+      },
+    };
+    return new BlueGreen(this, new ComposeSlots(this, target, env.healthCheck, provider.healthHost(env)), strategy);
   }
 
   /** Old releases go, and with each its images and override file. */
