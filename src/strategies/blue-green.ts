@@ -166,18 +166,19 @@ export class BlueGreen {
     const started = Date.now();
     try {
       await this.s.ctx.control.checkpoint();
+      await this.s.step('watch', `Watching slot ${idle.name} for ${seconds(watch.seconds * 1000)} (a check every ${watch.intervalSeconds} s; ${watch.failures === 1 ? 'a failed check switches' : `${watch.failures} failed checks in a row switch`} the traffic back)`);
     } catch (error) {
-      await this.#switchBack(idle, live, proxy, 'cancelled before the watch window', started);
+      // A cancel (or a pause ended by one) between the switch and the watch: the traffic goes back.
+      if (live) await this.#switchBack(idle, live, proxy, 'cancelled before the watch window', started);
       throw error;
     }
-    await this.s.step('watch', `Watching slot ${idle.name} for ${seconds(watch.seconds * 1000)} (a check every ${watch.intervalSeconds} s; ${watch.failures === 1 ? 'a failed check switches' : `${watch.failures} failed checks in a row switch`} the traffic back)`);
     const end = started + watch.seconds * 1000;
     let failures = 0;
     let checks = 0;
     while (Date.now() < end) {
       await abortableSleep(Math.min(Math.max(50, watch.intervalSeconds * 1000), end - Date.now()), signal);
       if (signal.aborted) {
-        await this.#switchBack(idle, live, proxy, 'cancelled in the watch window', started);
+        if (live) await this.#switchBack(idle, live, proxy, 'cancelled in the watch window', started);
         throw new DeploymentCancelled();
       }
       const result = await this.slots.check(idle, { report: false, once: true });
@@ -190,20 +191,18 @@ export class BlueGreen {
       await this.s.log(`watch: slot ${idle.name} failed its health check (${failures}/${watch.failures}): ${result.message}`);
       if (failures >= watch.failures) {
         const reason = `failed in the watch window after ${seconds(Date.now() - started)}: ${result.message}`;
+        // Nothing served before: the new slot keeps the traffic, failing.
+        if (!live) throw new DeployFailure(`${reason}; no slot served before it, so slot ${idle.name} keeps the traffic`, 'down', null);
         await this.#switchBack(idle, live, proxy, reason, started);
-        const health = live ? await this.slots.check(live.slot, { report: false }) : { ok: false };
-        throw new RolledBackError(reason, live?.release?.commit ?? null, health.ok ? 'healthy' : 'down');
+        const health = await this.slots.check(live.slot, { report: false });
+        throw new RolledBackError(reason, live.release?.commit ?? null, health.ok ? 'healthy' : 'down');
       }
     }
     await this.s.log(`Watch passed: slot ${idle.name} healthy for ${seconds(Date.now() - started)} (${checks} check${checks === 1 ? '' : 's'}): ${shortVersion(release.commit)}`);
   }
 
   /** The traffic back to the slot that served before, the new slot stopped. */
-  async #switchBack(idle: SlotConfig, live: Live | null, proxy: TrafficProxy, reason: string, since: number): Promise<void> {
-    if (!live) {
-      // Nothing served before: the new slot keeps the traffic, failing.
-      throw new DeployFailure(`${reason}; no slot served before it, so slot ${idle.name} keeps the traffic`, 'down', null);
-    }
+  async #switchBack(idle: SlotConfig, live: Live, proxy: TrafficProxy, reason: string, since: number): Promise<void> {
     await this.s.ctx.reporter.step('rollback', 99, `${reason}: switching the traffic back to slot ${live.slot.name} (port ${live.slot.port}, ${label(live.release)})`);
     try {
       await this.s.touch();
