@@ -15,9 +15,13 @@ import type { FenceGuard } from './progress-recorder.js';
  * the audit (who paused, resumed, promoted) is the deployment's progress history.
  */
 
-/** Where a run's control records its own progress events (the run's ProgressRecorder). */
+/**
+ * Where a run's control records its progress (the run's ProgressRecorder): the pause and its end
+ * as events of their own, a request heard as a line of the step that runs.
+ */
 export interface ControlEvents {
   note(step: string, message: string): Promise<void>;
+  log(message: string): Promise<void>;
 }
 
 export interface RunControlOptions {
@@ -87,7 +91,7 @@ export class RunControl implements DeploymentControl {
     this.#noticePromote();
     if (requests.pauseBy !== null && requests.pauseBy !== before.pauseBy && this.#holding !== 'operator') {
       this.#note(
-        'pause_requested',
+        null,
         this.#holding === 'hold'
           ? `Paused by ${requests.pauseBy}: stays paused after this hold, until resumed`
           : `Pause requested by ${requests.pauseBy}: pauses at the next step boundary`,
@@ -218,15 +222,20 @@ export class RunControl implements DeploymentControl {
     const by = this.#requests.promotedBy;
     if (by === null || this.#promoteNoted || !this.#events) return;
     this.#promoteNoted = true;
-    this.#note('promoted', `Promoted by ${by}: the remaining steps and pauses are skipped`);
+    this.#note(null, `Promoted by ${by}: the remaining steps and pauses are skipped`);
   }
 
-  /** Records an event; one that cannot be recorded is logged (a lost lease stops the run elsewhere). */
-  #note(step: string, message: string): Promise<void> {
+  /**
+   * Records an event (`step`), or a line (null) of the pause or of the step that runs; one that cannot be recorded
+   * is logged (a lost lease stops the run elsewhere).
+   */
+  #note(step: string | null, message: string): Promise<void> {
     const events = this.#events;
     if (!events) return Promise.resolve();
-    return events.note(step, message).catch((error: unknown) => {
-      if (!(error instanceof LeaseLostError)) this.options.logger.warn({ err: error, deployment: this.options.id }, `could not record the ${step} event`);
+    // While held, a line belongs to the pause; otherwise to the step that runs.
+    const recorded = step !== null ? events.note(step, message) : this.#holding ? events.note('paused', message) : events.log(message);
+    return recorded.catch((error: unknown) => {
+      if (!(error instanceof LeaseLostError)) this.options.logger.warn({ err: error, deployment: this.options.id }, `could not record "${message}"`);
     });
   }
 }

@@ -87,7 +87,7 @@ fraises:
     // Asked again, locally (local mode acts as "local"): it is paused already.
     expect(await local(['pause', id])).toMatchObject({ code: 0, stdout: `✓ Deployment ${id} of gated/one PAUSED: Paused by ops, until resumed\n` });
     const shown = await remote(['deployment', id]);
-    expect(lines(shown.stdout)).toEqual(expect.arrayContaining([`Deployment ${id}: PAUSED`, '  Paused:       Paused by ops (until resumed or promoted)']));
+    expect(lines(shown.stdout)).toEqual(expect.arrayContaining([`Deployment ${id}: PAUSED`, '  Pause:        Paused by ops (until resumed or promoted)']));
     const json = JSON.parse((await remote(['deployment', id, '--json'])).stdout);
     expect(json).toMatchObject({ id, status: 'PAUSED', pausedUntil: null, pauseMessage: 'Paused by ops', promoted: false });
 
