@@ -82,6 +82,16 @@ export interface DeploymentTable {
   process_group: number | null;
   /** Which process that is (`<boot id>:<start time>`), so a reused pid is never signalled. */
   process_identity: string | null;
+  /** Who wants it paused at its next step boundary (null: nobody); resume and promote clear it. */
+  pause_requested_by: string | null;
+  /** Who asked to release the current pause; the instance running it clears it on resuming. */
+  resume_requested_by: string | null;
+  /** Who promoted it (kept): the remaining steps and pauses of its strategy are skipped. */
+  promoted_by: string | null;
+  /** While PAUSED by a timed hold: when the hold ends. */
+  paused_until: string | null;
+  /** While PAUSED: why (the strategy's message, or who paused it). */
+  pause_message: string | null;
 }
 
 /** The last generation handed out per lock key: incremented by every claim. */
@@ -181,6 +191,9 @@ export interface DeploymentHistoryView {
   target_provider: string;
   target_config: string | null;
   error_message: string | null;
+  paused_until: string | null;
+  pause_message: string | null;
+  promoted_by: string | null;
 }
 
 export interface FraiseStatusView {

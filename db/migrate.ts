@@ -5,6 +5,7 @@ import * as m0001 from './migrations/0001_initial.js';
 import * as m0002 from './migrations/0002_fencing.js';
 import * as m0003 from './migrations/0003_active_index.js';
 import * as m0004 from './migrations/0004_job_run_key.js';
+import * as m0005 from './migrations/0005_deployment_control.js';
 import * as m0006 from './migrations/0006_progress_traffic.js';
 
 /** Every migration, in order. Names are frozen once released. */
@@ -13,6 +14,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0002_fencing': m0002,
   '0003_active_index': m0003,
   '0004_job_run_key': m0004,
+  '0005_deployment_control': m0005,
   '0006_progress_traffic': m0006,
 };
 

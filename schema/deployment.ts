@@ -58,6 +58,16 @@ export const DeploymentRef = builder.objectRef<Deployment>('Deployment').impleme
     gitCommit: t.exposeString('gitCommit', { nullable: true }),
     gitBranch: t.exposeString('gitBranch', { nullable: true }),
     errorMessage: t.exposeString('errorMessage', { nullable: true }),
+    pausedUntil: t.field({
+      type: DateTimeScalar,
+      nullable: true,
+      description: 'While PAUSED by a timed hold: when it ends (null: until resumed or promoted)',
+      resolve: (d) => d.pausedUntil,
+    }),
+    pauseMessage: t.exposeString('pauseMessage', { nullable: true, description: 'While PAUSED: why (the strategy\'s hold, or who paused it)' }),
+    promoted: t.exposeBoolean('promoted', {
+      description: 'promoteDeployment was asked: the remaining steps and pauses of its strategy are skipped',
+    }),
     progress: t.field({
       type: [DeploymentProgressRef],
       description: `The progress events recorded, oldest first: at most \`limit\` (default and maximum ${MAX_PROGRESS_LIMIT}) after the sequence \`after\`; page on with the last sequence seen`,
@@ -190,9 +200,28 @@ builder.mutationType({
     cancelDeployment: t.field({
       type: DeploymentRef,
       description:
-        'A PENDING deployment ends CANCELLED at once; an IN_PROGRESS one is stopped at its next step boundary, its running command is terminated, and it ends CANCELLED',
+        'A PENDING deployment ends CANCELLED at once; an IN_PROGRESS or PAUSED one is stopped at its next step boundary (a paused one at once), its running command is terminated, and it ends CANCELLED',
       args: { id: t.arg.id({ required: true }) },
       resolve: (_root, args, ctx) => ctx.services.deployments.cancel(ctx.principal, String(args.id)),
+    }),
+    pauseDeployment: t.field({
+      type: DeploymentRef,
+      description:
+        'A running deployment pauses at its next step boundary (status PAUSED, its lease and target kept) until resumed, promoted or cancelled; during a strategy\'s hold it stays paused past the hold. Who paused it is recorded in its progress',
+      args: { id: t.arg.id({ required: true }) },
+      resolve: (_root, args, ctx) => ctx.services.deployments.control(ctx.principal, 'pause', String(args.id)),
+    }),
+    resumeDeployment: t.field({
+      type: DeploymentRef,
+      description: 'Ends the pause of a PAUSED deployment (an operator\'s, or a strategy\'s hold), or withdraws a pause asked for and not yet taken',
+      args: { id: t.arg.id({ required: true }) },
+      resolve: (_root, args, ctx) => ctx.services.deployments.control(ctx.principal, 'resume', String(args.id)),
+    }),
+    promoteDeployment: t.field({
+      type: DeploymentRef,
+      description: 'Skips the remaining steps and pauses of a running deployment\'s strategy (a canary goes to 100%), ending its pause if it is PAUSED',
+      args: { id: t.arg.id({ required: true }) },
+      resolve: (_root, args, ctx) => ctx.services.deployments.control(ctx.principal, 'promote', String(args.id)),
     }),
   }),
 });

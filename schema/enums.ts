@@ -13,7 +13,8 @@ export const FraiseTypeEnum = builder.enumType('FraiseType', {
 });
 
 export const DeploymentStatusEnum = builder.enumType('DeploymentStatus', {
-  description: 'SUPERSEDED: a queued deployment replaced by a newer commit for the same fraise and environment',
+  description:
+    'PAUSED: running, held between two steps by its strategy or an operator (its lease and target kept). SUPERSEDED: a queued deployment replaced by a newer commit for the same fraise and environment',
   values: valuesOf(DEPLOYMENT_STATUSES),
 });
 

@@ -3,8 +3,19 @@
  * Ids are strings: GraphQL IDs, stable for the life of the record.
  */
 
-export const DEPLOYMENT_STATUSES = ['pending', 'in_progress', 'success', 'failed', 'rolled_back', 'cancelled', 'superseded'] as const;
+export const DEPLOYMENT_STATUSES = ['pending', 'in_progress', 'paused', 'success', 'failed', 'rolled_back', 'cancelled', 'superseded'] as const;
 export type DeploymentStatus = (typeof DEPLOYMENT_STATUSES)[number];
+
+/**
+ * A deployment that runs: claimed, holding its lease, its lock key and its target. PAUSED is one
+ * of them (held between two steps, by its strategy or an operator): not an end.
+ */
+export const RUNNING_STATUSES = ['in_progress', 'paused'] as const satisfies readonly DeploymentStatus[];
+export type RunningStatus = (typeof RUNNING_STATUSES)[number];
+
+export function isRunning(status: DeploymentStatus): status is RunningStatus {
+  return status === 'in_progress' || status === 'paused';
+}
 
 export const FINAL_STATUSES: ReadonlySet<DeploymentStatus> = new Set(['success', 'failed', 'rolled_back', 'cancelled', 'superseded']);
 
@@ -41,6 +52,12 @@ export interface Deployment {
   target: TargetSnapshot;
   errorMessage: string | null;
   webhookEventId: string | null;
+  /** While PAUSED: when a timed hold ends (null: until resumed or promoted). */
+  pausedUntil: string | null;
+  /** While PAUSED: why (the strategy's hold, or who paused it). */
+  pauseMessage: string | null;
+  /** Promote was asked: the remaining steps and pauses of its strategy are skipped. */
+  promoted: boolean;
 }
 
 /** Where the requests go at one point of a deployment: a slot, its port, what it runs, its share. */

@@ -14,6 +14,7 @@ import { registerRunJob } from './commands/run-job.js';
 import { registerScaffold } from './commands/scaffold.js';
 import { registerServe } from './commands/serve.js';
 import { registerStats } from './commands/stats.js';
+import { registerSteer } from './commands/steer.js';
 import { registerStatus } from './commands/status.js';
 import { registerValidateSetup } from './commands/validate-setup.js';
 import { registerWebhooks } from './commands/webhooks.js';
@@ -38,6 +39,7 @@ export async function main(argv: string[]): Promise<number> {
   registerDeploy(program);
   registerRunJob(program);
   registerCancel(program);
+  registerSteer(program);
   registerStatus(program);
   registerDeployment(program);
   registerHistory(program);

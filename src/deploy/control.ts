@@ -4,6 +4,7 @@ import { DeploymentCancelled } from '../providers/provider.js';
  * How an operator steers a running deployment between its phases: pause it, resume it, promote it
  * (skip the remaining steps and pauses of a canary), besides cancelling it (the abort signal).
  * Strategies call `hold` for a timed or indefinite pause and `checkpoint` at each phase boundary.
+ * The dispatcher's implementation is run-control.ts.
  */
 
 export type HoldOutcome = 'elapsed' | 'resumed' | 'promoted';
@@ -12,12 +13,18 @@ export interface DeploymentControl {
   /**
    * Holds the deployment (status PAUSED) for `ms` milliseconds, or until resumed or promoted when
    * `ms` is null. Rejects with DeploymentCancelled when the deployment is cancelled meanwhile.
+   * Resolves 'promoted' at once once the deployment was promoted.
    */
   hold(message: string, ms: number | null): Promise<HoldOutcome>;
   /** At a phase boundary: waits while an operator has paused the deployment. */
   checkpoint(): Promise<void>;
   /** Whether promote was asked: the remaining steps and pauses are skipped. */
   readonly promoted: boolean;
+  /**
+   * Milliseconds spent held so far (the current hold included): the environment's timeout does
+   * not count them.
+   */
+  readonly pausedMs: number;
 }
 
 /**
@@ -25,20 +32,33 @@ export interface DeploymentControl {
  * indefinite one lasts until the deployment is cancelled, a checkpoint never waits.
  */
 export function timedControl(signal: AbortSignal): DeploymentControl {
+  let heldMs = 0;
+  let heldSince: number | undefined;
   return {
     promoted: false,
+    get pausedMs() {
+      return heldMs + (heldSince === undefined ? 0 : performance.now() - heldSince);
+    },
     checkpoint: async () => {
       if (signal.aborted) throw new DeploymentCancelled();
     },
     hold: (_message, ms) =>
       new Promise<HoldOutcome>((resolve, reject) => {
         if (signal.aborted) return reject(new DeploymentCancelled());
+        const since = performance.now();
+        heldSince = since;
+        const release = () => {
+          heldMs += performance.now() - since;
+          heldSince = undefined;
+        };
         const timer = ms === null ? undefined : setTimeout(() => {
           signal.removeEventListener('abort', onAbort);
+          release();
           resolve('elapsed');
         }, ms);
         const onAbort = () => {
           if (timer) clearTimeout(timer);
+          release();
           reject(new DeploymentCancelled());
         };
         signal.addEventListener('abort', onAbort, { once: true });

@@ -6,11 +6,12 @@ import { BadInputError, ConflictError } from '../errors.js';
 import type { EventBus } from '../events/bus.js';
 import { GIT_ENV, lsRemote, parseLsRemote } from '../git/commands.js';
 import { isCommitish, shortVersion } from '../git/refs.js';
-import type { Deployment, DeploymentResult, TriggerType } from '../model.js';
+import { type Deployment, type DeploymentResult, isRunning, type TriggerType } from '../model.js';
 import type { Metrics } from '../metrics.js';
 import type { Catalog } from '../services/catalog.js';
 import type { DeployInput, DeploymentCommands, RollbackInput, RunJobInput } from '../services/app-services.js';
 import type { QueryService } from '../services/queries.js';
+import { requestPause, requestPromote, requestResume } from '../store/control.repository.js';
 import { findDeployment, findSuccessfulVersion, finishDeployment, previousSuccessfulVersion, requestCancel } from '../store/deployment.repository.js';
 import { findFraiseState } from '../store/fraise-state.repository.js';
 import { guardStore, type Store } from '../store/store.js';
@@ -27,7 +28,15 @@ export interface DispatchControl {
   notify(): void;
   /** Stops a deployment this process runs; resolves with its end state, or undefined if not here. */
   cancel(id: number): Promise<Deployment | undefined>;
+  /**
+   * Something was asked of a deployment (pause, resume, promote): when this process runs it, it
+   * reads the request now (elsewhere, NOTIFY or the lease renewal tells its process).
+   */
+  control(id: number): Promise<boolean>;
 }
+
+/** What an operator may ask of a running deployment besides cancelling it. */
+export type ControlAction = 'pause' | 'resume' | 'promote';
 
 export interface DeploymentServiceDeps {
   store: Store;
@@ -188,13 +197,34 @@ export class DeploymentService implements DeploymentCommands {
         return after;
       }
       // It started meanwhile: cancel it as a running one.
-      if (after?.status !== 'in_progress') return after ?? deployment;
-    } else if (deployment.status !== 'in_progress') {
+      if (!after || !isRunning(after.status)) return after ?? deployment;
+    } else if (!isRunning(deployment.status)) {
       throw new ConflictError(`deployment ${id} already ended (${deployment.status.toUpperCase()})`);
     }
     await guardStore(() => requestCancel(store.db, numericId));
     const local = await dispatch.cancel(numericId);
     return local ?? (await guardStore(() => findDeployment(store.db, numericId))) ?? deployment;
+  }
+
+  /**
+   * Pause (at the next step boundary, or past the current hold), resume (the current pause, or a
+   * pause asked for and not yet taken) or promote (skip the remaining steps and pauses) a running
+   * deployment, whichever instance runs it. The request is on the row at once; the deployment
+   * answered reflects what its run did so far (a pause shows PAUSED once it is taken).
+   */
+  async control(principal: Principal, action: ControlAction, id: string): Promise<Deployment> {
+    const { store, dispatch, logger } = this.deps;
+    const deployment = await this.deps.queries.deployment(principal, id);
+    assertCan(principal, 'deploy', deployment.fraise, deployment.environment);
+    const numericId = Number(deployment.id);
+    const by = principalName(principal);
+    const request = { pause: requestPause, resume: requestResume, promote: requestPromote }[action];
+    const done = await guardStore(() => request(store.db, numericId, by));
+    const after = (await guardStore(() => findDeployment(store.db, numericId))) ?? deployment;
+    if (!done) throw controlRefusal(action, after);
+    logger.info({ deployment: numericId, by, action }, `${action} asked`);
+    await dispatch.control(numericId);
+    return (await guardStore(() => findDeployment(store.db, numericId))) ?? after;
   }
 
   async #enqueue(
@@ -250,6 +280,16 @@ export class DeploymentService implements DeploymentCommands {
   }
 }
 
+
+/** Why `action` could not be asked of a deployment in the state it is in now. */
+function controlRefusal(action: ControlAction, d: Deployment): ConflictError {
+  const status = d.status.toUpperCase();
+  if (d.status === 'pending') return new ConflictError(`deployment ${d.id} is not running yet (PENDING): it can be ${ACTION_DONE[action]} once it runs`);
+  if (!isRunning(d.status)) return new ConflictError(`deployment ${d.id} already ended (${status}): it can no longer be ${ACTION_DONE[action]}`);
+  return new ConflictError(`deployment ${d.id} is not paused (${status}) and no pause was asked for it: nothing to resume`);
+}
+
+const ACTION_DONE: Record<ControlAction, string> = { pause: 'paused', resume: 'resumed', promote: 'promoted' };
 
 function sameCommit(a: string, b: string): boolean {
   const x = a.toLowerCase();

@@ -24,6 +24,7 @@ import { findFraiseState } from '../store/fraise-state.repository.js';
 import { guardStore, type Store } from '../store/store.js';
 import type { DispatchControl } from './deployment-service.js';
 import { completeDeployment } from './lifecycle.js';
+import { RunControl } from './run-control.js';
 import { giveUpAfterMs, killGraceMs, LeaseKeeper, LeaseLostError } from './lease.js';
 import type { ClaimedDeployment, Pipeline, PipelineResult, RunGuard } from './pipeline.js';
 import { announceCompleted, supersedeOlder } from './queue.js';
@@ -43,6 +44,8 @@ import { announceCompleted, supersedeOlder } from './queue.js';
 export interface QueueSignal {
   notify(): void;
   onNotify(listener: () => void): void;
+  /** Hears that something was asked of a running deployment (pause, resume, promote, cancel). */
+  onControl?(listener: (deploymentId: number) => void): void;
   close(): Promise<void>;
 }
 
@@ -73,6 +76,7 @@ interface Running {
   id: number;
   lockKey: string;
   controller: AbortController;
+  control: RunControl;
   done: Promise<void>;
 }
 
@@ -94,6 +98,7 @@ export class Dispatcher implements DispatchControl {
     if (this.#started) return;
     this.#started = true;
     this.options.signal?.onNotify(() => this.#tickSoon());
+    this.options.signal?.onControl?.((id) => void this.#running.get(id)?.control.refresh());
     await this.sweep({ startup: true });
     this.#tickSoon();
     this.#poll = setInterval(() => {
@@ -110,6 +115,17 @@ export class Dispatcher implements DispatchControl {
   /** Deployments this process is running now. */
   get runningIds(): number[] {
     return [...this.#running.keys()];
+  }
+
+  /**
+   * Something was asked of deployment `id` (pause, resume, promote): when it runs here, it reads
+   * the request now. Resolves with whether it runs here.
+   */
+  async control(id: number): Promise<boolean> {
+    const running = this.#running.get(id);
+    if (!running) return false;
+    await running.control.refresh();
+    return true;
   }
 
   async cancel(id: number): Promise<Deployment | undefined> {
@@ -232,8 +248,10 @@ export class Dispatcher implements DispatchControl {
 
   #launch(id: number, lockKey: string, claimedAt: number): void {
     const controller = new AbortController();
-    const running: Running = { id, lockKey, controller, done: Promise.resolve() };
-    running.done = this.#run(id, controller, claimedAt).finally(() => {
+    const { store, logger, now } = this.options;
+    const control = new RunControl({ id, store, logger, now, signal: controller.signal, onCancelRequested: () => controller.abort('cancel') });
+    const running: Running = { id, lockKey, controller, control, done: Promise.resolve() };
+    running.done = this.#run(running, claimedAt).finally(() => {
       this.#running.delete(id);
       this.options.metrics.running.set(this.#running.size);
       this.#tickSoon();
@@ -242,8 +260,9 @@ export class Dispatcher implements DispatchControl {
     this.options.metrics.running.set(this.#running.size);
   }
 
-  async #run(id: number, controller: AbortController, claimedAt: number): Promise<void> {
+  async #run(running: Running, claimedAt: number): Promise<void> {
     const { store, lease, now, instanceId, logger, metrics, bus, pipeline } = this.options;
+    const { id, controller, control } = running;
     let fence: number | undefined;
     const lost = (why: string) => {
       if (controller.signal.aborted) return;
@@ -252,9 +271,13 @@ export class Dispatcher implements DispatchControl {
     };
     const keeper = new LeaseKeeper({
       lease,
-      renew: () => {
+      renew: async () => {
         const at = now();
-        return renewLease(store.db, id, instanceId, at.toISOString(), new Date(at.getTime() + lease.ttlSeconds * 1000).toISOString(), fence);
+        const epoch = control.epoch;
+        const renewed = await renewLease(store.db, id, instanceId, at.toISOString(), new Date(at.getTime() + lease.ttlSeconds * 1000).toISOString(), fence);
+        // A paused deployment's lease is renewed like any other: pausing is not dying.
+        if (renewed.held) control.apply(renewed.requests, epoch);
+        return { held: renewed.held, cancelRequested: renewed.requests.cancelRequested };
       },
       onLost: (why) => lost(why === 'refused' ? 'the lease is no longer ours' : `not renewed for ${Math.round(giveUpAfterMs(lease)) / 1000}s`),
       onCancelRequested: () => controller.abort('cancel'),
@@ -279,10 +302,11 @@ export class Dispatcher implements DispatchControl {
           throw new LeaseLostError(`deployment ${id} no longer holds its target (generation ${fence}): not changing it`);
         }
       };
-      const guard: RunGuard = { instanceId, killGraceMs: killGraceMs(lease) };
+      const guard: RunGuard = { instanceId, killGraceMs: killGraceMs(lease), control: (events) => control.bind(events) };
       if (fence !== undefined) {
         const generation = fence;
         guard.fence = { generation, lost: () => lost(`generation ${generation} refused`) };
+        control.fence = guard.fence;
         guard.onProcess = (process) => {
           processes = processes
             .then(() => recordProcess(store.db, id, generation, process))

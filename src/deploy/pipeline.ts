@@ -30,8 +30,11 @@ export interface RunGuard {
   instanceId?: string;
   onProcess?: DeployContext['onProcess'];
   killGraceMs?: number;
-  /** How an operator steers the run; without it, holds are timed only. */
-  control?: DeploymentControl;
+  /**
+   * How an operator steers the run, given the run's progress recorder (its pause, resume and
+   * promote events are the run's); without it, holds are timed only.
+   */
+  control?: (events: ProgressRecorder) => DeploymentControl;
 }
 
 export interface PipelineResult {
@@ -87,7 +90,7 @@ export class Pipeline {
         context: claimed.context,
         reporter,
         signal,
-        control: guard.control ?? timedControl(signal),
+        control: guard.control?.(reporter) ?? timedControl(signal),
         touchTarget,
         ...(guard.fence ? { generation: guard.fence.generation } : {}),
         ...(guard.instanceId ? { instanceId: guard.instanceId } : {}),

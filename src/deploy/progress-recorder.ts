@@ -54,6 +54,14 @@ export class ProgressRecorder implements ProgressReporter {
     return this.#emit(this.#step, this.#progress, message, shares.map((s) => ({ ...s })));
   }
 
+  /**
+   * An event of its own (`paused`, `resumed`, `promoted`) at the current progress, which does not
+   * change the step that later lines belong to.
+   */
+  note(step: string, message: string): Promise<void> {
+    return this.#emit(step, this.#progress, message);
+  }
+
   #emit(step: string, progress: number, message: string | null, traffic?: TrafficShare[]): Promise<void> {
     const next = this.#chain.then(async () => {
       const event: DeploymentProgress = {

@@ -120,6 +120,9 @@ export function queuedDeployment(id: number, input: NewDeployment): Deployment {
     target: { provider: input.targetProvider, config: input.targetConfig },
     errorMessage: null,
     webhookEventId: input.webhookEventId === undefined || input.webhookEventId === null ? null : String(input.webhookEventId),
+    pausedUntil: null,
+    pauseMessage: null,
+    promoted: false,
   };
 }
 

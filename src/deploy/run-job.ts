@@ -37,7 +37,7 @@ export async function runJobOnDemand(deps: DeploymentServiceDeps, principal: Pri
       deployment: null,
     };
   }
-  const running = runs.find((r) => r.status === 'in_progress');
+  const running = runs.find((r) => r.status !== 'pending');
   const enqueued = await guardStore(() =>
     enqueueJobRun(deps, {
       env,
@@ -54,7 +54,7 @@ export async function runJobOnDemand(deps: DeploymentServiceDeps, principal: Pri
   const queued = `job run ${id} queued: ${target} job ${job.name}`;
   return {
     success: true,
-    message: running ? `${queued}; it starts when run ${running.id} (IN_PROGRESS) ends: a job never runs over itself` : queued,
+    message: running ? `${queued}; it starts when run ${running.id} (${running.status.toUpperCase()}) ends: a job never runs over itself` : queued,
     dryRun: false,
     plan,
     deployment,

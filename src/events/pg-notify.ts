@@ -1,12 +1,15 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { QueueSignal } from '../deploy/dispatcher.js';
+import { CONTROL_CHANNEL } from '../store/control.repository.js';
 import type { BusEvent, EventBus } from './bus.js';
 
 /*
  * Several Fraisier processes on one PostgreSQL database: LISTEN/NOTIFY tells the others that
- * work was queued (pickup without waiting for the poll), and relays the event bus so that a
- * subscriber connected to one process sees deployments another one runs. Payloads carry ids
+ * work was queued (pickup without waiting for the poll), tells the process running a deployment
+ * that something was asked of it (pause, resume, promote, cancel: the store sends those itself,
+ * see control.repository.ts), and relays the event bus so that a subscriber connected to one
+ * process sees deployments another one runs. Payloads carry ids
  * only (the store is the truth, the receiver reads the record); NOTIFY is sent after commit. A
  * lost notification costs at most a poll interval, and a progress gap is filled from the store.
  */
@@ -38,6 +41,7 @@ export class PgNotifier implements QueueSignal {
   #client: pg.Client | undefined;
   #closed = false;
   #queueListeners: (() => void)[] = [];
+  #controlListeners: ((deploymentId: number) => void)[] = [];
   #eventHandler: ((event: RelayedEvent) => void) | undefined;
   #reconnectDelay = 250;
   #connecting: Promise<void> | undefined;
@@ -60,6 +64,10 @@ export class PgNotifier implements QueueSignal {
 
   notify(): void {
     this.#send(QUEUE_CHANNEL, this.instanceId);
+  }
+
+  onControl(listener: (deploymentId: number) => void): void {
+    this.#controlListeners.push(listener);
   }
 
   /** Relays this process's bus events to the others, and theirs into this bus. */
@@ -141,13 +149,15 @@ export class PgNotifier implements QueueSignal {
           await client.connect();
           await client.query(`LISTEN ${QUEUE_CHANNEL}`);
           await client.query(`LISTEN ${EVENTS_CHANNEL}`);
+          await client.query(`LISTEN ${CONTROL_CHANNEL}`);
           if (this.#closed) {
             await client.end();
             return;
           }
           this.#client = client;
           this.#reconnectDelay = 250;
-          // Something may have been queued while we were not listening.
+          // Something may have been queued while we were not listening (and asked of what runs
+          // here: the lease renewals read that too).
           for (const listener of this.#queueListeners) listener();
           return;
         } catch (error) {
@@ -163,6 +173,11 @@ export class PgNotifier implements QueueSignal {
   }
 
   #receive(channel: string, payload: string): void {
+    if (channel === CONTROL_CHANNEL) {
+      const id = Number(payload);
+      if (Number.isSafeInteger(id)) for (const listener of this.#controlListeners) listener(id);
+      return;
+    }
     if (channel === QUEUE_CHANNEL) {
       if (payload === this.instanceId) return;
       for (const listener of this.#queueListeners) listener();

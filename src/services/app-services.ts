@@ -4,13 +4,15 @@ import type { Catalog } from './catalog.js';
 import type { TargetService } from './targets.js';
 import type { QueryService } from './queries.js';
 
-/** Deploy, roll back, run a job, cancel: the write side of deployments. */
+/** Deploy, roll back, run a job, cancel, pause, resume, promote: the write side of deployments. */
 export interface DeploymentCommands {
   deploy(principal: Principal, input: DeployInput): Promise<DeploymentResult>;
   rollback(principal: Principal, input: RollbackInput): Promise<DeploymentResult>;
   /** Queues a run of one of the environment's jobs now (scheduled or not). */
   runJob(principal: Principal, input: RunJobInput): Promise<DeploymentResult>;
   cancel(principal: Principal, id: string): Promise<Deployment>;
+  /** Pause, resume or promote a running deployment (see DeploymentService.control). */
+  control(principal: Principal, action: 'pause' | 'resume' | 'promote', id: string): Promise<Deployment>;
 }
 
 export interface DeployInput {

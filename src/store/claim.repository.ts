@@ -1,6 +1,8 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/database.js';
 import { dialectOf } from '../../db/dialect.js';
+import { RUNNING_STATUSES } from '../model.js';
+import { type ControlRequests, NO_REQUESTS, toRequests } from './control.repository.js';
 import { isUniqueViolation } from './driver-errors.js';
 import { staleLease, startDeployment, type StartValues } from './deployment.repository.js';
 import type { Db } from './store.js';
@@ -11,8 +13,9 @@ import type { Db } from './store.js';
  *
  * Fencing: every claim takes the next generation of its lock key (tb_target_fence) and keeps it
  * on the row (`fence`). The holder's writes (lease, touch, progress, end) are conditional on the
- * row still being IN_PROGRESS with that generation, so a holder whose lease was taken from it
- * (a cut link, a long pause) can no longer record anything once another took over.
+ * row still running (IN_PROGRESS or PAUSED) with that generation, so a holder whose lease was
+ * taken from it (a cut link, a process stopped for a while) can no longer record anything once
+ * another took over.
  */
 
 export interface Candidate {
@@ -94,7 +97,7 @@ export async function fenceOf(db: Db, id: number): Promise<number | null> {
 
 /**
  * Extends the lease; false when it is no longer ours (the sweeper ended it, or it was claimed
- * again under a newer generation). Also says if a cancel was asked.
+ * again under a newer generation). Also says what was asked of it (cancel, pause, resume, promote).
  */
 export async function renewLease(
   db: Db,
@@ -103,18 +106,22 @@ export async function renewLease(
   now: string,
   expiresAt: string,
   fence?: number,
-): Promise<{ held: boolean; cancelRequested: boolean }> {
+): Promise<{ held: boolean; requests: ControlRequests }> {
   let update = db
     .updateTable('tb_deployment')
     .set({ heartbeat_at: now, lease_expires_at: expiresAt })
     .where('id', '=', id)
     .where('lease_owner', '=', owner)
-    .where('status', '=', 'in_progress');
+    .where('status', 'in', RUNNING_STATUSES);
   if (fence !== undefined) update = update.where('fence', '=', fence);
   const result = await update.executeTakeFirst();
-  if (Number(result.numUpdatedRows) !== 1) return { held: false, cancelRequested: false };
-  const row = await db.selectFrom('tb_deployment').select('cancel_requested').where('id', '=', id).executeTakeFirst();
-  return { held: true, cancelRequested: Number(row?.cancel_requested ?? 0) === 1 };
+  if (Number(result.numUpdatedRows) !== 1) return { held: false, requests: NO_REQUESTS };
+  const row = await db
+    .selectFrom('tb_deployment')
+    .select(['cancel_requested', 'pause_requested_by', 'resume_requested_by', 'promoted_by'])
+    .where('id', '=', id)
+    .executeTakeFirst();
+  return { held: true, requests: row ? toRequests(row) : NO_REQUESTS };
 }
 
 /**
@@ -127,7 +134,7 @@ export async function markTouched(db: Db, id: number, at: string, fence?: number
     .updateTable('tb_deployment')
     .set((eb) => ({ touched_at: eb.fn.coalesce('touched_at', eb.val(at)) }))
     .where('id', '=', id);
-  if (fence !== undefined) update = update.where('fence', '=', fence).where('status', '=', 'in_progress');
+  if (fence !== undefined) update = update.where('fence', '=', fence).where('status', 'in', RUNNING_STATUSES);
   const result = await update.executeTakeFirst();
   return Number(result.numUpdatedRows) === 1;
 }
@@ -143,7 +150,7 @@ export async function recordProcess(db: Db, id: number, fence: number, process: 
     .set({ process_group: process?.pgid ?? null, process_identity: process?.identity ?? null })
     .where('id', '=', id)
     .where('fence', '=', fence)
-    .where('status', '=', 'in_progress')
+    .where('status', 'in', RUNNING_STATUSES)
     .execute();
 }
 
@@ -154,7 +161,7 @@ export async function releaseLease(db: Db, id: number, owner: string, now: strin
     .set({ lease_expires_at: now })
     .where('id', '=', id)
     .where('lease_owner', '=', owner)
-    .where('status', '=', 'in_progress');
+    .where('status', 'in', RUNNING_STATUSES);
   if (fence !== undefined) update = update.where('fence', '=', fence);
   await update.execute();
 }
@@ -176,7 +183,7 @@ export async function expiredLeases(db: Db, now: string, previousSelf?: string):
   const rows = await db
     .selectFrom('tb_deployment')
     .select(['id', 'fraise', 'environment', 'lease_owner', 'lease_expires_at', 'touched_at', 'attempt', 'process_group', 'process_identity'])
-    .where('status', '=', 'in_progress')
+    .where('status', 'in', RUNNING_STATUSES)
     .where(staleLease(now, previousSelf))
     .execute();
   return rows.map((r) => ({
@@ -192,7 +199,11 @@ export async function expiredLeases(db: Db, now: string, previousSelf?: string):
   }));
 }
 
-/** IN_PROGRESS with an expired lease → PENDING again (nothing was changed yet). False if someone else acted first. */
+/**
+ * Running (IN_PROGRESS or PAUSED) with an expired lease → PENDING again (nothing was changed
+ * yet). What operators asked (cancel, pause, promote) stays for the next run; the pause of the
+ * run that died does not. False if someone else acted first.
+ */
 export async function requeueExpired(db: Db, id: number, now: string, previousSelf?: string): Promise<boolean> {
   const result = await db
     .updateTable('tb_deployment')
@@ -206,9 +217,12 @@ export async function requeueExpired(db: Db, id: number, now: string, previousSe
       heartbeat_at: null,
       process_group: null,
       process_identity: null,
+      resume_requested_by: null,
+      paused_until: null,
+      pause_message: null,
     })
     .where('id', '=', id)
-    .where('status', '=', 'in_progress')
+    .where('status', 'in', RUNNING_STATUSES)
     .where(staleLease(now, previousSelf))
     .executeTakeFirst();
   return Number(result.numUpdatedRows) === 1;

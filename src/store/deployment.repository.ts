@@ -2,7 +2,8 @@ import type { ExpressionBuilder, Insertable, Selectable } from 'kysely';
 import type { Database, DeploymentHistoryView } from '../../db/database.js';
 import { dialectOf } from '../../db/dialect.js';
 import { isCommitish } from '../git/refs.js';
-import type { Deployment, DeploymentStatus, TriggerType } from '../model.js';
+import { type Deployment, type DeploymentStatus, isRunning, RUNNING_STATUSES, type TriggerType } from '../model.js';
+import { announceRequest } from './control.repository.js';
 import { addDailyStats } from './stats.repository.js';
 import type { Db } from './store.js';
 
@@ -139,6 +140,9 @@ export function toDeployment(row: Selectable<DeploymentHistoryView>): Deployment
     target: { provider: row.target_provider, config: row.target_config ? (JSON.parse(row.target_config) as Record<string, unknown>) : null },
     errorMessage: row.error_message,
     webhookEventId: row.fk_webhook_event === null ? null : String(row.fk_webhook_event),
+    pausedUntil: row.paused_until,
+    pauseMessage: row.pause_message,
+    promoted: row.promoted_by !== null,
   };
 }
 
@@ -194,14 +198,14 @@ export function staleLease(now: string, previousSelf?: string) {
 }
 
 export interface FinishValues {
-  status: Exclude<DeploymentStatus, 'pending' | 'in_progress'>;
+  status: Exclude<DeploymentStatus, 'pending' | 'in_progress' | 'paused'>;
   completedAt: string;
   newVersion?: string | null;
   errorMessage?: string | null;
   details?: Record<string, unknown> | null;
   /**
-   * Ends it only while it is IN_PROGRESS under this generation (the holder ending its own run):
-   * a stale holder's end is refused.
+   * Ends it only while it runs (IN_PROGRESS or PAUSED) under this generation (the holder ending
+   * its own run): a stale holder's end is refused.
    */
   fence?: number;
   /** Ends it only while its lease is stale (the sweep): a lease renewed meanwhile wins. */
@@ -209,7 +213,7 @@ export interface FinishValues {
 }
 
 /**
- * Ends a deployment (from PENDING or IN_PROGRESS), releases its lock and lease, and counts it in
+ * Ends a deployment (from PENDING, IN_PROGRESS or PAUSED), releases its lock and lease, and counts it in
  * the daily statistics. Call it inside a transaction. Returns false when it had already ended,
  * or when a condition (`fence`, `leaseStale`) no longer holds.
  */
@@ -219,8 +223,8 @@ export async function finishDeployment(db: Db, id: number, values: FinishValues)
     .select(['fraise', 'environment', 'status', 'requested_at', 'started_at', 'fence'])
     .where('id', '=', id)
     .executeTakeFirst();
-  if (!row || (row.status !== 'pending' && row.status !== 'in_progress')) return false;
-  if (values.fence !== undefined && (row.status !== 'in_progress' || Number(row.fence) !== values.fence)) return false;
+  if (!row || (row.status !== 'pending' && !isRunning(row.status))) return false;
+  if (values.fence !== undefined && (!isRunning(row.status) || Number(row.fence) !== values.fence)) return false;
   const ran = row.started_at !== null;
   const durationSeconds = ran ? Math.max(0, (Date.parse(values.completedAt) - Date.parse(row.started_at!)) / 1000) : null;
   const result = await db
@@ -238,9 +242,12 @@ export async function finishDeployment(db: Db, id: number, values: FinishValues)
       lease_expires_at: null,
       process_group: null,
       process_identity: null,
+      paused_until: null,
+      pause_message: null,
     })
     .where('id', '=', id)
-    .where('status', '=', row.status)
+    // Paused or not, a running deployment is the same run: only PENDING → ended differs.
+    .where('status', 'in', isRunning(row.status) ? RUNNING_STATUSES : ['pending'])
     .$if(values.fence !== undefined, (qb) => qb.where('fence', '=', values.fence!))
     .$if(values.leaseStale !== undefined, (qb) => qb.where(staleLease(values.leaseStale!.now, values.leaseStale!.previousSelf)))
     .executeTakeFirst();
@@ -313,7 +320,7 @@ export async function lastAttempt(db: Db, fraise: string, environment: string): 
 /** A deployment waiting or running for a (fraise, environment): what a new push is ordered against. */
 export interface ActiveDeployment {
   id: number;
-  status: 'pending' | 'in_progress';
+  status: 'pending' | 'in_progress' | 'paused';
   gitCommit: string | null;
 }
 
@@ -332,7 +339,7 @@ export async function deploymentHeads(db: Db, fraise: string, environment: strin
     await db
       .selectFrom('tb_deployment')
       .select(['id', 'status', 'git_commit'])
-      .where('status', 'in', ['pending', 'in_progress'])
+      .where('status', 'in', ['pending', ...RUNNING_STATUSES])
       .where('fraise', '=', fraise)
       .where('environment', '=', environment)
       .where('job', 'is', null)
@@ -431,9 +438,13 @@ export async function supersedePendingOlder(trx: Db, target: SupersedeTarget): P
   return ids;
 }
 
-/** Asks the process running a deployment to stop it (it polls the flag); only while IN_PROGRESS. */
+/**
+ * Asks the process running a deployment to stop it (it reads the flag at every lease renewal, and
+ * at once when told on PostgreSQL); only while it runs.
+ */
 export async function requestCancel(db: Db, id: number): Promise<void> {
-  await db.updateTable('tb_deployment').set({ cancel_requested: 1 }).where('id', '=', id).where('status', '=', 'in_progress').execute();
+  const result = await db.updateTable('tb_deployment').set({ cancel_requested: 1 }).where('id', '=', id).where('status', 'in', RUNNING_STATUSES).executeTakeFirst();
+  if (Number(result.numUpdatedRows) === 1) await announceRequest(db, id);
 }
 
 type TableWithId = 'tb_deployment_request' | 'tb_deployment';

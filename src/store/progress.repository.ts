@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { dialectOf } from '../../db/dialect.js';
-import type { DeploymentProgress, TrafficShare } from '../model.js';
+import { type DeploymentProgress, RUNNING_STATUSES, type TrafficShare } from '../model.js';
 import type { Db } from './store.js';
 
 /** Progress events of deployments, in sequence order. */
@@ -37,8 +37,8 @@ function toProgress(row: { fk_deployment: number; sequence: number; step: string
 }
 
 /**
- * Records one progress event. With `fence` the row is only written while its deployment is still
- * IN_PROGRESS under that generation, in the same statement (a stale holder's events are refused;
+ * Records one progress event. With `fence` the row is only written while its deployment still
+ * runs (IN_PROGRESS or PAUSED) under that generation, in the same statement (a stale holder's events are refused;
  * on PostgreSQL the deployment's row is share-locked, so an end being committed is waited for and
  * seen). Returns false when it was refused.
  */
@@ -64,7 +64,7 @@ export async function insertProgress(db: Db, event: DeploymentProgress, fence?: 
             sql<string | null>`${traffic}`.as('traffic'),
           ])
           .where('id', '=', Number(event.deploymentId))
-          .where('status', '=', 'in_progress')
+          .where('status', 'in', RUNNING_STATUSES)
           .where('fence', '=', fence)
           .$if(postgres, (qb) => qb.forShare()),
       )

@@ -93,4 +93,32 @@ describe('terminal output', () => {
       '  Target:   scaleway/fr-par',
     ]);
   });
+
+  it('shows a pause and its end as one line each, what was heard while held below the pause', () => {
+    const term = recorder();
+    const renderer = new ProgressRenderer(term);
+    let sequence = 0;
+    const event = (step: string, message: string | null): ProgressView => ({ deploymentId: '8', sequence: ++sequence, step, progress: 0, message, timestamp: '2026-03-10T12:00:00.000Z' });
+    for (const e of [
+      event('install', 'Running npm ci'),
+      event('install', 'Pause requested by alice: pauses at the next step boundary'),
+      event('install', 'install done in 1.2s'),
+      event('paused', 'Paused by alice: until resumed'),
+      event('paused', 'Promoted by bob: the remaining steps and pauses are skipped'),
+      event('resumed', 'Resumed: promoted by bob (4.2s held in all)'),
+      event('restart', 'Restarting on web-1'),
+      event('restart', 'Service restarted'),
+    ]) {
+      renderer.event(e);
+    }
+    expect(term.text).toEqual([
+      '  ⟳ Running npm ci',
+      '      Pause requested by alice: pauses at the next step boundary',
+      '  ✓ install done in 1.2s',
+      '  ⏸ Paused by alice: until resumed',
+      '      Promoted by bob: the remaining steps and pauses are skipped',
+      '  ▶ Resumed: promoted by bob (4.2s held in all)',
+      '  ⟳ Restarting on web-1',
+    ]);
+  });
 });

@@ -15,7 +15,8 @@ import { type Browser, chromiumUnavailable, openBrowser } from './browser.js';
  * The dashboard in a real browser, against a real server deploying a real service: sign in,
  * watch a deployment triggered by a signed GitHub push stream its steps live, see a broken
  * release end ROLLED_BACK, read the webhook deliveries (hostile text shown as text), deploy
- * with a dry-run preview, cancel, roll back, survive a server restart, and fit a phone.
+ * with a dry-run preview, cancel, roll back, survive a server restart, and fit a phone; pause,
+ * resume and promote a deployment from its page.
  */
 
 const sqlite = DIALECTS.find((d) => d.name === 'sqlite')!;
@@ -310,6 +311,47 @@ describe('the dashboard in a browser', () => {
     await expect.poll(() => text(deploymentRow(page, fifth).locator('.badge')), LONG).toBe('SUCCESS');
     expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
 
+    expect(problems).toEqual([]);
+  });
+
+  it.skipIf(skip)('pauses, resumes and promotes from the deployment page', { timeout: 120_000 }, async () => {
+    const { page, problems } = browser!;
+    const buttons = () => page.locator('.deployment-actions button').allInnerTexts();
+    // Signed in with the deploy token by the test before (kept for the session).
+    writeFileSync(hold(), '');
+    const paused = await push(repo.commit('P'), 'P: paused on the way');
+    await page.goto(`${url}/#/deployments/${paused}`);
+    await expect.poll(() => step(page, 'install').getAttribute('data-state'), LONG).toBe('running');
+    await expect.poll(buttons, SOON).toEqual(['Pause', 'Promote', 'Cancel deployment']);
+    await page.getByRole('button', { name: 'Pause', exact: true }).click();
+    await expect.poll(() => page.locator('#announcer').textContent(), SOON).toMatch(/pause requested/i);
+    // The install step runs to its end; the deployment pauses at the next boundary.
+    rmSync(hold());
+    await expect.poll(() => text(statusBadge(page)), LONG).toBe('PAUSED');
+    expect(await text(page.locator('.status-line'))).toContain('Paused by deployer; waits until resumed or promoted.');
+    await expect.poll(() => step(page, 'paused').getAttribute('data-state'), SOON).toBe('paused');
+    expect(await text(page.locator('.deployment-facts'))).toMatch(/Pause\s+Paused by deployer \(until resumed or promoted\)/);
+    // The request heard is a line of the step that ran: the install step stays one.
+    expect(await text(step(page, 'install').locator('.log'))).toContain('Pause requested by deployer: pauses at the next step boundary');
+    await expect.poll(buttons, SOON).toEqual(['Resume', 'Promote', 'Cancel deployment']);
+    expect(await steps(page)).not.toContain('restart');
+    await browser!.screenshot('09-deployment-paused');
+    await page.getByRole('button', { name: 'Resume', exact: true }).click();
+    await expect.poll(() => text(statusBadge(page)), LONG).toBe('SUCCESS');
+    expect(await steps(page)).toEqual(['preflight', 'fetch', 'install', 'paused', 'resumed', 'restart', 'health_check', 'done']);
+    await expect.poll(buttons, SOON).toEqual([]);
+
+    writeFileSync(hold(), '');
+    const promoted = await push(repo.commit('Q'), 'Q: promoted');
+    await page.goto(`${url}/#/deployments/${promoted}`);
+    await expect.poll(() => step(page, 'install').getAttribute('data-state'), LONG).toBe('running');
+    await page.getByRole('button', { name: 'Promote', exact: true }).click();
+    await page.getByRole('dialog', { name: `Promote deployment #${promoted}` }).getByRole('button', { name: 'Promote' }).click();
+    await expect.poll(() => text(page.locator('.deployment-facts')), SOON).toMatch(/Promoted\s+yes/);
+    await expect.poll(buttons, SOON).toEqual(['Pause', 'Cancel deployment']);
+    rmSync(hold());
+    await expect.poll(() => text(statusBadge(page)), LONG).toBe('SUCCESS');
+    expect(await text(step(page, 'install').locator('.log'))).toContain('Promoted by deployer: the remaining steps and pauses are skipped');
     expect(problems).toEqual([]);
   });
 });

@@ -33,6 +33,8 @@ export interface FraisierClient {
   /** Queues a run of one of the environment's jobs now. */
   runJob(input: { fraise: string; environment: string; job: string }): Promise<DeploymentResultView>;
   cancel(id: string): Promise<DeploymentView>;
+  /** Pause, resume or promote a running deployment (whichever process runs it). */
+  steer(action: 'pause' | 'resume' | 'promote', id: string): Promise<DeploymentView>;
 
   /**
    * Streams a deployment's progress (what was recorded, then live, in order, no duplicates)

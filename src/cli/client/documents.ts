@@ -7,7 +7,7 @@ const TARGET = 'target { provider config }';
 
 export const DEPLOYMENT_FIELDS = `
   id fraise environment job status triggeredBy requestedBy requestedAt startedAt completedAt
-  durationSeconds oldVersion newVersion gitCommit gitBranch ${TARGET} errorMessage`;
+  durationSeconds oldVersion newVersion gitCommit gitBranch ${TARGET} errorMessage pausedUntil pauseMessage promoted`;
 
 const FRAISE_FIELDS = `
   name type description database { type name strategy }
@@ -67,6 +67,12 @@ mutation RunJob($fraise: String!, $environment: String!, $job: String!) {
 }`;
 
 export const CANCEL = `mutation Cancel($id: ID!) { cancelDeployment(id: $id) { ${DEPLOYMENT_FIELDS} } }`;
+
+export const PAUSE = `mutation Pause($id: ID!) { pauseDeployment(id: $id) { ${DEPLOYMENT_FIELDS} } }`;
+
+export const RESUME = `mutation Resume($id: ID!) { resumeDeployment(id: $id) { ${DEPLOYMENT_FIELDS} } }`;
+
+export const PROMOTE = `mutation Promote($id: ID!) { promoteDeployment(id: $id) { ${DEPLOYMENT_FIELDS} } }`;
 
 export const PROGRESS = `
 subscription Progress($id: ID!) {

@@ -156,6 +156,10 @@ export class LocalClient implements FraisierClient {
     return this.#call(async () => deploymentView(await (await this.#services()).services.deployments.cancel(OPEN, id)));
   }
 
+  steer(action: 'pause' | 'resume' | 'promote', id: string): Promise<DeploymentView> {
+    return this.#call(async () => deploymentView(await (await this.#services()).services.deployments.control(OPEN, action, id)));
+  }
+
   follow(id: string, onProgress: (event: ProgressView) => void, signal?: AbortSignal): Promise<DeploymentView> {
     return this.#call(async () => {
       // Nobody else may be running: this process runs it, unless another one already claimed it.

@@ -124,6 +124,11 @@ export class RemoteClient implements FraisierClient {
     return (await this.request<{ cancelDeployment: DeploymentView }>(doc.CANCEL, { id })).cancelDeployment;
   }
 
+  async steer(action: 'pause' | 'resume' | 'promote', id: string): Promise<DeploymentView> {
+    const [document, field] = ({ pause: [doc.PAUSE, 'pauseDeployment'], resume: [doc.RESUME, 'resumeDeployment'], promote: [doc.PROMOTE, 'promoteDeployment'] } as const)[action];
+    return (await this.request<Record<string, DeploymentView>>(document, { id }))[field]!;
+  }
+
   async follow(id: string, onProgress: (event: ProgressView) => void, signal?: AbortSignal): Promise<DeploymentView> {
     const ws = (this.#ws ??= createClient({
       url: this.endpoint.replace(/^http/, 'ws'),

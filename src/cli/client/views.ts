@@ -58,6 +58,11 @@ export interface DeploymentView {
   gitBranch: string | null;
   target: TargetView;
   errorMessage: string | null;
+  /** While PAUSED by a timed hold: when it ends. */
+  pausedUntil: string | null;
+  /** While PAUSED: why. */
+  pauseMessage: string | null;
+  promoted: boolean;
 }
 
 export interface ProgressView {
@@ -152,6 +157,9 @@ export function deploymentView(d: Deployment): DeploymentView {
     gitBranch: d.gitBranch,
     target: targetView(d.target),
     errorMessage: d.errorMessage,
+    pausedUntil: iso(d.pausedUntil),
+    pauseMessage: d.pauseMessage,
+    promoted: d.promoted,
   };
 }
 

@@ -17,7 +17,8 @@ export function registerCancel(program: Command): void {
     if (!/^[1-9]\d{0,15}$/.test(id)) throw new CliError(`expected a deployment id such as 42 (got "${id}")`, EXIT.USAGE);
     const term = createTerminal();
     const deployment = await withClient(flags, (client) => client.cancel(id));
-    const stopped = deployment.status === 'CANCELLED' || deployment.status === 'IN_PROGRESS';
+    const running = deployment.status === 'IN_PROGRESS' || deployment.status === 'PAUSED';
+    const stopped = deployment.status === 'CANCELLED' || running;
     if (dataFormat(flags)) {
       printData(term, flags, deployment);
       if (!stopped) throw silentExit(EXIT.FAILED);
@@ -27,7 +28,7 @@ export function registerCancel(program: Command): void {
     const what = `${deployment.fraise}/${deployment.environment}${deployment.job ? ` (job ${deployment.job})` : ''}`;
     if (deployment.status === 'CANCELLED') {
       term.out(`${c.green('✓')} Deployment ${deployment.id} of ${what} ${statusColor(c, 'CANCELLED')('CANCELLED')}`);
-    } else if (deployment.status === 'IN_PROGRESS') {
+    } else if (running) {
       // It runs in another process: it stops at its next step boundary there.
       term.out(`${c.yellow('⟳')} Cancel requested: deployment ${deployment.id} of ${what} stops at its next step (follow it with fraisier history)`);
     } else {

@@ -77,6 +77,8 @@ function printDeployment(term: Terminal, d: DeploymentView): void {
     ['Started', d.status === 'PENDING' ? null : at(d.startedAt)],
     ['Completed', d.completedAt ? at(d.completedAt) : null],
     ['Duration', d.durationSeconds !== null ? formatDuration(d.durationSeconds) : null],
+    ['Pause', d.status === 'PAUSED' ? `${clean(d.pauseMessage ?? 'paused')}${d.pausedUntil ? ` (until ${at(d.pausedUntil)})` : ' (until resumed or promoted)'}` : null],
+    ['Promoted', d.promoted ? 'yes: the remaining steps and pauses are skipped' : null],
     ['Error', d.errorMessage ? clean(d.errorMessage) : null],
   ];
   for (const [label, value] of rows) if (value) term.out(`  ${`${label}:`.padEnd(14)}${value}`);

@@ -39,7 +39,7 @@ export function clean(text: string): string {
 
 const GOOD = new Set(['SUCCESS', 'HEALTHY', 'accepted']);
 const BAD = new Set(['FAILED', 'ROLLED_BACK', 'DOWN', 'refused', 'failed']);
-const BUSY = new Set(['IN_PROGRESS', 'PENDING', 'DEGRADED']);
+const BUSY = new Set(['IN_PROGRESS', 'PAUSED', 'PENDING', 'DEGRADED']);
 
 /** A status coloured by what it means (nothing changes without colour). */
 export function statusColor(color: Colors, status: string): (text: string) => string {

@@ -30,6 +30,8 @@ const LABELS: Record<string, string> = {
 const ENDINGS = new Set(['done', 'failed', 'rolled_back', 'cancelled']);
 /** Steps whose start means the one before it failed. */
 const AFTER_FAILURE = new Set(['rollback', 'failed', 'cancelled', 'interrupted']);
+/** A pause and its end: one line each ("⏸ Paused by alice", "▶ Resumed by alice"), never closed with ✓. */
+const MARKS: Record<string, string> = { paused: '⏸', resumed: '▶' };
 
 export type OperationKind = 'deploy' | 'rollback' | 'job';
 
@@ -54,10 +56,13 @@ export class ProgressRenderer {
       this.#pending = undefined;
       if (ENDINGS.has(event.step)) return;
       if (event.step === 'interrupted') return this.term.out(`  ${c.yellow('!')} ${message ?? 'Interrupted'}`);
+      if (MARKS[event.step]) return this.term.out(`  ${c.yellow(MARKS[event.step]!)} ${message ?? stepLabel(event.step)}`);
       this.term.out(`  ${c.cyan('⟳')} ${message ?? `${stepLabel(event.step)}...`}`);
       return;
     }
     if (ENDINGS.has(event.step) || !message) return;
+    // A line heard while held ("Promoted by ...") shows as it comes.
+    if (MARKS[event.step]) return this.term.out(`      ${c.dim(message)}`);
     if (this.#pending !== undefined) this.term.out(`      ${c.dim(this.#pending)}`);
     this.#pending = message;
   }
@@ -65,7 +70,7 @@ export class ProgressRenderer {
   /** Ends the current step: ✓ with its last detail, or ✗ when what follows says it failed. */
   #close(next: string | undefined): void {
     const step = this.#step;
-    if (step === undefined || ENDINGS.has(step) || step === 'interrupted') return;
+    if (step === undefined || ENDINGS.has(step) || step === 'interrupted' || MARKS[step]) return;
     const c = this.term.color;
     const failed = next === undefined || AFTER_FAILURE.has(next);
     if (failed) {

@@ -24,7 +24,7 @@ export interface Release {
 }
 
 export abstract class ReleaseSession {
-  readonly deadline: number;
+  readonly #startedAt = Date.now();
   #stepIndex = -1;
   /** What `current` pointed at before this deployment (null: nothing ran); in place, app_path when it held a commit. */
   previousRelease: string | null = null;
@@ -41,8 +41,14 @@ export abstract class ReleaseSession {
     public plan: string[],
     readonly host: HostShell,
     readonly layout: Layout,
-  ) {
-    this.deadline = Date.now() + ctx.env.timeoutSeconds * 1000;
+  ) {}
+
+  /**
+   * When the environment's timeout runs out: counted from the start of the deployment, paused
+   * time (a strategy's hold, an operator's pause) left out.
+   */
+  get deadline(): number {
+    return this.#startedAt + this.ctx.env.timeoutSeconds * 1000 + this.ctx.control.pausedMs;
   }
 
   /** Variables every command of this deployment sees (outside values only ever travel here). */
@@ -62,9 +68,15 @@ export abstract class ReleaseSession {
     };
   }
 
-  /** A step begins; a cancelled run stops here, unless the step is `committed` (past the point of no return). */
+  /**
+   * A step boundary: a cancelled deployment stops here, a paused one waits here until resumed;
+   * unless the step is `committed` (past the point of no return).
+   */
   async step(name: string, message?: string, committed = false): Promise<void> {
-    if (this.ctx.signal.aborted && !committed) throw new DeploymentCancelled();
+    if (!committed) {
+      if (this.ctx.signal.aborted) throw new DeploymentCancelled();
+      await this.ctx.control.checkpoint();
+    }
     const index = this.plan.indexOf(name);
     if (index >= 0) this.#stepIndex = index;
     const progress = Math.min(99, Math.round((100 * Math.max(0, this.#stepIndex)) / this.plan.length));

@@ -61,7 +61,7 @@ export async function graphql(query, variables = {}, token = null) {
 }
 
 const DEPLOYMENT_FIELDS = `id fraise environment job status gitCommit gitBranch oldVersion newVersion triggeredBy requestedBy
-  requestedAt startedAt completedAt durationSeconds errorMessage target { provider }`;
+  requestedAt startedAt completedAt durationSeconds errorMessage target { provider } pausedUntil pauseMessage promoted`;
 
 export const QUERIES = {
   /** Probes: a query needs the read scope, a mutation the deploy scope. Neither changes anything. */
@@ -71,6 +71,7 @@ export const QUERIES = {
     fraises { name type description environments { name branch status currentVersion lastDeployedAt rollbackVersion target { provider }
       lastAttempt { id status newVersion startedAt completedAt errorMessage } } }
     running: deployments(status: IN_PROGRESS, limit: 100) { id fraise environment status }
+    paused: deployments(status: PAUSED, limit: 100) { id fraise environment status }
     queued: deployments(status: PENDING, limit: 100) { id fraise environment status }
   }`,
   deployments: `query DashboardDeployments($fraise: String, $environment: String, $status: DeploymentStatus, $limit: Int) {
@@ -94,6 +95,9 @@ export const QUERIES = {
     rollback(fraise: $fraise, environment: $environment, toVersion: $toVersion) { success message plan deployment { id status } }
   }`,
   cancel: `mutation DashboardCancel($id: ID!) { cancelDeployment(id: $id) { ${DEPLOYMENT_FIELDS} } }`,
+  pause: `mutation DashboardPause($id: ID!) { pauseDeployment(id: $id) { ${DEPLOYMENT_FIELDS} } }`,
+  resume: `mutation DashboardResume($id: ID!) { resumeDeployment(id: $id) { ${DEPLOYMENT_FIELDS} } }`,
+  promote: `mutation DashboardPromote($id: ID!) { promoteDeployment(id: $id) { ${DEPLOYMENT_FIELDS} } }`,
 };
 
 export const SUBSCRIPTIONS = {

@@ -4,8 +4,9 @@ import { shortVersion } from '../format.js';
 
 /*
  * Deploy (a dry run first: the plan is shown before anything is queued), roll back (to a
- * version from the environment's successful history) and cancel, each in a modal <dialog>:
- * focus moves into it, Escape closes it, focus returns to the button that opened it.
+ * version from the environment's successful history), cancel and promote, each in a modal
+ * <dialog>: focus moves into it, Escape closes it, focus returns to the button that opened it.
+ * Pause and resume act at once (each undoes the other).
  */
 
 export function createActions(ctx, dialog) {
@@ -220,6 +221,54 @@ export function createActions(ctx, dialog) {
         });
       });
       open(`Cancel deployment #${deployment.id}`, form);
+    },
+
+    /** action: 'pause' | 'resume'; deployment: { id }; onDone(updated deployment) */
+    async steer(action, deployment, onDone) {
+      try {
+        const data = await ctx.graphql(QUERIES[action], { id: deployment.id });
+        const updated = data[`${action}Deployment`];
+        ctx.announce(
+          action === 'pause'
+            ? updated.status === 'PAUSED'
+              ? `Deployment #${deployment.id} is paused.`
+              : `Deployment #${deployment.id}: pause requested; it pauses at its next step.`
+            : `Deployment #${deployment.id}: resume requested.`,
+        );
+        onDone?.(updated);
+      } catch (failure) {
+        ctx.alert(ctx.describeError(failure));
+      }
+    },
+
+    /** deployment: { id, fraise, environment }; onDone(updated deployment) */
+    promote(deployment, onDone) {
+      const error = errorBox();
+      const confirm = h('button', { type: 'submit', autofocus: true }, 'Promote');
+      const form = h(
+        'form',
+        { class: 'dialog-form' },
+        h('p', {}, `Promote deployment #${deployment.id} of ${deployment.fraise}/${deployment.environment}?`),
+        h('p', { class: 'hint' }, 'Its strategy skips its remaining steps and pauses (a canary takes all the traffic); a paused deployment goes on.'),
+        error,
+        h('div', { class: 'dialog-actions' }, confirm, closeButton('Not now')),
+      );
+      form.addEventListener('submit', (event) => {
+        event.preventDefault();
+        void run(confirm, form, async () => {
+          fill(error);
+          try {
+            const { promoteDeployment } = await ctx.graphql(QUERIES.promote, { id: deployment.id });
+            close();
+            ctx.announce(`Deployment #${deployment.id} promoted.`);
+            onDone?.(promoteDeployment);
+          } catch (failure) {
+            fill(error, ctx.describeError(failure));
+            confirm.disabled = false;
+          }
+        });
+      });
+      open(`Promote deployment #${deployment.id}`, form);
     },
   };
 }

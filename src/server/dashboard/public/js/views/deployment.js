@@ -13,6 +13,11 @@ import { duration, exactTime, FINAL_STATUSES, plainText, shortVersion, statusWor
 /** Steps that end a deployment: they close the timeline. */
 const ENDINGS = { done: 'success', rolled_back: 'rolled-back', failed: 'failed', cancelled: 'cancelled' };
 
+/** Events of an operator's or a strategy's control: the deployment's status or buttons change with them. */
+const CONTROL_STEPS = new Set(['paused', 'resumed']);
+/** Lines a step gets when an operator asks something of the deployment while it runs. */
+const CONTROL_LINES = /^(Pause requested by|Paused by|Promoted by) /;
+
 export function mountDeployment(main, ctx, id) {
   const statusLine = h('p', { class: 'status-line', role: 'status' }, 'Loading…');
   const progressValue = h('span', { class: 'progress-value' }, '0%');
@@ -69,6 +74,8 @@ export function mountDeployment(main, ctx, id) {
     next: ({ deploymentProgress: event }) => {
       if (events.has(event.sequence)) return; // a replay after reconnecting
       events.set(event.sequence, event);
+      // Paused, resumed, promoted: the record says so (status, why, until when).
+      if (CONTROL_STEPS.has(event.step) || CONTROL_LINES.test(event.message ?? '')) void loadDeployment();
       schedule();
     },
     error: (error) => {
@@ -123,6 +130,8 @@ export function mountDeployment(main, ctx, id) {
         return 'Queued: waiting for its turn.';
       case 'IN_PROGRESS':
         return last ? `Running step ${last.step} (${last.progress}%).` : 'Starting.';
+      case 'PAUSED':
+        return `${plainText(d.pauseMessage ?? 'Paused')}; ${d.pausedUntil ? `goes on at ${new Date(d.pausedUntil).toLocaleTimeString()}` : 'waits until resumed or promoted'}.`;
       case 'SUCCESS':
         return d.newVersion ? `Deployed ${shortVersion(d.newVersion)} successfully.` : 'Deployed successfully.';
       case 'ROLLED_BACK':
@@ -145,36 +154,53 @@ export function mountDeployment(main, ctx, id) {
       fact('Requested', timeAgo(d.requestedAt)),
       fact('Started', timeAgo(d.startedAt)),
       fact('Completed', d.completedAt ? timeAgo(d.completedAt) : '—'),
-      fact('Duration', d.durationSeconds === null ? (FINAL_STATUSES.has(d.status) ? '—' : 'running') : duration(d.durationSeconds)),
+      fact('Duration', d.durationSeconds === null ? (FINAL_STATUSES.has(d.status) ? '—' : d.status === 'PAUSED' ? 'paused' : 'running') : duration(d.durationSeconds)),
+      d.status === 'PAUSED' ? fact('Pause', plainText(d.pauseMessage ?? ''), d.pausedUntil ? [' (until ', timeAgo(d.pausedUntil), ')'] : ' (until resumed or promoted)') : null,
+      d.promoted ? fact('Promoted', 'yes: the remaining steps and pauses are skipped') : null,
       d.errorMessage ? fact('Error', h('span', { class: 'error' }, plainText(d.errorMessage))) : null,
     );
   }
 
+  /** The buttons that apply now: Pause or Resume, Promote, Cancel (kept, with their focus, while they still apply). */
   function renderActions(d) {
-    const cancellable = d.status === 'PENDING' || d.status === 'IN_PROGRESS';
-    if (!cancellable) return fill(actions);
-    if (actions.querySelector('button')) return; // keep the button (and its focus) across renders
-    fill(
-      actions,
+    const running = d.status === 'IN_PROGRESS' || d.status === 'PAUSED';
+    const wanted = [
+      d.status === 'IN_PROGRESS' ? 'pause' : null,
+      d.status === 'PAUSED' ? 'resume' : null,
+      running && !d.promoted ? 'promote' : null,
+      running || d.status === 'PENDING' ? 'cancel' : null,
+    ].filter(Boolean);
+    const key = wanted.join(' ');
+    if (actions.dataset.actions === key) return;
+    actions.dataset.actions = key;
+    const updated = (next) => {
+      deployment = next;
+      schedule();
+    };
+    const button = (action, label, className, click) =>
       h(
         'button',
         {
           type: 'button',
-          class: 'danger',
+          class: className,
           disabled: !ctx.canDeploy,
           title: ctx.canDeploy ? undefined : 'Read-only: needs a token with the deploy scope',
-          dataset: { focusKey: `cancel:${d.id}` },
-          on: {
-            click: () =>
-              ctx.actions.cancel(d, (updated) => {
-                deployment = updated;
-                schedule();
-              }),
-          },
+          dataset: { focusKey: `${action}:${d.id}` },
+          on: { click },
         },
-        'Cancel deployment',
-      ),
-    );
+        label,
+      );
+    const labels = {
+      pause: () => button('pause', 'Pause', 'secondary', () => ctx.actions.steer('pause', d, updated)),
+      resume: () => button('resume', 'Resume', undefined, () => ctx.actions.steer('resume', d, updated)),
+      promote: () => button('promote', 'Promote', 'secondary', () => ctx.actions.promote(d, updated)),
+      cancel: () => button('cancel', 'Cancel deployment', 'danger', () => ctx.actions.cancel(d, updated)),
+    };
+    // A button that stays keeps its focus; one that goes hands it to its neighbour.
+    const focused = actions.contains(document.activeElement) ? document.activeElement.dataset.focusKey : undefined;
+    fill(actions, wanted.map((action) => labels[action]()));
+    const again = focused ? (actions.querySelector(`[data-focus-key="${CSS.escape(focused)}"]`) ?? actions.querySelector('button')) : null;
+    again?.focus();
   }
 
   function renderTimeline(ordered, final) {
@@ -194,12 +220,13 @@ export function mountDeployment(main, ctx, id) {
         let state;
         let end;
         if (ending) state = ending;
+        else if (group.step === 'paused' && !next && deployment?.status === 'PAUSED') state = 'paused';
         else if (next && (next.step === 'rollback' || next.step === 'failed')) state = 'failed';
         else if (next?.step === 'interrupted') state = 'interrupted';
         else if (!next && !final) state = 'running';
         else state = next?.step === 'cancelled' ? 'cancelled' : 'done';
         if (next) end = new Date(next.events[0].timestamp).getTime();
-        else if (state === 'running') end = now;
+        else if (state === 'running' || state === 'paused') end = now;
         else if (!ending && deployment?.completedAt) end = new Date(deployment.completedAt).getTime();
         const [first, ...rest] = group.events;
         const lastProgress = group.events.at(-1).progress;
@@ -248,6 +275,6 @@ export function mountDeployment(main, ctx, id) {
 }
 
 function stateWords(state) {
-  const words = { running: 'running', done: 'done', failed: 'failed', interrupted: 'interrupted', success: 'succeeded', 'rolled-back': 'rolled back', cancelled: 'cancelled' };
+  const words = { running: 'running', paused: 'paused', done: 'done', failed: 'failed', interrupted: 'interrupted', success: 'succeeded', 'rolled-back': 'rolled back', cancelled: 'cancelled' };
   return words[state] ?? state;
 }

@@ -66,12 +66,12 @@ export function mountOverview(main, ctx) {
   };
 }
 
-function renderGrid(box, { fraises, running, queued }, ctx) {
+function renderGrid(box, { fraises, running, paused, queued }, ctx) {
   if (!fraises.length) return fill(box, h('p', {}, 'No fraise is configured yet: add one to fraises.yaml.'));
   const names = [];
   for (const fraise of fraises) for (const env of fraise.environments) if (!names.includes(env.name)) names.push(env.name);
   const active = new Map();
-  for (const d of [...queued, ...running]) active.set(`${d.fraise}\u0000${d.environment}`, d);
+  for (const d of [...queued, ...running, ...paused]) active.set(`${d.fraise}\u0000${d.environment}`, d);
 
   const table = h(
     'table',
