@@ -262,11 +262,12 @@ describe('fraisier init, config and db', { timeout: CLI_TIMEOUT }, () => {
         { name: '0003_active_index', appliedAt: null },
         { name: '0004_job_run_key', appliedAt: null },
         { name: '0005_deployment_control', appliedAt: null },
+        { name: '0006_progress_traffic', appliedAt: null },
       ],
-      pending: 5,
+      pending: 6,
     });
     const migrate = await runCli(['db', 'migrate', '--config', file]);
-    expect(migrate).toMatchObject({ code: 0, stdout: '✓ applied 0001_initial\n✓ applied 0002_fencing\n✓ applied 0003_active_index\n✓ applied 0004_job_run_key\n✓ applied 0005_deployment_control\n' });
+    expect(migrate).toMatchObject({ code: 0, stdout: '✓ applied 0001_initial\n✓ applied 0002_fencing\n✓ applied 0003_active_index\n✓ applied 0004_job_run_key\n✓ applied 0005_deployment_control\n✓ applied 0006_progress_traffic\n' });
     const again = await runCli(['db', 'migrate', '--database', `sqlite:${join(dir.path, 'store', 'fraisier.db')}`, '--json']);
     expect(again).toMatchObject({ code: 0, stdout: '{\n  "applied": []\n}\n' });
     const after = await runCli(['db', 'status'], { env: { FRAISIER_DATABASE_URL: `sqlite:${join(dir.path, 'store', 'fraisier.db')}` }, cwd: dir.path + '/store' });
@@ -278,6 +279,7 @@ describe('fraisier init, config and db', { timeout: CLI_TIMEOUT }, () => {
       expect.stringMatching(/^ {2}✓ 0003_active_index {8}applied \d{4}-\d\d-\d\dT/),
       expect.stringMatching(/^ {2}✓ 0004_job_run_key {9}applied \d{4}-\d\d-\d\dT/),
       expect.stringMatching(/^ {2}✓ 0005_deployment_control {2}applied \d{4}-\d\d-\d\dT/),
+      expect.stringMatching(/^ {2}✓ 0006_progress_traffic {4}applied \d{4}-\d\d-\d\dT/),
       'Up to date.',
     ]);
     const unreachable = await runCli(['db', 'status', '--database', 'postgres://nobody@127.0.0.1:9/none']);
