@@ -10,7 +10,10 @@ interface Input {
   url: string;
   clients: number;
   deploymentId?: string;
-  /** fraisier: created once every client is subscribed, to let the deployment go on. */
+  /**
+   * Created once every client is subscribed (fraisier: to let the deployment go on) or connected
+   * (reference: right before it is told to broadcast).
+   */
   gate?: string;
   /** reference: how many messages, how often. */
   count?: number;
@@ -41,6 +44,7 @@ if (input.mode === 'reference') {
         }),
       ),
   );
+  if (input.gate) writeFileSync(input.gate, '');
   sockets[0]!.send(JSON.stringify({ count: input.count, intervalMs: input.intervalMs }));
   await Promise.all(done);
   for (const socket of sockets) socket.close();

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 /*
@@ -17,6 +17,13 @@ export interface Child {
   output(): string;
   /** Resident memory of the process now, in MiB (from /proc). */
   rssMiB(): number;
+  /**
+   * The most resident memory the process had since it started or since resetPeakRss, in MiB
+   * (VmHWM): a peak between two samples is not missed.
+   */
+  peakRssMiB(): number;
+  /** Starts peakRssMiB over from the memory resident now; false where the kernel cannot. */
+  resetPeakRss(): boolean;
   /** CPU time the process has used so far, every thread, user and system, in seconds (from /proc). */
   cpuSeconds(): number;
   stop(): Promise<void>;
@@ -58,17 +65,30 @@ function killed(child: ChildProcess) {
   };
 }
 
+/** A memory figure of /proc/<pid>/status, in MiB. */
+function statusMiB(child: ChildProcess, field: 'VmRSS' | 'VmHWM'): number {
+  try {
+    const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+    return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1024;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 function wrap(child: ChildProcess, url: string, output: () => string): Child {
   return {
     process: child,
     url,
     output,
-    rssMiB: () => {
+    rssMiB: () => statusMiB(child, 'VmRSS'),
+    peakRssMiB: () => statusMiB(child, 'VmHWM'),
+    resetPeakRss: () => {
       try {
-        const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
-        return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+        // Linux 4.0+: "5" resets the peak resident set size to the current one.
+        writeFileSync(`/proc/${child.pid}/clear_refs`, '5');
+        return true;
       } catch {
-        return Number.NaN;
+        return false;
       }
     },
     cpuSeconds: () => {

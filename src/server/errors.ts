@@ -26,7 +26,7 @@ const SERVER_FAULTS: ReadonlySet<ErrorCode> = new Set(['STORE_UNAVAILABLE', 'CON
  * no fault of the server's. Anything else is a bug: logged in full at error, answered as
  * "Unexpected error." with no detail.
  */
-export function maskError(error: unknown, message: string, logger: Logger): Error {
+export function maskError(error: unknown, message: string, logger: Logger): GraphQLError {
   const original = error instanceof GraphQLError ? error.originalError : error;
   const fraisier = findFraisierError(original);
   if (fraisier) {

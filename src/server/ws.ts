@@ -8,6 +8,8 @@ import { authenticate, type Principal } from '../auth/principal.js';
 import type { ServerSettings } from '../config/types.js';
 import { findFraisierError } from './errors.js';
 import { hostRefusal, originRefusal, type Refusal } from './origin.js';
+import type { SubscriptionSink } from './plugins/use-shared-subscription-execution.js';
+import { Outbox, textFrame } from './ws-outbox.js';
 import type { FraisierYoga } from './yoga.js';
 
 /*
@@ -16,7 +18,10 @@ import type { FraisierYoga } from './yoga.js';
  * the Host and Origin checked at upgrade (DNS rebinding, cross-site WebSocket hijacking), the
  * token checked in connection_init, small frames, a cap on subscriptions per socket, slow
  * readers dropped before they eat the memory, and a clean 1001 on shutdown. Operations go through
- * yoga.getEnveloped, so they share the HTTP path's plugins and context.
+ * yoga.getEnveloped, so they share the HTTP path's plugins and context. A subscription's events
+ * come through the sink it is given (`sendNext`): each event's message is built once for all the
+ * subscribers of the same operation (use-shared-subscription-execution.ts) and the same bytes are
+ * written to each socket.
  */
 
 export interface WsOptions {
@@ -45,6 +50,7 @@ interface Extra {
   socket: WebSocket;
   principal?: Principal;
   subscriptions: number;
+  outbox: Outbox;
 }
 
 export function attachGraphQLWs(options: WsOptions): WsHandle {
@@ -53,7 +59,8 @@ export function attachGraphQLWs(options: WsOptions): WsHandle {
   const maxSubscriptions = options.maxSubscriptionsPerSocket ?? 100;
   const keepAliveMs = options.keepAliveMs ?? 12_000;
   const stallTimeoutMs = options.stallTimeoutMs ?? 10_000;
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 256 * 1024, handleProtocols });
+  // No permessage-deflate: the outbox writes whole frames of its own beside ws's (ws-outbox.ts).
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 256 * 1024, handleProtocols, perMessageDeflate: false });
   let closing = false;
 
   const graphqlWs = makeServer<Record<string, unknown> | undefined, Extra>({
@@ -66,14 +73,19 @@ export function attachGraphQLWs(options: WsOptions): WsHandle {
       }
       return ctx.extra.principal.kind !== 'anonymous';
     },
-    onSubscribe: async (ctx, _id, payload) => {
+    onSubscribe: async (ctx, id, payload) => {
       if (ctx.extra.subscriptions >= maxSubscriptions) {
         return [new GraphQLError(`at most ${maxSubscriptions} operations at once on one socket`)];
       }
-      const { socket } = ctx.extra;
+      const { socket, outbox } = ctx.extra;
+      // graphql-transport-ws's "next" message, written here around the result's shared JSON.
+      const prefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
+      const frame = (json: string) => textFrame(`${prefix}${json}}`);
+      const sendNext: SubscriptionSink = (shared) => outbox.sendFrame(shared.bytes(prefix, frame));
       const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
         principal: ctx.extra.principal,
         params: payload,
+        sendNext,
         // A subscription whose stream overflows cuts its socket: a close frame would queue
         // behind everything the client has not read.
         dropConnection: () => {
@@ -122,12 +134,21 @@ export function attachGraphQLWs(options: WsOptions): WsHandle {
       logger.warn({ host: request.headers.host, origin: request.headers.origin, status: refusal.status }, 'refused a WebSocket: foreign host or origin');
       return refuseWith(socket, refusal);
     }
-    wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws));
+    wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, socket));
   };
   server.on('upgrade', onUpgrade);
 
-  wss.on('connection', (socket: WebSocket) => {
-    const extra: Extra = { socket, subscriptions: 0 };
+  wss.on('connection', (socket: WebSocket, connection: Duplex) => {
+    const outbox = new Outbox(socket, connection, {
+      maxBytes: maxBufferedBytes,
+      stallMs: stallTimeoutMs,
+      onStall: () => {
+        // This reader stopped reading: drop it rather than buffer without bound.
+        logger.warn({ buffered: socket.bufferedAmount }, 'dropping a WebSocket client that stopped reading');
+        socket.terminate();
+      },
+    });
+    const extra: Extra = { socket, subscriptions: 0, outbox };
     socket.once('error', (error) => {
       logger.debug({ err: error }, 'WebSocket error');
       socket.terminate();
@@ -144,18 +165,7 @@ export function attachGraphQLWs(options: WsOptions): WsHandle {
     const closed = graphqlWs.opened(
       {
         protocol: socket.protocol,
-        send: async (data) => {
-          if (socket.readyState !== socket.OPEN) return;
-          if (socket.bufferedAmount > maxBufferedBytes && !(await drained(socket, maxBufferedBytes, stallTimeoutMs))) {
-            // This reader stopped reading: drop it rather than buffer without bound.
-            logger.warn({ buffered: socket.bufferedAmount }, 'dropping a WebSocket client that stopped reading');
-            socket.terminate();
-            return;
-          }
-          if (socket.readyState !== socket.OPEN) return;
-          // Handed to the socket without waiting for the write: one reader never holds up others.
-          socket.send(data, () => {});
-        },
+        send: (data) => outbox.send(data),
         close: (code, reason) => socket.close(code, reason),
         onMessage: (handler) =>
           socket.on('message', async (data) => {
@@ -211,16 +221,6 @@ export function attachGraphQLWs(options: WsOptions): WsHandle {
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
   };
-}
-
-/** Waits until less than `limit` bytes wait to be sent; false when that takes longer than `timeoutMs`. */
-async function drained(socket: WebSocket, limit: number, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (socket.bufferedAmount > limit) {
-    if (socket.readyState !== socket.OPEN || Date.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  return true;
 }
 
 /** `{authorization: "Bearer x"}`, `{Authorization: ...}` or `{token: "x"}` in connection_init. */

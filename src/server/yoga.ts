@@ -14,10 +14,13 @@ import { corsOrigin } from './origin.js';
 import { useListCost } from './plugins/use-list-cost.js';
 import { useOperationScopes } from './plugins/use-operation-scopes.js';
 import { useResponseLimit } from './plugins/use-response-limit.js';
-import { useSharedSubscriptionExecution } from './plugins/use-shared-subscription-execution.js';
+import { type SinkContext, useSharedSubscriptionExecution } from './plugins/use-shared-subscription-execution.js';
 
-/** What yoga's context factory receives on HTTP (request) or over graphql-ws (principal set at connect). */
-export interface ServerContext {
+/**
+ * What yoga's context factory receives on HTTP (request) or over graphql-ws (principal set at
+ * connect, and a sink the subscription's events are pushed into).
+ */
+export interface ServerContext extends SinkContext {
   request?: Request;
   principal?: Principal;
   /** Set by the WebSocket transport: cuts that client off. */
@@ -41,6 +44,9 @@ export interface YogaOptions {
  */
 const LIMITS = { maxDepth: 10, maxAliases: 15, maxTokens: 2_000, maxCost: 10_000, maxDirectives: 50 };
 
+/** What a client reads of an unexpected error (maskError logs the rest). */
+const UNEXPECTED = 'Unexpected error.';
+
 export function createFraisierYoga(options: YogaOptions): FraisierYoga {
   const { services, settings, production } = options;
   const introspection = settings.introspection ?? !production;
@@ -57,7 +63,7 @@ export function createFraisierYoga(options: YogaOptions): FraisierYoga {
     // A simple (form or text) request cannot carry this header without a CORS preflight.
     useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'apollo-require-preflight'] }) as Plugin,
     useOperationScopes() as Plugin,
-    useSharedSubscriptionExecution() as Plugin,
+    useSharedSubscriptionExecution({ maskError: (error) => maskError(error, UNEXPECTED, options.logger) }) as Plugin,
     // After the scope check: who may not ask at all learns that first.
     useListCost({ maxCost: LIMITS.maxCost }),
     useResponseLimit({ maxBytes: settings.responseLimitBytes, setting: 'fraisier.response_limit' }),
@@ -89,7 +95,7 @@ export function createFraisierYoga(options: YogaOptions): FraisierYoga {
       error: (...args) =>
         args.length > 0 && args.every((arg) => arg instanceof Error) ? options.logger.debug({ yoga: args }, 'yoga: masked error') : options.logger.error({ yoga: args }, 'yoga'),
     },
-    maskedErrors: { maskError: (error, message) => maskError(error, message, options.logger) },
+    maskedErrors: { maskError: (error, message) => maskError(error, message, options.logger), errorMessage: UNEXPECTED },
     plugins,
     context: ({ request, principal: given, dropConnection }): GraphQLContext => {
       const principal = given ?? authenticate(request?.headers.get('authorization'), settings.tokens);
