@@ -194,6 +194,7 @@ export class Canary {
             return;
           }
         } catch (error) {
+          if (signal.aborted) return;
           // Said once: the next measure may read it, and the step's end judges in any case.
           const why = `canary analysis could not measure at ${run.weight}%: ${(error as Error).message}`;
           if (!seen.has(why)) await this.s.log(why);
