@@ -29,7 +29,7 @@ export const DeploymentProgressRef = builder.objectRef<DeploymentProgress>('Depl
     traffic: t.field({
       type: [TrafficShareRef],
       nullable: true,
-      description: 'Where the requests go from this event on, when the traffic moved here (a blue-green switch); null on other events',
+      description: 'Where the requests go from this event on, when the traffic moved here (a blue-green switch, a canary step, an abort); null on other events',
       resolve: (p) => p.traffic ?? null,
     }),
   }),

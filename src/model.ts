@@ -78,7 +78,7 @@ export interface DeploymentProgress {
   progress: number;
   message: string | null;
   timestamp: string;
-  /** Set on the events where the traffic moved (a blue-green switch): where it goes from then on. */
+  /** Set on the events where the traffic moved (a blue-green switch, a canary step, an abort): where it goes from then on. */
   traffic?: TrafficShare[];
 }
 

@@ -1,8 +1,9 @@
 // A tiny HTTP service for deployment tests: it reports the version in ./VERSION, and its
 // /health answers 500 when ./UNHEALTHY exists in the release it runs from, or, when
 // ./HEALTH_FAILS_AFTER holds a number N, from its (N+1)th check on (a release that passes its
-// first checks and fails later). It listens on FRAISIER_PORT (a blue-green slot's) or PORT, and
-// on SIGTERM answers what it is answering, then exits.
+// first checks and fails later). When ./FAILS_REQUESTS exists, /version answers 500 while /health
+// passes (a canary that fails its users). It listens on FRAISIER_PORT (a blue-green slot's) or
+// PORT, and on SIGTERM answers what it is answering, then exits.
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 
@@ -10,6 +11,7 @@ const version = readFileSync(new URL('./VERSION', import.meta.url), 'utf8').trim
 const unhealthy = existsSync(new URL('./UNHEALTHY', import.meta.url));
 const failsAfterFile = new URL('./HEALTH_FAILS_AFTER', import.meta.url);
 const failsAfter = existsSync(failsAfterFile) ? Number(readFileSync(failsAfterFile, 'utf8')) : Infinity;
+const failsRequests = existsSync(new URL('./FAILS_REQUESTS', import.meta.url));
 const port = Number(process.env.FRAISIER_PORT ?? process.env.PORT);
 let checks = 0;
 
@@ -20,7 +22,7 @@ const server = createServer((request, response) => {
     response.writeHead(ok ? 200 : 500, { 'content-type': 'text/plain' });
     response.end(ok ? 'ok' : 'broken');
   } else if (request.url === '/version') {
-    response.writeHead(200, { 'content-type': 'text/plain' });
+    response.writeHead(failsRequests ? 500 : 200, { 'content-type': 'text/plain' });
     response.end(version);
   } else {
     response.writeHead(404);

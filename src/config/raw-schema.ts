@@ -91,7 +91,29 @@ const proxy = z.strictObject({
   switch: argv.optional(),
 });
 
-/** How a deployment replaces what runs: in place (recreate), or beside it (blue-green). */
+const CANARY_STEP_ERROR = 'expected a percentage of the requests, 1 to 100';
+const PAUSE_ERROR = `${DURATION_ERROR}, or until_promoted`;
+
+/** A canary's analysis: its requests and 5xx share, from nginx's access log or from Prometheus. */
+const canaryAnalysis = z.strictObject({
+  source: z.enum(['access_log', 'prometheus']),
+  /** access_log: the log nginx writes in the fraisier_canary format (absolute, on the proxy's host). */
+  path: z.string().min(1).optional(),
+  /** access_log: the documented format, the only one read. */
+  format: z.literal('fraisier_canary', { error: 'the access log must be in the documented format: fraisier_canary' }).optional(),
+  /** prometheus: the server's base URL. */
+  url: z.string().min(1).optional(),
+  /** prometheus: PromQL for the canary's requests over the window ({slot}, {port}, {upstream}, {window}). */
+  requests: z.string().min(1).optional(),
+  /** prometheus: PromQL for the canary's 5xx share over the window, 0 to 1 (same placeholders). */
+  error_rate: z.string().min(1).optional(),
+  max_error_rate: z.number({ error: 'expected a share from 0 to 1 (0.05 for 5%)' }).optional(),
+  min_requests: z.number({ error: 'expected a whole number of requests, 1 or more' }).optional(),
+  /** How often a held step is measured (a failure aborts at once); default 10s. */
+  interval: duration.optional(),
+});
+
+/** How a deployment replaces what runs: in place (recreate), or beside it (blue-green, canary). */
 const strategy = z.strictObject({
   type: z.enum(STRATEGY_TYPES),
   slots: z.record(slotName, slotPort).optional(),
@@ -100,6 +122,21 @@ const strategy = z.strictObject({
   drain: duration.optional(),
   /** The old slot keeps running after the switch: a rollback then only switches back. */
   keep_previous: z.boolean().optional(),
+  /** canary: the new release's share of the requests at each step, increasing, ending at 100. */
+  steps: z.array(z.number({ error: CANARY_STEP_ERROR }), { error: 'expected a list of percentages, e.g. [10, 50, 100]' }).optional(),
+  /** canary: how long each step is held before its analysis; until_promoted (or null): until promoted. */
+  pause: z
+    .union(
+      [
+        z.number({ error: PAUSE_ERROR }).nonnegative({ error: PAUSE_ERROR }),
+        z.string().regex(/^(\d+(\.\d+)?\s*(ms|s|m|h)|until_promoted)$/, { error: PAUSE_ERROR }),
+        z.null(),
+      ],
+      { error: PAUSE_ERROR },
+    )
+    .optional(),
+  /** canary: what judges each step: the canary's error rate from the access log or Prometheus. */
+  analysis: canaryAnalysis.optional(),
 });
 
 /**

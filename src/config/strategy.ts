@@ -2,11 +2,13 @@ import { isAbsolute } from 'node:path';
 import type { PathSegment } from './problems.js';
 import { type RawStrategy, toSeconds } from './raw-schema.js';
 import type { EnvironmentConfig, FraiseType, ProxyConfig, SlotConfig, StrategyConfig } from './types.js';
+import { CANARY_KEYS, normalizeCanary } from './canary.js';
 
 /*
  * The environment's `strategy:` block, checked against what the rest of the environment says:
- * blue-green needs two slots on two ports, a proxy to switch, a health check it can point at
- * one slot, a layout that holds two releases, and a way to start and stop each slot.
+ * blue-green (and canary, over the same slots) needs two slots on two ports, a proxy to switch, a
+ * health check it can point at one slot, a layout that holds two releases, and a way to start and
+ * stop each slot. A canary's own keys (steps, pause, analysis) are canary.ts's.
  */
 
 type Problem = (severity: 'error' | 'warning', path: PathSegment[], message: string, key?: string) => void;
@@ -30,56 +32,63 @@ export function normalizeStrategy(
   report: Problem,
 ): StrategyConfig | undefined {
   const at = [...path, 'strategy'];
-  if (env.healthCheck?.watch && raw?.type !== 'blue-green') {
+  if (env.healthCheck?.watch && raw?.type !== 'blue-green' && raw?.type !== 'canary') {
     report('warning', [...path, 'health_check'], 'watch is acted on by blue-green deployments only for now: a recreate deployment is not watched after its health check', 'watch');
   }
   if (!raw) return undefined;
-  if (raw.type === 'rolling' || raw.type === 'canary') {
-    report('error', at, `strategy "${raw.type}" is not available yet in this version of Fraisier (available: recreate, blue-green)`, 'type');
+  if (raw.type === 'rolling') {
+    report('error', at, `strategy "${raw.type}" is not available yet in this version of Fraisier (available: recreate, blue-green, canary)`, 'type');
     return undefined;
   }
   if (raw.type === 'recreate') {
-    const ignored = BLUE_GREEN_KEYS.filter((key) => raw[key] !== undefined);
-    if (ignored.length) report('warning', at, `${ignored.join(', ')} appl${ignored.length === 1 ? 'ies' : 'y'} to blue-green: recreate restarts the one service in place and ignores ${ignored.length === 1 ? 'it' : 'them'}`);
+    const ignored = [...BLUE_GREEN_KEYS, ...CANARY_KEYS].filter((key) => raw[key] !== undefined);
+    if (ignored.length) report('warning', at, `${ignored.join(', ')} appl${ignored.length === 1 ? 'ies' : 'y'} to blue-green and canary: recreate restarts the one service in place and ignores ${ignored.length === 1 ? 'it' : 'them'}`);
     return { type: 'recreate' };
   }
+  if (raw.type === 'blue-green') {
+    const ignored = CANARY_KEYS.filter((key) => raw[key] !== undefined);
+    if (ignored.length) report('warning', at, `${ignored.join(', ')} appl${ignored.length === 1 ? 'ies' : 'y'} to canary: blue-green switches all the traffic at once and ignores ${ignored.length === 1 ? 'it' : 'them'}`);
+  }
+  const kind = raw.type;
 
   let ok = true;
   const fail = (where: PathSegment[], message: string, key?: string) => {
     ok = false;
     report('error', where, message, key);
   };
-  if (fraiseType !== 'api') fail(at, `blue-green switches HTTP traffic between two slots: it applies to api fraises, not to a ${fraiseType} fraise`, 'type');
+  if (fraiseType !== 'api') fail(at, `${kind} switches HTTP traffic between two slots: it applies to api fraises, not to a ${fraiseType} fraise`, 'type');
   const provider = env.target.provider;
   if (!(SLOT_PROVIDERS as readonly string[]).includes(provider)) {
-    fail(at, `blue-green runs on ${SLOT_PROVIDERS.join(' and ')} targets, not on ${provider}`, 'type');
+    fail(at, `${kind} runs on ${SLOT_PROVIDERS.join(' and ')} targets, not on ${provider}`, 'type');
   }
 
   const slots: SlotConfig[] = Object.entries(raw.slots ?? {}).map(([name, port]) => ({ name, port }));
   if (slots.length !== 2) {
-    fail(at, `blue-green runs two slots, each on its own port: give two, e.g. slots: {blue: 3001, green: 3002}${slots.length ? ` (there ${slots.length === 1 ? 'is one' : `are ${slots.length}`})` : ''}`, raw.slots ? 'slots' : undefined);
+    fail(at, `${kind} runs two slots, each on its own port: give two, e.g. slots: {blue: 3001, green: 3002}${slots.length ? ` (there ${slots.length === 1 ? 'is one' : `are ${slots.length}`})` : ''}`, raw.slots ? 'slots' : undefined);
   } else if (slots[0]!.port === slots[1]!.port) {
     fail([...at, 'slots'], `slots ${slots[0]!.name} and ${slots[1]!.name} both use port ${slots[0]!.port}: each slot needs its own port`);
   }
 
-  const proxy = normalizeProxy(raw, at, fail);
-  checkHealth(env, path, at, fail);
-  if (provider === 'bare-metal') checkBareMetal(env, path, at, fail);
+  const proxy = normalizeProxy(raw, at, fail, kind);
+  checkHealth(env, path, at, fail, kind);
+  if (provider === 'bare-metal') checkBareMetal(env, path, at, fail, kind);
+  const canary = kind === 'canary' ? normalizeCanary(raw, at, fail) : undefined;
 
   if (!ok || !proxy || slots.length !== 2) return undefined;
-  return {
-    type: 'blue-green',
-    slots: [slots[0]!, slots[1]!],
+  const slotted = {
+    slots: [slots[0]!, slots[1]!] as [SlotConfig, SlotConfig],
     proxy,
     drainSeconds: raw.drain !== undefined ? toSeconds(raw.drain) : DEFAULT_DRAIN_SECONDS,
     keepPrevious: raw.keep_previous ?? false,
   };
+  if (kind === 'canary') return canary ? { type: 'canary', ...slotted, ...canary } : undefined;
+  return { type: 'blue-green', ...slotted };
 }
 
-function normalizeProxy(raw: RawStrategy, at: PathSegment[], fail: (where: PathSegment[], message: string, key?: string) => void): ProxyConfig | undefined {
+function normalizeProxy(raw: RawStrategy, at: PathSegment[], fail: (where: PathSegment[], message: string, key?: string) => void, kind: string): ProxyConfig | undefined {
   const proxy = raw.proxy;
   if (!proxy) {
-    fail(at, 'blue-green switches traffic through a proxy: add proxy: {type: nginx, upstream_file: /etc/nginx/conf.d/NAME-upstream.conf, upstream: NAME} or {type: command, switch: [...]}');
+    fail(at, `${kind} switches traffic through a proxy: add proxy: {type: nginx, upstream_file: /etc/nginx/conf.d/NAME-upstream.conf, upstream: NAME} or {type: command, switch: [...]}`);
     return undefined;
   }
   const where = [...at, 'proxy'];
@@ -120,32 +129,32 @@ function normalizeProxy(raw: RawStrategy, at: PathSegment[], fail: (where: PathS
 }
 
 /** Each slot is checked on its own port before it takes traffic: the check must be one that can be pointed at a port. */
-function checkHealth(env: EnvironmentConfig, path: PathSegment[], at: PathSegment[], fail: (where: PathSegment[], message: string, key?: string) => void): void {
+function checkHealth(env: EnvironmentConfig, path: PathSegment[], at: PathSegment[], fail: (where: PathSegment[], message: string, key?: string) => void, kind: string): void {
   const health = env.healthCheck;
   const where = [...path, 'health_check'];
   if (!health) {
-    fail(at, 'blue-green checks the new slot on its own port before any traffic goes to it: add a health_check, e.g. url: "http://127.0.0.1:{port}/health"');
+    fail(at, `${kind} checks the new slot on its own port before any traffic goes to it: add a health_check, e.g. url: "http://127.0.0.1:{port}/health"`);
     return;
   }
   if (health.url !== undefined) {
     if (!health.url.includes('{port}')) {
-      fail(where, `blue-green checks each slot on its own port: write {port} in the url (e.g. "http://127.0.0.1:{port}/health"); "${health.url}" would check whichever slot already takes the traffic`, 'url');
+      fail(where, `${kind} checks each slot on its own port: write {port} in the url (e.g. "http://127.0.0.1:{port}/health"); "${health.url}" would check whichever slot already takes the traffic`, 'url');
     }
     return;
   }
   if (health.port !== undefined) {
-    fail(where, 'blue-green checks each slot on its own port: leave port out (or write {port} in a url)', 'port');
+    fail(where, `${kind} checks each slot on its own port: leave port out (or write {port} in a url)`, 'port');
   }
 }
 
-function checkBareMetal(env: EnvironmentConfig, path: PathSegment[], at: PathSegment[], fail: (where: PathSegment[], message: string, key?: string) => void): void {
+function checkBareMetal(env: EnvironmentConfig, path: PathSegment[], at: PathSegment[], fail: (where: PathSegment[], message: string, key?: string) => void, kind: string): void {
   const settings = env.target.config as { layout?: string; systemd_service?: string; service_manager?: string; commands?: Record<string, unknown> };
   if (settings.layout === 'in_place') {
-    fail(path, 'blue-green needs layout: releases: its two slots run two releases at once, and the in_place layout has one tree (app_path itself)', 'layout');
+    fail(path, `${kind} needs layout: releases: its two slots run two releases at once, and the in_place layout has one tree (app_path itself)`, 'layout');
   }
   const systemd = settings.systemd_service !== undefined && settings.service_manager !== 'none';
   const commands = settings.commands ?? {};
   if (!systemd && (!(commands.restart || commands.start) || !commands.stop)) {
-    fail(at, 'blue-green starts and stops each slot: set systemd_service (its template unit NAME@SLOT.service runs each slot), or commands.restart and commands.stop (run with FRAISIER_SLOT and FRAISIER_PORT set)');
+    fail(at, `${kind} starts and stops each slot: set systemd_service (its template unit NAME@SLOT.service runs each slot), or commands.restart and commands.stop (run with FRAISIER_SLOT and FRAISIER_PORT set)`);
   }
 }

@@ -161,7 +161,47 @@ export interface BlueGreenStrategy {
   keepPrevious: boolean;
 }
 
-export type StrategyConfig = { type: 'recreate' } | BlueGreenStrategy;
+/** Where a canary's requests and errors are read: the proxy's access log, or Prometheus. */
+export type CanarySource =
+  | { type: 'access_log'; /** Absolute, on the proxy's host, in the fraisier_canary format. */ path: string }
+  | {
+      type: 'prometheus';
+      url: string;
+      /** PromQL giving the canary's requests over the window; {slot}, {port}, {upstream}, {window} replaced. */
+      requests: string;
+      /** PromQL giving the canary's 5xx share (0..1) over the window; the same placeholders. */
+      errorRate: string;
+    };
+
+export interface CanaryAnalysisConfig {
+  source: CanarySource;
+  /** The highest 5xx share that passes, 0..1. */
+  maxErrorRate: number;
+  /** Fewer requests than this in a step's window: inconclusive (held for a person). */
+  minRequests: number;
+  /** How often the window is measured while a step is held (a failure aborts at once). */
+  intervalSeconds: number;
+}
+
+/** Blue-green's slots and proxy, the new release taking a growing share of the requests. */
+export interface CanaryStrategy extends Omit<BlueGreenStrategy, 'type'> {
+  type: 'canary';
+  /** The canary's weight at each step, increasing, the last 100. */
+  steps: number[];
+  /** How long each step is held; null: until promoted (or resumed). */
+  pauseSeconds: number | null;
+  /** Absent: each step is judged by the canary's health check only. */
+  analysis?: CanaryAnalysisConfig;
+}
+
+/** The strategies that run the service in two slots behind a proxy. */
+export type SlotStrategy = BlueGreenStrategy | CanaryStrategy;
+
+export type StrategyConfig = { type: 'recreate' } | BlueGreenStrategy | CanaryStrategy;
+
+export function isSlotStrategy(strategy: StrategyConfig | undefined): strategy is SlotStrategy {
+  return strategy?.type === 'blue-green' || strategy?.type === 'canary';
+}
 
 export interface JobConfig {
   name: string;

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { DeploymentCancelled } from '../providers/provider.js';
 import { type ControlRequests, enterPaused, leavePaused, NO_REQUESTS, readRequests } from '../store/control.repository.js';
 import type { Store } from '../store/store.js';
-import type { DeploymentControl, HoldOutcome } from './control.js';
+import type { DeploymentControl, HoldOptions, HoldOutcome } from './control.js';
 import { LeaseLostError } from './lease.js';
 import type { FenceGuard } from './progress-recorder.js';
 
@@ -34,7 +34,7 @@ export interface RunControlOptions {
   onCancelRequested(): void;
 }
 
-type Pause = { kind: 'hold'; message: string; ms: number | null } | { kind: 'operator' };
+type Pause = { kind: 'hold'; message: string; ms: number | null; until?: AbortSignal | undefined } | { kind: 'operator' };
 
 export class RunControl implements DeploymentControl {
   #requests: ControlRequests = NO_REQUESTS;
@@ -128,11 +128,12 @@ export class RunControl implements DeploymentControl {
     await this.#hold({ kind: 'operator' });
   }
 
-  async hold(message: string, ms: number | null): Promise<HoldOutcome> {
+  async hold(message: string, ms: number | null, options: HoldOptions = {}): Promise<HoldOutcome> {
     if (this.options.signal.aborted) throw new DeploymentCancelled();
     if (ms !== null && (!Number.isFinite(ms) || ms < 0)) throw new RangeError(`a hold lasts a finite number of milliseconds ≥ 0 or null (got ${ms})`);
     if (this.promoted) return 'promoted';
-    return this.#hold({ kind: 'hold', message, ms });
+    if (options.until?.aborted) return 'ended';
+    return this.#hold({ kind: 'hold', message, ms, until: options.until });
   }
 
   async #hold(pause: Pause): Promise<HoldOutcome> {
@@ -165,7 +166,9 @@ export class RunControl implements DeploymentControl {
       'resumed',
       outcome === 'elapsed'
         ? `Hold ended: ${pause.kind === 'hold' ? pause.message : ''} (${held})`
-        : outcome === 'promoted'
+        : outcome === 'ended'
+          ? `Hold ended early: ${endReason(pause)} (${held})`
+          : outcome === 'promoted'
           ? `Resumed: promoted by ${promotedBy} (${held})`
           : `Resumed by ${resumeBy ?? promotedBy ?? 'an operator'} (${held})`,
     );
@@ -185,14 +188,18 @@ export class RunControl implements DeploymentControl {
               check();
             }, pause.ms)
           : undefined;
+      const until = pause.kind === 'hold' ? pause.until : undefined;
       const settle = (end: () => void) => {
         if (timer) clearTimeout(timer);
         this.#waiters.delete(check);
         signal.removeEventListener('abort', check);
+        until?.removeEventListener('abort', check);
         end();
       };
       const check = () => {
         if (signal.aborted) return settle(() => reject(new DeploymentCancelled()));
+        // The strategy ended its own hold (an operator's pause asked meanwhile is taken at the next boundary).
+        if (until?.aborted) return settle(() => resolve('ended'));
         const { pauseBy, resumeBy, promotedBy } = this.#requests;
         if (pause.kind === 'operator') {
           // Resume and promote both withdraw the operator's pause.
@@ -206,6 +213,7 @@ export class RunControl implements DeploymentControl {
       };
       this.#waiters.add(check);
       signal.addEventListener('abort', check);
+      until?.addEventListener('abort', check);
       check();
     });
   }
@@ -238,4 +246,10 @@ export class RunControl implements DeploymentControl {
       if (!(error instanceof LeaseLostError)) this.options.logger.warn({ err: error, deployment: this.options.id }, `could not record "${message}"`);
     });
   }
+}
+
+/** Why a strategy ended its hold: the reason its signal was aborted with, when it is a sentence. */
+function endReason(pause: Pause): string {
+  const reason: unknown = pause.kind === 'hold' ? pause.until?.reason : undefined;
+  return typeof reason === 'string' ? reason : 'the strategy ended it';
 }

@@ -1,4 +1,4 @@
-import type { EnvironmentConfig, FraiseConfig, NginxSiteConfig, ScaffoldSettings } from '../config/types.js';
+import { type EnvironmentConfig, type FraiseConfig, isSlotStrategy, type NginxSiteConfig, type ScaffoldSettings } from '../config/types.js';
 import { ScaffoldError, safeName } from './names.js';
 
 /*
@@ -46,7 +46,7 @@ export function renderNginxSite(input: NginxSiteInput): string {
   const where = `fraises.${fraise.name}.environments.${env.name}.nginx`;
   const id = safeName(`${input.project}_${fraise.name}_${env.name}`);
   // Blue-green through nginx: the upstream block is the strategy's file, which deployments rewrite.
-  const switched = env.strategy?.type === 'blue-green' && env.strategy.proxy.type === 'nginx' ? env.strategy.proxy : undefined;
+  const switched = isSlotStrategy(env.strategy) && env.strategy.proxy.type === 'nginx' ? env.strategy.proxy : undefined;
   const upstream = switched ? word(switched.upstream, `fraises.${fraise.name}.environments.${env.name}.strategy.proxy.upstream`) : `${id}_backend`;
   const zone = `${id}_limit`;
   const serverName = word(nginx.serverName ?? env.label ?? '_', `${where}.server_name`);

@@ -1,4 +1,4 @@
-import type { EnvironmentConfig, FraiseConfig, FraisierConfig, ScaffoldSettings } from '../config/types.js';
+import { type EnvironmentConfig, type FraiseConfig, type FraisierConfig, isSlotStrategy, type ScaffoldSettings } from '../config/types.js';
 import { deploySocketName, deployUser, jobUnitNames, nginxSiteName, projectName, ScaffoldError, serviceUnitName, sudoersName } from './names.js';
 import { renderNginxSite } from './nginx.js';
 import { renderSudoers, type SudoRule } from './sudoers.js';
@@ -99,7 +99,7 @@ export function planScaffold(config: FraisierConfig, options: ScaffoldOptions): 
       const systemdService = env.target.config.systemd_service;
       if (hasAppService(fraise, env)) {
         attempt(() => {
-          const strategy = env.strategy?.type === 'blue-green' ? env.strategy : undefined;
+          const strategy = isSlotStrategy(env.strategy) ? env.strategy : undefined;
           const unit = serviceUnitName(config, env);
           // Blue-green: the template NAME@.service, whose instances NAME@<slot>.service deployments start and stop.
           const file = strategy ? unit.replace(/@?\.service$/, '@.service') : unit;

@@ -1,4 +1,4 @@
-import type { EnvironmentConfig, FraiseConfig, FraisierConfig } from '../config/types.js';
+import { type EnvironmentConfig, type FraiseConfig, type FraisierConfig, isSlotStrategy } from '../config/types.js';
 import { maskUrlCredentials, maskUrlPassword } from '../config/secrets.js';
 import type { RunOptions } from '../exec/runner.js';
 import { GIT_ENV, lsRemote } from '../git/commands.js';
@@ -157,7 +157,7 @@ async function checkRepository(host: HostShell, env: EnvironmentConfig, record: 
 
 /** Blue-green on systemd: the instances of the template unit, one per slot (hello@blue.service, ...). */
 function slotInstances(config: FraisierConfig, env: EnvironmentConfig): string[] | undefined {
-  if (env.strategy?.type !== 'blue-green' || !onSystemd(env) || typeof env.target.config.systemd_service !== 'string') return undefined;
+  if (!isSlotStrategy(env.strategy) || !onSystemd(env) || typeof env.target.config.systemd_service !== 'string') return undefined;
   const unit = serviceUnitName(config, env);
   return env.strategy.slots.map((slot) => slotUnit(unit, slot.name));
 }

@@ -28,7 +28,7 @@ export interface StrategySession {
   touch(): Promise<void>;
 }
 
-interface Live {
+export interface Live {
   slot: SlotConfig;
   release: Release | null;
 }
@@ -46,10 +46,10 @@ export class BlueGreen {
 
   /** A new release: started in the idle slot, checked, switched to, watched; the old slot drained and stopped. */
   async deploy(release: Release): Promise<DeployOutcome> {
-    const live = await this.#live();
+    const live = await this.live();
     const idle = live ? otherSlot(this.strategy.slots, live.slot) : this.strategy.slots[0];
     if (!live) await this.s.log(`No slot takes the traffic yet: ${idle.name} (port ${idle.port}) gets it`);
-    await this.#start(idle, release, live);
+    await this.startIn(idle, release, live);
     return this.#checkAndSwitch(idle, release, live);
   }
 
@@ -58,7 +58,7 @@ export class BlueGreen {
    * nothing started; otherwise `prepare` makes its release, which goes through the idle slot.
    */
   async rollback(version: string, prepare: () => Promise<Release>): Promise<DeployOutcome> {
-    const live = await this.#live();
+    const live = await this.live();
     const idle = live ? otherSlot(this.strategy.slots, live.slot) : this.strategy.slots[0];
     const kept = await this.slots.slotRelease(idle);
     if (live && kept?.commit === version && (await this.slots.running(idle))) {
@@ -66,18 +66,20 @@ export class BlueGreen {
       return this.#checkAndSwitch(idle, kept, live);
     }
     const release = await prepare();
-    await this.#start(idle, release, live);
+    await this.startIn(idle, release, live);
     return this.#checkAndSwitch(idle, release, live);
   }
 
-  async #live(): Promise<Live | null> {
+  /** The slot taking the traffic (as the host records it) and its release, or null: none yet. */
+  async live(): Promise<Live | null> {
     const name = await this.slots.liveSlot();
     const slot = this.strategy.slots.find((s) => s.name === name);
     if (!slot) return null;
     return { slot, release: await this.slots.slotRelease(slot) };
   }
 
-  async #start(idle: SlotConfig, release: Release, live: Live | null): Promise<void> {
+  /** `release` started in the idle slot; on a failure (a cancel too) it is stopped and the traffic untouched. */
+  async startIn(idle: SlotConfig, release: Release, live: Live | null): Promise<void> {
     await this.#beforeSwitch(idle, live, async () => {
       await this.s.ctx.control.checkpoint();
       await this.s.step('start', `Starting ${shortVersion(release.commit)} in slot ${idle.name} (port ${idle.port})`);

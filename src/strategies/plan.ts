@@ -1,14 +1,27 @@
-import type { EnvironmentConfig } from '../config/types.js';
+import type { CanaryStrategy, EnvironmentConfig } from '../config/types.js';
 
 /*
  * The steps of a deployment under its environment's strategy: blue-green starts the release in
  * the idle slot instead of restarting the service, and after the health check switches the
- * traffic, watches, drains the old slot and stops it.
+ * traffic, watches, drains the old slot and stops it. A canary goes through its weights instead
+ * of the one switch, each step followed by its analysis (the last one, 100, is the switch).
  */
 
 export function strategyPlan(steps: string[], env: EnvironmentConfig): string[] {
   const strategy = env.strategy;
-  if (strategy?.type !== 'blue-green') return steps;
-  const after = ['switch', ...(env.healthCheck?.watch ? ['watch'] : []), 'drain', ...(strategy.keepPrevious ? [] : ['stop_previous'])];
+  if (strategy?.type !== 'blue-green' && strategy?.type !== 'canary') return steps;
+  // A canary's rollback (a checkout of a kept version) is blue-green's: all the traffic at once.
+  const stepped = strategy.type === 'canary' && !steps.includes('checkout');
+  const moves = stepped ? canarySteps(strategy) : ['switch', ...(env.healthCheck?.watch ? ['watch'] : [])];
+  const after = [...moves, 'drain', ...(strategy.keepPrevious ? [] : ['stop_previous'])];
   return steps.flatMap((step) => (step === 'restart' ? ['start'] : step === 'health_check' ? [step, ...after] : [step]));
+}
+
+/** canary_10, analysis_10, ..., switch (the step at 100), analysis_100. */
+export function canarySteps(strategy: CanaryStrategy): string[] {
+  return strategy.steps.flatMap((weight) => [canaryStepName(weight), `analysis_${weight}`]);
+}
+
+export function canaryStepName(weight: number): string {
+  return weight === 100 ? 'switch' : `canary_${weight}`;
 }

@@ -121,4 +121,35 @@ describe('terminal output', () => {
       '  ⟳ Restarting on web-1',
     ]);
   });
+
+  it('prints where the traffic went when it moves: each slot, its share as a bar, its version', () => {
+    const term = recorder();
+    const renderer = new ProgressRenderer(term);
+    let sequence = 0;
+    const event = (step: string, message: string, traffic?: ProgressView['traffic']): ProgressView => ({ deploymentId: '9', sequence: ++sequence, step, progress: 0, message, timestamp: '2026-03-10T12:00:00.000Z', traffic: traffic ?? null });
+    const [A, B] = ['a'.repeat(40), 'b'.repeat(40)];
+    for (const e of [
+      event('canary_10', 'Sending 10% of the traffic to slot green'),
+      event('canary_10', 'Slot green takes 10% of the traffic, slot blue 90%', [
+        { slot: 'blue', port: 3001, version: A, weight: 90 },
+        { slot: 'green', port: 3002, version: B, weight: 10 },
+      ]),
+      event('paused', 'Canary at 10% on slot green (until resumed or promoted)'),
+      event('resumed', 'Resumed by alice (2s held in all)'),
+      event('analysis_10', 'Judging the canary at 10%'),
+      event('analysis_10', 'Canary at 10%: canary error rate 0% (0 of 20 requests) within max 5% (nginx access log)'),
+    ]) {
+      renderer.event(e);
+    }
+    expect(term.text).toEqual([
+      '  ⟳ Sending 10% of the traffic to slot green',
+      '      Slot green takes 10% of the traffic, slot blue 90%',
+      `        blue   90% █████████░ ${'a'.repeat(12)}`,
+      `        green  10% █░░░░░░░░░ ${'b'.repeat(12)}`,
+      '  ✓ canary 10 done',
+      '  ⏸ Canary at 10% on slot green (until resumed or promoted)',
+      '  ▶ Resumed by alice (2s held in all)',
+      '  ⟳ Judging the canary at 10%',
+    ]);
+  });
 });

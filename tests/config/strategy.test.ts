@@ -147,12 +147,154 @@ proxy: {type: nginx, upstream_file: conf.d/up.conf, switch: [x]}`))).toEqual([
     expect(configErrors(coolify)).toEqual([`${PREFIX}.strategy.type: blue-green runs on bare-metal and docker-compose targets, not on coolify (line 12)`]);
   });
 
-  it('says rolling and canary are not available yet', () => {
-    expect(configErrors(environment('type: canary'))).toEqual([
-      `${PREFIX}.strategy.type: strategy "canary" is not available yet in this version of Fraisier (available: recreate, blue-green) (line 15)`,
+  it('says rolling is not available yet', () => {
+    expect(configErrors(environment('type: rolling'))).toEqual([
+      `${PREFIX}.strategy.type: strategy "rolling" is not available yet in this version of Fraisier (available: recreate, blue-green, canary) (line 15)`,
     ]);
     expect(configErrors(environment('type: blue_green'))).toEqual([
       `${PREFIX}.strategy.type: expected one of "recreate", "blue-green", "rolling", "canary", got "blue_green"; did you mean "blue-green"? (line 15)`,
     ]);
+  });
+
+  describe('canary', () => {
+    const CANARY = `type: canary
+slots: {stable: 3001, canary: 3002}
+proxy: {type: nginx, upstream_file: /etc/nginx/conf.d/hello-upstream.conf, upstream: hello}
+steps: [10, 50, 100]`;
+    const strategyOf = (yaml: string) => parseConfig(yaml, { env: {} }).config.fraises[0]!.environments[0]!.strategy;
+
+    it('loads the slots, proxy and drain of blue-green, its steps, a one-minute pause by default, and no analysis unless given', () => {
+      expect(strategyOf(environment(CANARY))).toEqual({
+        type: 'canary',
+        slots: [
+          { name: 'stable', port: 3001 },
+          { name: 'canary', port: 3002 },
+        ],
+        proxy: {
+          type: 'nginx',
+          upstreamFile: '/etc/nginx/conf.d/hello-upstream.conf',
+          upstream: 'hello',
+          test: ['nginx', '-t'],
+          reload: ['nginx', '-s', 'reload'],
+          pidFile: '/run/nginx.pid',
+        },
+        drainSeconds: 30,
+        keepPrevious: false,
+        steps: [10, 50, 100],
+        pauseSeconds: 60,
+      });
+    });
+
+    it('loads an access-log analysis with its defaults, a Prometheus one, and pauses until promoted', () => {
+      expect(strategyOf(environment(`${CANARY}\npause: 2m\nanalysis: {source: access_log, path: /var/log/nginx/hello-canary.log, format: fraisier_canary}`))).toMatchObject({
+        pauseSeconds: 120,
+        analysis: { source: { type: 'access_log', path: '/var/log/nginx/hello-canary.log' }, maxErrorRate: 0.05, minRequests: 20, intervalSeconds: 10 },
+      });
+      const prometheus = `${CANARY}
+pause: until_promoted
+analysis:
+  source: prometheus
+  url: http://prometheus:9090
+  requests: 'sum(increase(http_requests_total{slot="{slot}"}[{window}]))'
+  error_rate: 'sum(rate(http_requests_total{slot="{slot}",code=~"5.."}[{window}])) / sum(rate(http_requests_total{slot="{slot}"}[{window}]))'
+  max_error_rate: 0.01
+  min_requests: 100
+  interval: 30s`;
+      expect(strategyOf(environment(prometheus))).toMatchObject({
+        pauseSeconds: null,
+        analysis: {
+          source: {
+            type: 'prometheus',
+            url: 'http://prometheus:9090',
+            requests: 'sum(increase(http_requests_total{slot="{slot}"}[{window}]))',
+            errorRate: 'sum(rate(http_requests_total{slot="{slot}",code=~"5.."}[{window}])) / sum(rate(http_requests_total{slot="{slot}"}[{window}]))',
+          },
+          maxErrorRate: 0.01,
+          minRequests: 100,
+          intervalSeconds: 30,
+        },
+      });
+      expect(strategyOf(environment(`${CANARY}\npause: null`))).toMatchObject({ pauseSeconds: null });
+      expect(strategyOf(environment(`${CANARY}\npause: 0`))).toMatchObject({ pauseSeconds: 0 });
+    });
+
+    it('works in the Python Fraisier dialect too', () => {
+      const strategy = strategyOf(`fraises:
+  hello:
+    type: api
+    environments:
+      production:
+        app_path: /srv/hello
+        layout: releases
+        systemd_service: hello.service
+        health_check: {url: "http://localhost:{port}/health"}
+        strategy: {type: canary, slots: {blue: 3001, green: 3002}, proxy: {type: command, switch: [switch-it]}, steps: [25, 100], pause: 30s}
+`);
+      expect(strategy).toMatchObject({ type: 'canary', steps: [25, 100], pauseSeconds: 30, proxy: { type: 'command', switch: ['switch-it'] } });
+    });
+
+    it('refuses steps that do not increase to 100, saying which', () => {
+      expect(configErrors(environment(CANARY.replace('steps: [10, 50, 100]', '')))).toEqual([
+        `${PREFIX}.strategy: a canary needs steps: the new release's share of the requests at each step, e.g. steps: [10, 50, 100] (line 15)`,
+      ]);
+      expect(configErrors(environment(CANARY.replace('[10, 50, 100]', '[50, 10, 0, 100.5, 100]')))).toEqual([
+        `${PREFIX}.strategy.steps[1]: steps must increase: 10 comes after 50 (line 18)`,
+        `${PREFIX}.strategy.steps[2]: expected a whole percentage of the requests, 1 to 100; got 0 (line 18)`,
+        `${PREFIX}.strategy.steps[3]: expected a whole percentage of the requests, 1 to 100; got 100.5 (line 18)`,
+      ]);
+      expect(configErrors(environment(CANARY.replace('[10, 50, 100]', '[10, 50]')))).toEqual([
+        `${PREFIX}.strategy.steps: the last step must be 100 (all the requests on the new release); it is 50 (line 18)`,
+      ]);
+      expect(configErrors(environment(CANARY.replace('[10, 50, 100]', '[]')))).toEqual([`${PREFIX}.strategy.steps: give at least one step, the last 100, e.g. [10, 50, 100] (line 18)`]);
+      expect(configErrors(environment(CANARY.replace('[10, 50, 100]', '[10, half, 100]')))).toEqual([
+        `${PREFIX}.strategy.steps[1]: expected a percentage of the requests, 1 to 100 (line 18)`,
+      ]);
+      expect(configErrors(environment(`${CANARY}\npause: forever`))).toEqual([
+        `${PREFIX}.strategy.pause: expected seconds (a number) or a duration such as "30s", "5m", "1h", or until_promoted (line 19)`,
+      ]);
+    });
+
+    it('refuses an analysis it could not run, saying what is missing or wrong', () => {
+      const analysis = (body: string) => configErrors(environment(`${CANARY}\nanalysis: {${body}}`));
+      const at = `${PREFIX}.strategy.analysis`;
+      expect(analysis('source: access_log')).toEqual([
+        `${at}: an access_log analysis needs path: the log nginx writes with the fraisier_canary format (see the README, "Canary analysis") (line 19)`,
+      ]);
+      expect(analysis('source: access_log, path: logs/canary.log, url: http://p:9090, format: combined')).toEqual([
+        `${at}.format: the access log must be in the documented format: fraisier_canary (line 19)`,
+      ]);
+      expect(analysis('source: access_log, path: logs/canary.log, url: http://p:9090')).toEqual([
+        `${at}.url: url applies to source prometheus; an access_log analysis reads path (line 19)`,
+        `${at}.path: expected an absolute path, got "logs/canary.log" (line 19)`,
+      ]);
+      expect(analysis('source: prometheus, url: http://p:9090, path: /var/log/x.log')).toEqual([
+        `${at}.path: path applies to source access_log; a prometheus analysis runs its two queries (line 19)`,
+        `${at}: a prometheus analysis needs requests, error_rate: the server's URL, and PromQL for the canary's requests and its 5xx share over {window} (e.g. sum(increase(http_requests_total{slot="{slot}"}[{window}]))) (line 19)`,
+      ]);
+      expect(analysis('source: prometheus, url: "prometheus:9090", requests: a, error_rate: b')).toEqual([
+        `${at}.url: expected an http(s) URL such as http://prometheus:9090, got "prometheus:9090" (line 19)`,
+      ]);
+      expect(analysis('source: access_log, path: /var/log/c.log, max_error_rate: 5, min_requests: 0.5, interval: 0')).toEqual([
+        `${at}.max_error_rate: expected a share from 0 to 1 (0.05 for 5%); got 5 (line 19)`,
+        `${at}.min_requests: expected a whole number of requests, 1 or more (fewer say nothing: the step waits for a person); got 0.5 (line 19)`,
+        `${at}.interval: expected a duration above 0, e.g. "10s" (line 19)`,
+      ]);
+      expect(analysis('source: datadog')).toEqual([`${at}.source: expected one of "access_log", "prometheus", got "datadog" (line 19)`]);
+    });
+
+    it('needs what blue-green needs, named as a canary', () => {
+      expect(configErrors(environment('type: canary\nsteps: [100]'))).toEqual([
+        `${PREFIX}.strategy: canary runs two slots, each on its own port: give two, e.g. slots: {blue: 3001, green: 3002} (line 15)`,
+        `${PREFIX}.strategy: canary switches traffic through a proxy: add proxy: {type: nginx, upstream_file: /etc/nginx/conf.d/NAME-upstream.conf, upstream: NAME} or {type: command, switch: [...]} (line 15)`,
+      ]);
+      expect(configErrors(environment(CANARY, 'layout: in_place'))).toEqual([
+        `${PREFIX}.layout: canary needs layout: releases: its two slots run two releases at once, and the in_place layout has one tree (app_path itself) (line 12)`,
+      ]);
+    });
+
+    it('warns of canary keys on another strategy', () => {
+      const { warnings } = parseConfig(environment(`${BLUE_GREEN}\nsteps: [10, 100]\npause: 1m`), { env: {} });
+      expect(warnings.map((w) => w.message)).toContain('steps, pause apply to canary: blue-green switches all the traffic at once and ignores them');
+    });
   });
 });

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { createClient, type Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import type { HoldOutcome } from '../../src/deploy/control.js';
+import { type HoldOutcome, timedControl } from '../../src/deploy/control.js';
 import { DeploymentCancelled } from '../../src/providers/provider.js';
 import { createTestApp, gql, type TestApp, testConfig } from '../setup/app.js';
 import { waitForEnd, waitForStep, waitUntil } from '../setup/deployments.js';
@@ -62,6 +62,23 @@ interface Step {
   step: string;
   message: string | null;
 }
+
+describe('the control of a run outside the dispatcher', () => {
+  it('elapses a timed hold, ends one its strategy ends, and rejects on cancel', async () => {
+    const run = new AbortController();
+    const control = timedControl(run.signal);
+    expect(await control.hold('Canary at 10%', 1)).toBe('elapsed');
+    const failing = new AbortController();
+    const held = control.hold('Canary at 50%', null, { until: failing.signal });
+    failing.abort('failed');
+    expect(await held).toBe('ended');
+    expect(await control.hold('Canary at 100%', null, { until: failing.signal })).toBe('ended');
+    const cancelled = control.hold('Canary at 100%', null);
+    run.abort();
+    await expect(cancelled).rejects.toBeInstanceOf(DeploymentCancelled);
+    expect(control.pausedMs).toBeGreaterThan(0);
+  });
+});
 
 for (const dialect of DIALECTS) {
   describe(`pause, resume and promote on ${dialect.name}`, async () => {
@@ -201,6 +218,22 @@ for (const dialect of DIALECTS) {
         'Canary at 50%: waiting for promotion (until resumed or promoted)',
         'Promoted by alice: the remaining steps and pauses are skipped',
       ]);
+    });
+
+    it.skipIf(skip)('ends a hold early when its strategy says so (a canary failing while held), recording why', async () => {
+      const outcomes: HoldOutcome[] = [];
+      const failing = new AbortController();
+      provider.script = async (ctx) => {
+        outcomes.push(await ctx.control.hold('Canary at 10%', null, { until: failing.signal }));
+      };
+      const id = await deploy('canary', 'prod', '0a1b2c3');
+      expect(await status(id, 'PAUSED')).toMatchObject({ pauseMessage: 'Canary at 10%', pausedUntil: null });
+      failing.abort('canary error rate 50% (5 of 10 requests) over max 5% at 10%');
+      expect((await waitForEnd(t.app, id)).status).toBe('success');
+      expect(outcomes).toEqual(['ended']);
+      expect(await read(id)).toMatchObject({ status: 'SUCCESS', pausedUntil: null, pauseMessage: null });
+      const resumed = (await steps(id)).filter((e) => e.step === 'resumed').map((e) => e.message);
+      expect(resumed).toEqual([expect.stringMatching(/^Hold ended early: canary error rate 50% \(5 of 10 requests\) over max 5% at 10% \(\d+(\.\d)?s held in all\)$/)]);
     });
 
     it.skipIf(skip)('keeps a deployment an operator paused during a timed hold paused past the hold, until resumed', async () => {

@@ -15,6 +15,30 @@ export async function slotPorts(): Promise<[number, number]> {
 }
 
 export function blueGreenConfig(repo: ServiceRepo, nginx: TestNginx, ports: [number, number], options: { watch?: string; keepPrevious?: boolean } = {}): string {
+  return slotsConfig(repo, `type: blue-green
+          slots: {blue: ${ports[0]}, green: ${ports[1]}}
+          proxy: ${nginx.proxyYaml()}
+          drain: 10s
+          keep_previous: ${options.keepPrevious ?? false}`, options.watch);
+}
+
+/**
+ * The same service as a canary: `steps`, `pause` (a duration or until_promoted) and, with
+ * `analysis`, its error rate read from the test nginx's access log (started with `accessLog`).
+ */
+export function canaryConfig(repo: ServiceRepo, nginx: TestNginx, ports: [number, number], options: { steps?: string; pause: string; analysis?: { minRequests: number; interval: string } }): string {
+  const analysis = options.analysis
+    ? `\n          analysis: {source: access_log, path: ${nginx.accessLog}, max_error_rate: 0.05, min_requests: ${options.analysis.minRequests}, interval: ${options.analysis.interval}}`
+    : '';
+  return slotsConfig(repo, `type: canary
+          slots: {blue: ${ports[0]}, green: ${ports[1]}}
+          proxy: ${nginx.proxyYaml()}
+          steps: ${options.steps ?? '[10, 50, 100]'}
+          pause: ${options.pause}${analysis}
+          drain: 10s`);
+}
+
+function slotsConfig(repo: ServiceRepo, strategy: string, watch?: string): string {
   return `
 fraisier:
   lease: { ttl: 5s, heartbeat: 1s }
@@ -38,13 +62,9 @@ fraises:
           url: "http://127.0.0.1:{port}/health"
           timeout: 4s
           retries: 30
-          interval: 0.1s${options.watch ? `\n          watch: ${options.watch}\n          watch_interval: 0.2s` : ''}
+          interval: 0.1s${watch ? `\n          watch: ${watch}\n          watch_interval: 0.2s` : ''}
         strategy:
-          type: blue-green
-          slots: {blue: ${ports[0]}, green: ${ports[1]}}
-          proxy: ${nginx.proxyYaml()}
-          drain: 10s
-          keep_previous: ${options.keepPrevious ?? false}
+          ${strategy}
 `;
 }
 

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CANARY_LOG_FORMAT } from '../../src/strategies/analysis/access-log.js';
 import { waitUntil } from './deployments.js';
 import { freePort } from './service-repo.js';
 
@@ -21,6 +22,8 @@ export interface TestNginx {
   url: string;
   upstreamFile: string;
   pidFile: string;
+  /** The access log in the fraisier_canary format (written when asked for: `accessLog`). */
+  accessLog: string;
   test: string[];
   reload: string[];
   /** The `proxy:` block of a strategy for this nginx (YAML flow mapping). */
@@ -38,8 +41,11 @@ export function nginxUnavailable(): string | undefined {
   return `${NGINX} is not installed`;
 }
 
-/** An nginx whose upstream `upstream` (default hello) starts with one server, 127.0.0.1:`initialPort`. */
-export async function startNginx(options: { upstream?: string; initialPort: number }): Promise<TestNginx> {
+/**
+ * An nginx whose upstream `upstream` (default hello) starts with one server, 127.0.0.1:`initialPort`;
+ * `accessLog`: it logs every request in the format canary analysis reads (the README's).
+ */
+export async function startNginx(options: { upstream?: string; initialPort: number; accessLog?: boolean }): Promise<TestNginx> {
   const name = options.upstream ?? 'hello';
   const dir = mkdtempSync(join(tmpdir(), 'fraisier-nginx-'));
   mkdirSync(join(dir, 'temp'));
@@ -47,6 +53,7 @@ export async function startNginx(options: { upstream?: string; initialPort: numb
   const upstreamFile = join(dir, 'upstream.conf');
   const pidFile = join(dir, 'nginx.pid');
   const conf = join(dir, 'nginx.conf');
+  const accessLog = join(dir, 'access.log');
   writeFileSync(upstreamFile, `upstream ${name} {\n    server 127.0.0.1:${options.initialPort};\n}\n`);
   writeFileSync(
     conf,
@@ -56,7 +63,7 @@ export async function startNginx(options: { upstream?: string; initialPort: numb
       'worker_processes 2;',
       'events { worker_connections 1024; }',
       'http {',
-      '    access_log off;',
+      ...(options.accessLog ? [`    ${CANARY_LOG_FORMAT}`, `    access_log ${accessLog} fraisier_canary;`] : ['    access_log off;']),
       ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((kind) => `    ${kind}_temp_path ${join(dir, 'temp', kind)};`),
       `    include ${upstreamFile};`,
       '    server {',
@@ -99,6 +106,7 @@ export async function startNginx(options: { upstream?: string; initialPort: numb
     url: `http://127.0.0.1:${port}`,
     upstreamFile,
     pidFile,
+    accessLog,
     test,
     reload,
     proxyYaml: (upstream = name) =>

@@ -76,5 +76,5 @@ export const PROMOTE = `mutation Promote($id: ID!) { promoteDeployment(id: $id) 
 
 export const PROGRESS = `
 subscription Progress($id: ID!) {
-  deploymentProgress(deploymentId: $id) { deploymentId sequence step progress message timestamp }
+  deploymentProgress(deploymentId: $id) { deploymentId sequence step progress message timestamp traffic { slot port version weight } }
 }`;

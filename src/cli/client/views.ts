@@ -1,6 +1,6 @@
 import { maskSecrets } from '../../config/secrets.js';
 import { type EnvironmentConfig, type FraiseConfig, isBuiltinGitProvider, type JobConfig } from '../../config/types.js';
-import type { Deployment, DeploymentProgress, DeploymentResult, DeploymentStats, FraiseState, WebhookEventRecord } from '../../model.js';
+import type { Deployment, DeploymentProgress, DeploymentResult, DeploymentStats, FraiseState, TrafficShare, WebhookEventRecord } from '../../model.js';
 
 /*
  * What the CLI shows and prints with --json: the GraphQL API's shapes and values (upper-case
@@ -72,6 +72,8 @@ export interface ProgressView {
   progress: number;
   message: string | null;
   timestamp: string;
+  /** Where the requests go from this event on, when it moved them (blue-green, canary); else null. */
+  traffic?: TrafficShare[] | null;
 }
 
 export interface DeploymentResultView {
@@ -164,7 +166,7 @@ export function deploymentView(d: Deployment): DeploymentView {
 }
 
 export function progressView(p: DeploymentProgress): ProgressView {
-  return { deploymentId: p.deploymentId, sequence: p.sequence, step: p.step, progress: p.progress, message: p.message, timestamp: iso(p.timestamp)! };
+  return { deploymentId: p.deploymentId, sequence: p.sequence, step: p.step, progress: p.progress, message: p.message, timestamp: iso(p.timestamp)!, traffic: p.traffic ?? null };
 }
 
 export function resultView(r: DeploymentResult): DeploymentResultView {

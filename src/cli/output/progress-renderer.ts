@@ -1,3 +1,4 @@
+import type { TrafficShare } from '../../model.js';
 import type { DeploymentView, ProgressView } from '../client/views.js';
 import { clean, shortVersion, targetPath } from './format.js';
 import type { Terminal } from './terminal.js';
@@ -63,6 +64,14 @@ export class ProgressRenderer {
     if (ENDINGS.has(event.step) || !message) return;
     // A line heard while held ("Promoted by ...") shows as it comes.
     if (MARKS[event.step]) return this.term.out(`      ${c.dim(message)}`);
+    // The traffic moved: said at once, with the split, one line a slot.
+    if (event.traffic?.length) {
+      if (this.#pending !== undefined) this.term.out(`      ${c.dim(this.#pending)}`);
+      this.#pending = undefined;
+      this.term.out(`      ${message}`);
+      for (const line of trafficLines(event.traffic)) this.term.out(`        ${line}`);
+      return;
+    }
     if (this.#pending !== undefined) this.term.out(`      ${c.dim(this.#pending)}`);
     this.#pending = message;
   }
@@ -88,6 +97,15 @@ export class ProgressRenderer {
     this.term.out();
     printOutcome(this.term, deployment, kind);
   }
+}
+
+/** "blue   90% █████████░ 2c952af647e4": each slot's share of the requests, a bar of ten. */
+export function trafficLines(traffic: readonly TrafficShare[]): string[] {
+  const width = Math.max(...traffic.map((s) => s.slot.length));
+  return traffic.map((s) => {
+    const filled = Math.round(s.weight / 10);
+    return `${clean(s.slot).padEnd(width)} ${String(s.weight).padStart(3)}% ${'█'.repeat(filled)}${'░'.repeat(10 - filled)} ${shortVersion(s.version)}`;
+  });
 }
 
 /** The PRD's closing lines: the outcome, the version change, the duration, the target. */

@@ -1,6 +1,6 @@
 import { isAbsolute } from 'node:path';
 import { bareMetalTarget, type BareMetalTarget } from '../../config/target-schemas.js';
-import type { BlueGreenStrategy, Command, EnvironmentConfig, FraiseConfig, JobConfig } from '../../config/types.js';
+import { type Command, type EnvironmentConfig, type FraiseConfig, isSlotStrategy, type JobConfig, type SlotStrategy } from '../../config/types.js';
 import { checkHealth } from '../../deploy/health-check.js';
 import { planDeployment, migrates } from '../../deploy/plan.js';
 import type { CommandRunner } from '../../exec/runner.js';
@@ -18,7 +18,7 @@ import { shortVersion } from '../../git/refs.js';
 import { checkoutInPlace, type LayoutKind } from '../release/layout.js';
 import { type Release, ReleaseSession } from '../release/session.js';
 import { ReleaseTarget } from '../release/target.js';
-import { BlueGreen } from '../../strategies/blue-green.js';
+import { slotDeployer, type SlotDeployer } from '../../strategies/deployer.js';
 import { strategyPlan } from '../../strategies/plan.js';
 import { asUser, backupCommand, listBackups, migrateCommands, modificationTime, newestDump, serviceCommands, type ServiceCommands, type SlotCommands, slotCommands } from './commands.js';
 import { liveSlotOn } from '../release/slots.js';
@@ -144,7 +144,7 @@ export class BareMetalProvider extends ReleaseTarget<BareMetalTarget> implements
   async healthCheck(ctx: TargetContext): Promise<HealthResult> {
     const host = this.shellFor(ctx.env);
     const strategy = ctx.env.strategy;
-    if (strategy?.type === 'blue-green' && ctx.env.healthCheck) {
+    if (isSlotStrategy(strategy) && ctx.env.healthCheck) {
       // The slot taking the traffic, on its own port.
       const live = await liveSlotOn(host, this.layout(ctx.env), strategy);
       if (!live) return { status: 'unknown', message: 'no slot takes the traffic yet' };
@@ -196,9 +196,9 @@ export class BareMetalProvider extends ReleaseTarget<BareMetalTarget> implements
   }
 
   /** The blue-green strategy of an api environment and its slot commands, or undefined. */
-  #slots(env: EnvironmentConfig): { strategy: BlueGreenStrategy; commands: SlotCommands } | undefined {
-    const commands = env.strategy?.type === 'blue-green' ? slotCommands(this.settingsOf(env)) : undefined;
-    return env.strategy?.type === 'blue-green' && commands ? { strategy: env.strategy, commands } : undefined;
+  #slots(env: EnvironmentConfig): { strategy: SlotStrategy; commands: SlotCommands } | undefined {
+    const commands = isSlotStrategy(env.strategy) ? slotCommands(this.settingsOf(env)) : undefined;
+    return isSlotStrategy(env.strategy) && commands ? { strategy: env.strategy, commands } : undefined;
   }
 
   get clock(): () => Date {
@@ -426,14 +426,14 @@ class Session extends ReleaseSession {
     }
   }
 
-  /** The blue-green strategy over this host's slots, when the environment has one. */
-  blueGreen(): BlueGreen | undefined {
+  /** The blue-green or canary strategy over this host's slots, when the environment has one. */
+  blueGreen(): SlotDeployer | undefined {
     const { env } = this.ctx;
     const strategy = env.strategy;
-    if (strategy?.type !== 'blue-green' || this.ctx.fraise.type !== 'api' || !env.healthCheck) return undefined;
+    if (!isSlotStrategy(strategy) || this.ctx.fraise.type !== 'api' || !env.healthCheck) return undefined;
     const commands = slotCommands(this.provider.settingsOf(env));
-    if (!commands) throw new DeployFailure('blue-green cannot start a slot: set systemd_service, or commands.restart and commands.stop');
-    return new BlueGreen(this, new BareMetalSlots(this, commands, env.healthCheck, this.provider.healthHost(env)), strategy);
+    if (!commands) throw new DeployFailure(`${strategy.type} cannot start a slot: set systemd_service, or commands.restart and commands.stop`);
+    return slotDeployer(this, new BareMetalSlots(this, commands, env.healthCheck, this.provider.healthHost(env)), strategy);
   }
 
   async jobDirectory(): Promise<string> {

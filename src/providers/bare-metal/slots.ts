@@ -1,4 +1,4 @@
-import type { BlueGreenStrategy, HealthCheckConfig, SlotConfig } from '../../config/types.js';
+import type { HealthCheckConfig, SlotConfig, SlotStrategy } from '../../config/types.js';
 import { slotEnvContent, slotEnvFile, slotLink, slotsDirectory, slotVariables } from '../../strategies/slots.js';
 import type { HostShell } from '../host.js';
 import { isDirectory, type Layout } from '../release/layout.js';
@@ -48,7 +48,7 @@ export class BareMetalSlots extends ReleaseSlots {
 }
 
 /** What `fraisier stop|start|logs` do to an environment under blue-green: the slots, each told its variables. */
-export async function slotAction(host: HostShell, layout: Layout, strategy: BlueGreenStrategy, commands: SlotCommands, action: 'start' | 'stop'): Promise<void> {
+export async function slotAction(host: HostShell, layout: Layout, strategy: SlotStrategy, commands: SlotCommands, action: 'start' | 'stop'): Promise<void> {
   const live = await liveSlotOn(host, layout, strategy);
   // Stop: both (a kept-warm slot too); start: the one taking the traffic.
   const slots = action === 'stop' ? strategy.slots : live ? [live] : [];

@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
 import { dockerComposeTarget, type DockerComposeTarget } from '../../config/target-schemas.js';
-import type { Command, EnvironmentConfig, FraiseConfig, JobConfig } from '../../config/types.js';
+import { type Command, type EnvironmentConfig, type FraiseConfig, isSlotStrategy, type JobConfig } from '../../config/types.js';
 import type { RunResult } from '../../exec/runner.js';
 import { abortableSleep, checkHealth } from '../../deploy/health-check.js';
 import type { HealthStatus } from '../../model.js';
@@ -42,7 +42,7 @@ import {
   versionCommand,
   writeFile,
 } from './commands.js';
-import { BlueGreen } from '../../strategies/blue-green.js';
+import { slotDeployer, type SlotDeployer } from '../../strategies/deployer.js';
 import { strategyPlan } from '../../strategies/plan.js';
 import { slotHealth } from '../../strategies/slots.js';
 import { liveSlotOn } from '../release/slots.js';
@@ -185,7 +185,7 @@ export class DockerComposeProvider extends ReleaseTarget<DockerComposeTarget> im
   async healthCheck(ctx: TargetContext): Promise<HealthResult> {
     const host = this.shellFor(ctx.env);
     const strategy = ctx.env.strategy;
-    if (strategy?.type === 'blue-green' && ctx.env.healthCheck) {
+    if (isSlotStrategy(strategy) && ctx.env.healthCheck) {
       const live = await liveSlotOn(host, this.layout(ctx.env), strategy);
       if (!live) return { status: 'unknown', message: 'no slot takes the traffic yet' };
       const result = await checkHealth(slotHealth(ctx.env.healthCheck, live), { host, defaultHost: this.healthHost(ctx.env), ...(ctx.signal ? { signal: ctx.signal } : {}) });
@@ -244,7 +244,7 @@ export class DockerComposeProvider extends ReleaseTarget<DockerComposeTarget> im
     const cli = await this.cli(host, this.settingsOf(ctx.env).context, ctx.signal);
     // Blue-green: the project of the slot taking the traffic.
     const strategy = ctx.env.strategy;
-    const live = strategy?.type === 'blue-green' ? await liveSlotOn(host, layout, strategy) : null;
+    const live = isSlotStrategy(strategy) ? await liveSlotOn(host, layout, strategy) : null;
     const files = await releaseFiles(host, this, ctx.env, layout, path);
     return { cli, files: live ? { ...files, project: slotProject(files.project, live.name) } : files };
   }
@@ -449,11 +449,11 @@ class ComposeSession extends ReleaseSession {
     return { release, files };
   }
 
-  /** The blue-green strategy over this host's Compose projects (one per slot), when the environment has one. */
-  blueGreen(): BlueGreen | undefined {
+  /** The blue-green or canary strategy over this host's Compose projects (one per slot), when the environment has one. */
+  blueGreen(): SlotDeployer | undefined {
     const { env } = this.ctx;
     const strategy = env.strategy;
-    if (strategy?.type !== 'blue-green' || this.ctx.fraise.type !== 'api' || !env.healthCheck) return undefined;
+    if (!isSlotStrategy(strategy) || this.ctx.fraise.type !== 'api' || !env.healthCheck) return undefined;
     const provider = this.provider;
     const session = this;
     const target: ComposeSlotTarget = {
@@ -468,7 +468,7 @@ class ComposeSession extends ReleaseSession {
         return states.length > 0 && states.every((c) => c.state === 'running');
       },
     };
-    return new BlueGreen(this, new ComposeSlots(this, target, env.healthCheck, provider.healthHost(env)), strategy);
+    return slotDeployer(this, new ComposeSlots(this, target, env.healthCheck, provider.healthHost(env)), strategy);
   }
 
   /** Old releases go, and with each its images and override file. */

@@ -1,4 +1,4 @@
-import type { BlueGreenStrategy, HealthCheckConfig, SlotConfig } from '../../config/types.js';
+import type { HealthCheckConfig, SlotConfig, SlotStrategy } from '../../config/types.js';
 import { checkHealth } from '../../deploy/health-check.js';
 import { liveLink, pointLink, slotHealth, slotLink, type SlotRuntime, slotsDirectory } from '../../strategies/slots.js';
 import type { HostShell } from '../host.js';
@@ -72,7 +72,7 @@ export abstract class ReleaseSlots implements SlotRuntime {
 }
 
 /** The slot slots/live names on `host`, or null (no blue-green deployment ran there yet). */
-export async function liveSlotOn(host: HostShell, layout: Layout, strategy: BlueGreenStrategy): Promise<SlotConfig | null> {
+export async function liveSlotOn(host: HostShell, layout: Layout, strategy: SlotStrategy): Promise<SlotConfig | null> {
   const name = await host.run(readLink(liveLink(layout)), { timeoutMs: 30_000 }).then(
     (result) => result.stdout.trim(),
     () => null,

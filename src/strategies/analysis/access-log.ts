@@ -84,6 +84,22 @@ export async function countCanary(path: string, window: LogWindow): Promise<LogC
   return counted;
 }
 
+/**
+ * The same count over the log's text read from `window.fromOffset` on (over SSH, where the file is
+ * not this process's to open): complete lines only, `nextOffset` after the last of them.
+ */
+export function countCanaryText(text: string, window: LogWindow): LogCount {
+  const offset = window.fromOffset ?? 0;
+  const counted: LogCount = { source: 'nginx access log', requests: 0, errors: 0, errorRate: null, total: 0, malformed: 0, nextOffset: offset };
+  const last = text.lastIndexOf('\n');
+  if (last < 0) return counted;
+  const complete = text.slice(0, last);
+  for (const line of complete.split('\n')) countLine(line, window, counted);
+  counted.nextOffset = offset + Buffer.byteLength(complete) + 1;
+  counted.errorRate = counted.requests > 0 ? counted.errors! / counted.requests : null;
+  return counted;
+}
+
 function countLine(line: string, window: LogWindow, counted: LogCount): void {
   if (line.trim() === '') return;
   const match = LINE.exec(line);

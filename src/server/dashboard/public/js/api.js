@@ -105,6 +105,6 @@ export const SUBSCRIPTIONS = {
   completed: 'subscription DashboardCompleted { deploymentCompleted { id fraise environment status errorMessage } }',
   webhook: 'subscription DashboardWebhook { webhookReceived { id } }',
   progress: `subscription DashboardProgress($id: ID!) {
-    deploymentProgress(deploymentId: $id) { sequence step progress message timestamp }
+    deploymentProgress(deploymentId: $id) { sequence step progress message timestamp traffic { slot port version weight } }
   }`,
 };

@@ -3,8 +3,9 @@ import { badge, createLoader, fill, h, timeAgo, version } from '../dom.js';
 import { duration, exactTime, FINAL_STATUSES, plainText, shortVersion, statusWords } from '../format.js';
 
 /*
- * One deployment: what it is, its status and progress bar, and its steps as a timeline with
- * durations, messages and command output. The steps come from the deploymentProgress
+ * One deployment: what it is, its status and progress bar, where its traffic goes (blue-green,
+ * canary: each slot's version and share, from the latest event that moved it), and its steps as
+ * a timeline with durations, messages and command output. The steps come from the deploymentProgress
  * subscription, which first replays what was recorded and then streams live events: opening
  * a deployment halfway shows everything. After a reconnection the client subscribes again and
  * the replay comes again; events are kept by sequence number, so nothing shows twice.
@@ -26,6 +27,15 @@ export function mountDeployment(main, ctx, id) {
   const actions = h('p', { class: 'deployment-actions' });
   const streamState = h('p', { class: 'stream-state muted' }, 'Connecting to the live stream…');
   const timeline = h('ol', { class: 'timeline', 'aria-labelledby': 'steps-title' });
+  const trafficNote = h('p', { class: 'traffic-note muted' });
+  const trafficSplit = h('ul', { class: 'traffic-split', 'aria-labelledby': 'traffic-title' });
+  const trafficPanel = h(
+    'section',
+    { class: 'panel traffic', 'aria-labelledby': 'traffic-title', hidden: true },
+    h('h2', { id: 'traffic-title' }, 'Traffic'),
+    trafficSplit,
+    trafficNote,
+  );
   const heading = h('h1', { tabindex: '-1' }, `Deployment #${id}`);
   fill(
     main,
@@ -40,6 +50,7 @@ export function mountDeployment(main, ctx, id) {
       facts,
       actions,
     ),
+    trafficPanel,
     h('section', { class: 'panel', 'aria-labelledby': 'steps-title' }, h('h2', { id: 'steps-title' }, 'Steps'), streamState, timeline),
   );
 
@@ -50,6 +61,7 @@ export function mountDeployment(main, ctx, id) {
   let disposed = false;
   let frame = 0;
   let lastAnnounced = '';
+  let trafficShown = 0;
 
   // Loaded on mount, on started/completed events, at the stream's end and after reconnecting:
   // only the newest answer counts.
@@ -120,7 +132,31 @@ export function mountDeployment(main, ctx, id) {
       }
     }
     streamState.textContent = streamEnded || final ? (ordered.length ? 'Finished: every recorded step is shown.' : 'No step was recorded.') : 'Live: new steps appear as they run.';
+    renderTraffic(ordered);
     renderTimeline(ordered, final);
+  }
+
+  /** Where the requests go now: the latest event that moved them (redrawn only when another does). */
+  function renderTraffic(ordered) {
+    const moved = ordered.findLast((event) => event.traffic?.length);
+    if (!moved || moved.sequence === trafficShown) return;
+    trafficShown = moved.sequence;
+    trafficPanel.hidden = false;
+    fill(
+      trafficSplit,
+      moved.traffic.map((share) =>
+        h(
+          'li',
+          { dataset: { slot: share.slot, weight: String(share.weight) } },
+          h('span', { class: 'traffic-slot' }, share.slot),
+          h('span', { class: 'traffic-port muted' }, `port ${share.port}`),
+          version(share.version),
+          h('meter', { min: '0', max: '100', value: String(share.weight), 'aria-label': `${share.slot}: ${share.weight}% of the requests` }),
+          h('span', { class: 'traffic-weight' }, `${share.weight}%`),
+        ),
+      ),
+    );
+    fill(trafficNote, 'Since ', h('time', { datetime: moved.timestamp, title: exactTime(moved.timestamp) }, new Date(moved.timestamp).toLocaleTimeString()), ': ', plainText(moved.message ?? ''));
   }
 
   function statusSentence(d, last) {
