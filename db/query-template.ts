@@ -3,9 +3,8 @@ import { type Compilable, type CompiledQuery, createQueryId, type DialectAdapter
 /*
  * A query whose shape never changes, built and compiled by Kysely once per database and then
  * run with new values (Kysely's "splitting build, compile and execute" recipe). Building and
- * compiling a statement of a dozen columns costs 15 to 25 µs (a tree of small frozen objects,
- * visited into text), several times what SQLite then takes to run it; a webhook delivery runs
- * eight of them.
+ * compiling a statement (a tree of small frozen objects, visited into text) costs several times
+ * what SQLite then takes to run it, and a webhook delivery runs eight (docs/performance.md).
  *
  * The query is built with a slot in place of each value: `slots.fraise` is a marker string,
  * and each parameter of the compiled statement that is a marker takes, at every execution, the
