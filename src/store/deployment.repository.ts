@@ -1,6 +1,7 @@
-import type { ExpressionBuilder, Insertable, Selectable } from 'kysely';
+import type { ExpressionBuilder, Kysely, Selectable } from 'kysely';
 import type { Database, DeploymentHistoryView } from '../../db/database.js';
 import { dialectOf } from '../../db/dialect.js';
+import { QueryTemplate } from '../../db/query-template.js';
 import { isCommitish } from '../git/refs.js';
 import { type Deployment, type DeploymentStatus, isRunning, RUNNING_STATUSES, type TriggerType } from '../model.js';
 import { announceRequest } from './control.repository.js';
@@ -35,7 +36,7 @@ export interface NewDeployment {
 }
 
 /** The tb_deployment_request row of a new deployment (every column, in a fixed order). */
-export function requestRow(d: NewDeployment) {
+function requestRow(d: NewDeployment) {
   return {
     fraise: d.fraise,
     environment: d.environment,
@@ -55,18 +56,61 @@ export function requestRow(d: NewDeployment) {
 }
 
 /** The tb_deployment row of a new (PENDING) deployment (every column, in a fixed order). */
-export function deploymentRow(d: NewDeployment, requestId: number) {
+function deploymentRow(d: NewDeployment, requestId: number) {
   return {
     fk_request: requestId,
     fraise: d.fraise,
     environment: d.environment,
     job: d.job ?? null,
-    status: 'pending' as const,
     requested_at: d.requestedAt,
     git_commit: d.gitCommit ?? null,
     git_branch: d.gitBranch ?? null,
     target_provider: d.targetProvider,
     target_config: d.targetConfig ? JSON.stringify(d.targetConfig) : null,
+  };
+}
+
+type RequestRow = ReturnType<typeof requestRow>;
+type DeploymentRow = ReturnType<typeof deploymentRow>;
+
+// Run for every queued deployment: built and compiled once (db/query-template.ts).
+const insertRequest = new QueryTemplate((db: Kysely<Database>, v: RequestRow) => db.insertInto('tb_deployment_request').values(requestValues(v)).returning('id'));
+const insertRequestMysql = new QueryTemplate((db: Kysely<Database>, v: RequestRow) => db.insertInto('tb_deployment_request').values(requestValues(v)));
+const insertPending = new QueryTemplate((db: Kysely<Database>, v: DeploymentRow) => db.insertInto('tb_deployment').values(pendingValues(v)).returning('id'));
+const insertPendingMysql = new QueryTemplate((db: Kysely<Database>, v: DeploymentRow) => db.insertInto('tb_deployment').values(pendingValues(v)));
+
+/** Slot by slot (a template's slots are read by name, never spread). */
+function requestValues(v: RequestRow): RequestRow {
+  return {
+    fraise: v.fraise,
+    environment: v.environment,
+    kind: v.kind,
+    requested_at: v.requested_at,
+    requested_by: v.requested_by,
+    trigger_type: v.trigger_type,
+    git_branch: v.git_branch,
+    git_commit: v.git_commit,
+    to_version: v.to_version,
+    job: v.job,
+    force: v.force,
+    fk_webhook_event: v.fk_webhook_event,
+    context: v.context,
+    run_key: v.run_key,
+  };
+}
+
+function pendingValues(v: DeploymentRow) {
+  return {
+    fk_request: v.fk_request,
+    fraise: v.fraise,
+    environment: v.environment,
+    job: v.job,
+    status: 'pending' as const,
+    requested_at: v.requested_at,
+    git_commit: v.git_commit,
+    git_branch: v.git_branch,
+    target_provider: v.target_provider,
+    target_config: v.target_config,
     attempt: 0,
     cancel_requested: 0,
   };
@@ -74,8 +118,12 @@ export function deploymentRow(d: NewDeployment, requestId: number) {
 
 /** Records a request and its PENDING deployment; returns the deployment id. */
 export async function insertDeployment(db: Db, d: NewDeployment): Promise<number> {
-  const requestId = await insertReturningId(db, 'tb_deployment_request', requestRow(d));
-  return insertReturningId(db, 'tb_deployment', deploymentRow(d, requestId));
+  if (dialectOf(db) === 'mysql') {
+    const request = await insertRequestMysql.execute(db, requestRow(d));
+    return Number((await insertPendingMysql.execute(db, deploymentRow(d, Number(request.insertId)))).insertId);
+  }
+  const request = (await insertRequest.execute(db, requestRow(d))).rows[0]!;
+  return Number((await insertPending.execute(db, deploymentRow(d, Number(request.id)))).rows[0]!.id);
 }
 
 export interface DeploymentFilter {
@@ -332,25 +380,26 @@ export interface DeploymentHeads {
   active: ActiveDeployment[];
 }
 
+const activeDeployments = new QueryTemplate((db: Kysely<Database>, v: { fraise: string; environment: string }) =>
+  db
+    .selectFrom('tb_deployment')
+    .select(['id', 'status', 'git_commit'])
+    .where('status', 'in', ['pending', ...RUNNING_STATUSES])
+    .where('fraise', '=', v.fraise)
+    .where('environment', '=', v.environment)
+    .where('job', 'is', null),
+);
+
+const currentVersion = new QueryTemplate((db: Kysely<Database>, v: { fraise: string; environment: string }) =>
+  db.selectFrom('tb_fraise_state').select('current_version').where('fraise', '=', v.fraise).where('environment', '=', v.environment),
+);
+
 export async function deploymentHeads(db: Db, fraise: string, environment: string): Promise<DeploymentHeads> {
+  const pair = { fraise, environment };
   // Driven by ix_deployment_pair_status: few rows are ever pending or in progress. Sorted here,
   // not by the query: with ORDER BY id SQLite reads the pair's whole history in id order instead.
-  const active = (
-    await db
-      .selectFrom('tb_deployment')
-      .select(['id', 'status', 'git_commit'])
-      .where('status', 'in', ['pending', ...RUNNING_STATUSES])
-      .where('fraise', '=', fraise)
-      .where('environment', '=', environment)
-      .where('job', 'is', null)
-      .execute()
-  ).sort((a, b) => Number(b.id) - Number(a.id));
-  const state = await db
-    .selectFrom('tb_fraise_state')
-    .select('current_version')
-    .where('fraise', '=', fraise)
-    .where('environment', '=', environment)
-    .executeTakeFirst();
+  const active = (await activeDeployments.execute(db, pair)).rows.sort((a, b) => Number(b.id) - Number(a.id));
+  const state = (await currentVersion.execute(db, pair)).rows[0];
   return {
     current: state?.current_version ?? null,
     active: active.map((row) => ({ id: Number(row.id), status: row.status as ActiveDeployment['status'], gitCommit: row.git_commit })),
@@ -368,19 +417,29 @@ export interface RecordedPush {
  * first, at most `limit`: what is known of the order of its commits without asking git.
  */
 export async function recentPushes(db: Db, fraise: string, environment: string, limit: number): Promise<RecordedPush[]> {
-  const rows = await db
-    .selectFrom('tb_deployment as d')
-    .innerJoin('tb_deployment_request as r', 'r.id', 'd.fk_request')
-    .innerJoin('tb_webhook_event as e', 'e.id', 'r.fk_webhook_event')
-    .select(['d.git_commit', 'e.before_sha'])
-    .where('d.fraise', '=', fraise)
-    .where('d.environment', '=', environment)
-    .where('d.job', 'is', null)
-    .where('r.trigger_type', '=', 'webhook')
-    .orderBy('d.id', 'desc')
-    .limit(limit)
-    .execute();
+  let template = recentPushTemplates.get(limit);
+  // The limit is written into the statement (see db/pg-prepared.ts): one template per limit.
+  if (!template) recentPushTemplates.set(limit, (template = recentPushesTemplate(limit)));
+  const { rows } = await template.execute(db, { fraise, environment });
   return rows.flatMap((row) => (row.git_commit && row.before_sha ? [{ commit: row.git_commit, before: row.before_sha }] : []));
+}
+
+const recentPushTemplates = new Map<number, ReturnType<typeof recentPushesTemplate>>();
+
+function recentPushesTemplate(limit: number) {
+  return new QueryTemplate((db: Kysely<Database>, v: { fraise: string; environment: string }) =>
+    db
+      .selectFrom('tb_deployment as d')
+      .innerJoin('tb_deployment_request as r', 'r.id', 'd.fk_request')
+      .innerJoin('tb_webhook_event as e', 'e.id', 'r.fk_webhook_event')
+      .select(['d.git_commit', 'e.before_sha'])
+      .where('d.fraise', '=', v.fraise)
+      .where('d.environment', '=', v.environment)
+      .where('d.job', 'is', null)
+      .where('r.trigger_type', '=', 'webhook')
+      .orderBy('d.id', 'desc')
+      .limit(limit),
+  );
 }
 
 /** Who asked for a deployment, and for a push, where the branch was before it. */
@@ -411,17 +470,9 @@ export interface SupersedeTarget {
  * (they never started: no lock, lease or statistics to release). Returns their ids.
  */
 export async function supersedePendingOlder(trx: Db, target: SupersedeTarget): Promise<number[]> {
-  const values = { status: 'superseded' as const, completed_at: target.at, error_message: target.errorMessage };
-  let update = trx
-    .updateTable('tb_deployment')
-    .set(values)
-    .where('fraise', '=', target.fraise)
-    .where('environment', '=', target.environment)
-    .where('status', '=', 'pending')
-    .where('id', '<', target.newerThan);
-  update = target.job === null ? update.where('job', 'is', null) : update.where('job', '=', target.job);
   if (dialectOf(trx) !== 'mysql') {
-    const rows = await update.returning('id').execute();
+    const values = { fraise: target.fraise, environment: target.environment, job: target.job, newerThan: target.newerThan, at: target.at, errorMessage: target.errorMessage };
+    const { rows } = await (target.job === null ? supersedePairPending : supersedeJobPending).execute(trx, values);
     return rows.map((r) => Number(r.id));
   }
   // MySQL has no RETURNING: lock the rows, then update them.
@@ -434,9 +485,32 @@ export async function supersedePendingOlder(trx: Db, target: SupersedeTarget): P
     .where('id', '<', target.newerThan);
   select = target.job === null ? select.where('job', 'is', null) : select.where('job', '=', target.job);
   const ids = (await select.forUpdate().execute()).map((r) => Number(r.id));
-  if (ids.length) await trx.updateTable('tb_deployment').set(values).where('id', 'in', ids).where('status', '=', 'pending').execute();
+  if (ids.length) {
+    await trx
+      .updateTable('tb_deployment')
+      .set({ status: 'superseded', completed_at: target.at, error_message: target.errorMessage })
+      .where('id', 'in', ids)
+      .where('status', '=', 'pending')
+      .execute();
+  }
   return ids;
 }
+
+type SupersedeValues = Omit<SupersedeTarget, 'job'> & { job: string | null };
+
+function supersedePending(db: Kysely<Database>, v: SupersedeValues) {
+  return db
+    .updateTable('tb_deployment')
+    .set({ status: 'superseded', completed_at: v.at, error_message: v.errorMessage })
+    .where('fraise', '=', v.fraise)
+    .where('environment', '=', v.environment)
+    .where('status', '=', 'pending')
+    .where('id', '<', v.newerThan);
+}
+
+// Deployments and job runs are told apart by `job`: null (is null) or a name (a slot).
+const supersedePairPending = new QueryTemplate((db: Kysely<Database>, v: SupersedeValues) => supersedePending(db, v).where('job', 'is', null).returning('id'));
+const supersedeJobPending = new QueryTemplate((db: Kysely<Database>, v: SupersedeValues) => supersedePending(db, v).where('job', '=', v.job).returning('id'));
 
 /**
  * Asks the process running a deployment to stop it (it reads the flag at every lease renewal, and
@@ -447,18 +521,3 @@ export async function requestCancel(db: Db, id: number): Promise<void> {
   if (Number(result.numUpdatedRows) === 1) await announceRequest(db, id);
 }
 
-type TableWithId = 'tb_deployment_request' | 'tb_deployment';
-
-/** Inserts one row and gives back its generated id (RETURNING, or MySQL's insertId). */
-async function insertReturningId<T extends TableWithId>(db: Db, table: T, values: Insertable<Database[T]>): Promise<number> {
-  if (dialectOf(db) === 'mysql') {
-    const result = await db.insertInto(table).values(values as never).executeTakeFirstOrThrow();
-    return Number(result.insertId);
-  }
-  const row = await db
-    .insertInto(table)
-    .values(values as never)
-    .returning('id' as never)
-    .executeTakeFirstOrThrow();
-  return Number((row as unknown as { id: number | string }).id);
-}

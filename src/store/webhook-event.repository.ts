@@ -1,5 +1,6 @@
-import type { Insertable, Selectable } from 'kysely';
-import type { RecentWebhooksView, WebhookEventTable } from '../../db/database.js';
+import type { Insertable, Kysely, Selectable } from 'kysely';
+import type { Database, RecentWebhooksView, WebhookEventTable } from '../../db/database.js';
+import { QueryTemplate } from '../../db/query-template.js';
 import type { Deployment, WebhookEventRecord } from '../model.js';
 import { toDeployment } from './deployment.repository.js';
 import { dialectOf } from '../../db/dialect.js';
@@ -13,29 +14,64 @@ import type { Db } from './store.js';
 
 export type NewWebhookEvent = Omit<Insertable<WebhookEventTable>, 'id' | 'fk_deployment'>;
 
+/** Every column of a new delivery's row, in a fixed order (a template's slots). */
+type EventColumns = { [K in keyof Required<NewWebhookEvent>]: Exclude<NewWebhookEvent[K], undefined> };
+
+function eventValues(v: EventColumns) {
+  return {
+    received_at: v.received_at,
+    provider: v.provider,
+    event_type: v.event_type,
+    delivery_id: v.delivery_id,
+    repository: v.repository,
+    ref: v.ref,
+    branch: v.branch,
+    tag: v.tag,
+    commit_sha: v.commit_sha,
+    before_sha: v.before_sha,
+    sender: v.sender,
+    commit_message: v.commit_message,
+    commit_author: v.commit_author,
+    outcome: v.outcome,
+    reason: v.reason,
+    processed: v.processed,
+    source_ip: v.source_ip,
+    payload: v.payload,
+    fk_deployment: null,
+  };
+}
+
+// Run for every delivery: built and compiled once (db/query-template.ts).
+const insertEventOnce = new QueryTemplate((db: Kysely<Database>, v: EventColumns) =>
+  db
+    .insertInto('tb_webhook_event')
+    .values(eventValues(v))
+    .onConflict((oc) => oc.columns(['provider', 'delivery_id']).doNothing())
+    .returning('id'),
+);
+
+// A no-op update on the duplicate. mysql2 counts it as a "found" row, so the row count does not
+// tell; the insert id does: a new row's id, nothing for the duplicate.
+const insertEventOnceMysql = new QueryTemplate((db: Kysely<Database>, v: EventColumns) =>
+  db
+    .insertInto('tb_webhook_event')
+    .values(eventValues(v))
+    .onDuplicateKeyUpdate((eb) => ({ id: eb.ref('id') })),
+);
+
 /**
  * Inserts a delivery unless (provider, delivery_id) is already there: its id, or undefined for
  * a redelivery. No error is raised for the duplicate, so that it can share a transaction with
  * other deliveries (a failed statement would abort a PostgreSQL transaction).
  */
 export async function insertWebhookEventOnce(db: Db, event: NewWebhookEvent): Promise<number | undefined> {
-  const values = { ...event, fk_deployment: null };
+  // The column's default, which a template cannot leave out.
+  const values = (event.processed === undefined ? { ...event, processed: 0 } : event) as EventColumns;
   if (dialectOf(db) === 'mysql') {
-    // A no-op update on the duplicate. mysql2 counts it as a "found" row, so the row count does
-    // not tell; the insert id does: a new row's id, nothing for the duplicate.
-    const result = await db
-      .insertInto('tb_webhook_event')
-      .values(values)
-      .onDuplicateKeyUpdate((eb) => ({ id: eb.ref('id') }))
-      .executeTakeFirstOrThrow();
+    const result = await insertEventOnceMysql.execute(db, values);
     return result.insertId !== undefined && result.insertId > 0n ? Number(result.insertId) : undefined;
   }
-  const row = await db
-    .insertInto('tb_webhook_event')
-    .values(values)
-    .onConflict((oc) => oc.columns(['provider', 'delivery_id']).doNothing())
-    .returning('id')
-    .executeTakeFirst();
+  const row = (await insertEventOnce.execute(db, values)).rows[0];
   return row ? Number(row.id) : undefined;
 }
 
@@ -43,6 +79,14 @@ export async function insertWebhookEventOnce(db: Db, event: NewWebhookEvent): Pr
 export async function linkWebhookEventDeployment(db: Db, eventId: number, deploymentId: number): Promise<void> {
   await db.updateTable('tb_webhook_event').set({ fk_deployment: deploymentId }).where('id', '=', eventId).execute();
 }
+
+const settleEvent = new QueryTemplate(
+  (db: Kysely<Database>, v: { id: number; deploymentId: number | null; outcome: string; reason: string | null; processed: number }) =>
+    db
+      .updateTable('tb_webhook_event')
+      .set({ fk_deployment: v.deploymentId, outcome: v.outcome, reason: v.reason, processed: v.processed })
+      .where('id', '=', v.id),
+);
 
 /**
  * What a delivery came to once its deployments were ordered against the queue: its first
@@ -54,11 +98,7 @@ export async function settleWebhookEvent(
   eventId: number,
   settled: { deploymentId: number | null; outcome: string; reason: string | null; processed: number },
 ): Promise<void> {
-  await db
-    .updateTable('tb_webhook_event')
-    .set({ fk_deployment: settled.deploymentId, outcome: settled.outcome, reason: settled.reason, processed: settled.processed })
-    .where('id', '=', eventId)
-    .execute();
+  await settleEvent.execute(db, { id: eventId, deploymentId: settled.deploymentId, outcome: settled.outcome, reason: settled.reason, processed: settled.processed });
 }
 
 export async function listWebhookEvents(db: Db, options: { limit: number; beforeId?: number }): Promise<WebhookEventRecord[]> {
