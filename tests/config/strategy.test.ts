@@ -147,9 +147,9 @@ proxy: {type: nginx, upstream_file: conf.d/up.conf, switch: [x]}`))).toEqual([
     expect(configErrors(coolify)).toEqual([`${PREFIX}.strategy.type: blue-green runs on bare-metal and docker-compose targets, not on coolify (line 12)`]);
   });
 
-  it('says rolling and canary are not available yet', () => {
+  it('says canary is not available yet', () => {
     expect(configErrors(environment('type: canary'))).toEqual([
-      `${PREFIX}.strategy.type: strategy "canary" is not available yet in this version of Fraisier (available: recreate, blue-green) (line 15)`,
+      `${PREFIX}.strategy.type: strategy "canary" is not available yet in this version of Fraisier (available: recreate, blue-green, rolling) (line 15)`,
     ]);
     expect(configErrors(environment('type: blue_green'))).toEqual([
       `${PREFIX}.strategy.type: expected one of "recreate", "blue-green", "rolling", "canary", got "blue_green"; did you mean "blue-green"? (line 15)`,
