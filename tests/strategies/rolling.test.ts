@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SteadyLoad } from '../../bench/lib/steady-load.js';
 import type { LocalEvent } from '../../src/events/bus.js';
 import type { DeploymentProgress } from '../../src/model.js';
-import { createTestApp, type TestApp, testConfig } from '../setup/app.js';
-import { waitUntil } from '../setup/deployments.js';
+import { createTestApp, gql, type TestApp, testConfig } from '../setup/app.js';
+import { waitForEnd, waitUntil } from '../setup/deployments.js';
 import { DIALECTS } from '../setup/dialects.js';
 import { nginxUnavailable, startNginx, type TestNginx } from '../setup/nginx.js';
 import { deployTo, hostPid, hostVersions, rollingConfig, rollingEnvironment, stopHosts, type TestHost, testHosts } from '../setup/rolling.js';
@@ -17,7 +17,8 @@ import { sshdUnavailable, startSshd, type TestSshd } from '../setup/sshd.js';
  * app_path and port, so its own instance of the hello service), Debian's nginx in front of them,
  * the app deploying from a git repository. A steady stream of requests goes through nginx for the
  * whole of each roll: not one fails. `one` rolls a host at a time and meets a release that fails
- * on web2 (its UNHEALTHY_ON); `two` rolls "67%" of the hosts, two at a time.
+ * on web2 (its UNHEALTHY_ON), then one cancelled while web2 restarts; `two` rolls "67%" of the
+ * hosts, two at a time.
  */
 
 const sqlite = DIALECTS[0]!;
@@ -45,12 +46,14 @@ describe.skipIf(sshdUnavailable() ?? nginxUnavailable())('rolling over three SSH
   let sshd: TestSshd;
   let one: { nginx: TestNginx; hosts: TestHost[] };
   let two: { nginx: TestNginx; hosts: TestHost[] };
+  /** What `one` runs once its first roll is done. */
+  let oneVersion: string;
 
   beforeAll(async () => {
     sshd = await startSshd();
     repo = createServiceRepo();
     const oneHosts = await testHosts(repo, 'one');
-    const twoHosts = await testHosts(repo, 'two');
+    const twoHosts = await testHosts(repo, 'two', 3, oneHosts.map((h) => h.port));
     one = { hosts: oneHosts, nginx: await startNginx({ initialPort: oneHosts[0]!.port }) };
     two = { hosts: twoHosts, nginx: await startNginx({ initialPort: twoHosts[0]!.port }) };
     const config = rollingConfig(
@@ -70,6 +73,7 @@ describe.skipIf(sshdUnavailable() ?? nginxUnavailable())('rolling over three SSH
 
   it('puts every host on the first release, one at a time, each into the upstream once checked', { timeout: 180_000 }, async () => {
     const A = repo.commit('A');
+    oneVersion = A;
     const first = await deployTo(t, 'one', A);
     expect([first.status, first.errorMessage]).toEqual(['success', null]);
     expect(first.newVersion).toBe(A);
@@ -89,8 +93,8 @@ describe.skipIf(sshdUnavailable() ?? nginxUnavailable())('rolling over three SSH
     expect(await (await fetch(`${one.nginx.url}/version`)).text()).toBe('A');
   });
 
-  it('stops at the host that fails, rolls every updated host back, and loses no request', { timeout: 240_000 }, async () => {
-    const A = repo.head();
+  it('stops at the host that fails, rolls every updated host back, and loses no request', { timeout: 240_000 }, async ({ annotate }) => {
+    const A = oneVersion;
     const web3Pid = hostPid(one.hosts[2]!);
     const times = eventTimes(t);
     const load = new SteadyLoad(`${one.nginx.url}/version`, { ratePerSecond: 100, clients: 8 });
@@ -149,6 +153,7 @@ describe.skipIf(sshdUnavailable() ?? nginxUnavailable())('rolling over three SSH
 
     // Not one request failed (a request sent again on a new connection, after nginx closed a kept-alive one, is counted apart).
     const summary = load.summary();
+    await annotate(`through nginx: ${summary.total} requests, ${summary.failed} failed, ${summary.retried} sent again on a new connection`);
     expect(summary.failures).toEqual({});
     expect(summary.failed).toBe(0);
     expect(summary.total).toBeGreaterThan(100);
@@ -160,7 +165,7 @@ describe.skipIf(sshdUnavailable() ?? nginxUnavailable())('rolling over three SSH
     expect(records.some((r) => r.body === 'B')).toBe(true);
   });
 
-  it('rolls "67%" of three hosts two at a time, under load', { timeout: 240_000 }, async () => {
+  it('rolls "67%" of three hosts two at a time, under load', { timeout: 240_000 }, async ({ annotate }) => {
     // UNHEALTHY_ON emptied: every host healthy again.
     const A = repo.commit('A2', { files: { UNHEALTHY_ON: '' } });
     const first = await deployTo(t, 'two', A);
@@ -181,7 +186,44 @@ describe.skipIf(sshdUnavailable() ?? nginxUnavailable())('rolling over three SSH
     expect(serving(progress)).toEqual([['web3'], ['web1', 'web2', 'web3'], ['web1', 'web2'], ['web1', 'web2', 'web3']]);
     expect(progress.map((e) => e.message)).toContain(`Rolling ${short(B)} over 3 hosts, 2 at a time: web1 and web2, then web3`);
     const summary = load.summary();
+    await annotate(`through nginx: ${summary.total} requests, ${summary.failed} failed, ${summary.retried} sent again on a new connection`);
     expect(summary.failures).toEqual({});
     expect(summary.failed).toBe(0);
+  });
+
+  it('rolls the switched hosts back when cancelled mid-roll, and ends CANCELLED', { timeout: 240_000 }, async ({ annotate }) => {
+    const A = oneVersion;
+    const web3Pid = hostPid(one.hosts[2]!);
+    const load = new SteadyLoad(`${one.nginx.url}/version`, { ratePerSecond: 100, clients: 8 });
+    load.start();
+    await waitUntil(() => load.records.length >= 50, { what: 'the load to run', timeoutMs: 30_000 });
+    // C's restart never returns on web2: the deployment is cancelled there, web1 already on C.
+    const restart = readFileSync('examples/hello-service/bin/restart', 'utf8').replace(/\n/, "\nif (process.env.FRAISIER_HOST === 'web2') await new Promise(() => setInterval(() => {}, 1000));\n");
+    const C = repo.commit('C', { files: { UNHEALTHY_ON: '', 'bin/restart': restart } });
+    const result = await gql(t.app, `mutation($c: String) { deploy(fraise: "hello", environment: "one", commit: $c) { deployment { id } } }`, { c: C });
+    const id = result.data.deploy.deployment.id as string;
+    await waitUntil(async () => (await t.app.services.queries.progress(id)).some((e) => e.message === `web2: switching to ${short(C)} and restarting`), { what: 'web2 to restart', timeoutMs: 180_000 });
+    await gql(t.app, `mutation($id: ID!) { cancelDeployment(id: $id) { id } }`, { id });
+    const ended = await waitForEnd(t.app, id, 120_000);
+    const settled = load.records.length;
+    await waitUntil(() => load.records.length >= settled + 50, { what: 'more requests after the roll', timeoutMs: 30_000 });
+    await load.stop();
+
+    expect(ended.status).toBe('cancelled');
+    expect(await hostVersions(one.hosts)).toEqual({ web1: 'A', web2: 'A', web3: 'A' });
+    expect(hostPid(one.hosts[2]!)).toBe(web3Pid);
+    const progress = await t.app.services.queries.progress(id);
+    expect(serving(progress)).toEqual([
+      ['web2', 'web3'],
+      ['web1', 'web2', 'web3'],
+      ['web1', 'web3'],
+      ['web1', 'web2', 'web3'],
+      ['web2', 'web3'],
+      ['web1', 'web2', 'web3'],
+    ]);
+    expect(progress.map((e) => e.message)).toContain(`The roll stopped; web2 and web1 run ${short(A)} again`);
+    const summary = load.summary();
+    await annotate(`through nginx: ${summary.total} requests, ${summary.failed} failed, ${summary.retried} sent again on a new connection`);
+    expect(summary.failures).toEqual({});
   });
 });
