@@ -2,7 +2,7 @@ import type { RollingHost, RollingStrategy } from '../config/types.js';
 import { shortVersion } from '../git/refs.js';
 import type { HealthStatus, TrafficShare } from '../model.js';
 import type { HostShell } from '../providers/host.js';
-import { type DeployContext, DeployFailure, DeploymentCancelled, type DeployOutcome, type ProgressReporter, RolledBackError } from '../providers/provider.js';
+import { type DeployContext, DeployFailure, DeploymentCancelled, DeploymentSuperseded, type DeployOutcome, type ProgressReporter, RolledBackError } from '../providers/provider.js';
 import type { Release } from '../providers/release/session.js';
 import { batches, evenShares, hostEnvironment, upstreamAddress } from './hosts.js';
 import { createProxy, type ProxyDeps, type TrafficProxy, type Upstream } from './proxy/proxy.js';
@@ -138,7 +138,7 @@ export class Rolling {
 
   async #preflight(): Promise<void> {
     for (const state of this.#states) {
-      await state.session.preflight();
+      await this.#onHost(state, () => state.session.preflight());
       state.version = state.session.previousCommit;
       this.#done += 1;
     }
@@ -164,7 +164,7 @@ export class Rolling {
     for (const state of [...rest, first!]) {
       if (this.ctx.signal.aborted) throw new DeploymentCancelled();
       // The first host to fetch resolves the branch; every other one gets that exact commit.
-      state.release = await state.session.release(commit, state === first);
+      state.release = await this.#onHost(state, () => state.session.release(commit, state === first));
       commit = state.release.commit;
       this.#done += 1;
     }
@@ -321,6 +321,17 @@ export class Rolling {
     }
     await this.ctx.reporter.log(`${host.name}: ${result === 'reverted' ? 'back on' : 'still on'} ${label(state.version)}, healthy (${health.message})`);
     return true;
+  }
+
+  /** A failure of a host's preflight or preparation, said with the host's name (nothing that serves changed). */
+  async #onHost<T>(state: HostState, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof DeploymentCancelled || error instanceof DeploymentSuperseded || this.ctx.signal.aborted) throw error;
+      const failure = error instanceof DeployFailure ? error : undefined;
+      throw new DeployFailure(`${state.host.name}: ${(error as Error).message}`, failure?.health, failure?.runningVersion);
+    }
   }
 
   /** A step of the roll; a cancelled run stops here. */

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SteadyLoad } from '../../bench/lib/steady-load.js';
@@ -46,6 +46,8 @@ describe.skipIf(sshdUnavailable() ?? nginxUnavailable())('rolling over three SSH
   let sshd: TestSshd;
   let one: { nginx: TestNginx; hosts: TestHost[] };
   let two: { nginx: TestNginx; hosts: TestHost[] };
+  /** Two hosts, the second with an app_path it cannot make. */
+  let three: TestHost[];
   /** What `one` runs once its first roll is done. */
   let oneVersion: string;
 
@@ -56,8 +58,11 @@ describe.skipIf(sshdUnavailable() ?? nginxUnavailable())('rolling over three SSH
     const twoHosts = await testHosts(repo, 'two', 3, oneHosts.map((h) => h.port));
     one = { hosts: oneHosts, nginx: await startNginx({ initialPort: oneHosts[0]!.port }) };
     two = { hosts: twoHosts, nginx: await startNginx({ initialPort: twoHosts[0]!.port }) };
+    three = (await testHosts(repo, 'three', 2, [...oneHosts, ...twoHosts].map((h) => h.port))).map((h, i) => (i === 1 ? { ...h, appPath: '/proc/fraisier-cannot-be-here' } : h));
     const config = rollingConfig(
-      rollingEnvironment('one', repo, sshd, one.nginx, one.hosts, '1') + rollingEnvironment('two', repo, sshd, two.nginx, two.hosts, '"67%"'),
+      rollingEnvironment('one', repo, sshd, one.nginx, one.hosts, '1') +
+        rollingEnvironment('two', repo, sshd, two.nginx, two.hosts, '"67%"') +
+        rollingEnvironment('three', repo, sshd, one.nginx, three, '1'),
     );
     t = await createTestApp(sqlite, { config: testConfig(config) });
     await t.app.startWorkers();
@@ -225,5 +230,15 @@ describe.skipIf(sshdUnavailable() ?? nginxUnavailable())('rolling over three SSH
     const summary = load.summary();
     await annotate(`through nginx: ${summary.total} requests, ${summary.failed} failed, ${summary.retried} sent again on a new connection`);
     expect(summary.failures).toEqual({});
+  });
+
+  it('fails before anything changes when a host cannot be prepared, naming it', { timeout: 120_000 }, async () => {
+    const failed = await deployTo(t, 'three', repo.head());
+    expect(failed.status).toBe('failed');
+    expect(failed.errorMessage).toMatch(new RegExp(`^web2: cannot prepare /proc/fraisier-cannot-be-here on ${sshd.user}@127\\.0\\.0\\.1:${sshd.port}: `));
+    // web1 passed its preflight, then let its lock go; nothing was fetched there.
+    expect(existsSync(join(three[0]!.appPath, 'releases'))).toBe(true);
+    expect(readdirSync(join(three[0]!.appPath, 'releases'))).toEqual([]);
+    expect(readdirSync(three[0]!.appPath).filter((name) => name.startsWith('.fraisier-lock'))).toEqual([]);
   });
 });
