@@ -89,6 +89,14 @@ const proxy = z.strictObject({
   pid_file: z.string().min(1).optional(),
   /** command: run with FRAISIER_SLOT, FRAISIER_PORT and FRAISIER_UPSTREAMS set. */
   switch: argv.optional(),
+  /** rolling: the host the proxy runs on, over SSH (default: this machine); the target's SSH settings fill in the rest. */
+  host: z.string().min(1).optional(),
+  user: z.string().min(1).optional(),
+  /** rolling: the proxy host's SSH port. */
+  port: slotPort.optional(),
+  identity_file: z.string().min(1).optional(),
+  known_hosts: z.string().min(1).optional(),
+  ssh_options: z.array(z.string()).optional(),
 });
 
 const CANARY_STEP_ERROR = 'expected a percentage of the requests, 1 to 100';
@@ -113,12 +121,14 @@ const canaryAnalysis = z.strictObject({
   interval: duration.optional(),
 });
 
-/** How a deployment replaces what runs: in place (recreate), or beside it (blue-green, canary). */
+const MAX_UNAVAILABLE_ERROR = 'expected a number of hosts (1 or more) or a share of them such as "34%"';
+
+/** How a deployment replaces what runs: in place (recreate), beside it (blue-green, canary), or host by host (rolling). */
 const strategy = z.strictObject({
   type: z.enum(STRATEGY_TYPES),
   slots: z.record(slotName, slotPort).optional(),
   proxy: proxy.optional(),
-  /** Between the switch and the old slot's stop, for the requests it still answers. */
+  /** Between the switch (rolling: taking hosts out) and stopping what served, for the requests it still answers. */
   drain: duration.optional(),
   /** The old slot keeps running after the switch: a rollback then only switches back. */
   keep_previous: z.boolean().optional(),
@@ -137,6 +147,18 @@ const strategy = z.strictObject({
     .optional(),
   /** canary: what judges each step: the canary's error rate from the access log or Prometheus. */
   analysis: canaryAnalysis.optional(),
+  /** rolling: how many hosts are out of the upstream at once (default 1): a number, or a share of the hosts ("34%", rounded down, at least 1). */
+  max_unavailable: z
+    .union(
+      [
+        z.number({ error: MAX_UNAVAILABLE_ERROR }).int({ error: MAX_UNAVAILABLE_ERROR }).min(1, { error: MAX_UNAVAILABLE_ERROR }),
+        z.string().regex(/^(100|[1-9]?\d)(\.\d+)?%$/, { error: MAX_UNAVAILABLE_ERROR }),
+      ],
+      { error: MAX_UNAVAILABLE_ERROR },
+    )
+    .optional(),
+  /** rolling: the port the service listens on, on every host (the proxy reaches HOST:port unless a host's `upstream` says otherwise). */
+  port: slotPort.optional(),
 });
 
 /**

@@ -1,28 +1,22 @@
-import { isAbsolute } from 'node:path';
 import type { PathSegment } from './problems.js';
+import { DEFAULT_DRAIN_SECONDS, type Fail, normalizeProxy, PROXY_SSH_KEYS, STRATEGY_PROVIDERS } from './proxy.js';
 import { type RawStrategy, toSeconds } from './raw-schema.js';
-import type { EnvironmentConfig, FraiseType, ProxyConfig, SlotConfig, StrategyConfig } from './types.js';
 import { CANARY_KEYS, normalizeCanary } from './canary.js';
+import { normalizeRolling } from './rolling.js';
+import type { EnvironmentConfig, FraiseType, SlotConfig, StrategyConfig } from './types.js';
 
 /*
  * The environment's `strategy:` block, checked against what the rest of the environment says:
  * blue-green (and canary, over the same slots) needs two slots on two ports, a proxy to switch, a
  * health check it can point at one slot, a layout that holds two releases, and a way to start and
- * stop each slot. A canary's own keys (steps, pause, analysis) are canary.ts's.
+ * stop each slot. A canary's own keys (steps, pause, analysis) are canary.ts's; rolling's own
+ * checks (its hosts) are in rolling.ts.
  */
 
-type Problem = (severity: 'error' | 'warning', path: PathSegment[], message: string, key?: string) => void;
+export type Problem = (severity: 'error' | 'warning', path: PathSegment[], message: string, key?: string) => void;
 
-/** The targets that run slots. */
-export const SLOT_PROVIDERS = ['bare-metal', 'docker-compose'] as const;
-
-export const DEFAULT_DRAIN_SECONDS = 30;
-export const DEFAULT_NGINX_TEST = ['nginx', '-t'];
-export const DEFAULT_NGINX_RELOAD = ['nginx', '-s', 'reload'];
-export const DEFAULT_NGINX_PID_FILE = '/run/nginx.pid';
-
-const NGINX_KEYS = ['upstream_file', 'upstream', 'test', 'reload', 'pid_file'] as const;
 const BLUE_GREEN_KEYS = ['slots', 'proxy', 'drain', 'keep_previous'] as const;
+const ROLLING_KEYS = ['max_unavailable', 'port'] as const;
 
 export function normalizeStrategy(
   raw: RawStrategy | undefined,
@@ -33,16 +27,15 @@ export function normalizeStrategy(
 ): StrategyConfig | undefined {
   const at = [...path, 'strategy'];
   if (env.healthCheck?.watch && raw?.type !== 'blue-green' && raw?.type !== 'canary') {
-    report('warning', [...path, 'health_check'], 'watch is acted on by blue-green deployments only for now: a recreate deployment is not watched after its health check', 'watch');
+    report('warning', [...path, 'health_check'], `watch is acted on by blue-green and canary deployments only for now: a ${raw?.type ?? 'recreate'} deployment is not watched after its health check`, 'watch');
+  }
+  if (env.target.config.hosts !== undefined && raw?.type !== 'rolling') {
+    report('error', [...path, 'target'], `hosts applies to strategy rolling, which deploys to each host in turn; ${raw?.type ?? 'recreate'} deploys to the target's one host (host:)`, 'hosts');
   }
   if (!raw) return undefined;
-  if (raw.type === 'rolling') {
-    report('error', at, `strategy "${raw.type}" is not available yet in this version of Fraisier (available: recreate, blue-green, canary)`, 'type');
-    return undefined;
-  }
   if (raw.type === 'recreate') {
-    const ignored = [...BLUE_GREEN_KEYS, ...CANARY_KEYS].filter((key) => raw[key] !== undefined);
-    if (ignored.length) report('warning', at, `${ignored.join(', ')} appl${ignored.length === 1 ? 'ies' : 'y'} to blue-green and canary: recreate restarts the one service in place and ignores ${ignored.length === 1 ? 'it' : 'them'}`);
+    const ignored = [...BLUE_GREEN_KEYS, ...CANARY_KEYS, ...ROLLING_KEYS].filter((key) => raw[key] !== undefined);
+    if (ignored.length) report('warning', at, `${ignored.join(', ')} appl${ignored.length === 1 ? 'ies' : 'y'} to blue-green, canary and rolling: recreate restarts the one service in place and ignores ${ignored.length === 1 ? 'it' : 'them'}`);
     return { type: 'recreate' };
   }
   if (raw.type === 'blue-green') {
@@ -52,14 +45,23 @@ export function normalizeStrategy(
   const kind = raw.type;
 
   let ok = true;
-  const fail = (where: PathSegment[], message: string, key?: string) => {
+  const fail: Fail = (where, message, key) => {
     ok = false;
     report('error', where, message, key);
   };
+  if (raw.type === 'rolling') {
+    const rolling = normalizeRolling(raw, env, fraiseType, path, fail, report);
+    return ok ? rolling : undefined;
+  }
+  const ignored = ROLLING_KEYS.filter((key) => raw[key] !== undefined);
+  if (ignored.length) report('warning', at, `${ignored.join(', ')} appl${ignored.length === 1 ? 'ies' : 'y'} to rolling: ${kind} ignores ${ignored.length === 1 ? 'it' : 'them'}`);
+  for (const key of PROXY_SSH_KEYS) {
+    if (raw.proxy?.[key] !== undefined) fail([...at, 'proxy'], `${key} applies to rolling, whose proxy may run on a host of its own: ${kind}'s proxy runs on the target's host, beside its slots`, key);
+  }
   if (fraiseType !== 'api') fail(at, `${kind} switches HTTP traffic between two slots: it applies to api fraises, not to a ${fraiseType} fraise`, 'type');
   const provider = env.target.provider;
-  if (!(SLOT_PROVIDERS as readonly string[]).includes(provider)) {
-    fail(at, `${kind} runs on ${SLOT_PROVIDERS.join(' and ')} targets, not on ${provider}`, 'type');
+  if (!(STRATEGY_PROVIDERS as readonly string[]).includes(provider)) {
+    fail(at, `${kind} runs on ${STRATEGY_PROVIDERS.join(' and ')} targets, not on ${provider}`, 'type');
   }
 
   const slots: SlotConfig[] = Object.entries(raw.slots ?? {}).map(([name, port]) => ({ name, port }));
@@ -69,7 +71,7 @@ export function normalizeStrategy(
     fail([...at, 'slots'], `slots ${slots[0]!.name} and ${slots[1]!.name} both use port ${slots[0]!.port}: each slot needs its own port`);
   }
 
-  const proxy = normalizeProxy(raw, at, fail, kind);
+  const proxy = normalizeProxy(raw, at, fail, `${kind} switches traffic through a proxy`);
   checkHealth(env, path, at, fail, kind);
   if (provider === 'bare-metal') checkBareMetal(env, path, at, fail, kind);
   const canary = kind === 'canary' ? normalizeCanary(raw, at, fail) : undefined;
@@ -85,51 +87,8 @@ export function normalizeStrategy(
   return { type: 'blue-green', ...slotted };
 }
 
-function normalizeProxy(raw: RawStrategy, at: PathSegment[], fail: (where: PathSegment[], message: string, key?: string) => void, kind: string): ProxyConfig | undefined {
-  const proxy = raw.proxy;
-  if (!proxy) {
-    fail(at, `${kind} switches traffic through a proxy: add proxy: {type: nginx, upstream_file: /etc/nginx/conf.d/NAME-upstream.conf, upstream: NAME} or {type: command, switch: [...]}`);
-    return undefined;
-  }
-  const where = [...at, 'proxy'];
-  if (proxy.type === 'command') {
-    for (const key of NGINX_KEYS) if (proxy[key] !== undefined) fail(where, `${key} applies to proxy type nginx; a command proxy runs its switch command only`, key);
-    if (!proxy.switch) {
-      fail(where, 'a command proxy needs switch: [argv], run with FRAISIER_SLOT, FRAISIER_PORT and FRAISIER_UPSTREAMS set to where traffic goes');
-      return undefined;
-    }
-    return { type: 'command', switch: proxy.switch };
-  }
-  if (proxy.switch) fail(where, 'switch applies to proxy type command; nginx is switched by rewriting upstream_file, then test and reload', 'switch');
-  let ok = true;
-  if (!proxy.upstream_file) {
-    ok = false;
-    fail(where, 'nginx needs upstream_file: the file holding the upstream block, which the site includes (e.g. /etc/nginx/conf.d/hello-upstream.conf)');
-  } else if (!isAbsolute(proxy.upstream_file)) {
-    ok = false;
-    fail(where, `expected an absolute path, got "${proxy.upstream_file}"`, 'upstream_file');
-  }
-  if (!proxy.upstream) {
-    ok = false;
-    fail(where, 'nginx needs upstream: the name of the upstream block the site proxies to (proxy_pass http://NAME)');
-  }
-  if (proxy.pid_file !== undefined && !isAbsolute(proxy.pid_file)) {
-    ok = false;
-    fail(where, `expected an absolute path, got "${proxy.pid_file}"`, 'pid_file');
-  }
-  if (!ok) return undefined;
-  return {
-    type: 'nginx',
-    upstreamFile: proxy.upstream_file!,
-    upstream: proxy.upstream!,
-    test: proxy.test ?? DEFAULT_NGINX_TEST,
-    reload: proxy.reload ?? DEFAULT_NGINX_RELOAD,
-    pidFile: proxy.pid_file ?? DEFAULT_NGINX_PID_FILE,
-  };
-}
-
 /** Each slot is checked on its own port before it takes traffic: the check must be one that can be pointed at a port. */
-function checkHealth(env: EnvironmentConfig, path: PathSegment[], at: PathSegment[], fail: (where: PathSegment[], message: string, key?: string) => void, kind: string): void {
+function checkHealth(env: EnvironmentConfig, path: PathSegment[], at: PathSegment[], fail: Fail, kind: string): void {
   const health = env.healthCheck;
   const where = [...path, 'health_check'];
   if (!health) {
@@ -147,7 +106,7 @@ function checkHealth(env: EnvironmentConfig, path: PathSegment[], at: PathSegmen
   }
 }
 
-function checkBareMetal(env: EnvironmentConfig, path: PathSegment[], at: PathSegment[], fail: (where: PathSegment[], message: string, key?: string) => void, kind: string): void {
+function checkBareMetal(env: EnvironmentConfig, path: PathSegment[], at: PathSegment[], fail: Fail, kind: string): void {
   const settings = env.target.config as { layout?: string; systemd_service?: string; service_manager?: string; commands?: Record<string, unknown> };
   if (settings.layout === 'in_place') {
     fail(path, `${kind} needs layout: releases: its two slots run two releases at once, and the in_place layout has one tree (app_path itself)`, 'layout');

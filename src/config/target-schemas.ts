@@ -26,9 +26,48 @@ const sshSettings = {
   ssh_options: z.array(z.string()).optional(),
 };
 
+const UPSTREAM_ERROR = 'expected where the proxy reaches the service on this host: ADDRESS:PORT (e.g. 10.0.0.5:3000), or ADDRESS with strategy.port';
+
+/**
+ * One host of a rolling deployment: where its commands run (over SSH, the target's SSH settings
+ * filling in what it leaves out), where its releases go, and where the proxy reaches its service.
+ */
+const rollingHost = z.strictObject({
+  /** How messages, progress and the upstream file name it (default: host). */
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { error: 'expected a host name of letters, digits, ".", "_" or "-" (at most 64 characters)' })
+    .optional(),
+  host: z.string().min(1, { error: 'the SSH host (a name or an address)' }),
+  user: sshSettings.user,
+  /** The SSH port. */
+  port: sshSettings.port,
+  identity_file: sshSettings.identity_file,
+  known_hosts: sshSettings.known_hosts,
+  ssh_options: sshSettings.ssh_options,
+  /** Where the releases go on this host (default: the target's app_path). */
+  app_path: z.string().min(1).optional(),
+  /** ADDRESS:PORT the proxy sends this host's requests to (default: host, and strategy.port). */
+  upstream: z
+    .string()
+    .regex(/^(\[[0-9A-Fa-f:.]+\]|[^\s:[\]]+)(:\d{1,5})?$/, { error: UPSTREAM_ERROR })
+    .optional(),
+});
+
+/** The hosts of a rolling deployment: each an SSH host name, or a mapping. */
+export const rollingHosts = z
+  .array(z.union([z.string().min(1), rollingHost], { error: 'expected an SSH host, or {host: ..., upstream: ADDRESS:PORT}' }), {
+    error: 'expected a list of hosts, each an SSH host or {host: ..., upstream: ADDRESS:PORT}',
+  })
+  .min(1, { error: 'expected at least one host' });
+
+export type RawRollingHost = z.output<typeof rollingHost>;
+
 export const bareMetalTarget = z.strictObject({
   provider: z.literal('bare-metal'),
   ...sshSettings,
+  /** strategy rolling: the hosts it deploys to, a batch at a time. */
+  hosts: rollingHosts.optional(),
   app_path: z.string().optional(),
   systemd_service: z.string().optional(),
   service_manager: z.enum(['systemd', 'none']).optional(),
@@ -45,6 +84,8 @@ const projectName = z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'lowercase letters
 export const dockerComposeTarget = z.strictObject({
   provider: z.literal('docker-compose'),
   ...sshSettings,
+  /** strategy rolling: the hosts it deploys to, a batch at a time. */
+  hosts: rollingHosts.optional(),
   /** The Compose file, relative to the repository's root (default: compose.yaml, docker-compose.yml, ...). */
   file: z.string().min(1).optional(),
   /** The one service to deploy (default: every service of the file). */

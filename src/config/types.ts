@@ -197,10 +197,44 @@ export interface CanaryStrategy extends Omit<BlueGreenStrategy, 'type'> {
 /** The strategies that run the service in two slots behind a proxy. */
 export type SlotStrategy = BlueGreenStrategy | CanaryStrategy;
 
-export type StrategyConfig = { type: 'recreate' } | BlueGreenStrategy | CanaryStrategy;
+export type StrategyConfig = { type: 'recreate' } | BlueGreenStrategy | CanaryStrategy | RollingStrategy;
 
 export function isSlotStrategy(strategy: StrategyConfig | undefined): strategy is SlotStrategy {
   return strategy?.type === 'blue-green' || strategy?.type === 'canary';
+}
+
+/** Where commands run over SSH: a target's settings, as written under `target:`. */
+export interface SshTarget {
+  host: string;
+  user?: string | undefined;
+  port?: number | undefined;
+  identity_file?: string | undefined;
+  known_hosts?: string | undefined;
+  ssh_options?: string[] | undefined;
+}
+
+/** One host of a rolling deployment. */
+export interface RollingHost {
+  /** Unique among the hosts: messages, progress and the upstream file's comments name it. */
+  name: string;
+  /** Where its commands run: its own SSH settings, the target's filling in the rest. */
+  ssh: SshTarget;
+  /** Where its releases go, when not the environment's app_path. */
+  appPath?: string;
+  /** Where the proxy reaches its service (and FRAISIER_PORT, the port it listens on). */
+  upstream: { host: string; port: number };
+}
+
+export interface RollingStrategy {
+  type: 'rolling';
+  /** In the order written. */
+  hosts: RollingHost[];
+  /** Hosts out of the upstream at once (a percentage resolved against the hosts): 1 to hosts - 1, or 1 with one host. */
+  maxUnavailable: number;
+  proxy: ProxyConfig;
+  /** Where the proxy's commands run; absent: this machine. */
+  proxyHost?: SshTarget;
+  drainSeconds: number;
 }
 
 export interface JobConfig {

@@ -134,7 +134,8 @@ function tcpProbe(host: string, port: number, timeoutMs: number): Promise<Probe>
   });
 }
 
-function isLoopbackUrl(url: string): boolean {
+/** Whether `url` names this machine (127.x, ::1, localhost): on a remote host, that host. */
+export function isLoopbackUrl(url: string): boolean {
   try {
     const host = new URL(url).hostname;
     return host === 'localhost' || host === '[::1]' || host === '::1' || host.startsWith('127.');

@@ -8,6 +8,7 @@ import { nginxSiteName, serviceUnitName, jobUnitNames, sudoersName } from '../sc
 import { hasAppService, onSystemd } from '../scaffold/plan.js';
 import type { DatabaseProbeTarget } from './database-probe.js';
 import { probeTarget } from './database-probe.js';
+import { hostEnvironment } from '../strategies/hosts.js';
 
 /*
  * `fraisier validate-setup`: what a host needs before its first deployment, checked per
@@ -68,7 +69,11 @@ async function attempt(host: HostShell, argv: readonly string[], options: RunOpt
 }
 
 export async function checkSetup(config: FraisierConfig, environments: { fraise: FraiseConfig; env: EnvironmentConfig }[], deps: SetupCheckDeps): Promise<SetupCheck[]> {
-  const results = await Promise.all(environments.map(({ fraise, env }) => checkEnvironment(config, fraise, env, deps)));
+  // A rolling environment is checked on each of its hosts (its messages name the host).
+  const each = environments.flatMap(({ fraise, env }) =>
+    env.strategy?.type === 'rolling' ? env.strategy.hosts.map((host) => ({ fraise, env: hostEnvironment(env, host) })) : [{ fraise, env }],
+  );
+  const results = await Promise.all(each.map(({ fraise, env }) => checkEnvironment(config, fraise, env, deps)));
   return results.flat();
 }
 

@@ -5,10 +5,16 @@ import type { CanaryStrategy, EnvironmentConfig } from '../config/types.js';
  * the idle slot instead of restarting the service, and after the health check switches the
  * traffic, watches, drains the old slot and stops it. A canary goes through its weights instead
  * of the one switch, each step followed by its analysis (the last one, 100, is the switch).
+ * Rolling restarts each batch of hosts once it is out of the upstream and drained, and puts it
+ * back after its health check (the steps before, fetch to compile, run on every host first;
+ * backup and migrate on one only).
  */
 
 export function strategyPlan(steps: string[], env: EnvironmentConfig): string[] {
   const strategy = env.strategy;
+  if (strategy?.type === 'rolling') {
+    return steps.flatMap((step) => (step === 'restart' ? ['take_out', 'drain', step] : step === 'health_check' ? [step, 'put_back'] : [step]));
+  }
   if (strategy?.type !== 'blue-green' && strategy?.type !== 'canary') return steps;
   // A canary's rollback (a checkout of a kept version) is blue-green's: all the traffic at once.
   const stepped = strategy.type === 'canary' && !steps.includes('checkout');

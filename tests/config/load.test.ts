@@ -209,7 +209,7 @@ fraises:
     type: api
     environments:
       production:
-        target: { provider: bare-metal, hots: x, app_path: /srv }
+        target: { provider: bare-metal, hst: x, app_path: /srv }
       staging:
         target: { provider: coolify, endpont: https://x }
         jobs:
@@ -222,7 +222,7 @@ branch_mapping:
     expect(errorsOf(text)).toEqual([
       'fraisier.listen: expected "host:port", got "nope" (line 2)',
       'fraisier.tokens[0]: give exactly one of "token" and "sha256" (line 4)',
-      'fraises.my_api.environments.production.target.hots: unknown key "hots"; did you mean "host"? (line 10)',
+      'fraises.my_api.environments.production.target.hst: unknown key "hst"; did you mean "host"? (line 10)',
       'fraises.my_api.environments.staging.target.endpoint: required (expected string) (line 12)',
       'fraises.my_api.environments.staging.target.endpont: unknown key "endpont"; did you mean "endpoint"? (line 12)',
       'fraises.my_api.environments.staging.jobs.a.schedule: invalid cron schedule "99 * * * *": CronPattern: Invalid value for minute: 99 (line 14)',

@@ -147,10 +147,7 @@ proxy: {type: nginx, upstream_file: conf.d/up.conf, switch: [x]}`))).toEqual([
     expect(configErrors(coolify)).toEqual([`${PREFIX}.strategy.type: blue-green runs on bare-metal and docker-compose targets, not on coolify (line 12)`]);
   });
 
-  it('says rolling is not available yet', () => {
-    expect(configErrors(environment('type: rolling'))).toEqual([
-      `${PREFIX}.strategy.type: strategy "rolling" is not available yet in this version of Fraisier (available: recreate, blue-green, canary) (line 15)`,
-    ]);
+  it('names the strategy types there are', () => {
     expect(configErrors(environment('type: blue_green'))).toEqual([
       `${PREFIX}.strategy.type: expected one of "recreate", "blue-green", "rolling", "canary", got "blue_green"; did you mean "blue-green"? (line 15)`,
     ]);

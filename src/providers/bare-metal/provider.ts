@@ -1,6 +1,6 @@
 import { isAbsolute } from 'node:path';
 import { bareMetalTarget, type BareMetalTarget } from '../../config/target-schemas.js';
-import { type Command, type EnvironmentConfig, type FraiseConfig, isSlotStrategy, type JobConfig, type SlotStrategy } from '../../config/types.js';
+import { type Command, type EnvironmentConfig, type FraiseConfig, isSlotStrategy, type JobConfig, type RollingStrategy, type SlotStrategy } from '../../config/types.js';
 import { checkHealth } from '../../deploy/health-check.js';
 import { planDeployment, migrates } from '../../deploy/plan.js';
 import type { CommandRunner } from '../../exec/runner.js';
@@ -19,6 +19,9 @@ import { checkoutInPlace, type LayoutKind } from '../release/layout.js';
 import { type Release, ReleaseSession } from '../release/session.js';
 import { ReleaseTarget } from '../release/target.js';
 import { slotDeployer, type SlotDeployer } from '../../strategies/deployer.js';
+import { Rolling } from '../../strategies/rolling.js';
+import { targetShell } from '../host.js';
+import { eachHostsLogs, onEachHost, releaseHost } from '../release/rolling-host.js';
 import { strategyPlan } from '../../strategies/plan.js';
 import { asUser, backupCommand, listBackups, migrateCommands, modificationTime, newestDump, serviceCommands, type ServiceCommands, type SlotCommands, slotCommands } from './commands.js';
 import { liveSlotOn } from '../release/slots.js';
@@ -69,6 +72,7 @@ export class BareMetalProvider extends ReleaseTarget<BareMetalTarget> implements
   }
 
   async deploy(ctx: DeployContext): Promise<DeployOutcome> {
+    if (ctx.env.strategy?.type === 'rolling') return this.#roll(ctx, ctx.env.strategy, null);
     const s = new Session(this, ctx, this.plan(ctx.fraise, ctx.env, 'deploy'));
     try {
       return await this.#deploy(s, ctx);
@@ -112,7 +116,42 @@ export class BareMetalProvider extends ReleaseTarget<BareMetalTarget> implements
     }
   }
 
+  /**
+   * Rolling: each host a session of its own (its environment the host's), the release made
+   * ready on each, backup and migrate on one only, the service restarted host by host.
+   */
+  #roll(ctx: DeployContext, strategy: RollingStrategy, toVersion: string | null): Promise<DeployOutcome> {
+    const kind = toVersion ? 'rollback' : 'deploy';
+    return new Rolling(ctx, strategy, {
+      proxyShell: targetShell(this.runner, strategy.proxyHost ?? {}),
+      open: (_host, hostCtx) => {
+        const s = new Session(this, hostCtx, this.plan(hostCtx.fraise, hostCtx.env, kind));
+        return releaseHost(s, this.healthHost(hostCtx.env), {
+          preflight: () => s.preflight(),
+          release: async (commit, migrate) => {
+            s.runsMigrations = migrate;
+            if (toVersion) {
+              const kept = await s.checkout(toVersion);
+              await s.stamp(kept, 'rollback');
+              return kept;
+            }
+            s.ctx.commit = commit;
+            const release = await s.fetch();
+            await s.prepareRelease(release);
+            await s.stamp(release, 'deploy');
+            return release;
+          },
+          start: async (release) => {
+            await s.run(s.service.restart!, { cwd: release.path });
+          },
+          prune: () => s.prune(),
+        });
+      },
+    }).run();
+  }
+
   async rollback(ctx: DeployContext, toVersion: string): Promise<DeployOutcome> {
+    if (ctx.env.strategy?.type === 'rolling') return this.#roll(ctx, ctx.env.strategy, toVersion);
     const s = new Session(this, ctx, this.plan(ctx.fraise, ctx.env, 'rollback'));
     try {
       await s.preflight();
@@ -142,6 +181,8 @@ export class BareMetalProvider extends ReleaseTarget<BareMetalTarget> implements
   }
 
   async healthCheck(ctx: TargetContext): Promise<HealthResult> {
+    const hosts = this.rollingHosts(ctx.env);
+    if (hosts) return this.rollingHealth(hosts, ctx.signal);
     const host = this.shellFor(ctx.env);
     const strategy = ctx.env.strategy;
     if (isSlotStrategy(strategy) && ctx.env.healthCheck) {
@@ -166,6 +207,8 @@ export class BareMetalProvider extends ReleaseTarget<BareMetalTarget> implements
   }
 
   async logs(ctx: TargetContext, lines: number): Promise<string> {
+    const hosts = this.rollingHosts(ctx.env);
+    if (hosts) return eachHostsLogs(hosts, (env) => this.logs({ ...ctx, env }, lines));
     const slots = this.#slots(ctx.env);
     if (slots) {
       const live = await liveSlotOn(this.shellFor(ctx.env), this.layout(ctx.env), slots.strategy);
@@ -188,6 +231,8 @@ export class BareMetalProvider extends ReleaseTarget<BareMetalTarget> implements
   }
 
   async #service(ctx: TargetContext, action: 'start' | 'stop'): Promise<void> {
+    const hosts = this.rollingHosts(ctx.env);
+    if (hosts) return onEachHost(hosts, (env) => this.#service({ ...ctx, env }, action));
     const slots = this.#slots(ctx.env);
     if (slots) return slotAction(this.shellFor(ctx.env), this.layout(ctx.env), slots.strategy, slots.commands, action);
     const command = serviceCommands(this.settingsOf(ctx.env))[action];
@@ -209,6 +254,8 @@ export class BareMetalProvider extends ReleaseTarget<BareMetalTarget> implements
 /** One bare-metal deployment: a release, then the service restarted on it and checked. */
 class Session extends ReleaseSession {
   readonly service: ServiceCommands;
+  /** False on the hosts of a roll but one: the database is migrated once per deployment. */
+  runsMigrations = true;
 
   constructor(
     private readonly provider: BareMetalProvider,
@@ -236,7 +283,7 @@ class Session extends ReleaseSession {
       await this.command('install', asUser(env.install.user, env.install.command, Object.keys(this.env)), release.path);
     }
     if (env.build && this.plan.includes('build')) await this.command('build', env.build, release.path);
-    if (env.database && this.plan.includes('backup')) {
+    if (env.database && this.runsMigrations && this.plan.includes('backup')) {
       await this.step('backup', `Backing up ${env.database.name ?? 'the database'}`);
       await this.touch();
       const stamp = this.provider.clock().toISOString().replace(/[:.]/g, '-');
@@ -245,7 +292,7 @@ class Session extends ReleaseSession {
       await this.runStep('backup', backup.command, release.path);
       await this.log(`Database backup created${backup.file ? ` (${backup.file})` : ''}`);
     }
-    if (env.database && migrates(env) && this.plan.includes('migrate')) {
+    if (env.database && this.runsMigrations && migrates(env) && this.plan.includes('migrate')) {
       await this.step('migrate', `Migrating ${env.database.name ?? 'the database'} (${env.database.strategy})`);
       await this.touch();
       const dump = await this.restoreFile();

@@ -1,11 +1,11 @@
 import { posix } from 'node:path';
 import { dockerComposeTarget, type DockerComposeTarget } from '../../config/target-schemas.js';
-import { type Command, type EnvironmentConfig, type FraiseConfig, isSlotStrategy, type JobConfig } from '../../config/types.js';
+import { type Command, type EnvironmentConfig, type FraiseConfig, isSlotStrategy, type JobConfig, type RollingStrategy } from '../../config/types.js';
 import type { RunResult } from '../../exec/runner.js';
 import { abortableSleep, checkHealth } from '../../deploy/health-check.js';
 import type { HealthStatus } from '../../model.js';
 import { isFullCommitSha } from '../../git/refs.js';
-import { shellQuote, type HostShell } from '../host.js';
+import { shellQuote, type HostShell, targetShell } from '../host.js';
 import {
   type DeployContext,
   DeployFailure,
@@ -43,6 +43,8 @@ import {
   writeFile,
 } from './commands.js';
 import { slotDeployer, type SlotDeployer } from '../../strategies/deployer.js';
+import { Rolling } from '../../strategies/rolling.js';
+import { eachHostsLogs, onEachHost, releaseHost } from '../release/rolling-host.js';
 import { strategyPlan } from '../../strategies/plan.js';
 import { slotHealth } from '../../strategies/slots.js';
 import { liveSlotOn } from '../release/slots.js';
@@ -117,6 +119,8 @@ export class DockerComposeProvider extends ReleaseTarget<DockerComposeTarget> im
   }
 
   async commands(fraise: FraiseConfig, env: EnvironmentConfig, commit: string | null): Promise<string[]> {
+    const hosts = this.rollingHosts(env);
+    if (hosts) return (await Promise.all(hosts.map((h) => this.commands(fraise, h.env, commit)))).flat();
     const host = this.shellFor(env);
     const settings = this.settingsOf(env);
     let cli: ComposeCli;
@@ -141,6 +145,7 @@ export class DockerComposeProvider extends ReleaseTarget<DockerComposeTarget> im
   }
 
   async deploy(ctx: DeployContext): Promise<DeployOutcome> {
+    if (ctx.env.strategy?.type === 'rolling') return this.#roll(ctx, ctx.env.strategy, null);
     const s = new ComposeSession(this, ctx, this.plan(ctx.fraise, ctx.env, 'deploy'));
     try {
       await s.preflight();
@@ -163,7 +168,39 @@ export class DockerComposeProvider extends ReleaseTarget<DockerComposeTarget> im
     }
   }
 
+  /** Rolling: on each host, the release fetched and its images built (or kept), then `up` host by host. */
+  #roll(ctx: DeployContext, strategy: RollingStrategy, toVersion: string | null): Promise<DeployOutcome> {
+    const kind = toVersion ? 'rollback' : 'deploy';
+    return new Rolling(ctx, strategy, {
+      proxyShell: targetShell(this.runner, strategy.proxyHost ?? {}),
+      open: (_host, hostCtx) => {
+        const s = new ComposeSession(this, hostCtx, this.plan(hostCtx.fraise, hostCtx.env, kind));
+        let files: ComposeFiles | undefined;
+        return releaseHost(s, this.healthHost(hostCtx.env), {
+          preflight: () => s.preflight(),
+          release: async (commit) => {
+            if (toVersion) {
+              const kept = await s.checkout(toVersion);
+              files = kept.files;
+              return kept.release;
+            }
+            s.ctx.commit = commit;
+            const release = await s.fetch();
+            const read = await s.readRelease(release);
+            files = read.files;
+            if (s.plan.includes('build')) await s.build(release, read.files);
+            if (s.plan.includes('pull')) await s.pull(release, read.files, read.model);
+            return release;
+          },
+          start: (release) => s.start(release, files!),
+          prune: () => s.prune(),
+        });
+      },
+    }).run();
+  }
+
   async rollback(ctx: DeployContext, toVersion: string): Promise<DeployOutcome> {
+    if (ctx.env.strategy?.type === 'rolling') return this.#roll(ctx, ctx.env.strategy, toVersion);
     const s = new ComposeSession(this, ctx, this.plan(ctx.fraise, ctx.env, 'rollback'));
     try {
       await s.preflight();
@@ -183,6 +220,8 @@ export class DockerComposeProvider extends ReleaseTarget<DockerComposeTarget> im
   }
 
   async healthCheck(ctx: TargetContext): Promise<HealthResult> {
+    const hosts = this.rollingHosts(ctx.env);
+    if (hosts) return this.rollingHealth(hosts, ctx.signal);
     const host = this.shellFor(ctx.env);
     const strategy = ctx.env.strategy;
     if (isSlotStrategy(strategy) && ctx.env.healthCheck) {
@@ -203,6 +242,8 @@ export class DockerComposeProvider extends ReleaseTarget<DockerComposeTarget> im
   }
 
   async logs(ctx: TargetContext, lines: number): Promise<string> {
+    const hosts = this.rollingHosts(ctx.env);
+    if (hosts) return eachHostsLogs(hosts, (env) => this.logs({ ...ctx, env }, lines));
     const running = await this.#required(ctx);
     const result = await this.shellFor(ctx.env).run(compose(running.cli, running.files, 'logs', '--no-color', `--tail=${lines}`, ...this.services(ctx.env)), {
       env: ctx.env.env,
@@ -213,11 +254,15 @@ export class DockerComposeProvider extends ReleaseTarget<DockerComposeTarget> im
   }
 
   async stop(ctx: TargetContext): Promise<void> {
+    const hosts = this.rollingHosts(ctx.env);
+    if (hosts) return onEachHost(hosts, (env) => this.stop({ ...ctx, env }));
     const running = await this.#required(ctx);
     await this.shellFor(ctx.env).run(compose(running.cli, running.files, 'stop', ...this.services(ctx.env)), { env: ctx.env.env, timeoutMs: 120_000 });
   }
 
   async start(ctx: TargetContext): Promise<void> {
+    const hosts = this.rollingHosts(ctx.env);
+    if (hosts) return onEachHost(hosts, (env) => this.start({ ...ctx, env }));
     const running = await this.#required(ctx);
     await this.shellFor(ctx.env).run(compose(running.cli, running.files, 'start', ...this.services(ctx.env)), { env: ctx.env.env, timeoutMs: 120_000 });
   }
@@ -387,6 +432,12 @@ class ComposeSession extends ReleaseSession {
     this.#live = files;
     await this.startOrRollBack(() => this.streamLines(upCommand(this.cli, files, this.settings.service), release.path), 'up');
     await this.log('Containers started');
+  }
+
+  /** The containers of `release` up, `current` already pointing at it (a failure reverts nothing: a roll's host). */
+  async start(release: Release, files: ComposeFiles): Promise<void> {
+    this.#live = files;
+    await this.streamLines(upCommand(this.cli, files, this.settings.service), release.path);
   }
 
   /** Fraisier's HTTP/TCP check when configured, else the containers' state and HEALTHCHECK. */

@@ -4,7 +4,10 @@ import type { EnvironmentConfig, FraiseConfig } from '../../config/types.js';
 import type { CommandRunner } from '../../exec/runner.js';
 import { GIT_ENV, lsRemote, parseLsRemote } from '../../git/commands.js';
 import { type HostShell, type TargetHostSettings, targetShell } from '../host.js';
-import { type CheckRequest, type CheckResult, DeployFailure, loadedSettings } from '../provider.js';
+import { checkHealth } from '../../deploy/health-check.js';
+import type { RollingHost } from '../../config/types.js';
+import { hostEnvironment } from '../../strategies/hosts.js';
+import { type CheckRequest, type CheckResult, DeployFailure, type HealthResult, loadedSettings } from '../provider.js';
 import { type Layout, type LayoutKind, layoutOf } from './layout.js';
 
 /** How long a dry run waits for the host to answer over SSH, and for the repository. */
@@ -22,9 +25,33 @@ export abstract class ReleaseTarget<TSettings extends TargetHostSettings> {
     return loadedSettings<TSettings>(env);
   }
 
-  /** Which target host a deployment occupies, for the per-host concurrency limit. */
+  /**
+   * Which target host a deployment occupies, for the per-host concurrency limit. A rolling
+   * deployment's hosts, together, count as one.
+   */
   hostOf(env: EnvironmentConfig): string {
+    const strategy = env.strategy;
+    if (strategy?.type === 'rolling') return strategy.hosts.map((h) => this.shellFor(hostEnvironment(env, h)).description).join(',');
     return this.settingsOf(env).host ?? 'local';
+  }
+
+  /** A rolling environment's hosts, each as an environment of its own; null for any other strategy. */
+  rollingHosts(env: EnvironmentConfig): { host: RollingHost; env: EnvironmentConfig }[] | null {
+    const strategy = env.strategy;
+    return strategy?.type === 'rolling' ? strategy.hosts.map((host) => ({ host, env: hostEnvironment(env, host) })) : null;
+  }
+
+  /** Each host of a rolling environment checked: healthy when all are, degraded when some are. */
+  async rollingHealth(hosts: { host: RollingHost; env: EnvironmentConfig }[], signal?: AbortSignal): Promise<HealthResult> {
+    const results = await Promise.all(
+      hosts.map(async ({ host, env }) => {
+        if (!env.healthCheck) return { ok: false, message: `${host.name}: no health check` };
+        const result = await checkHealth(env.healthCheck, { host: this.shellFor(env), defaultHost: this.healthHost(env), ...(signal ? { signal } : {}) });
+        return { ok: result.ok, message: `${host.name}: ${result.message}` };
+      }),
+    );
+    const healthy = results.filter((r) => r.ok).length;
+    return { status: healthy === results.length ? 'healthy' : healthy > 0 ? 'degraded' : 'down', message: results.map((r) => r.message).join('; ') };
   }
 
   shellFor(env: EnvironmentConfig): HostShell {
@@ -40,7 +67,16 @@ export abstract class ReleaseTarget<TSettings extends TargetHostSettings> {
    * What the preflight and fetch steps would find in the way, asked from where they run: the
    * host over SSH, the tools (checkTools), the repository and the branch (`git ls-remote`).
    */
-  async check(_fraise: FraiseConfig, env: EnvironmentConfig, request: CheckRequest): Promise<CheckResult> {
+  async check(fraise: FraiseConfig, env: EnvironmentConfig, request: CheckRequest): Promise<CheckResult> {
+    const hosts = this.rollingHosts(env);
+    if (hosts) {
+      // Each host asked on its own; what stands in one host's way is said with its name.
+      const results = await Promise.all(hosts.map(({ env: hostEnv }) => this.check(fraise, hostEnv, request)));
+      return {
+        problems: results.flatMap((r, i) => r.problems.map((p) => `${hosts[i]!.host.name}: ${p}`)),
+        ...(results.find((r) => r.head)?.head ? { head: results.find((r) => r.head)!.head! } : {}),
+      };
+    }
     const problems: string[] = [];
     try {
       this.layout(env);
