@@ -237,6 +237,7 @@ export class NotificationSender {
     let retryAt: string | null = null;
     switch (outcome.kind) {
       case 'ok':
+        if (outcome.warning) error = mask(outcome.warning);
         attemptOutcome = 'delivered';
         settlement = { status: 'delivered', completedAt: ended.toISOString() };
         break;

@@ -53,13 +53,13 @@ export interface HttpResponse {
 }
 
 /**
- * What an answer means. retry: try again later (`afterMs` when the service said when);
+ * What an answer means. ok: delivered (`warning`: in part, recorded with the attempt); retry: try again later (`afterMs` when the service said when);
  * permanent: this notification will never go through (recorded as failed); disable: the
  * destination is gone (a deleted Slack channel, a revoked Discord webhook), nothing more is sent
  * to it.
  */
 export type Outcome =
-  | { kind: 'ok'; detail?: string }
+  | { kind: 'ok'; detail?: string; warning?: string }
   | { kind: 'retry'; reason: string; afterMs?: number }
   | { kind: 'permanent'; reason: string }
   | { kind: 'disable'; reason: string };

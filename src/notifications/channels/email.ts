@@ -80,7 +80,14 @@ export function emailChannel(settings: EmailSettings, timeoutMs: number): Channe
           signal,
         });
         const code = /^(\d{3})/.exec(String(info.response ?? ''))?.[1];
-        return { outcome: { kind: 'ok', detail: `accepted for ${info.accepted.length} recipient${info.accepted.length === 1 ? '' : 's'}` }, statusCode: code ? Number(code) : null };
+        // Sent to the recipients the server took; sending again would mail those twice.
+        const refused = (info.rejected as unknown[]).map((r) => (typeof r === 'string' ? r : String((r as { address?: unknown }).address)));
+        const outcome = {
+          kind: 'ok' as const,
+          detail: `accepted for ${info.accepted.length} recipient${info.accepted.length === 1 ? '' : 's'}`,
+          ...(refused.length ? { warning: `the SMTP server refused ${refused.join(', ')}` } : {}),
+        };
+        return { outcome, statusCode: code ? Number(code) : null };
       } catch (error) {
         const smtp = error as SmtpError;
         return { outcome: classifySmtp(smtp), statusCode: typeof smtp.responseCode === 'number' ? smtp.responseCode : null };
