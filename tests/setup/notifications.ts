@@ -67,48 +67,58 @@ export async function openOutboxRig(yaml: string, options: { env?: Record<string
     now,
     advance: (ms) => void (clock += ms),
     runDue: () => sender.runDue(),
-    async deployment({ fraise = 'api', environment = 'production', status, errorMessage = null, newVersion = null }) {
-      const db = t.store.db;
-      const commit = (++sequence).toString(16).padStart(40, 'a');
-      const id = await insertDeployment(db, {
-        fraise,
-        environment,
-        kind: 'deploy',
-        trigger: 'webhook',
-        requestedBy: 'alice',
-        requestedAt: now().toISOString(),
-        gitCommit: commit,
-        gitBranch: 'main',
-        targetProvider: 'bare-metal',
-        targetConfig: {},
-      });
-      const claimed = await claimDeployment(db, id, {
-        startedAt: now().toISOString(),
-        leaseOwner: 'test',
-        leaseExpiresAt: new Date(clock + 60_000).toISOString(),
-        oldVersion: null,
-        lockKey: lockKeyOf(fraise, environment),
-        hostSlot: null,
-      });
-      if (claimed !== 'claimed') throw new Error(`could not claim deployment ${id}: ${claimed}`);
-      await db.transaction().execute(async (trx) => {
-        await completeDeployment(trx, id, {
-          fraise,
-          environment,
-          requestedBy: 'alice',
-          status,
-          completedAt: new Date(clock + 12_500).toISOString(),
-          errorMessage,
-          newVersion: newVersion ?? (status === 'success' ? commit : null),
-          ...(status === 'success' ? { runningVersion: commit } : {}),
-        });
-        await outbox.ended(trx, id);
-      });
-      return id;
-    },
+    deployment: (options) => recordDeployment(t.store, outbox, { ...options, at: clock, commit: (++sequence).toString(16).padStart(40, 'a') }),
     notifications: (deploymentId) => listNotifications(t.store.db, { limit: 100, ...(deploymentId !== undefined ? { deploymentId } : {}) }),
     dispose: () => t.dispose(),
   };
+}
+
+/**
+ * Records a deployment that started at `at` and ended 12.5 s later with `status`, the way the
+ * dispatcher ends one: its end and its notifications in one transaction. Returns its id.
+ */
+export async function recordDeployment(
+  store: Store,
+  outbox: NotificationOutbox,
+  options: { fraise?: string; environment?: string; status: 'success' | 'failed' | 'rolled_back'; errorMessage?: string | null; newVersion?: string | null; at: number; commit: string },
+): Promise<number> {
+  const { fraise = 'api', environment = 'production', status, errorMessage = null, at, commit } = options;
+  const db = store.db;
+  const id = await insertDeployment(db, {
+    fraise,
+    environment,
+    kind: 'deploy',
+    trigger: 'webhook',
+    requestedBy: 'alice',
+    requestedAt: new Date(at).toISOString(),
+    gitCommit: commit,
+    gitBranch: 'main',
+    targetProvider: 'bare-metal',
+    targetConfig: {},
+  });
+  const claimed = await claimDeployment(db, id, {
+    startedAt: new Date(at).toISOString(),
+    leaseOwner: 'test',
+    leaseExpiresAt: new Date(at + 60_000).toISOString(),
+    oldVersion: null,
+    lockKey: lockKeyOf(fraise, environment),
+    hostSlot: null,
+  });
+  if (claimed !== 'claimed') throw new Error(`could not claim deployment ${id}: ${claimed}`);
+  await db.transaction().execute(async (trx) => {
+    await completeDeployment(trx, id, {
+      fraise,
+      environment,
+      requestedBy: 'alice',
+      status,
+      completedAt: new Date(at + 12_500).toISOString(),
+      errorMessage,
+      newVersion: options.newVersion ?? (status === 'success' ? commit : null),
+      ...(status === 'success' ? { runningVersion: commit } : {}),
+    });
+    await outbox.ended(trx, id);
+  });
+  return id;
 }
 
 /** Parses a recorded request's JSON body. */

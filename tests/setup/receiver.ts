@@ -15,7 +15,8 @@ export interface Received {
   body: string;
 }
 
-export type Answer = { status: number; headers?: Record<string, string>; body?: string } | 'hang';
+/** An answer (after `delayMs`, a slow service), or 'hang': none at all. */
+export type Answer = { status: number; headers?: Record<string, string>; body?: string; delayMs?: number } | 'hang';
 
 export interface Receiver {
   url: string;
@@ -58,8 +59,12 @@ export async function startReceiver(fallback: (request: Received) => Answer = ()
         response.on('close', () => hanging.delete(response));
         return;
       }
-      response.writeHead(answer.status, answer.headers ?? {});
-      response.end(answer.body ?? '');
+      const send = () => {
+        response.writeHead(answer.status, answer.headers ?? {});
+        response.end(answer.body ?? '');
+      };
+      if (answer.delayMs) setTimeout(send, answer.delayMs);
+      else send();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
