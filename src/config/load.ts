@@ -79,7 +79,9 @@ export function parseConfig(text: string, options: LoadOptions & { path?: string
     const line = problem.path.startsWith('fraisier') ? lineOf(source, problem.path.split('.').flatMap(splitIndex)) : undefined;
     all.push(line ? { ...problem, line } : problem);
   }
-  all.push(...normalized.problems);
+  // A value whose ${VAR} is unset was already reported: what the schema says of the empty value left behind is noise.
+  const unexpanded = new Set(expansion.problems.map((p) => p.path));
+  all.push(...normalized.problems.filter((p) => !unexpanded.has(p.path)));
   if (all.some((p) => p.severity === 'error')) throw new ConfigError(all, options.path);
 
   const secretsFromEnv = addEnvWebhookSecrets(normalized.config.git, env, new Set(unavailableSecrets.map((u) => u.path.split('.').slice(0, 2).join('.'))));
