@@ -182,7 +182,8 @@ export function createCore(options: CoreOptions): Core {
       await init();
       await notifier?.start();
       await dispatcher.start();
-      sender.start();
+      // Without a destination there is nothing to send (rows left by an earlier configuration wait for one).
+      if (outbox.active) sender.start();
       if (!runsScheduler) return;
       scheduler.start();
       if (scheduler.jobCount) logger.info({ jobs: scheduler.jobCount, next: scheduler.nextDue()?.toISOString() }, 'scheduler started');

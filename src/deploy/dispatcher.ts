@@ -244,7 +244,7 @@ export class Dispatcher implements DispatchControl {
           lockKey,
           hostSlot,
         },
-        outbox ? (trx, attempt) => outbox.started(trx, candidate.id, attempt) : undefined,
+        outbox?.active ? (trx, attempt) => outbox.started(trx, candidate.id, attempt) : undefined,
       );
       if (result === 'claimed') {
         this.options.notifications?.wake();

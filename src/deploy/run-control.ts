@@ -34,7 +34,7 @@ export interface RunControlOptions {
   /** A cancel was asked (read from the row): the run is aborted. */
   onCancelRequested(): void;
   /** A hold without an end waits for an operator: its notifications are written with the PAUSED state. */
-  notifications?: Pick<NotificationOutbox, 'awaitingApproval' | 'wake'>;
+  notifications?: Pick<NotificationOutbox, 'active' | 'awaitingApproval' | 'wake'>;
 }
 
 type Pause = { kind: 'hold'; message: string; ms: number | null } | { kind: 'operator' };
@@ -147,7 +147,7 @@ export class RunControl implements DeploymentControl {
     const until = pause.kind === 'hold' && pause.ms !== null ? new Date(now().getTime() + pause.ms).toISOString() : null;
     const why = pause.kind === 'hold' ? pause.message : `Paused by ${pausedBy}`;
     // Held until someone resumes or promotes it: those who may are told, with the PAUSED state.
-    const approval = pause.kind === 'hold' && pause.ms === null ? this.options.notifications : undefined;
+    const approval = pause.kind === 'hold' && pause.ms === null && this.options.notifications?.active ? this.options.notifications : undefined;
     const key = `${fence?.generation ?? 0}.${++this.#approvals}`;
     await this.#write(
       () =>

@@ -3,7 +3,7 @@ import type { Deployment } from '../model.js';
 import { findDeployment } from '../store/deployment.repository.js';
 import { disabledDestinations, insertNotifications, type NewNotification } from '../store/notification.repository.js';
 import type { Db } from '../store/store.js';
-import { destinationsFor } from './routes.js';
+import { allDestinations, destinationsFor } from './routes.js';
 import type { NotificationPayload } from './types.js';
 
 /*
@@ -31,11 +31,16 @@ export interface OutboxOptions {
 
 export class NotificationOutbox {
   readonly #listeners = new Set<() => void>();
+  /** Whether any destination is configured: without one, nothing is read or written. */
+  readonly active: boolean;
 
-  constructor(private readonly options: OutboxOptions) {}
+  constructor(private readonly options: OutboxOptions) {
+    this.active = allDestinations(options.config).size > 0;
+  }
 
   /** A deployment ended: success, failure or rollback notify (cancelled, superseded and job runs do not). */
   async ended(trx: Db, deploymentId: number): Promise<number> {
+    if (!this.active) return 0;
     const deployment = await findDeployment(trx, deploymentId);
     const event = deployment ? ENDINGS[deployment.status] : undefined;
     if (!deployment || !event || deployment.job) return 0;
@@ -44,6 +49,7 @@ export class NotificationOutbox {
 
   /** A deployment started running (its `attempt`-th claim). */
   async started(trx: Db, deploymentId: number, attempt: number): Promise<number> {
+    if (!this.active) return 0;
     const deployment = await findDeployment(trx, deploymentId);
     if (!deployment || deployment.job) return 0;
     return this.#write(trx, deployment, 'started', `d${deployment.id}.started.${attempt}`, null);
@@ -51,6 +57,7 @@ export class NotificationOutbox {
 
   /** A deployment waits for an operator to resume or promote it; `key` tells its waits apart. */
   async awaitingApproval(trx: Db, deploymentId: number, key: string, message: string): Promise<number> {
+    if (!this.active) return 0;
     const deployment = await findDeployment(trx, deploymentId);
     if (!deployment || deployment.job) return 0;
     return this.#write(trx, deployment, 'approval', `d${deployment.id}.approval.${key}`, message);
