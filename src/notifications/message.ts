@@ -76,6 +76,21 @@ export function truncate(text: string, max: number): string {
   return `${chars.slice(0, Math.max(0, max - 1)).join('')}…`;
 }
 
+/**
+ * A body rendered with the detail (an error, a log excerpt) at most `detailMax` characters, cut
+ * further until the whole is at most `maxBytes` of UTF-8: limits in bytes (Teams' 28 KB) are
+ * reached sooner by text outside ASCII.
+ */
+export function withinBytes(render: (detailMax: number) => string, maxBytes: number, detailMax: number): string {
+  let max = detailMax;
+  let body = render(max);
+  while (Buffer.byteLength(body) > maxBytes && max > 100) {
+    max = Math.floor(max / 2);
+    body = render(max);
+  }
+  return body;
+}
+
 /** A service's own error text, one line, short: what the attempt records. */
 export function excerpt(body: string, max = 200): string {
   return truncate(body.replace(/\s+/g, ' ').trim(), max);

@@ -51,6 +51,7 @@ fraises:
           on_failure:
             - { type: slack, webhook_url: "${url}/slack/T01/B03/gone${SLACK_TOKEN}" }
             - { type: webhook, url: "${url}/hooks/moved" }
+            - { type: discord, webhook_url: "${url}/discord/api/webhooks/9/deleted${DISCORD_TOKEN}" }
           on_success:
             - { type: webhook, url: "${url}/hooks/retired" }
 `;
@@ -84,7 +85,8 @@ describe('notification channels', () => {
     receiver.script('/pagerduty/v2/enqueue', [{ status: 500 }, { status: 202, headers: { 'content-type': 'application/json' }, body: '{"status":"success","message":"Event processed","dedup_key":"fraisier/api/production"}' }]);
     receiver.script('/hooks/deploys', [{ status: 503 }, { status: 200 }]);
 
-    const error = `health check failed: GET http://127.0.0.1:3000/health answered 503\n${'x'.repeat(10_000)}`;
+    // Long, and outside ASCII: limits in bytes (Teams) are reached before limits in characters.
+    const error = `health check failed: GET http://127.0.0.1:3000/health answered 503\n${'é'.repeat(10_000)}`;
     const id = await rig.deployment({ status: 'failed', errorMessage: error });
     // t0: every first attempt. Slack 500, Discord 429 (1.5 s), Teams times out, PagerDuty 500, webhook 503.
     expect(await rig.runDue()).toBe(5);
@@ -229,6 +231,7 @@ describe('notification channels', () => {
     receiver.script(`/slack/T01/B03/gone${SLACK_TOKEN}`, [{ status: 404, body: 'channel_not_found' }]);
     receiver.script('/hooks/moved', [{ status: 301, headers: { location: `${receiver.url}/hooks/elsewhere` } }, { status: 200 }]);
     receiver.script('/hooks/retired', [{ status: 410, body: 'Gone' }]);
+    receiver.script(`/discord/api/webhooks/9/deleted${DISCORD_TOKEN}`, [{ status: 404, headers: { 'content-type': 'application/json' }, body: '{"message": "Unknown Webhook", "code": 10015}' }]);
     const failed = await rig.deployment({ environment: 'staging', status: 'failed', errorMessage: 'boom' });
     const succeeded = await rig.deployment({ environment: 'staging', status: 'success' });
     await rig.runDue();
@@ -238,6 +241,7 @@ describe('notification channels', () => {
     const failedRows = Object.fromEntries((await rig.notifications(failed)).map((n) => [n.destination.type, n]));
     expect(failedRows.slack).toMatchObject({ status: 'disabled', attemptCount: 1 });
     expect(failedRows.slack!.lastError).toBe('Slack answered 404 channel_not_found: the webhook or its channel is gone');
+    expect(failedRows.discord).toMatchObject({ status: 'disabled', lastError: 'Discord answered 404 {"message": "Unknown Webhook", "code": 10015}: the webhook was deleted' });
     expect(failedRows.webhook!.attempts.map((a) => [a.outcome, a.statusCode, a.error])).toEqual([
       ['retry', 301, 'the endpoint answered 301 (a redirect, not followed)'],
       ['delivered', 200, null],

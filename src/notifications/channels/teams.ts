@@ -1,5 +1,5 @@
 import type { TeamsSettings } from '../../config/notification-schemas.js';
-import { classifyHttp, detail, facts, headline, truncate } from '../message.js';
+import { classifyHttp, detail, facts, headline, truncate, withinBytes } from '../message.js';
 import type { HttpResponse, NotificationPayload, Outcome, RequestChannel } from '../types.js';
 
 /*
@@ -12,29 +12,34 @@ import type { HttpResponse, NotificationPayload, Outcome, RequestChannel } from 
 
 const COLORS = { started: 'accent', success: 'good', failure: 'attention', rollback: 'warning', approval: 'accent' } as const;
 const DETAIL_MAX = 12_000;
+/** Teams refuses messages over 28 KB (in the flow's history only): a margin for the envelope it adds. */
+const BODY_MAX_BYTES = 24_000;
 
 export function teamsChannel(settings: TeamsSettings): RequestChannel {
   return {
     render(p: NotificationPayload) {
-      const body: unknown[] = [
-        { type: 'TextBlock', size: 'Medium', weight: 'Bolder', text: truncate(headline(p), 300), color: COLORS[p.event], wrap: true },
-        { type: 'FactSet', facts: facts(p).map(([title, value]) => ({ title, value })) },
-      ];
-      const text = detail(p);
-      if (text) body.push({ type: 'TextBlock', text: truncate(text, DETAIL_MAX), wrap: true, fontType: 'Monospace', color: p.event === 'approval' ? 'Default' : 'Attention' });
-      if (settings.mention_on_failure && (p.event === 'failure' || p.event === 'rollback')) body.push({ type: 'TextBlock', text: `cc ${settings.mention_on_failure}`, wrap: true });
-      const card = {
-        $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
-        type: 'AdaptiveCard',
-        version: '1.4',
-        body,
-        ...(p.url ? { actions: [{ type: 'Action.OpenUrl', title: `Open deployment #${p.deploymentId}`, url: p.url }] } : {}),
+      const card = (detailMax: number) => {
+        const body: unknown[] = [
+          { type: 'TextBlock', size: 'Medium', weight: 'Bolder', text: truncate(headline(p), 300), color: COLORS[p.event], wrap: true },
+          { type: 'FactSet', facts: facts(p).map(([title, value]) => ({ title, value })) },
+        ];
+        const text = detail(p);
+        if (text) body.push({ type: 'TextBlock', text: truncate(text, detailMax), wrap: true, fontType: 'Monospace', color: p.event === 'approval' ? 'Default' : 'Attention' });
+        if (settings.mention_on_failure && (p.event === 'failure' || p.event === 'rollback')) body.push({ type: 'TextBlock', text: `cc ${settings.mention_on_failure}`, wrap: true });
+        const content = {
+          $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
+          type: 'AdaptiveCard',
+          version: '1.4',
+          body,
+          ...(p.url ? { actions: [{ type: 'Action.OpenUrl', title: `Open deployment #${p.deploymentId}`, url: p.url }] } : {}),
+        };
+        return JSON.stringify({ type: 'message', attachments: [{ contentType: 'application/vnd.microsoft.card.adaptive', contentUrl: null, content }] });
       };
       return {
         url: settings.webhook_url,
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ type: 'message', attachments: [{ contentType: 'application/vnd.microsoft.card.adaptive', contentUrl: null, content: card }] }),
+        body: withinBytes(card, BODY_MAX_BYTES, DETAIL_MAX),
       };
     },
     classify(response: HttpResponse): Outcome {

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import type { WebhookSettings } from '../../config/notification-schemas.js';
-import { classifyHttp, excerpt, truncate } from '../message.js';
+import { classifyHttp, excerpt, truncate, withinBytes } from '../message.js';
 import type { HttpResponse, NotificationPayload, Outcome, RequestChannel } from '../types.js';
 
 /*
@@ -15,8 +15,15 @@ import type { HttpResponse, NotificationPayload, Outcome, RequestChannel } from 
 
 const ERROR_MAX = 8_000;
 
+/** Standard Webhooks advises payloads under about 20 KB. */
+const BODY_MAX_BYTES = 20_000;
+
 /** The body: {type, timestamp, data}, data holding the Python Fraisier's event fields and more. */
 export function webhookBody(p: NotificationPayload): string {
+  return withinBytes((errorMax) => render(p, errorMax), BODY_MAX_BYTES, ERROR_MAX);
+}
+
+function render(p: NotificationPayload, errorMax: number): string {
   return JSON.stringify({
     type: `deployment.${p.event}`,
     timestamp: p.timestamp,
@@ -26,7 +33,7 @@ export function webhookBody(p: NotificationPayload): string {
       fraise_name: p.fraise,
       environment: p.environment,
       event_type: p.event,
-      error_message: p.errorMessage === null ? null : truncate(p.errorMessage, ERROR_MAX),
+      error_message: p.errorMessage === null ? null : truncate(p.errorMessage, errorMax),
       error_code: null,
       recovery_hint: null,
       old_version: p.oldVersion,
