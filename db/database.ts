@@ -170,6 +170,61 @@ export interface DeploymentDailyStatsTable {
   duration_count: number;
 }
 
+/** One notification: an event for one destination (see migrations/0007_notification_outbox.ts). */
+export interface NotificationTable {
+  id: Generated<number>;
+  /** Stable id of the event, the same for every destination: e.g. d42.failure */
+  event_id: string;
+  fk_deployment: number | null;
+  fraise: string;
+  environment: string;
+  /** started | success | failure | rollback | approval */
+  event: string;
+  /** JSON: the event as it was when recorded (NotificationPayload) */
+  payload: string;
+  destination_type: string;
+  /** Where it sends, nothing secret in it */
+  destination_target: string;
+  /** Where it is configured (notifications.on_failure[0]) */
+  destination_path: string;
+  destination_fingerprint: string;
+  /** pending | delivered | failed | disabled | dropped */
+  status: string;
+  attempts: number;
+  created_at: string;
+  /** pending: not before this instant */
+  next_attempt_at: string | null;
+  /** The sender sending it now, and until when (a sender that died: another takes it after). */
+  lease_owner: string | null;
+  lease_expires_at: string | null;
+  completed_at: string | null;
+  last_error: string | null;
+}
+
+export interface NotificationAttemptTable {
+  id: Generated<number>;
+  fk_notification: number;
+  attempt: number;
+  started_at: string;
+  duration_ms: number;
+  /** delivered | retry | failed | disabled */
+  outcome: string;
+  status_code: number | null;
+  /** Secrets masked */
+  error: string | null;
+  retry_at: string | null;
+  instance: string | null;
+}
+
+/** A destination that answered "gone": disabled until its settings (its URL) change. */
+export interface NotificationDestinationTable {
+  fingerprint: string;
+  destination_type: string;
+  destination_target: string;
+  disabled_at: string;
+  reason: string | null;
+}
+
 export interface DeploymentHistoryView {
   id: number;
   fraise: string;
@@ -249,6 +304,9 @@ export interface Database {
   tb_webhook_event: WebhookEventTable;
   tb_deployment_daily_stats: DeploymentDailyStatsTable;
   tb_target_fence: TargetFenceTable;
+  tb_notification: NotificationTable;
+  tb_notification_attempt: NotificationAttemptTable;
+  tb_notification_destination: NotificationDestinationTable;
   v_deployment_history: DeploymentHistoryView;
   v_fraise_status: FraiseStatusView;
   v_deployment_stats: DeploymentStatsView;

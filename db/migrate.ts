@@ -7,6 +7,7 @@ import * as m0003 from './migrations/0003_active_index.js';
 import * as m0004 from './migrations/0004_job_run_key.js';
 import * as m0005 from './migrations/0005_deployment_control.js';
 import * as m0006 from './migrations/0006_progress_traffic.js';
+import * as m0007 from './migrations/0007_notification_outbox.js';
 
 /** Every migration, in order. Names are frozen once released. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -16,6 +17,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0004_job_run_key': m0004,
   '0005_deployment_control': m0005,
   '0006_progress_traffic': m0006,
+  '0007_notification_outbox': m0007,
 };
 
 export const MIGRATION_TABLE = 'tb_schema_migration';

@@ -14,6 +14,8 @@ import { PgNotifier } from './events/pg-notify.js';
 import { createRunner, type CommandRunner } from './exec/runner.js';
 import { createLogger } from './logger.js';
 import { Metrics } from './metrics.js';
+import { NotificationOutbox } from './notifications/outbox.js';
+import { NotificationSender } from './notifications/sender.js';
 import type { AnyProvider } from './providers/registry.js';
 import { createProviderRegistry, type ProviderRegistry } from './providers/registry.js';
 import type { AppServices } from './services/app-services.js';
@@ -70,6 +72,10 @@ export interface Core {
   readonly providers: ProviderRegistry;
   readonly dispatcher: Dispatcher;
   readonly scheduler: Scheduler;
+  /** Where notifications are written (in the transactions of their events)... */
+  readonly outbox: NotificationOutbox;
+  /** ...and what sends them. */
+  readonly sender: NotificationSender;
   readonly instanceId: string;
   /** Opens and migrates the store and records the configured (fraise, environment) pairs. Idempotent. */
   init(): Promise<void>;
@@ -103,6 +109,18 @@ export function createCore(options: CoreOptions): Core {
   // Several processes on one PostgreSQL: LISTEN/NOTIFY for pickup and for live events.
   const notifier = store.dialect === 'postgres' ? new PgNotifier(store.url, instanceId, logger) : undefined;
   const pipeline = new Pipeline({ catalog, providers, store, bus, now, logger });
+  const outbox = new NotificationOutbox({ config, now });
+  const sender = new NotificationSender({
+    store,
+    config,
+    outbox,
+    logger,
+    now,
+    instanceId,
+    metrics,
+    leaseMs: settings.lease.ttlSeconds * 1000,
+    pollMs: settings.pollIntervalSeconds * 1000,
+  });
   const dispatcher = new Dispatcher({
     store,
     catalog,
@@ -118,6 +136,7 @@ export function createCore(options: CoreOptions): Core {
     pollIntervalSeconds: settings.pollIntervalSeconds,
     ...(notifier ? { signal: notifier } : {}),
     ...(options.accept ? { accept: options.accept } : {}),
+    notifications: outbox,
   });
   const gitProviders = createGitProviderRegistry(options.gitProviders);
   const webhooks = new WebhookService({ store, config, registry: gitProviders, bus, dispatch: dispatcher, metrics, logger, now });
@@ -163,6 +182,8 @@ export function createCore(options: CoreOptions): Core {
       await init();
       await notifier?.start();
       await dispatcher.start();
+      // Without a destination there is nothing to send (rows left by an earlier configuration wait for one).
+      if (outbox.active) sender.start();
       if (!runsScheduler) return;
       scheduler.start();
       if (scheduler.jobCount) logger.info({ jobs: scheduler.jobCount, next: scheduler.nextDue()?.toISOString() }, 'scheduler started');
@@ -183,12 +204,16 @@ export function createCore(options: CoreOptions): Core {
     providers,
     dispatcher,
     scheduler,
+    outbox,
+    sender,
     instanceId,
     init,
     startWorkers,
     async drain() {
       scheduler.stop();
       if (workers) await dispatcher.stop(settings.drainTimeoutSeconds * 1000);
+      // After the dispatcher: the deployments that ended while draining have written theirs.
+      if (workers) await sender.stop(Math.min(settings.drainTimeoutSeconds * 1000, 10_000));
       // Subscribers of what just ended get its last events and their stream's end first.
       await feed.flush(2_000);
     },

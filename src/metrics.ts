@@ -50,6 +50,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly notificationAttempts = new Counter({
+    name: 'fraisier_notification_attempts_total',
+    help: 'Notification attempts by destination type and outcome (delivered, retry, failed, disabled)',
+    labelNames: ['type', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
   readonly running = new Gauge({
     name: 'fraisier_deployments_running',
     help: 'Deployments running in this process',

@@ -144,3 +144,41 @@ export interface WebhookResult {
   event: WebhookEventRecord | null;
   deployments: Deployment[];
 }
+
+/** pending: to send (again); delivered; failed: refused for good or given up; disabled: its destination is gone; dropped: its destination is no longer configured. */
+export const NOTIFICATION_STATUSES = ['pending', 'delivered', 'failed', 'disabled', 'dropped'] as const;
+export type NotificationStatus = (typeof NOTIFICATION_STATUSES)[number];
+
+/** What one attempt came to: delivered, to try again, refused for good, or the destination gone. */
+export const ATTEMPT_OUTCOMES = ['delivered', 'retry', 'failed', 'disabled'] as const;
+export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
+
+export interface NotificationAttemptRecord {
+  attempt: number;
+  at: string;
+  outcome: AttemptOutcome;
+  statusCode: number | null;
+  /** Secrets masked. */
+  error: string | null;
+  durationMs: number;
+  /** retry: when the next attempt is due. */
+  retryAt: string | null;
+}
+
+/** One notification: an event for one destination, and what became of it. */
+export interface NotificationRecord {
+  id: string;
+  eventId: string;
+  event: 'started' | 'success' | 'failure' | 'rollback' | 'approval';
+  fraise: string;
+  environment: string;
+  deploymentId: string | null;
+  destination: { type: string; target: string; path: string };
+  status: NotificationStatus;
+  attemptCount: number;
+  createdAt: string;
+  nextAttemptAt: string | null;
+  completedAt: string | null;
+  lastError: string | null;
+  attempts: NotificationAttemptRecord[];
+}

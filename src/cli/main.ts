@@ -10,6 +10,7 @@ import { registerHistory } from './commands/history.js';
 import { registerInit } from './commands/init.js';
 import { registerList } from './commands/list.js';
 import { registerLogs } from './commands/logs.js';
+import { registerNotifications } from './commands/notifications.js';
 import { registerRunJob } from './commands/run-job.js';
 import { registerScaffold } from './commands/scaffold.js';
 import { registerServe } from './commands/serve.js';
@@ -45,6 +46,7 @@ export async function main(argv: string[]): Promise<number> {
   registerHistory(program);
   registerStats(program);
   registerWebhooks(program);
+  registerNotifications(program);
   registerLogs(program);
   registerControl(program);
   registerConfig(program);

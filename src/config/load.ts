@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import type { z } from 'zod';
 import { normalize } from './normalize.js';
 import { ConfigError, type ConfigProblem, formatPath, type PathSegment } from './problems.js';
+import { isNotificationSecretPath } from './notification-schemas.js';
 import { isSecretPath } from './secrets.js';
 import { resolveSettings, type SettingsOverrides } from './settings.js';
 import { TARGET_SCHEMAS } from './target-schemas.js';
@@ -70,6 +71,7 @@ export function parseConfig(text: string, options: LoadOptions & { path?: string
   const normalized = normalize(raw, data, source, {
     targetSchemas: options.targetSchemas ?? TARGET_SCHEMAS,
     customGitProviders: options.customGitProviders ?? [],
+    unavailable: new Set(unavailableSecrets.map((u) => u.path)),
   });
   const settings = resolveSettings(raw.fraisier, env, options.overrides, new Set(unavailableSecrets.map((u) => u.path)));
   // Settings problems name a key path (or a FRAISIER_* variable, which has no line).
@@ -77,7 +79,9 @@ export function parseConfig(text: string, options: LoadOptions & { path?: string
     const line = problem.path.startsWith('fraisier') ? lineOf(source, problem.path.split('.').flatMap(splitIndex)) : undefined;
     all.push(line ? { ...problem, line } : problem);
   }
-  all.push(...normalized.problems);
+  // A value whose ${VAR} is unset was already reported: what the schema says of the empty value left behind is noise.
+  const unexpanded = new Set(expansion.problems.map((p) => p.path));
+  all.push(...normalized.problems.filter((p) => !unexpanded.has(p.path)));
   if (all.some((p) => p.severity === 'error')) throw new ConfigError(all, options.path);
 
   const secretsFromEnv = addEnvWebhookSecrets(normalized.config.git, env, new Set(unavailableSecrets.map((u) => u.path.split('.').slice(0, 2).join('.'))));
@@ -161,7 +165,7 @@ export function providersWithoutSecret(config: FraisierConfig): string[] {
 /** Secrets may stay unset, except in the store's URL: reading needs the store. */
 function deferrable(path: readonly PathSegment[], inUrlPassword: boolean): boolean {
   if (path.length === 2 && path[0] === 'fraisier' && path[1] === 'database') return false;
-  return inUrlPassword || isSecretPath(path);
+  return inUrlPassword || isSecretPath(path) || isNotificationSecretPath(path);
 }
 
 /** Deletes the values at these paths (in a list, the later items first, so the indices stay right). */

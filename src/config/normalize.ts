@@ -23,10 +23,12 @@ import {
   type HealthCheckConfig,
   type JobConfig,
   type NginxSiteConfig,
+  type NotificationsConfig,
   type ScaffoldSettings,
   type ServiceUnitConfig,
   type TargetConfig,
 } from './types.js';
+import { normalizeNotifications, normalizeScope } from './notifications.js';
 import { normalizeStrategy } from './strategy.js';
 import { describeIssues, suggest } from './validate.js';
 import { lineOf, type YamlSource } from './yaml-source.js';
@@ -36,6 +38,8 @@ export interface NormalizeOptions {
   targetSchemas: Record<string, z.ZodObject | null>;
   /** Git providers known besides the built-in four (registered custom providers). */
   customGitProviders: readonly string[];
+  /** Key paths of secrets left unavailable (a configuration loaded to read only). */
+  unavailable?: ReadonlySet<string>;
 }
 
 export interface Normalized {
@@ -44,6 +48,7 @@ export interface Normalized {
   fraises: FraiseConfig[];
   routes: BranchRoute[];
   scaffold?: ScaffoldSettings;
+  notifications: NotificationsConfig;
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -102,7 +107,8 @@ export function normalize(
   }
 
   const scaffold = raw.scaffold ? normalizeScaffold(raw.scaffold, raw.deployment?.deploy_user) : undefined;
-  return { config: { ...(raw.name ? { name: raw.name } : {}), git, fraises, routes, ...(scaffold ? { scaffold } : {}) }, problems };
+  const notifications = normalizeNotifications(raw, report, options.unavailable ?? new Set());
+  return { config: { ...(raw.name ? { name: raw.name } : {}), git, fraises, routes, ...(scaffold ? { scaffold } : {}), notifications }, problems };
 }
 
 interface Report {
@@ -228,6 +234,8 @@ function normalizeEnvironment(
 
   const strategy = normalizeStrategy(raw.strategy, env, fraise.type, path, report);
   if (strategy) env.strategy = strategy;
+  const notifications = normalizeScope(raw.notifications, [...path, 'notifications'], report, options.unavailable ?? new Set());
+  if (notifications) env.notifications = notifications;
 
   for (const [jobName, rawJob] of Object.entries(raw.jobs ?? {})) {
     env.jobs.push(normalizeJob(jobName, rawJob, [...path, 'jobs', jobName], report));

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { NOTIFICATION_TYPES } from './notification-schemas.js';
 import { FRAISE_TYPES, MIGRATION_STRATEGIES, PROXY_TYPES, SCOPES, STRATEGY_TYPES } from './types.js';
 
 /*
@@ -308,6 +309,48 @@ const scaffold = z.strictObject({
   template_dir: unused(),
 });
 
+/**
+ * One destination of a notification list: its type here, its settings checked against that
+ * type's schema when the configuration is normalized (notification-schemas.ts).
+ */
+const destination = z.looseObject({ type: z.enum(NOTIFICATION_TYPES) });
+
+/** A list of destinations; the Python Fraisier's per-environment script path loads (and is not run). */
+const notificationList = z.union([z.array(destination, { error: 'expected a list of destinations, e.g. [{type: slack, webhook_url: "${SLACK_WEBHOOK_URL}"}]' }), z.string(), z.null()]);
+
+const LEGACY_NOTIFICATION_NOTE = 'Destinations are listed by event: on_failure: [{type: slack, webhook_url: ...}].';
+
+/** The lists by event, and the switches an environment may set. */
+const notificationLists = {
+  on_started: notificationList.optional(),
+  on_success: notificationList.optional(),
+  on_failure: notificationList.optional(),
+  on_rollback: notificationList.optional(),
+  on_approval: notificationList.optional(),
+  /** false: nothing is sent for this scope (an environment: nor from the lists above it). */
+  enabled: z.boolean().optional(),
+  /** false: an environment's own lists replace the top-level ones instead of adding to them. */
+  inherit: z.boolean().optional(),
+  // Shapes some Python Fraisier files carry (a mapping by channel name), never read by it either.
+  slack: unused(LEGACY_NOTIFICATION_NOTE),
+  discord: unused(LEGACY_NOTIFICATION_NOTE),
+  teams: unused(LEGACY_NOTIFICATION_NOTE),
+  email: unused(LEGACY_NOTIFICATION_NOTE),
+  webhook: unused(LEGACY_NOTIFICATION_NOTE),
+  slack_channel: unused(LEGACY_NOTIFICATION_NOTE),
+};
+
+const environmentNotifications = z.strictObject(notificationLists);
+
+/** The top level also says how long a notification is retried and how long one request may take. */
+const topNotifications = z.strictObject({
+  ...notificationLists,
+  give_up_after: duration.optional(),
+  retry_initial: duration.optional(),
+  retry_max: duration.optional(),
+  timeout: duration.optional(),
+});
+
 const environment = z.strictObject({
   // PRD dialect
   target: target.optional(),
@@ -345,7 +388,7 @@ const environment = z.strictObject({
   /** in_place: the commit checked out into app_path (the Python Fraisier's way, its default); releases: releases/<commit> + current. */
   layout: z.enum(['in_place', 'releases']).optional(),
   env: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
-  notifications: unused(),
+  notifications: environmentNotifications.optional(),
   service: service.optional(),
   nginx: nginx.optional(),
   smoke_tests: unused(),
@@ -456,6 +499,8 @@ const fraisierSettings = z.strictObject({
   drain_timeout: duration.optional(),
   log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
   instance_id: z.string().optional(),
+  /** Where people reach this server (its dashboard): links in notifications point there. */
+  public_url: z.string().optional(),
 });
 
 export const rawConfigSchema = z.strictObject({
@@ -481,7 +526,7 @@ export const rawConfigSchema = z.strictObject({
           z.string(),
           'Deployment logs are kept in the store (fraisier logs); a service\'s own logs come from journalctl or commands.logs.',
         ),
-        notifications: unused(),
+        notifications: environmentNotifications.optional(),
       }),
     )
     .optional(),
@@ -495,7 +540,7 @@ export const rawConfigSchema = z.strictObject({
       timeouts: unused(),
     })
     .optional(),
-  notifications: unused(),
+  notifications: topNotifications.optional(),
   hooks: unused(),
   health: unused(),
   scaffold: scaffold.optional(),
@@ -515,6 +560,8 @@ export type RawJob = z.infer<typeof job>;
 export type RawService = z.infer<typeof service>;
 export type RawNginx = z.infer<typeof nginx>;
 export type RawScaffold = z.infer<typeof scaffold>;
+export type RawNotifications = z.infer<typeof topNotifications>;
+export type RawEnvironmentNotifications = z.infer<typeof environmentNotifications>;
 export type RawSettings = z.infer<typeof fraisierSettings>;
 export type RawDuration = z.infer<typeof duration>;
 export type RawSize = z.infer<typeof size>;

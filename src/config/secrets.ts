@@ -3,7 +3,7 @@
  * DeploymentTarget.config. A value is secret when its key says so, and a URL's password is.
  */
 
-const SECRET_KEY = /(secret|token|password|passwd|passphrase|api[_-]?key|private[_-]?key|credential|access[_-]?key|consumer[_-]?key|application[_-]?key|sha256)/i;
+const SECRET_KEY = /(secret|token|password|passwd|passphrase|webhook[_-]?url|routing[_-]?key|api[_-]?key|private[_-]?key|credential|access[_-]?key|consumer[_-]?key|application[_-]?key|sha256)/i;
 const NOT_SECRET_KEY = /^(token_url|tokens_url|identity_file|known_hosts|secret_path)$/i;
 
 export const MASK = '********';

@@ -163,6 +163,15 @@ export function resolveSettings(
     else responseLimitBytes = value;
   }
 
+  let publicUrl: string | undefined;
+  const rawPublicUrl = env.FRAISIER_PUBLIC_URL || raw?.public_url;
+  if (rawPublicUrl) {
+    publicUrl = canonicalPublicUrl(rawPublicUrl);
+    if (publicUrl === undefined) {
+      fail(env.FRAISIER_PUBLIC_URL ? 'FRAISIER_PUBLIC_URL' : 'fraisier.public_url', `expected the http(s) address people open the dashboard at, such as "https://deploy.example.com" (no credentials, query or fragment), got ${JSON.stringify(rawPublicUrl)}`);
+    }
+  }
+
   let introspection: boolean | null = raw?.introspection ?? null;
   if (env.FRAISIER_INTROSPECTION) introspection = env.FRAISIER_INTROSPECTION === 'true';
 
@@ -198,6 +207,7 @@ export function resolveSettings(
     drainTimeoutSeconds: raw?.drain_timeout !== undefined ? toSeconds(raw.drain_timeout) : 30,
     logLevel: env.FRAISIER_LOG_LEVEL ?? raw?.log_level ?? 'info',
     ...(env.FRAISIER_INSTANCE_ID || raw?.instance_id ? { instanceId: env.FRAISIER_INSTANCE_ID ?? raw?.instance_id } : {}),
+    ...(publicUrl ? { publicUrl } : {}),
   };
   // A holder gives its lease up when it could not renew it for 2·ttl/3: renewing at most every
   // ttl/3 leaves it a second try before that.
@@ -262,6 +272,18 @@ function namesSetting(
     else if (!names.includes(name)) names.push(name);
   }
   return names;
+}
+
+/** `https://Deploy.example.com/fraisier/` → `https://deploy.example.com/fraisier`; undefined when not such an address. */
+function canonicalPublicUrl(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value.trim());
+  } catch {
+    return undefined;
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.username || url.password || /[?#]/.test(value)) return undefined;
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }
 
 /** "1MiB", "512KB" or a number of bytes. */

@@ -3,6 +3,7 @@
  * Python Fraisier's). Everything below is already validated, with env vars expanded.
  */
 
+import type { DestinationSettings, NotificationType } from './notification-schemas.js';
 import type { UnavailableSecret } from './unavailable-secrets.js';
 
 export const FRAISE_TYPES = ['api', 'worker', 'etl', 'scheduled', 'backup', 'custom'] as const;
@@ -87,6 +88,8 @@ export interface ServerSettings {
   drainTimeoutSeconds: number;
   logLevel: string;
   instanceId?: string;
+  /** The server's address for people (no trailing slash): notifications link its dashboard's pages. */
+  publicUrl?: string;
 }
 
 export interface GitProviderConfig {
@@ -340,6 +343,8 @@ export interface EnvironmentConfig {
   nginx?: NginxSiteConfig;
   /** How a deployment replaces what runs; absent: recreate (restarted in place). */
   strategy?: StrategyConfig;
+  /** Its own `notifications:` block (fraises.<f>.environments.<e>.notifications). */
+  notifications?: NotificationScope;
 }
 
 export interface FraiseGitConfig {
@@ -364,6 +369,51 @@ export interface BranchRoute {
   environment: string;
 }
 
+/** What a notification is about: a deployment started, ended (three ways), or waits for an operator. */
+export const NOTIFICATION_EVENTS = ['started', 'success', 'failure', 'rollback', 'approval'] as const;
+export type NotificationEvent = (typeof NOTIFICATION_EVENTS)[number];
+
+/** One place a notification goes, as configured. */
+export interface NotificationDestination {
+  type: NotificationType;
+  /** Where it is configured, e.g. notifications.on_failure[0]. */
+  path: string;
+  /** Where it sends, nothing secret in it (for lists, logs and the API). */
+  target: string;
+  /** sha256 of its settings: the same destination listed twice is one; a changed URL is another. */
+  fingerprint: string;
+  /**
+   * Its settings, secrets included. Not enumerable: whatever prints or copies the configuration
+   * (config show, JSON) never sees them; the channels read them by name.
+   */
+  readonly settings: DestinationSettings;
+  /** A ${VAR} of its secrets was not set (a configuration loaded to read only): it cannot send. */
+  unavailable?: true;
+}
+
+/** One `notifications:` block: the top level's, an environment name's, or an environment's own. */
+export interface NotificationScope {
+  /** false: nothing is sent for this scope. */
+  enabled: boolean;
+  /** false (environments): their lists replace those above instead of adding to them. */
+  inherit: boolean;
+  lists: Partial<Record<NotificationEvent, NotificationDestination[]>>;
+}
+
+export interface NotificationsConfig {
+  /** The top-level block (absent: none). */
+  top?: NotificationScope;
+  /** Top-level environments.<name>.notifications, by environment name (every fraise's). */
+  environments: Record<string, NotificationScope>;
+  /** A notification not delivered this long after its event is given up (recorded). */
+  giveUpAfterSeconds: number;
+  /** Backoff between attempts: full jitter under initial·2^n, capped at max (Retry-After wins). */
+  retryInitialSeconds: number;
+  retryMaxSeconds: number;
+  /** One request's time limit. */
+  timeoutSeconds: number;
+}
+
 export interface FraisierConfig {
   name?: string;
   /** The file this came from, when it came from a file. */
@@ -374,6 +424,8 @@ export interface FraisierConfig {
   routes: BranchRoute[];
   /** The `scaffold:` block; absent when the file has none (the defaults apply). */
   scaffold?: ScaffoldSettings;
+  /** Where notifications go (notifications: at the top level, per environment name, per environment). */
+  notifications: NotificationsConfig;
   /**
    * Secrets left out because their ${VAR} is not set (loaded with `secrets: 'deferred'`, to read
    * only); absent when every secret was loaded. See requireSecrets.

@@ -5,6 +5,7 @@ import { terminateLeftover } from '../exec/process-group.js';
 import { insertProgress } from '../store/progress.repository.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { Metrics } from '../metrics.js';
+import type { NotificationOutbox } from '../notifications/outbox.js';
 import type { Catalog } from '../services/catalog.js';
 import {
   type Candidate,
@@ -70,6 +71,8 @@ export interface DispatcherOptions {
    * deployment it queued and leaves the rest of the queue to the servers.
    */
   accept?: (candidate: Candidate) => boolean;
+  /** Where the notifications of starts and ends are written, in the same transactions. */
+  notifications?: NotificationOutbox;
 }
 
 interface Running {
@@ -229,15 +232,22 @@ export class Dispatcher implements DispatchControl {
     // Scheduled job runs do not hold a host slot: they are the application's work, not deployments.
     const slots = candidate.job ? [null] : Array.from({ length: concurrency.perHost }, (_, n) => `${host}#${n}`);
     for (const hostSlot of slots) {
-      const result = await claimDeployment(store.db, candidate.id, {
-        startedAt: startedAt.toISOString(),
-        leaseOwner: instanceId,
-        leaseExpiresAt: new Date(startedAt.getTime() + lease.ttlSeconds * 1000).toISOString(),
-        oldVersion,
-        lockKey,
-        hostSlot,
-      });
+      const outbox = this.options.notifications;
+      const result = await claimDeployment(
+        store.db,
+        candidate.id,
+        {
+          startedAt: startedAt.toISOString(),
+          leaseOwner: instanceId,
+          leaseExpiresAt: new Date(startedAt.getTime() + lease.ttlSeconds * 1000).toISOString(),
+          oldVersion,
+          lockKey,
+          hostSlot,
+        },
+        outbox?.active ? (trx, attempt) => outbox.started(trx, candidate.id, attempt) : undefined,
+      );
       if (result === 'claimed') {
+        this.options.notifications?.wake();
         this.#launch(candidate.id, lockKey, claimedAt);
         return true;
       }
@@ -249,7 +259,15 @@ export class Dispatcher implements DispatchControl {
   #launch(id: number, lockKey: string, claimedAt: number): void {
     const controller = new AbortController();
     const { store, logger, now } = this.options;
-    const control = new RunControl({ id, store, logger, now, signal: controller.signal, onCancelRequested: () => controller.abort('cancel') });
+    const control = new RunControl({
+      id,
+      store,
+      logger,
+      now,
+      signal: controller.signal,
+      onCancelRequested: () => controller.abort('cancel'),
+      ...(this.options.notifications ? { notifications: this.options.notifications } : {}),
+    });
     const running: Running = { id, lockKey, controller, control, done: Promise.resolve() };
     running.done = this.#run(running, claimedAt).finally(() => {
       this.#running.delete(id);
@@ -344,8 +362,8 @@ export class Dispatcher implements DispatchControl {
     if (!claimed) return;
     const { store, now, metrics } = this.options;
     const ended = await guardStore(() =>
-      store.db.transaction().execute((trx) =>
-        completeDeployment(trx, claimed.id, {
+      store.db.transaction().execute(async (trx) => {
+        const done = await completeDeployment(trx, claimed.id, {
           fraise: claimed.fraise,
           environment: claimed.environment,
           requestedBy: claimed.requestedBy,
@@ -359,9 +377,13 @@ export class Dispatcher implements DispatchControl {
             ...(result.runningVersion !== undefined ? { runningVersion: result.runningVersion } : {}),
             ...(result.health !== undefined ? { health: result.health } : {}),
           }),
-        }),
-      ),
+        });
+        // Its notifications are committed with its end, or not at all.
+        if (done) await this.options.notifications?.ended(trx, claimed.id);
+        return done;
+      }),
     );
+    if (ended) this.options.notifications?.wake();
     if (!ended) {
       this.options.logger.warn({ deployment: claimed.id }, 'deployment had already been ended elsewhere (lease lost)');
       return;
@@ -412,6 +434,7 @@ export class Dispatcher implements DispatchControl {
                 ...(expired.touched ? { health: 'unknown' as const } : {}),
               });
           if (!acted) return undefined; // another process got there first
+          if (!retry) await this.options.notifications?.ended(trx, expired.id);
           const progress: DeploymentProgress = {
             deploymentId: String(expired.id),
             sequence: (await lastSequence(trx, expired.id)) + 1,
@@ -424,6 +447,7 @@ export class Dispatcher implements DispatchControl {
           return progress;
         });
         if (!event) continue;
+        if (!retry) this.options.notifications?.wake();
         logger.warn({ deployment: expired.id, owner: expired.leaseOwner }, retry ? 'interrupted before changing the target: queued again' : message);
         bus.publish({ type: 'progress', event });
         if (retry) {

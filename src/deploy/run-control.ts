@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { NotificationOutbox } from '../notifications/outbox.js';
 import { DeploymentCancelled } from '../providers/provider.js';
 import { type ControlRequests, enterPaused, leavePaused, NO_REQUESTS, readRequests } from '../store/control.repository.js';
 import type { Store } from '../store/store.js';
@@ -32,6 +33,8 @@ export interface RunControlOptions {
   now: () => Date;
   /** A cancel was asked (read from the row): the run is aborted. */
   onCancelRequested(): void;
+  /** A hold without an end waits for an operator: its notifications are written with the PAUSED state. */
+  notifications?: Pick<NotificationOutbox, 'active' | 'awaitingApproval' | 'wake'>;
 }
 
 type Pause = { kind: 'hold'; message: string; ms: number | null; until?: AbortSignal | undefined } | { kind: 'operator' };
@@ -49,6 +52,8 @@ export class RunControl implements DeploymentControl {
   #heldSince: number | undefined;
   #holding: Pause['kind'] | undefined;
   #promoteNoted = false;
+  /** Holds without an end so far in this run: each wait for approval is an event of its own. */
+  #approvals = 0;
   #reading: Promise<void> | undefined;
   #readAgain = false;
   /**
@@ -142,7 +147,21 @@ export class RunControl implements DeploymentControl {
     const pausedBy = this.#requests.pauseBy;
     const until = pause.kind === 'hold' && pause.ms !== null ? new Date(now().getTime() + pause.ms).toISOString() : null;
     const why = pause.kind === 'hold' ? pause.message : `Paused by ${pausedBy}`;
-    await this.#write(() => enterPaused(store.db, id, { until, message: why }, fence?.generation), 'PAUSED');
+    // Held until someone resumes or promotes it: those who may are told, with the PAUSED state.
+    const approval = pause.kind === 'hold' && pause.ms === null && this.options.notifications?.active ? this.options.notifications : undefined;
+    const key = `${fence?.generation ?? 0}.${++this.#approvals}`;
+    await this.#write(
+      () =>
+        approval
+          ? store.db.transaction().execute(async (trx) => {
+              const paused = await enterPaused(trx, id, { until, message: why }, fence?.generation);
+              if (paused) await approval.awaitingApproval(trx, id, key, why);
+              return paused;
+            })
+          : enterPaused(store.db, id, { until, message: why }, fence?.generation),
+      'PAUSED',
+    );
+    approval?.wake();
     // The write consumed any resume asked before this pause began.
     this.#requests = { ...this.#requests, resumeBy: null };
     this.#heldSince = performance.now();

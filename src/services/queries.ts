@@ -8,10 +8,14 @@ import {
   type DeploymentStatus,
   type FraiseState,
   type HealthStatus,
+  NOTIFICATION_STATUSES,
+  type NotificationRecord,
+  type NotificationStatus,
   type WebhookEventRecord,
 } from '../model.js';
 import { findDeployments, lastAttempt, listDeployments, previousSuccessfulVersion } from '../store/deployment.repository.js';
 import { findFraiseState, listFraiseStates } from '../store/fraise-state.repository.js';
+import { listNotifications } from '../store/notification.repository.js';
 import { listProgress } from '../store/progress.repository.js';
 import { readStats } from '../store/stats.repository.js';
 import { guardStore, type Store } from '../store/store.js';
@@ -153,6 +157,31 @@ export class QueryService {
     if (limits.fraises || limits.environments) {
       throw new ForbiddenError('a token limited to some fraises cannot list every webhook delivery');
     }
+  }
+
+  /**
+   * Notifications, newest first, each with its attempts: of one deployment (which the principal
+   * must be able to read), or of everything it may read.
+   */
+  async notifications(
+    principal: Principal,
+    query: { deploymentId?: string | null; status?: NotificationStatus | null; first?: number | null; before?: string | null },
+  ): Promise<NotificationRecord[]> {
+    const limit = checkLimit(query.first ?? 20, 'first');
+    if (query.status && !NOTIFICATION_STATUSES.includes(query.status)) throw new BadInputError(`unknown notification status "${query.status}"`);
+    assertCan(principal, 'read');
+    if (query.deploymentId) await this.deployment(principal, query.deploymentId);
+    const limits = scopeLimits(principal);
+    return guardStore(() =>
+      listNotifications(this.store.db, {
+        limit,
+        ...(query.deploymentId ? { deploymentId: parseId(query.deploymentId, 'deploymentId') } : {}),
+        ...(query.status ? { status: query.status } : {}),
+        ...(query.before ? { beforeId: parseId(query.before, 'before') } : {}),
+        ...(limits.fraises ? { fraiseIn: [...limits.fraises] } : {}),
+        ...(limits.environments ? { environmentIn: [...limits.environments] } : {}),
+      }),
+    );
   }
 
   async webhookEvents(principal: Principal, query: { limit?: number | null; before?: string | null }): Promise<WebhookEventRecord[]> {

@@ -45,7 +45,13 @@ export type ClaimResult = 'claimed' | 'gone' | 'pair-busy' | 'host-busy';
  * conditional update and the unique lock_key / host_slot indexes make it exact on every dialect.
  * It runs its own transaction, so it takes the database rather than an open transaction.
  */
-export async function claimDeployment(db: Kysely<Database>, id: number, values: StartValues): Promise<ClaimResult> {
+export async function claimDeployment(
+  db: Kysely<Database>,
+  id: number,
+  values: StartValues,
+  /** Also written in the claim's transaction (the notifications of the start), told which attempt this is. */
+  within?: (trx: Db, attempt: number) => Promise<unknown>,
+): Promise<ClaimResult> {
   try {
     return await db.transaction().execute(async (trx) => {
       if (dialectOf(trx) !== 'sqlite') {
@@ -63,6 +69,10 @@ export async function claimDeployment(db: Kysely<Database>, id: number, values: 
       // The lock key is ours now (its unique index let no one else in): the next generation.
       const fence = await nextGeneration(trx, values.lockKey);
       await trx.updateTable('tb_deployment').set({ fence }).where('id', '=', id).execute();
+      if (within) {
+        const row = await trx.selectFrom('tb_deployment').select('attempt').where('id', '=', id).executeTakeFirstOrThrow();
+        await within(trx, Number(row.attempt));
+      }
       return 'claimed';
     });
   } catch (error) {

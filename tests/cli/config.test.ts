@@ -263,23 +263,25 @@ describe('fraisier init, config and db', { timeout: CLI_TIMEOUT }, () => {
         { name: '0004_job_run_key', appliedAt: null },
         { name: '0005_deployment_control', appliedAt: null },
         { name: '0006_progress_traffic', appliedAt: null },
+        { name: '0007_notification_outbox', appliedAt: null },
       ],
-      pending: 6,
+      pending: 7,
     });
     const migrate = await runCli(['db', 'migrate', '--config', file]);
-    expect(migrate).toMatchObject({ code: 0, stdout: '✓ applied 0001_initial\n✓ applied 0002_fencing\n✓ applied 0003_active_index\n✓ applied 0004_job_run_key\n✓ applied 0005_deployment_control\n✓ applied 0006_progress_traffic\n' });
+    expect(migrate).toMatchObject({ code: 0, stdout: '✓ applied 0001_initial\n✓ applied 0002_fencing\n✓ applied 0003_active_index\n✓ applied 0004_job_run_key\n✓ applied 0005_deployment_control\n✓ applied 0006_progress_traffic\n✓ applied 0007_notification_outbox\n' });
     const again = await runCli(['db', 'migrate', '--database', `sqlite:${join(dir.path, 'store', 'fraisier.db')}`, '--json']);
     expect(again).toMatchObject({ code: 0, stdout: '{\n  "applied": []\n}\n' });
     const after = await runCli(['db', 'status'], { env: { FRAISIER_DATABASE_URL: `sqlite:${join(dir.path, 'store', 'fraisier.db')}` }, cwd: dir.path + '/store' });
     expect(after.code).toBe(0);
     expect(lines(after.stdout)).toEqual([
       `Store: sqlite:${join(dir.path, 'store', 'fraisier.db')}`,
-      expect.stringMatching(/^ {2}✓ 0001_initial {13}applied \d{4}-\d\d-\d\dT/),
-      expect.stringMatching(/^ {2}✓ 0002_fencing {13}applied \d{4}-\d\d-\d\dT/),
-      expect.stringMatching(/^ {2}✓ 0003_active_index {8}applied \d{4}-\d\d-\d\dT/),
-      expect.stringMatching(/^ {2}✓ 0004_job_run_key {9}applied \d{4}-\d\d-\d\dT/),
-      expect.stringMatching(/^ {2}✓ 0005_deployment_control {2}applied \d{4}-\d\d-\d\dT/),
-      expect.stringMatching(/^ {2}✓ 0006_progress_traffic {4}applied \d{4}-\d\d-\d\dT/),
+      expect.stringMatching(/^ {2}✓ 0001_initial {14}applied \d{4}-\d\d-\d\dT/),
+      expect.stringMatching(/^ {2}✓ 0002_fencing {14}applied \d{4}-\d\d-\d\dT/),
+      expect.stringMatching(/^ {2}✓ 0003_active_index {9}applied \d{4}-\d\d-\d\dT/),
+      expect.stringMatching(/^ {2}✓ 0004_job_run_key {10}applied \d{4}-\d\d-\d\dT/),
+      expect.stringMatching(/^ {2}✓ 0005_deployment_control {3}applied \d{4}-\d\d-\d\dT/),
+      expect.stringMatching(/^ {2}✓ 0006_progress_traffic {5}applied \d{4}-\d\d-\d\dT/),
+      expect.stringMatching(/^ {2}✓ 0007_notification_outbox {2}applied \d{4}-\d\d-\d\dT/),
       'Up to date.',
     ]);
     const unreachable = await runCli(['db', 'status', '--database', 'postgres://nobody@127.0.0.1:9/none']);
@@ -305,7 +307,7 @@ describe('fraisier init, config and db', { timeout: CLI_TIMEOUT }, () => {
     };
     const top = await help(['--help']);
     const commands = [...top.out.matchAll(/^ {2}([a-z-]+)[ |]/gm)].map((m) => m[1]!).filter((c) => c !== 'help');
-    expect(commands).toEqual(['serve', 'init', 'list', 'deploy', 'rollback', 'run-job', 'cancel', 'pause', 'resume', 'promote', 'status', 'status-all', 'deployment', 'history', 'stats', 'webhooks', 'logs', 'stop', 'start', 'config', 'db', 'scaffold', 'validate-setup', 'completion']);
+    expect(commands).toEqual(['serve', 'init', 'list', 'deploy', 'rollback', 'run-job', 'cancel', 'pause', 'resume', 'promote', 'status', 'status-all', 'deployment', 'history', 'stats', 'webhooks', 'notifications', 'logs', 'stop', 'start', 'config', 'db', 'scaffold', 'validate-setup', 'completion']);
     const nested = ['config validate', 'config show', 'config schema', 'db migrate', 'db status'];
     for (const command of [...commands.filter((c) => c !== 'config' && c !== 'db'), ...nested]) {
       const result = await help([...command.split(' '), '--help']);

@@ -312,6 +312,12 @@ describe('read commands and cancel, locally and against a server', { timeout: CL
     expect(webhooks.stdout).not.toMatch(ANSI); // what came with the push is never sent to the terminal raw
   });
 
+  it('notifications, none configured here: the same answer in both modes', async () => {
+    expect(await both(['notifications'])).toMatchObject({ code: 0, stdout: 'No notifications.\n' });
+    expect(JSON.parse((await both(['notifications', '--deployment', ids.first!, '--status', 'pending', '--json'])).stdout)).toEqual([]);
+    expect(await local(['notifications', '--status', 'SENT'])).toMatchObject({ code: 2, stderr: 'fraisier: --status: expected one of PENDING, DELIVERED, FAILED, DISABLED, DROPPED (got "SENT")\n' });
+  });
+
   it('logs through the target provider', async () => {
     const result = await both(['logs', 'shop', 'production', '-n', '3']);
     expect(result).toMatchObject({ code: 0, stdout: 'shop line 1\nshop line 2\nshop line 3\n', stderr: '' });

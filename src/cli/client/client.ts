@@ -1,4 +1,4 @@
-import type { DeploymentResultView, DeploymentView, FraiseView, ProgressView, StatsView, TargetHealthView, WebhookEventView } from './views.js';
+import type { DeploymentResultView, DeploymentView, FraiseView, NotificationView, ProgressView, StatsView, TargetHealthView, WebhookEventView } from './views.js';
 
 /**
  * What every command reads and does, whatever the mode: locally on the configured store
@@ -22,6 +22,8 @@ export interface FraisierClient {
   deployment(id: string): Promise<DeploymentView>;
   stats(query: { fraise?: string; environment?: string; days?: number }): Promise<StatsView>;
   webhookEvents(query: { limit: number; before?: string }): Promise<WebhookEventView[]>;
+  /** Notifications, newest first, with their attempts. */
+  notifications(query: NotificationsQuery): Promise<NotificationView[]>;
   logs(fraise: string, environment: string, lines: number): Promise<string>;
   /** The environment's health as its target says now (not the recorded status). */
   targetHealth(fraise: string, environment: string): Promise<TargetHealthView>;
@@ -53,4 +55,12 @@ export interface DeploymentsQuery {
   limit: number;
   before?: string;
   since?: Date;
+}
+
+export interface NotificationsQuery {
+  deploymentId?: string;
+  /** Upper case, as the API's enum. */
+  status?: string;
+  first: number;
+  before?: string;
 }

@@ -41,6 +41,14 @@ query WebhookEvents($limit: Int, $before: ID) {
   }
 }`;
 
+export const NOTIFICATIONS = `
+query Notifications($deploymentId: ID, $status: NotificationStatus, $first: Int, $before: ID) {
+  notifications(deploymentId: $deploymentId, status: $status, first: $first, before: $before) {
+    id eventId event fraise environment deployment { id } destination { type target path } status attemptCount
+    createdAt nextAttemptAt completedAt lastError attempts { attempt at outcome statusCode error durationMs retryAt }
+  }
+}`;
+
 export const LOGS = `query Logs($fraise: String!, $environment: String!, $lines: Int) { logs(fraise: $fraise, environment: $environment, lines: $lines) }`;
 
 export const TARGET_HEALTH = `query TargetHealth($fraise: String!, $environment: String!) { targetHealth(fraise: $fraise, environment: $environment) { status message } }`;

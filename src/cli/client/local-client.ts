@@ -3,8 +3,8 @@ import type { Core } from '../../core.js';
 import { createReadCore, type ReadCore } from '../../read-core.js';
 import type { Principal } from '../../auth/principal.js';
 import type { FraisierConfig } from '../../config/types.js';
-import type { DeploymentStatus } from '../../model.js';
-import type { DeploymentsQuery, FraisierClient } from './client.js';
+import type { DeploymentStatus, NotificationStatus } from '../../model.js';
+import type { DeploymentsQuery, FraisierClient, NotificationsQuery } from './client.js';
 import { localError } from './local-errors.js';
 import { StoreFollower } from './store-follower.js';
 import {
@@ -12,6 +12,8 @@ import {
   type DeploymentView,
   fraiseView,
   type FraiseView,
+  notificationView,
+  type NotificationView,
   type ProgressView,
   progressView,
   resultView,
@@ -125,6 +127,19 @@ export class LocalClient implements FraisierClient {
       const events = await queries.webhookEvents(OPEN, query);
       const deployments = await queries.deploymentsById(OPEN, events.flatMap((e) => e.deploymentId ?? []));
       return events.map((e) => webhookEventView(e, e.deploymentId ? deployments.get(e.deploymentId) : undefined));
+    });
+  }
+
+  notifications(query: NotificationsQuery): Promise<NotificationView[]> {
+    return this.#call(async () => {
+      const list = await this.#reader.queries.notifications(OPEN, {
+        first: query.first,
+        ...(query.deploymentId ? { deploymentId: query.deploymentId } : {}),
+        // The service checks the value (BAD_USER_INPUT for an unknown one).
+        ...(query.status ? { status: query.status.toLowerCase() as NotificationStatus } : {}),
+        ...(query.before ? { before: query.before } : {}),
+      });
+      return list.map(notificationView);
     });
   }
 

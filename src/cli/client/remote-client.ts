@@ -1,10 +1,10 @@
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { CliError, EXIT } from '../exit-codes.js';
-import type { DeploymentsQuery, FraisierClient } from './client.js';
+import type { DeploymentsQuery, FraisierClient, NotificationsQuery } from './client.js';
 import * as doc from './documents.js';
 import { exitCodeFor, firstLine } from './errors.js';
-import type { DeploymentResultView, DeploymentView, FraiseView, ProgressView, StatsView, TargetHealthView, WebhookEventView } from './views.js';
+import type { DeploymentResultView, DeploymentView, FraiseView, NotificationView, ProgressView, StatsView, TargetHealthView, WebhookEventView } from './views.js';
 
 /** How long one HTTP request may take before the server counts as unreachable. */
 const REQUEST_TIMEOUT_MS = 60_000;
@@ -92,6 +92,10 @@ export class RemoteClient implements FraisierClient {
 
   async webhookEvents(query: { limit: number; before?: string }): Promise<WebhookEventView[]> {
     return (await this.request<{ webhookEvents: WebhookEventView[] }>(doc.WEBHOOK_EVENTS, query)).webhookEvents;
+  }
+
+  async notifications(query: NotificationsQuery): Promise<NotificationView[]> {
+    return (await this.request<{ notifications: NotificationView[] }>(doc.NOTIFICATIONS, { ...query })).notifications;
   }
 
   async logs(fraise: string, environment: string, lines: number): Promise<string> {

@@ -1,6 +1,6 @@
 import { maskSecrets } from '../../config/secrets.js';
 import { type EnvironmentConfig, type FraiseConfig, isBuiltinGitProvider, type JobConfig } from '../../config/types.js';
-import type { Deployment, DeploymentProgress, DeploymentResult, DeploymentStats, FraiseState, TrafficShare, WebhookEventRecord } from '../../model.js';
+import type { Deployment, DeploymentProgress, DeploymentResult, DeploymentStats, FraiseState, NotificationRecord, TrafficShare, WebhookEventRecord } from '../../model.js';
 
 /*
  * What the CLI shows and prints with --json: the GraphQL API's shapes and values (upper-case
@@ -192,5 +192,50 @@ export function webhookEventView(e: WebhookEventRecord, deployment: Deployment |
     reason: e.reason,
     processed: e.processed,
     deployment: deployment ? { id: deployment.id, fraise: deployment.fraise, environment: deployment.environment, status: deployment.status.toUpperCase() } : null,
+  };
+}
+
+/** A notification as the API shows it (enums upper case, times ISO). */
+export interface NotificationView {
+  id: string;
+  eventId: string;
+  event: string;
+  fraise: string;
+  environment: string;
+  deployment: { id: string } | null;
+  destination: { type: string; target: string; path: string };
+  status: string;
+  attemptCount: number;
+  createdAt: string;
+  nextAttemptAt: string | null;
+  completedAt: string | null;
+  lastError: string | null;
+  attempts: { attempt: number; at: string; outcome: string; statusCode: number | null; error: string | null; durationMs: number; retryAt: string | null }[];
+}
+
+export function notificationView(n: NotificationRecord): NotificationView {
+  return {
+    id: n.id,
+    eventId: n.eventId,
+    event: n.event.toUpperCase(),
+    fraise: n.fraise,
+    environment: n.environment,
+    deployment: n.deploymentId ? { id: n.deploymentId } : null,
+    destination: { ...n.destination },
+    status: n.status.toUpperCase(),
+    attemptCount: n.attemptCount,
+    createdAt: iso(n.createdAt)!,
+    nextAttemptAt: iso(n.nextAttemptAt),
+    completedAt: iso(n.completedAt),
+    lastError: n.lastError,
+    attempts: n.attempts.map((a) => ({
+      attempt: a.attempt,
+      at: iso(a.at)!,
+      outcome: a.outcome.toUpperCase(),
+      statusCode: a.statusCode,
+      error: a.error,
+      durationMs: a.durationMs,
+      retryAt: iso(a.retryAt),
+    })),
   };
 }

@@ -37,9 +37,9 @@ export function clean(text: string): string {
   return text.replace(CONTROL, ' ');
 }
 
-const GOOD = new Set(['SUCCESS', 'HEALTHY', 'accepted']);
-const BAD = new Set(['FAILED', 'ROLLED_BACK', 'DOWN', 'refused', 'failed']);
-const BUSY = new Set(['IN_PROGRESS', 'PAUSED', 'PENDING', 'DEGRADED']);
+const GOOD = new Set(['SUCCESS', 'HEALTHY', 'accepted', 'DELIVERED']);
+const BAD = new Set(['FAILED', 'ROLLED_BACK', 'DOWN', 'refused', 'failed', 'DISABLED', 'DROPPED']);
+const BUSY = new Set(['IN_PROGRESS', 'PAUSED', 'PENDING', 'DEGRADED', 'RETRY']);
 
 /** A status coloured by what it means (nothing changes without colour). */
 export function statusColor(color: Colors, status: string): (text: string) => string {
