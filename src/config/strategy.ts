@@ -30,8 +30,8 @@ export function normalizeStrategy(
   report: Problem,
 ): StrategyConfig | undefined {
   const at = [...path, 'strategy'];
-  if (env.healthCheck?.watch && raw?.type !== 'blue-green') {
-    report('warning', [...path, 'health_check'], 'watch is acted on by blue-green deployments only for now: a recreate deployment is not watched after its health check', 'watch');
+  if (env.healthCheck?.watch && (fraiseType === 'etl' || fraiseType === 'scheduled' || fraiseType === 'backup')) {
+    report('warning', [...path, 'health_check'], `watch keeps checking a service after its deployment: a ${fraiseType} fraise runs no service, so nothing is watched`, 'watch');
   }
   if (!raw) return undefined;
   if (raw.type === 'rolling' || raw.type === 'canary') {

@@ -4,6 +4,7 @@ import { addWorktree, cloneMirror, fetchCommit, GIT_ENV, headCommit, isAncestor,
 import { isFullCommitSha, isZeroSha, shortVersion } from '../../git/refs.js';
 import type { HostShell } from '../host.js';
 import { checkHealth } from '../../deploy/health-check.js';
+import { type WatchConfig, watchMessage, watchWindow } from '../../deploy/watch-window.js';
 import { type DeployContext, DeployFailure, DeploymentCancelled, DeploymentSuperseded, RolledBackError } from '../provider.js';
 import { HostLock } from './host-lock.js';
 import { checkoutInPlace, inPlaceHead, isDirectory, type Layout, listReleases, makeDirectories, readLink, removeWorktree, switchCurrent } from './layout.js';
@@ -367,17 +368,17 @@ export abstract class ReleaseSession {
     }
   }
 
-  /** Whether what runs now is healthy; `report` logs each failed attempt. */
-  abstract checkHealth(report: boolean): Promise<{ ok: boolean; message: string }>;
+  /** Whether what runs now is healthy; `report` logs each failed attempt; `once`: one attempt (the watch window). */
+  abstract checkHealth(report: boolean, once?: boolean): Promise<{ ok: boolean; message: string }>;
 
   /** Puts the previous release back in service (after a failure, or a cancel, past the switch). */
   abstract revert(reason: string): Promise<void>;
 
   /** The environment's own health_check against this host, or undefined when it has none. */
-  configuredHealth(report: boolean, defaultHost: string): Promise<{ ok: boolean; message: string }> | undefined {
+  configuredHealth(report: boolean, defaultHost: string, once = false): Promise<{ ok: boolean; message: string }> | undefined {
     const { env } = this.ctx;
     if (!env.healthCheck) return undefined;
-    return checkHealth(env.healthCheck, {
+    return checkHealth(once ? { ...env.healthCheck, retries: 1 } : env.healthCheck, {
       host: this.host,
       defaultHost,
       signal: this.ctx.signal,
@@ -401,8 +402,13 @@ export abstract class ReleaseSession {
     }
   }
 
-  /** After the new release started: healthy, or back to the previous release. */
-  async healthGate(release: Release): Promise<void> {
+  /**
+   * After the new release started: healthy, or back to the previous release. With `watch` (a
+   * deployment, not a rollback) and `health_check.watch` set, it is then watched for the window
+   * (deploy/watch-window.ts, the watcher blue-green uses too): a failure there rolls back as a
+   * failed health check does.
+   */
+  async healthGate(release: Release, watch = false): Promise<void> {
     await this.step('health_check', 'Checking health');
     const result = await this.checkHealth(true);
     if (this.ctx.signal.aborted) {
@@ -411,6 +417,33 @@ export abstract class ReleaseSession {
     }
     if (!result.ok) await this.rollbackAfter(`health check failed: ${result.message}`);
     await this.log(`Health check passed (${result.message}) on ${release.commit.slice(0, 12)}`);
+    const window = this.ctx.env.healthCheck?.watch;
+    if (watch && window) await this.#watch(release, window);
+  }
+
+  async #watch(release: Release, window: WatchConfig): Promise<void> {
+    const subject = `the service`;
+    try {
+      await this.step('watch', watchMessage(subject, window, { one: 'rolls back', many: 'roll back' }));
+    } catch (error) {
+      // A cancel (or a pause ended by one) right after the health check: the previous release goes back.
+      await this.revert('cancelled before the watch window').catch(() => {});
+      throw error;
+    }
+    const result = await watchWindow({
+      watch: window,
+      subject,
+      signal: this.ctx.signal,
+      check: () => this.checkHealth(false, true),
+      log: (message) => this.log(message),
+      version: shortVersion(release.commit),
+    });
+    if (result.kind === 'passed') return;
+    if (result.kind === 'cancelled') {
+      await this.revert('cancelled in the watch window').catch(() => {});
+      throw new DeploymentCancelled();
+    }
+    await this.rollbackAfter(result.reason);
   }
 
   /** A failure after the switch: the previous release back in service and checked; ends ROLLED_BACK. */
