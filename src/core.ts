@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import type { FraisierConfig } from './config/types.js';
+import { DEFAULT_MONITOR, type FraisierConfig } from './config/types.js';
 import { requireSecrets } from './config/unavailable-secrets.js';
 import { DeploymentService } from './deploy/deployment-service.js';
+import { HealthMonitor } from './deploy/health-monitor.js';
 import { logDeployments } from './deploy/deployment-log.js';
 import { Dispatcher, type DispatcherOptions } from './deploy/dispatcher.js';
 import { Pipeline } from './deploy/pipeline.js';
@@ -70,6 +71,8 @@ export interface Core {
   readonly providers: ProviderRegistry;
   readonly dispatcher: Dispatcher;
   readonly scheduler: Scheduler;
+  /** Checks every deployed environment's health every `monitor.interval`; runs with the scheduler. */
+  readonly monitor: HealthMonitor;
   readonly instanceId: string;
   /** Opens and migrates the store and records the configured (fraise, environment) pairs. Idempotent. */
   init(): Promise<void>;
@@ -139,6 +142,7 @@ export function createCore(options: CoreOptions): Core {
   };
   const runsScheduler = options.scheduler !== false;
   const scheduler = new Scheduler({ store, catalog, bus, metrics, logger, now, notify: () => dispatcher.notify() });
+  const monitor = new HealthMonitor({ store, catalog, providers, bus, logger, now, settings: config.monitor ?? DEFAULT_MONITOR });
   notifier?.relayBus(bus, {
     progressEvent: async (id, sequence) => {
       const event = await findProgress(store.db, Number(id), sequence);
@@ -165,6 +169,7 @@ export function createCore(options: CoreOptions): Core {
       await dispatcher.start();
       if (!runsScheduler) return;
       scheduler.start();
+      monitor.start();
       if (scheduler.jobCount) logger.info({ jobs: scheduler.jobCount, next: scheduler.nextDue()?.toISOString() }, 'scheduler started');
     })().catch((error: unknown) => {
       workers = undefined;
@@ -183,11 +188,13 @@ export function createCore(options: CoreOptions): Core {
     providers,
     dispatcher,
     scheduler,
+    monitor,
     instanceId,
     init,
     startWorkers,
     async drain() {
       scheduler.stop();
+      await monitor.stop();
       if (workers) await dispatcher.stop(settings.drainTimeoutSeconds * 1000);
       // Subscribers of what just ended get its last events and their stream's end first.
       await feed.flush(2_000);

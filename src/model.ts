@@ -94,6 +94,17 @@ export interface FraiseState {
   lastDeploymentStatus: DeploymentStatus | null;
 }
 
+/** A change of an environment's health seen by the monitor (deploy/health-monitor.ts). */
+export interface EnvironmentStatusChange {
+  fraise: string;
+  environment: string;
+  status: HealthStatus;
+  previous: HealthStatus;
+  /** What the check said (an HTTP status, a connection error). */
+  message: string;
+  at: string;
+}
+
 export interface WebhookEventRecord {
   id: string;
   receivedAt: string;

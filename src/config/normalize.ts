@@ -15,6 +15,8 @@ import {
 } from './raw-schema.js';
 import {
   BUILTIN_GIT_PROVIDERS,
+  DEFAULT_MONITOR,
+  type MonitorSettings,
   type BranchRoute,
   type DatabaseConfig,
   type EnvironmentConfig,
@@ -44,6 +46,7 @@ export interface Normalized {
   fraises: FraiseConfig[];
   routes: BranchRoute[];
   scaffold?: ScaffoldSettings;
+  monitor?: MonitorSettings;
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -102,7 +105,15 @@ export function normalize(
   }
 
   const scaffold = raw.scaffold ? normalizeScaffold(raw.scaffold, raw.deployment?.deploy_user) : undefined;
-  return { config: { ...(raw.name ? { name: raw.name } : {}), git, fraises, routes, ...(scaffold ? { scaffold } : {}) }, problems };
+  let monitor: MonitorSettings | undefined;
+  if (raw.monitor) {
+    monitor = {
+      enabled: raw.monitor.enabled ?? DEFAULT_MONITOR.enabled,
+      intervalSeconds: raw.monitor.interval !== undefined ? toSeconds(raw.monitor.interval) : DEFAULT_MONITOR.intervalSeconds,
+    };
+    if (monitor.intervalSeconds <= 0) report('error', ['monitor'], 'interval must be longer than 0 (e.g. 1m); to stop the monitor, set enabled: false', 'interval');
+  }
+  return { config: { ...(raw.name ? { name: raw.name } : {}), git, fraises, routes, ...(scaffold ? { scaffold } : {}), ...(monitor ? { monitor } : {}) }, problems };
 }
 
 interface Report {

@@ -437,6 +437,8 @@ export const rawConfigSchema = z.strictObject({
     })
     .optional(),
   notifications: unused(),
+  /** Continuous health: every deployed environment checked every interval (default 1m). */
+  monitor: z.strictObject({ interval: duration.optional(), enabled: z.boolean().optional() }).optional(),
   hooks: unused(),
   health: unused(),
   scaffold: scaffold.optional(),

@@ -290,6 +290,13 @@ export interface BranchRoute {
   environment: string;
 }
 
+export interface MonitorSettings {
+  enabled: boolean;
+  intervalSeconds: number;
+}
+
+export const DEFAULT_MONITOR: MonitorSettings = { enabled: true, intervalSeconds: 60 };
+
 export interface FraisierConfig {
   name?: string;
   /** The file this came from, when it came from a file. */
@@ -300,6 +307,8 @@ export interface FraisierConfig {
   routes: BranchRoute[];
   /** The `scaffold:` block; absent when the file has none (the defaults apply). */
   scaffold?: ScaffoldSettings;
+  /** The `monitor:` block: every deployed environment checked every interval. Absent: on, every minute. */
+  monitor?: MonitorSettings;
   /**
    * Secrets left out because their ${VAR} is not set (loaded with `secrets: 'deferred'`, to read
    * only); absent when every secret was loaded. See requireSecrets.
