@@ -7,6 +7,7 @@ import * as m0003 from './migrations/0003_active_index.js';
 import * as m0004 from './migrations/0004_job_run_key.js';
 import * as m0005 from './migrations/0005_deployment_control.js';
 import * as m0006 from './migrations/0006_progress_traffic.js';
+import * as m0008 from './migrations/0008_commit_time.js';
 
 /** Every migration, in order. Names are frozen once released. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -16,6 +17,8 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0004_job_run_key': m0004,
   '0005_deployment_control': m0005,
   '0006_progress_traffic': m0006,
+  // 0007 is the notifications outbox (another branch).
+  '0008_commit_time': m0008,
 };
 
 export const MIGRATION_TABLE = 'tb_schema_migration';

@@ -21,6 +21,7 @@ import type { AppServices } from './services/app-services.js';
 import { TargetService } from './services/targets.js';
 import { findDeployment } from './store/deployment.repository.js';
 import { findProgress } from './store/progress.repository.js';
+import { readDora } from './store/stats.repository.js';
 import type { Store } from './store/store.js';
 import { createReadCore, type ReadCore } from './read-core.js';
 import { findWebhookEvent } from './store/webhook-event.repository.js';
@@ -98,6 +99,11 @@ export function createCore(options: CoreOptions): Core {
   const { store, catalog, queries, init } = reader;
   const runner = options.runner ?? createRunner();
   const metrics = new Metrics();
+  metrics.observeDora(async () => {
+    const until = now();
+    const since = new Date(until.getTime() - 30 * 86_400_000);
+    return (await readDora(store.db, { since: since.toISOString(), until: until.toISOString() })).byTarget;
+  });
   const bus = new EventBus();
   logDeployments(bus, logger);
 

@@ -45,6 +45,8 @@ export interface PipelineResult {
   runningVersion?: string | null;
   health?: HealthStatus;
   details?: Record<string, unknown>;
+  /** The deployed commit's committer date, when the fetch learned it. */
+  commitTime?: string;
 }
 
 export interface PipelineDeps {
@@ -123,6 +125,7 @@ export class Pipeline {
           runningVersion: outcome.version,
           health: outcome.health,
           ...(outcome.details ? { details: outcome.details } : {}),
+          ...(ctx.commitTime && claimed.kind !== 'rollback' ? { commitTime: ctx.commitTime } : {}),
         },
         'done',
         `${claimed.kind === 'rollback' ? 'Rolled back' : 'Deployed'} ${target}: ${change} in ${seconds}s`,

@@ -26,6 +26,8 @@ export interface DeployContext {
   env: EnvironmentConfig;
   /** The exact commit to deploy (null: the head of `branch`, resolved by the fetch). */
   commit: string | null;
+  /** The commit's committer date (ISO 8601), set by the fetch: where DORA's lead time starts. */
+  commitTime?: string;
   branch: string | null;
   /** The version running before this deployment (null on a first deployment). */
   previousVersion: string | null;

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, gql, type TestApp, testConfig } from '../setup/app.js';
 import { waitForEnd } from '../setup/deployments.js';
 import { DIALECTS } from '../setup/dialects.js';
-import { createServiceRepo, freePort, helloConfig, helloEnvironment, type ServiceRepo } from '../setup/service-repo.js';
+import { createServiceRepo, freePort, git, helloConfig, helloEnvironment, type ServiceRepo } from '../setup/service-repo.js';
 
 /*
  * The watch window under recreate, for real: the hello service deployed from a git repository
@@ -57,6 +57,9 @@ describe('the watch window after a recreate deployment', () => {
     // A check every 0.2 s for 3 s: more than the 3 after which the next release fails.
     expect(Number(/\((\d+) checks\)/.exec(passed[0]!)![1])).toBeGreaterThan(3);
     expect(await version(port)).toBe('A');
+    // The fetch recorded the commit's date (where DORA's lead time starts), as git has it.
+    const row = await t.app.store.db.selectFrom('tb_deployment').select('commit_time').where('id', '=', Number(deployment.id)).executeTakeFirstOrThrow();
+    expect(row.commit_time).toBe(new Date(git(repo.path, 'show', '-s', '--format=%cI', A)).toISOString());
   });
 
   it('a release that fails in the window: rolled back to the previous one, ROLLED_BACK with the window in its reason', async () => {

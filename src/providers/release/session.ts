@@ -1,6 +1,6 @@
 import type { Command } from '../../config/types.js';
 import { ExecError, type RunOptions, type RunResult } from '../../exec/runner.js';
-import { addWorktree, cloneMirror, fetchCommit, GIT_ENV, headCommit, isAncestor, lsRemote, pruneWorktrees, verifyCommit } from '../../git/commands.js';
+import { addWorktree, cloneMirror, commitTime, fetchCommit, GIT_ENV, headCommit, isAncestor, lsRemote, pruneWorktrees, verifyCommit } from '../../git/commands.js';
 import { isFullCommitSha, isZeroSha, shortVersion } from '../../git/refs.js';
 import type { HostShell } from '../host.js';
 import { checkHealth } from '../../deploy/health-check.js';
@@ -240,6 +240,7 @@ export abstract class ReleaseSession {
     const verified = await this.run(verifyCommit(this.layout.mirror, commit)).catch(() => undefined);
     if (!verified) throw new DeployFailure(`commit ${commit} is not in ${repository}`);
     commit = verified.stdout.trim();
+    await this.#recordCommitTime(commit);
     await this.refuseOlder(commit);
     if (this.layout.kind === 'in_place') return this.checkOutInPlace(commit);
     const path = this.layout.release(commit);
@@ -252,6 +253,16 @@ export abstract class ReleaseSession {
     this.ctx.commit = commit;
     await this.log(`Code updated (${commit.slice(0, 12)})`);
     return { commit, path };
+  }
+
+  /** The commit's date, for lead time; a deployment never fails for want of it. */
+  async #recordCommitTime(commit: string): Promise<void> {
+    const shown = await this.run(commitTime(this.layout.mirror, commit)).catch((error: unknown) => {
+      if (error instanceof DeploymentCancelled) throw error;
+      return undefined;
+    });
+    const time = shown?.stdout.trim();
+    if (time && !Number.isNaN(Date.parse(time))) this.ctx.commitTime = new Date(time).toISOString();
   }
 
   /**
