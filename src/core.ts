@@ -14,6 +14,7 @@ import { DeploymentEventFeed } from './events/feed.js';
 import { PgNotifier } from './events/pg-notify.js';
 import { createRunner, type CommandRunner } from './exec/runner.js';
 import { createLogger } from './logger.js';
+import { createTracing, type Tracing } from './tracing.js';
 import { Metrics } from './metrics.js';
 import type { AnyProvider } from './providers/registry.js';
 import { createProviderRegistry, type ProviderRegistry } from './providers/registry.js';
@@ -51,6 +52,8 @@ export interface CoreOptions {
   accept?: DispatcherOptions['accept'];
   /** false: startWorkers leaves the scheduler off (a one-shot process such as the CLI). */
   scheduler?: boolean;
+  /** Traces (tests pass their own); otherwise on when OTEL_EXPORTER_OTLP_ENDPOINT is set. */
+  tracing?: Tracing;
 }
 
 /**
@@ -92,7 +95,8 @@ export interface Core {
 export function createCore(options: CoreOptions): Core {
   const { config } = options;
   const settings = config.settings;
-  const logger = options.logger ?? createLogger({ level: settings.logLevel });
+  const tracing = options.tracing ?? createTracing();
+  const logger = options.logger ?? createLogger({ level: settings.logLevel, ...(tracing.enabled ? { mixin: (line: object) => tracing.logFields(line) } : {}) });
   const now = options.now ?? (() => new Date());
   const production = options.production ?? process.env.NODE_ENV === 'production';
   const reader = options.reader ?? createReadCore({ config, now, logger, ...(options.store ? { store: options.store } : {}) });
@@ -111,7 +115,7 @@ export function createCore(options: CoreOptions): Core {
   const providers = createProviderRegistry(runner, now, options.providers);
   // Several processes on one PostgreSQL: LISTEN/NOTIFY for pickup and for live events.
   const notifier = store.dialect === 'postgres' ? new PgNotifier(store.url, instanceId, logger) : undefined;
-  const pipeline = new Pipeline({ catalog, providers, store, bus, now, logger });
+  const pipeline = new Pipeline({ catalog, providers, store, bus, now, logger, tracing });
   const dispatcher = new Dispatcher({
     store,
     catalog,
@@ -129,7 +133,7 @@ export function createCore(options: CoreOptions): Core {
     ...(options.accept ? { accept: options.accept } : {}),
   });
   const gitProviders = createGitProviderRegistry(options.gitProviders);
-  const webhooks = new WebhookService({ store, config, registry: gitProviders, bus, dispatch: dispatcher, metrics, logger, now });
+  const webhooks = new WebhookService({ store, config, registry: gitProviders, bus, dispatch: dispatcher, metrics, logger, now, tracing });
   const feed = new DeploymentEventFeed(
     bus,
     {
@@ -206,6 +210,8 @@ export function createCore(options: CoreOptions): Core {
       await feed.flush(2_000);
     },
     async close() {
+      // What was traced is sent before the process goes.
+      await tracing.shutdown().catch((error: unknown) => logger.warn({ err: error }, 'could not send the last traces'));
       await notifier?.close();
       await store.close();
     },

@@ -3,6 +3,7 @@ import { ExecError, type RunOptions, type RunResult } from '../../exec/runner.js
 import { addWorktree, cloneMirror, commitTime, fetchCommit, GIT_ENV, headCommit, isAncestor, lsRemote, pruneWorktrees, verifyCommit } from '../../git/commands.js';
 import { isFullCommitSha, isZeroSha, shortVersion } from '../../git/refs.js';
 import type { HostShell } from '../host.js';
+import { endCommand } from '../../tracing.js';
 import { checkHealth } from '../../deploy/health-check.js';
 import { type WatchConfig, watchMessage, watchWindow } from '../../deploy/watch-window.js';
 import { type DeployContext, DeployFailure, DeploymentCancelled, DeploymentSuperseded, RolledBackError } from '../provider.js';
@@ -66,6 +67,8 @@ export abstract class ReleaseSession {
       ...(ctx.commit ? { FRAISIER_COMMIT: ctx.commit } : {}),
       ...(ctx.branch ? { FRAISIER_BRANCH: ctx.branch } : {}),
       ...(ctx.previousVersion ? { FRAISIER_PREVIOUS_COMMIT: ctx.previousVersion } : {}),
+      // The current step's trace context (W3C), for commands that trace themselves.
+      ...ctx.trace?.carrier(),
     };
   }
 
@@ -93,8 +96,9 @@ export abstract class ReleaseSession {
     const remaining = this.deadline - Date.now();
     if (remaining <= 0) throw new DeployFailure(`the deployment took longer than its timeout (${this.ctx.env.timeoutSeconds}s)`);
     const timeoutMs = Math.min(remaining, (options.stepTimeoutSeconds ?? Number.POSITIVE_INFINITY) * 1000);
+    const span = this.ctx.trace?.command(argv);
     try {
-      return await this.host.run(argv, {
+      const result = await this.host.run(argv, {
         ...options,
         env: { ...this.env, ...options.env },
         timeoutMs,
@@ -102,7 +106,10 @@ export abstract class ReleaseSession {
         ...(this.ctx.onProcess ? { onProcess: this.ctx.onProcess } : {}),
         ...(this.ctx.killGraceMs !== undefined ? { killGraceMs: this.ctx.killGraceMs } : {}),
       });
+      if (span) endCommand(span, undefined, result.exitCode);
+      return result;
     } catch (error) {
+      if (span) endCommand(span, error, error instanceof ExecError ? error.result.exitCode : undefined);
       if (error instanceof ExecError && error.reason === 'aborted') throw new DeploymentCancelled();
       throw error;
     }
