@@ -52,6 +52,8 @@ export interface DeploymentTable {
   new_version: string | null;
   git_commit: string | null;
   git_branch: string | null;
+  /** The deployed commit's committer date (ISO 8601), recorded by the fetch: where lead time starts. */
+  commit_time: string | null;
   target_provider: string;
   /** JSON, secrets already removed */
   target_config: string | null;

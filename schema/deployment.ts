@@ -109,6 +109,25 @@ export const DeploymentStatsRef = builder.objectRef<DeploymentStats>('Deployment
     rolledBack: t.exposeInt('rolledBack'),
     avgDurationSeconds: t.exposeFloat('avgDurationSeconds', { nullable: true }),
     successRate: t.exposeFloat('successRate', { description: 'percent, 0..100' }),
+    deploymentFrequency: t.float({
+      description: 'DORA: successful deployments per day over the last `days` days',
+      resolve: (s) => s.deploymentFrequency ?? 0,
+    }),
+    leadTimeSeconds: t.float({
+      nullable: true,
+      description: "DORA lead time for changes: the median time from a commit (its committer date) to its deployment's SUCCESS, in seconds",
+      resolve: (s) => s.leadTimeSeconds ?? null,
+    }),
+    changeFailureRate: t.float({
+      nullable: true,
+      description: 'DORA change failure rate: FAILED or ROLLED_BACK among the deployments that ran to an outcome, percent 0..100',
+      resolve: (s) => s.changeFailureRate ?? null,
+    }),
+    timeToRestoreSeconds: t.float({
+      nullable: true,
+      description: 'DORA time to restore: the median time from a failure (the first of a run) to the next SUCCESS of the same fraise and environment, in seconds',
+      resolve: (s) => s.timeToRestoreSeconds ?? null,
+    }),
   }),
 });
 

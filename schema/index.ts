@@ -8,6 +8,7 @@ import './webhook.js';
 import './progress.js';
 import './targets.js';
 import './jobs.js';
+import './health.js';
 import './notifications.js';
 
 /** The Fraisier GraphQL schema (printed to compiled/schema.graphql by `npm run compile`). */

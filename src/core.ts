@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import type { FraisierConfig } from './config/types.js';
+import { DEFAULT_MONITOR, type FraisierConfig } from './config/types.js';
 import { requireSecrets } from './config/unavailable-secrets.js';
 import { DeploymentService } from './deploy/deployment-service.js';
+import { HealthMonitor } from './deploy/health-monitor.js';
 import { logDeployments } from './deploy/deployment-log.js';
 import { Dispatcher, type DispatcherOptions } from './deploy/dispatcher.js';
 import { Pipeline } from './deploy/pipeline.js';
@@ -13,6 +14,7 @@ import { DeploymentEventFeed } from './events/feed.js';
 import { PgNotifier } from './events/pg-notify.js';
 import { createRunner, type CommandRunner } from './exec/runner.js';
 import { createLogger } from './logger.js';
+import { createTracing, type Tracing } from './tracing.js';
 import { Metrics } from './metrics.js';
 import { NotificationOutbox } from './notifications/outbox.js';
 import { NotificationSender } from './notifications/sender.js';
@@ -22,6 +24,7 @@ import type { AppServices } from './services/app-services.js';
 import { TargetService } from './services/targets.js';
 import { findDeployment } from './store/deployment.repository.js';
 import { findProgress } from './store/progress.repository.js';
+import { readDora } from './store/stats.repository.js';
 import type { Store } from './store/store.js';
 import { createReadCore, type ReadCore } from './read-core.js';
 import { findWebhookEvent } from './store/webhook-event.repository.js';
@@ -51,6 +54,8 @@ export interface CoreOptions {
   accept?: DispatcherOptions['accept'];
   /** false: startWorkers leaves the scheduler off (a one-shot process such as the CLI). */
   scheduler?: boolean;
+  /** Traces (tests pass their own); otherwise on when OTEL_EXPORTER_OTLP_ENDPOINT is set. */
+  tracing?: Tracing;
 }
 
 /**
@@ -76,6 +81,8 @@ export interface Core {
   readonly outbox: NotificationOutbox;
   /** ...and what sends them. */
   readonly sender: NotificationSender;
+  /** Checks every deployed environment's health every `monitor.interval`; runs with the scheduler. */
+  readonly monitor: HealthMonitor;
   readonly instanceId: string;
   /** Opens and migrates the store and records the configured (fraise, environment) pairs. Idempotent. */
   init(): Promise<void>;
@@ -94,13 +101,19 @@ export interface Core {
 export function createCore(options: CoreOptions): Core {
   const { config } = options;
   const settings = config.settings;
-  const logger = options.logger ?? createLogger({ level: settings.logLevel });
+  const tracing = options.tracing ?? createTracing();
+  const logger = options.logger ?? createLogger({ level: settings.logLevel, ...(tracing.enabled ? { mixin: (line: object) => tracing.logFields(line) } : {}) });
   const now = options.now ?? (() => new Date());
   const production = options.production ?? process.env.NODE_ENV === 'production';
   const reader = options.reader ?? createReadCore({ config, now, logger, ...(options.store ? { store: options.store } : {}) });
   const { store, catalog, queries, init } = reader;
   const runner = options.runner ?? createRunner();
   const metrics = new Metrics();
+  metrics.observeDora(async () => {
+    const until = now();
+    const since = new Date(until.getTime() - 30 * 86_400_000);
+    return (await readDora(store.db, { since: since.toISOString(), until: until.toISOString() })).byTarget;
+  });
   const bus = new EventBus();
   logDeployments(bus, logger);
 
@@ -108,7 +121,7 @@ export function createCore(options: CoreOptions): Core {
   const providers = createProviderRegistry(runner, now, options.providers);
   // Several processes on one PostgreSQL: LISTEN/NOTIFY for pickup and for live events.
   const notifier = store.dialect === 'postgres' ? new PgNotifier(store.url, instanceId, logger) : undefined;
-  const pipeline = new Pipeline({ catalog, providers, store, bus, now, logger });
+  const pipeline = new Pipeline({ catalog, providers, store, bus, now, logger, tracing });
   const outbox = new NotificationOutbox({ config, now });
   const sender = new NotificationSender({
     store,
@@ -139,7 +152,7 @@ export function createCore(options: CoreOptions): Core {
     notifications: outbox,
   });
   const gitProviders = createGitProviderRegistry(options.gitProviders);
-  const webhooks = new WebhookService({ store, config, registry: gitProviders, bus, dispatch: dispatcher, metrics, logger, now });
+  const webhooks = new WebhookService({ store, config, registry: gitProviders, bus, dispatch: dispatcher, metrics, logger, now, tracing });
   const feed = new DeploymentEventFeed(
     bus,
     {
@@ -158,6 +171,7 @@ export function createCore(options: CoreOptions): Core {
   };
   const runsScheduler = options.scheduler !== false;
   const scheduler = new Scheduler({ store, catalog, bus, metrics, logger, now, notify: () => dispatcher.notify() });
+  const monitor = new HealthMonitor({ store, catalog, providers, bus, logger, now, settings: config.monitor ?? DEFAULT_MONITOR });
   notifier?.relayBus(bus, {
     progressEvent: async (id, sequence) => {
       const event = await findProgress(store.db, Number(id), sequence);
@@ -186,6 +200,7 @@ export function createCore(options: CoreOptions): Core {
       if (outbox.active) sender.start();
       if (!runsScheduler) return;
       scheduler.start();
+      monitor.start();
       if (scheduler.jobCount) logger.info({ jobs: scheduler.jobCount, next: scheduler.nextDue()?.toISOString() }, 'scheduler started');
     })().catch((error: unknown) => {
       workers = undefined;
@@ -206,11 +221,13 @@ export function createCore(options: CoreOptions): Core {
     scheduler,
     outbox,
     sender,
+    monitor,
     instanceId,
     init,
     startWorkers,
     async drain() {
       scheduler.stop();
+      await monitor.stop();
       if (workers) await dispatcher.stop(settings.drainTimeoutSeconds * 1000);
       // After the dispatcher: the deployments that ended while draining have written theirs.
       if (workers) await sender.stop(Math.min(settings.drainTimeoutSeconds * 1000, 10_000));
@@ -218,6 +235,8 @@ export function createCore(options: CoreOptions): Core {
       await feed.flush(2_000);
     },
     async close() {
+      // What was traced is sent before the process goes.
+      await tracing.shutdown().catch((error: unknown) => logger.warn({ err: error }, 'could not send the last traces'));
       await notifier?.close();
       await store.close();
     },

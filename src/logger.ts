@@ -4,10 +4,12 @@ import pino, { type Logger } from 'pino';
  * JSON logs on stdout (pino). Fields that could hold a secret are redacted whatever the caller
  * logs; configuration values are never logged whole.
  */
-export function createLogger(options: { level?: string; destination?: pino.DestinationStream } = {}): Logger {
+export function createLogger(options: { level?: string; destination?: pino.DestinationStream; mixin?: (line: object) => object } = {}): Logger {
   return pino(
     {
       level: options.level ?? 'info',
+      // Tracing on: trace_id and span_id on the lines about a deployment (tracing.ts).
+      ...(options.mixin ? { mixin: options.mixin } : {}),
       base: { service: 'fraisier' },
       timestamp: pino.stdTimeFunctions.isoTime,
       // The top level by pino's own redaction (exact paths cost nothing measurable); one and two

@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { DoraFigures } from './model.js';
 
 /**
  * Prometheus metrics of one app (its own registry: two apps in one process, as in tests, do
@@ -71,5 +72,37 @@ export class Metrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'fraisier_' });
+  }
+
+  /**
+   * DORA's four keys per fraise and environment, read from the store when /metrics is scraped
+   * (one read per scrape, shared by the four gauges). `read` answers for the last 30 days.
+   */
+  observeDora(read: () => Promise<DoraFigures[]>): void {
+    let pending: { at: number; figures: Promise<DoraFigures[]> } | undefined;
+    const figures = () => {
+      if (!pending || Date.now() - pending.at > 1_000) pending = { at: Date.now(), figures: read().catch(() => []) };
+      return pending.figures;
+    };
+    const gauge = (name: string, help: string, pick: (f: DoraFigures) => number | null) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['fraise', 'environment'] as const,
+        registers: [this.registry],
+        async collect() {
+          this.reset();
+          for (const f of await figures()) {
+            const value = pick(f);
+            if (value !== null) this.set({ fraise: f.fraise, environment: f.environment }, value);
+          }
+        },
+      });
+    gauge('fraisier_dora_deployment_frequency_per_day', 'DORA: successful deployments per day over the last 30 days', (f) => f.deploymentFrequency);
+    gauge('fraisier_dora_lead_time_seconds', 'DORA: median time from commit to its deployment\'s success over the last 30 days', (f) => f.leadTimeSeconds);
+    gauge('fraisier_dora_change_failure_ratio', 'DORA: failed or rolled-back deployments among those that ran to an outcome over the last 30 days, 0..1', (f) =>
+      f.changeFailureRate === null ? null : f.changeFailureRate / 100,
+    );
+    gauge('fraisier_dora_time_to_restore_seconds', 'DORA: median time from a failure to the next success over the last 30 days', (f) => f.timeToRestoreSeconds);
   }
 }

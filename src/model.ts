@@ -94,6 +94,17 @@ export interface FraiseState {
   lastDeploymentStatus: DeploymentStatus | null;
 }
 
+/** A change of an environment's health seen by the monitor (deploy/health-monitor.ts). */
+export interface EnvironmentStatusChange {
+  fraise: string;
+  environment: string;
+  status: HealthStatus;
+  previous: HealthStatus;
+  /** What the check said (an HTTP status, a connection error). */
+  message: string;
+  at: string;
+}
+
 export interface WebhookEventRecord {
   id: string;
   receivedAt: string;
@@ -122,6 +133,24 @@ export interface DeploymentStats {
   avgDurationSeconds: number | null;
   /** percent, 0..100 */
   successRate: number;
+  /** DORA: successful deployments per day over the window. */
+  deploymentFrequency?: number;
+  /** DORA: median time from the commit to its deployment's SUCCESS, in seconds; null without one. */
+  leadTimeSeconds?: number | null;
+  /** DORA: FAILED or ROLLED_BACK ÷ deployments that ran to an outcome, percent 0..100; null without any. */
+  changeFailureRate?: number | null;
+  /** DORA: median time from a failure to the next SUCCESS of its fraise and environment, in seconds; null without one. */
+  timeToRestoreSeconds?: number | null;
+}
+
+/** DORA's four keys for one fraise and environment over a window (see stats.repository.ts). */
+export interface DoraFigures {
+  fraise: string;
+  environment: string;
+  deploymentFrequency: number;
+  leadTimeSeconds: number | null;
+  changeFailureRate: number | null;
+  timeToRestoreSeconds: number | null;
 }
 
 /** What deploy / rollback answer. */

@@ -15,6 +15,8 @@ import {
 } from './raw-schema.js';
 import {
   BUILTIN_GIT_PROVIDERS,
+  DEFAULT_MONITOR,
+  type MonitorSettings,
   type BranchRoute,
   type DatabaseConfig,
   type EnvironmentConfig,
@@ -49,6 +51,7 @@ export interface Normalized {
   routes: BranchRoute[];
   scaffold?: ScaffoldSettings;
   notifications: NotificationsConfig;
+  monitor?: MonitorSettings;
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -108,7 +111,15 @@ export function normalize(
 
   const scaffold = raw.scaffold ? normalizeScaffold(raw.scaffold, raw.deployment?.deploy_user) : undefined;
   const notifications = normalizeNotifications(raw, report, options.unavailable ?? new Set());
-  return { config: { ...(raw.name ? { name: raw.name } : {}), git, fraises, routes, ...(scaffold ? { scaffold } : {}), notifications }, problems };
+  let monitor: MonitorSettings | undefined;
+  if (raw.monitor) {
+    monitor = {
+      enabled: raw.monitor.enabled ?? DEFAULT_MONITOR.enabled,
+      intervalSeconds: raw.monitor.interval !== undefined ? toSeconds(raw.monitor.interval) : DEFAULT_MONITOR.intervalSeconds,
+    };
+    if (monitor.intervalSeconds <= 0) report('error', ['monitor'], 'interval must be longer than 0 (e.g. 1m); to stop the monitor, set enabled: false', 'interval');
+  }
+  return { config: { ...(raw.name ? { name: raw.name } : {}), git, fraises, routes, ...(scaffold ? { scaffold } : {}), ...(monitor ? { monitor } : {}), notifications }, problems };
 }
 
 interface Report {

@@ -58,10 +58,10 @@ const healthCheck = z.strictObject({
   retries: z.number().int().min(0).max(100).optional(),
   interval: duration.optional(),
   expect_status: z.number().int().min(100).max(599).optional(),
-  /** After a blue-green switch, the new slot is checked for this long; a failure switches back. */
+  /** After the cutover (recreate's health check, blue-green's switch) the new release is checked for this long; a failure rolls back. */
   watch: duration.optional(),
   watch_interval: duration.optional(),
-  /** Consecutive failed checks in the watch window that switch back (default 1). */
+  /** Consecutive failed checks in the watch window that roll back (default 1). */
   watch_failures: z.number().int().min(1).max(100).optional(),
 });
 
@@ -541,6 +541,8 @@ export const rawConfigSchema = z.strictObject({
     })
     .optional(),
   notifications: topNotifications.optional(),
+  /** Continuous health: every deployed environment checked every interval (default 1m). */
+  monitor: z.strictObject({ interval: duration.optional(), enabled: z.boolean().optional() }).optional(),
   hooks: unused(),
   health: unused(),
   scaffold: scaffold.optional(),

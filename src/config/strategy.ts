@@ -26,8 +26,11 @@ export function normalizeStrategy(
   report: Problem,
 ): StrategyConfig | undefined {
   const at = [...path, 'strategy'];
-  if (env.healthCheck?.watch && raw?.type !== 'blue-green' && raw?.type !== 'canary') {
-    report('warning', [...path, 'health_check'], `watch is acted on by blue-green and canary deployments only for now: a ${raw?.type ?? 'recreate'} deployment is not watched after its health check`, 'watch');
+  if (env.healthCheck?.watch && (fraiseType === 'etl' || fraiseType === 'scheduled' || fraiseType === 'backup')) {
+    report('warning', [...path, 'health_check'], `watch keeps checking a service after its deployment: a ${fraiseType} fraise runs no service, so nothing is watched`, 'watch');
+  }
+  if (env.healthCheck?.watch && raw?.type === 'rolling') {
+    report('warning', [...path, 'health_check'], 'watch is not acted on by rolling deployments yet: each host is checked once before it is put back', 'watch');
   }
   if (env.target.config.hosts !== undefined && raw?.type !== 'rolling') {
     report('error', [...path, 'target'], `hosts applies to strategy rolling, which deploys to each host in turn; ${raw?.type ?? 'recreate'} deploys to the target's one host (host:)`, 'hosts');

@@ -414,6 +414,13 @@ export interface NotificationsConfig {
   timeoutSeconds: number;
 }
 
+export interface MonitorSettings {
+  enabled: boolean;
+  intervalSeconds: number;
+}
+
+export const DEFAULT_MONITOR: MonitorSettings = { enabled: true, intervalSeconds: 60 };
+
 export interface FraisierConfig {
   name?: string;
   /** The file this came from, when it came from a file. */
@@ -426,6 +433,8 @@ export interface FraisierConfig {
   scaffold?: ScaffoldSettings;
   /** Where notifications go (notifications: at the top level, per environment name, per environment). */
   notifications: NotificationsConfig;
+  /** The `monitor:` block: every deployed environment checked every interval. Absent: on, every minute. */
+  monitor?: MonitorSettings;
   /**
    * Secrets left out because their ${VAR} is not set (loaded with `secrets: 'deferred'`, to read
    * only); absent when every secret was loaded. See requireSecrets.

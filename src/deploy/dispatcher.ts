@@ -373,6 +373,7 @@ export class Dispatcher implements DispatchControl {
           errorMessage: result.errorMessage,
           ...(claimed.fence !== null ? { fence: claimed.fence } : {}),
           ...(result.details ? { details: result.details } : {}),
+          ...(result.commitTime ? { commitTime: result.commitTime } : {}),
           ...(claimed.job ? {} : {
             ...(result.runningVersion !== undefined ? { runningVersion: result.runningVersion } : {}),
             ...(result.health !== undefined ? { health: result.health } : {}),

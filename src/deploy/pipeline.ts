@@ -8,6 +8,7 @@ import type { Catalog } from '../services/catalog.js';
 import { findPushOrigin } from '../store/deployment.repository.js';
 import type { ClaimedRun } from '../store/claim.repository.js';
 import type { Store } from '../store/store.js';
+import type { Tracing } from '../tracing.js';
 import { type DeploymentControl, timedControl } from './control.js';
 import { type FenceGuard, ProgressRecorder } from './progress-recorder.js';
 
@@ -45,6 +46,8 @@ export interface PipelineResult {
   runningVersion?: string | null;
   health?: HealthStatus;
   details?: Record<string, unknown>;
+  /** The deployed commit's committer date, when the fetch learned it. */
+  commitTime?: string;
 }
 
 export interface PipelineDeps {
@@ -54,6 +57,8 @@ export interface PipelineDeps {
   bus: EventBus;
   now: () => Date;
   logger: Logger;
+  /** A trace per deployment when tracing is on. */
+  tracing?: Tracing;
 }
 
 export class Pipeline {
@@ -63,15 +68,26 @@ export class Pipeline {
     const { catalog, providers, store, bus, now } = this.deps;
     const reporter = new ProgressRecorder(String(claimed.id), claimed.lastSequence, store, bus, now, guard.fence);
     const started = now().getTime();
+    const target = `${claimed.fraise}/${claimed.environment}`;
+    const traced = this.deps.tracing?.deployment(String(claimed.id), `${claimed.kind} ${target}`, {
+      'deployment.id': String(claimed.id),
+      'deployment.name': target,
+      'deployment.environment.name': claimed.environment,
+      'fraisier.fraise': claimed.fraise,
+      'fraisier.deployment.kind': claimed.kind,
+      ...(claimed.gitCommit ? { 'vcs.ref.head.revision': claimed.gitCommit } : {}),
+    });
+    if (traced) reporter.onStep = (step) => traced.step(step);
     const finish = async (result: PipelineResult, step: string, message: string): Promise<PipelineResult> => {
+      reporter.onStep = undefined;
       await reporter.step(step, result.status === 'success' ? 100 : reporter.currentProgress, message).catch((error: unknown) => {
         // A run whose lease was lost has nothing more to record: its writes are refused.
         if (signal.reason === 'lease-lost') return;
         this.deps.logger.error({ err: error, deployment: claimed.id }, 'could not record the final progress event');
       });
+      traced?.end(result.status, result.errorMessage);
       return result;
     };
-    const target = `${claimed.fraise}/${claimed.environment}`;
     try {
       const fraise = catalog.findFraise(claimed.fraise);
       const env = fraise?.environments.find((e) => e.name === claimed.environment);
@@ -96,6 +112,7 @@ export class Pipeline {
         ...(guard.instanceId ? { instanceId: guard.instanceId } : {}),
         ...(guard.onProcess ? { onProcess: guard.onProcess } : {}),
         ...(guard.killGraceMs !== undefined ? { killGraceMs: guard.killGraceMs } : {}),
+        ...(traced ? { trace: traced } : {}),
       } satisfies DeployContext;
       const newestCommit = await this.#newestCommit(claimed);
       if (newestCommit) ctx.newestCommit = newestCommit;
@@ -123,6 +140,7 @@ export class Pipeline {
           runningVersion: outcome.version,
           health: outcome.health,
           ...(outcome.details ? { details: outcome.details } : {}),
+          ...(ctx.commitTime && claimed.kind !== 'rollback' ? { commitTime: ctx.commitTime } : {}),
         },
         'done',
         `${claimed.kind === 'rollback' ? 'Rolled back' : 'Deployed'} ${target}: ${change} in ${seconds}s`,

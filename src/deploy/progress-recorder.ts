@@ -23,6 +23,8 @@ export class ProgressRecorder implements ProgressReporter {
   #step = 'queued';
   #progress = 0;
   #chain: Promise<void> = Promise.resolve();
+  /** Told of each step as it begins (the deployment's trace opens a span per step). */
+  onStep: ((step: string) => void) | undefined;
 
   constructor(
     private readonly deploymentId: string,
@@ -41,6 +43,7 @@ export class ProgressRecorder implements ProgressReporter {
   }
 
   step(step: string, progress: number, message?: string): Promise<void> {
+    if (step !== this.#step) this.onStep?.(step);
     this.#step = step;
     this.#progress = Math.max(0, Math.min(100, Math.round(progress)));
     return this.#emit(this.#step, this.#progress, message ?? null);

@@ -1,4 +1,4 @@
-import type { Deployment, DeploymentProgress, WebhookEventRecord } from '../model.js';
+import type { Deployment, DeploymentProgress, EnvironmentStatusChange, WebhookEventRecord } from '../model.js';
 
 /*
  * The in-process event bus: the dispatcher publishes, subscriptions listen. Listeners are kept
@@ -14,7 +14,12 @@ export type BusEvent =
   | { type: 'started'; deployment: Deployment }
   | { type: 'completed'; deployment: Deployment }
   /** A webhook delivery was recorded (committed), whatever it came to. */
-  | { type: 'webhook'; event: WebhookEventRecord };
+  | { type: 'webhook'; event: WebhookEventRecord }
+  /**
+   * The monitor saw an environment's health change (recorded first). Notifications subscribe
+   * here (onEnvironmentStatus) to tell of a service going down or coming back.
+   */
+  | { type: 'environmentStatus'; change: EnvironmentStatusChange };
 
 /**
  * A deployment this process wrote to the queue (PENDING, or SUPERSEDED at once when a push came
@@ -37,6 +42,7 @@ export class EventBus {
   readonly #started = new Set<Listener<Deployment>>();
   readonly #completed = new Set<Listener<Deployment>>();
   readonly #webhooks = new Set<Listener<WebhookEventRecord>>();
+  readonly #environmentStatus = new Set<Listener<EnvironmentStatusChange>>();
   /** Called for every event published here (not for those relayed from elsewhere). */
   #relay: Listener<BusEvent> | undefined;
   readonly #watchers = new Set<Listener<LocalEvent>>();
@@ -56,6 +62,9 @@ export class EventBus {
         break;
       case 'webhook':
         for (const listener of this.#webhooks) listener(event.event);
+        break;
+      case 'environmentStatus':
+        for (const listener of this.#environmentStatus) listener(event.change);
         break;
     }
     if (options.relayed) return;
@@ -103,6 +112,11 @@ export class EventBus {
     return () => this.#webhooks.delete(listener);
   }
 
+  onEnvironmentStatus(listener: Listener<EnvironmentStatusChange>): () => void {
+    this.#environmentStatus.add(listener);
+    return () => this.#environmentStatus.delete(listener);
+  }
+
   /** Whether a `completed` event would reach anyone (here or, through the relay, elsewhere). */
   get wantsCompleted(): boolean {
     return this.#completed.size > 0 || this.#relay !== undefined;
@@ -112,6 +126,7 @@ export class EventBus {
   listensHere(type: BusEvent['type'], deploymentId: string): boolean {
     if (type === 'progress') return this.progressListenerCount(deploymentId) > 0;
     if (type === 'webhook') return this.#webhooks.size > 0;
+    if (type === 'environmentStatus') return this.#environmentStatus.size > 0;
     return (type === 'started' ? this.#started : this.#completed).size > 0;
   }
 

@@ -1,4 +1,4 @@
-import { FINAL_STATUSES, type Deployment, type DeploymentProgress, type WebhookEventRecord } from '../model.js';
+import { FINAL_STATUSES, type Deployment, type DeploymentProgress, type EnvironmentStatusChange, type WebhookEventRecord } from '../model.js';
 import type { EventFeed, StreamOptions } from '../services/app-services.js';
 import type { EventBus } from './bus.js';
 import { type Channel, createChannel } from './channel.js';
@@ -78,6 +78,10 @@ export class DeploymentEventFeed implements EventFeed {
 
   webhooks(stream: StreamOptions = {}): AsyncIterable<WebhookEventRecord> {
     return this.#live((listener) => this.bus.onWebhook(listener), stream);
+  }
+
+  environmentStatus(stream: StreamOptions = {}, visible?: (change: EnvironmentStatusChange) => boolean): AsyncIterable<EnvironmentStatusChange> {
+    return this.#live((listener) => this.bus.onEnvironmentStatus(listener), stream, visible);
   }
 
   #bounds(stream: StreamOptions) {

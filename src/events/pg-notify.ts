@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { QueueSignal } from '../deploy/dispatcher.js';
 import { CONTROL_CHANNEL } from '../store/control.repository.js';
+import type { EnvironmentStatusChange } from '../model.js';
 import type { BusEvent, EventBus } from './bus.js';
 
 /*
@@ -20,12 +21,14 @@ const EVENTS_CHANNEL = 'fraisier_events';
 interface RelayedEvent {
   /** sending instance */
   i: string;
-  /** p: progress, s: started, c: completed, w: webhook delivery */
-  t: 'p' | 's' | 'c' | 'w';
-  /** deployment id (the delivery's id for w) */
+  /** p: progress, s: started, c: completed, w: webhook delivery, h: an environment's health changed */
+  t: 'p' | 's' | 'c' | 'w' | 'h';
+  /** deployment id (the delivery's id for w; fraise/environment for h) */
   d: string;
   /** progress sequence */
   q?: number;
+  /** h: the change itself (small, and what the store holds of it is only the new status) */
+  h?: EnvironmentStatusChange;
 }
 
 export interface EventSource {
@@ -34,8 +37,8 @@ export interface EventSource {
   webhookEvent(eventId: string): Promise<BusEvent | undefined>;
 }
 
-const TYPE_CODES = { progress: 'p', started: 's', completed: 'c', webhook: 'w' } as const satisfies Record<BusEvent['type'], RelayedEvent['t']>;
-const CODE_TYPES = { p: 'progress', s: 'started', c: 'completed', w: 'webhook' } as const satisfies Record<RelayedEvent['t'], BusEvent['type']>;
+const TYPE_CODES = { progress: 'p', started: 's', completed: 'c', webhook: 'w', environmentStatus: 'h' } as const satisfies Record<BusEvent['type'], RelayedEvent['t']>;
+const CODE_TYPES = { p: 'progress', s: 'started', c: 'completed', w: 'webhook', h: 'environmentStatus' } as const satisfies Record<RelayedEvent['t'], BusEvent['type']>;
 
 export class PgNotifier implements QueueSignal {
   #client: pg.Client | undefined;
@@ -76,7 +79,9 @@ export class PgNotifier implements QueueSignal {
       const message: RelayedEvent =
         event.type === 'progress'
           ? { i: this.instanceId, t: 'p', d: event.event.deploymentId, q: event.event.sequence }
-          : { i: this.instanceId, t: TYPE_CODES[event.type], d: event.type === 'webhook' ? event.event.id : event.deployment.id };
+          : event.type === 'environmentStatus'
+            ? { i: this.instanceId, t: 'h', d: `${event.change.fraise}/${event.change.environment}`, h: event.change }
+            : { i: this.instanceId, t: TYPE_CODES[event.type], d: event.type === 'webhook' ? event.event.id : event.deployment.id };
       this.#send(EVENTS_CHANNEL, JSON.stringify(message));
     });
     this.#eventHandler = (message) => {
@@ -84,6 +89,10 @@ export class PgNotifier implements QueueSignal {
       // Read back only what someone here listens to: other processes' events are not our work.
       if (!type || !bus.listensHere(type, message.d)) return;
       if (type === 'progress' && message.q === undefined) return;
+      if (type === 'environmentStatus') {
+        if (message.h) bus.publish({ type, change: message.h }, { relayed: true });
+        return;
+      }
       const read =
         type === 'progress'
           ? source.progressEvent(message.d, message.q!)

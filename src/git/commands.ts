@@ -52,6 +52,11 @@ export function pruneWorktrees(mirrorPath: string): Command {
 }
 
 /** The full id of what is checked out at `path`. */
+/** The commit's committer date, ISO 8601 with its offset (where DORA's lead time starts). */
+export function commitTime(mirrorPath: string, sha: string): Command {
+  return ['git', '-C', mirrorPath, 'show', '-s', '--format=%cI', '--end-of-options', sha];
+}
+
 export function headCommit(path: string): Command {
   return ['git', '-C', path, 'rev-parse', 'HEAD'];
 }

@@ -1,3 +1,4 @@
+import type { DeploymentTrace } from '../tracing.js';
 import type { z } from 'zod';
 import type { EnvironmentConfig, FraiseConfig, JobConfig } from '../config/types.js';
 import type { DeploymentControl } from '../deploy/control.js';
@@ -26,6 +27,10 @@ export interface DeployContext {
   env: EnvironmentConfig;
   /** The exact commit to deploy (null: the head of `branch`, resolved by the fetch). */
   commit: string | null;
+  /** The commit's committer date (ISO 8601), set by the fetch: where DORA's lead time starts. */
+  commitTime?: string;
+  /** The deployment's trace when tracing is on: a span per command, TRACEPARENT in their environment. */
+  trace?: DeploymentTrace;
   branch: string | null;
   /** The version running before this deployment (null on a first deployment). */
   previousVersion: string | null;

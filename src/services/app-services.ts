@@ -1,5 +1,5 @@
 import type { Principal } from '../auth/principal.js';
-import type { Deployment, DeploymentProgress, DeploymentResult, TriggerType, WebhookEventRecord, WebhookResult } from '../model.js';
+import type { Deployment, DeploymentProgress, DeploymentResult, EnvironmentStatusChange, TriggerType, WebhookEventRecord, WebhookResult } from '../model.js';
 import type { Catalog } from './catalog.js';
 import type { TargetService } from './targets.js';
 import type { QueryService } from './queries.js';
@@ -74,6 +74,8 @@ export interface EventFeed {
   completed(options?: StreamOptions, visible?: (d: Deployment) => boolean): AsyncIterable<Deployment>;
   /** Webhook deliveries as they are recorded (after their transaction committed). */
   webhooks(options?: StreamOptions): AsyncIterable<WebhookEventRecord>;
+  /** Changes of environments' health seen by the monitor; live only (the current status is Environment.status). */
+  environmentStatus(options?: StreamOptions, visible?: (change: EnvironmentStatusChange) => boolean): AsyncIterable<EnvironmentStatusChange>;
 }
 
 /** Everything resolvers may call. Built once per app by createApp. */

@@ -17,7 +17,7 @@ import { findDeployments, lastAttempt, listDeployments, previousSuccessfulVersio
 import { findFraiseState, listFraiseStates } from '../store/fraise-state.repository.js';
 import { listNotifications } from '../store/notification.repository.js';
 import { listProgress } from '../store/progress.repository.js';
-import { readStats } from '../store/stats.repository.js';
+import { readDora, readStats } from '../store/stats.repository.js';
 import { guardStore, type Store } from '../store/store.js';
 import { listWebhookEvents } from '../store/webhook-event.repository.js';
 import type { Catalog } from './catalog.js';
@@ -139,15 +139,20 @@ export class QueryService {
     const limits = scopeLimits(principal);
     // Like the PRD's `started_at >= date('now', '-30 days')`: whole days, from midnight UTC.
     const sinceDay = new Date(this.now().getTime() - days * 86_400_000).toISOString().slice(0, 10);
-    return guardStore(() =>
-      readStats(this.store.db, {
-        sinceDay,
-        ...(query.fraise ? { fraise: query.fraise } : {}),
-        ...(query.environment ? { environment: query.environment } : {}),
-        ...(limits.fraises ? { fraiseIn: [...limits.fraises] } : {}),
-        ...(limits.environments ? { environmentIn: [...limits.environments] } : {}),
-      }),
-    );
+    const where = {
+      ...(query.fraise ? { fraise: query.fraise } : {}),
+      ...(query.environment ? { environment: query.environment } : {}),
+      ...(limits.fraises ? { fraiseIn: [...limits.fraises] } : {}),
+      ...(limits.environments ? { environmentIn: [...limits.environments] } : {}),
+    };
+    // DORA over exactly `days` days up to now (frequency per day of that window).
+    const until = this.now();
+    const since = new Date(until.getTime() - days * 86_400_000);
+    const [counters, dora] = await Promise.all([
+      guardStore(() => readStats(this.store.db, { sinceDay, ...where })),
+      guardStore(() => readDora(this.store.db, { since: since.toISOString(), until: until.toISOString(), ...where })),
+    ]);
+    return { ...counters, ...dora.total };
   }
 
   /** Deliveries name any repository and branch: only a token that may read everything sees them. */

@@ -251,6 +251,8 @@ export interface FinishValues {
   newVersion?: string | null;
   errorMessage?: string | null;
   details?: Record<string, unknown> | null;
+  /** The deployed commit's committer date, when the run learned it. */
+  commitTime?: string | null;
   /**
    * Ends it only while it runs (IN_PROGRESS or PAUSED) under this generation (the holder ending
    * its own run): a stale holder's end is refused.
@@ -284,6 +286,7 @@ export async function finishDeployment(db: Db, id: number, values: FinishValues)
       ...(values.newVersion !== undefined ? { new_version: values.newVersion } : {}),
       ...(values.errorMessage !== undefined ? { error_message: values.errorMessage } : {}),
       ...(values.details !== undefined ? { details: values.details ? JSON.stringify(values.details) : null } : {}),
+      ...(values.commitTime ? { commit_time: values.commitTime } : {}),
       lock_key: null,
       host_slot: null,
       lease_owner: null,

@@ -1,6 +1,7 @@
 import type { Selectable } from 'kysely';
 import type { FraiseStatusView } from '../../db/database.js';
 import type { FraiseState, HealthStatus } from '../model.js';
+import { lockKeyOf } from './deployment.repository.js';
 import { isUniqueViolation } from './driver-errors.js';
 import type { Db } from './store.js';
 
@@ -104,4 +105,50 @@ function toFraiseState(row: Selectable<FraiseStatusView>): FraiseState {
     lastDeploymentId: row.last_deployment_id === null ? null : String(row.last_deployment_id),
     lastDeploymentStatus: row.last_deployment_status,
   };
+}
+
+/** A deployed environment as the health monitor sees it: its recorded status and when the row last changed. */
+export interface MonitoredState {
+  fraise: string;
+  environment: string;
+  status: HealthStatus;
+  updatedAt: string;
+  /** A deployment of it runs now (its lock key is held): the deployment sets its status. */
+  deploying: boolean;
+}
+
+/** Every (fraise, environment) with something deployed (a current version). */
+export async function listDeployedStates(db: Db): Promise<MonitoredState[]> {
+  const [rows, running] = await Promise.all([
+    db.selectFrom('tb_fraise_state').select(['fraise', 'environment', 'status', 'updated_at']).where('current_version', 'is not', null).execute(),
+    db.selectFrom('tb_deployment').select('lock_key').where('lock_key', 'is not', null).execute(),
+  ]);
+  const locked = new Set(running.map((row) => row.lock_key));
+  return rows.map((row) => ({
+    fraise: row.fraise,
+    environment: row.environment,
+    status: row.status,
+    updatedAt: row.updated_at,
+    deploying: locked.has(lockKeyOf(row.fraise, row.environment)),
+  }));
+}
+
+/**
+ * Records a change of health seen by a check that read the row as (`from`, `seenAt`): only if
+ * the row is still what the check read. False when a deployment, or another instance's monitor,
+ * wrote it in the meantime: the change is then theirs to record and announce, never twice.
+ */
+export async function changeFraiseStatus(
+  db: Db,
+  change: { fraise: string; environment: string; from: HealthStatus; seenAt: string; to: HealthStatus; at: string },
+): Promise<boolean> {
+  const result = await db
+    .updateTable('tb_fraise_state')
+    .set({ status: change.to, updated_at: change.at })
+    .where('fraise', '=', change.fraise)
+    .where('environment', '=', change.environment)
+    .where('status', '=', change.from)
+    .where('updated_at', '=', change.seenAt)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
 }

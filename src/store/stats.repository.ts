@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { dialectOf } from '../../db/dialect.js';
-import type { DeploymentStats } from '../model.js';
+import type { DeploymentStats, DoraFigures } from '../model.js';
 import type { Db } from './store.js';
 
 /**
@@ -97,4 +97,90 @@ export async function addDailyStats(db: Db, delta: DailyStatsDelta): Promise<voi
 function round(value: number, digits: number): number {
   const factor = 10 ** digits;
   return Math.round(value * factor) / factor;
+}
+
+/*
+ * DORA's four keys, from the deployments themselves (jobs left out), for the deployments that
+ * ran to an outcome (SUCCESS, FAILED, ROLLED_BACK) and ended in [since, until):
+ * - deployment frequency: SUCCESS per day of the window;
+ * - lead time for changes: median of SUCCESS's end − its commit's committer date (commit_time);
+ * - change failure rate: (FAILED + ROLLED_BACK) ÷ all of them;
+ * - time to restore: median, over the failures that follow a SUCCESS (or start the window), of the
+ *   time to the next SUCCESS of the same fraise and environment; a run of failures is one incident.
+ * Computed here from one ordered read rather than in SQL: medians and "the next success" differ
+ * in each dialect's SQL, and a window holds few enough rows.
+ */
+export interface DoraFilter {
+  since: string;
+  until: string;
+  fraise?: string;
+  environment?: string;
+  fraiseIn?: readonly string[];
+  environmentIn?: readonly string[];
+}
+
+export type DoraTotals = Omit<DoraFigures, 'fraise' | 'environment'>;
+
+export async function readDora(db: Db, filter: DoraFilter): Promise<{ total: DoraTotals; byTarget: DoraFigures[] }> {
+  let query = db
+    .selectFrom('tb_deployment')
+    .select(['fraise', 'environment', 'status', 'completed_at', 'commit_time'])
+    .where('job', 'is', null)
+    .where('status', 'in', ['success', 'failed', 'rolled_back'])
+    .where('completed_at', '>=', filter.since)
+    .where('completed_at', '<', filter.until);
+  if (filter.fraise !== undefined) query = query.where('fraise', '=', filter.fraise);
+  if (filter.environment !== undefined) query = query.where('environment', '=', filter.environment);
+  if (filter.fraiseIn !== undefined) query = query.where('fraise', 'in', filter.fraiseIn.length ? [...filter.fraiseIn] : ['']);
+  if (filter.environmentIn !== undefined) query = query.where('environment', 'in', filter.environmentIn.length ? [...filter.environmentIn] : ['']);
+  const rows = await query.orderBy('completed_at').orderBy('id').execute();
+  const days = Math.max(1e-9, (Date.parse(filter.until) - Date.parse(filter.since)) / 86_400_000);
+
+  const groups = new Map<string, typeof rows>();
+  for (const row of rows) {
+    const key = `${row.fraise}\u0000${row.environment}`;
+    const group = groups.get(key);
+    if (group) group.push(row);
+    else groups.set(key, [row]);
+  }
+  const all = { successes: 0, failures: 0, count: 0, leads: [] as number[], restores: [] as number[] };
+  const byTarget: DoraFigures[] = [];
+  for (const group of groups.values()) {
+    const part = { successes: 0, failures: 0, count: 0, leads: [] as number[], restores: [] as number[] };
+    let failingSince: number | null = null;
+    for (const row of group) {
+      const end = Date.parse(row.completed_at!);
+      part.count += 1;
+      if (row.status === 'success') {
+        part.successes += 1;
+        if (row.commit_time) part.leads.push(Math.max(0, (end - Date.parse(row.commit_time)) / 1000));
+        if (failingSince !== null) part.restores.push((end - failingSince) / 1000);
+        failingSince = null;
+      } else {
+        part.failures += 1;
+        failingSince ??= end;
+      }
+    }
+    for (const k of ['successes', 'failures', 'count'] as const) all[k] += part[k];
+    all.leads.push(...part.leads);
+    all.restores.push(...part.restores);
+    byTarget.push({ fraise: group[0]!.fraise, environment: group[0]!.environment, ...figures(part, days) });
+  }
+  return { total: figures(all, days), byTarget };
+}
+
+function figures(part: { successes: number; failures: number; count: number; leads: number[]; restores: number[] }, days: number): DoraTotals {
+  return {
+    deploymentFrequency: round(part.successes / days, 3),
+    leadTimeSeconds: median(part.leads),
+    changeFailureRate: part.count > 0 ? round((100 * part.failures) / part.count, 1) : null,
+    timeToRestoreSeconds: median(part.restores),
+  };
+}
+
+function median(values: number[]): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return round(sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2, 3);
 }

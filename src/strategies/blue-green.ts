@@ -1,5 +1,5 @@
 import type { BlueGreenStrategy, SlotConfig } from '../config/types.js';
-import { abortableSleep } from '../deploy/health-check.js';
+import { seconds, watchMessage, watchWindow } from '../deploy/watch-window.js';
 import { shortVersion } from '../git/refs.js';
 import type { TrafficShare } from '../model.js';
 import type { HostShell } from '../providers/host.js';
@@ -34,7 +34,6 @@ export interface Live {
 }
 
 const label = (release: Release | null) => (release ? shortVersion(release.commit) : 'an unknown release');
-const seconds = (ms: number) => `${Math.round(ms / 1000)} s`;
 
 export class BlueGreen {
   constructor(
@@ -160,47 +159,38 @@ export class BlueGreen {
     }
   }
 
-  /** The watch window: the new slot checked every interval; `failures` in a row switch the traffic back. */
+  /** The watch window (deploy/watch-window.ts): the new slot checked every interval; `failures` in a row switch the traffic back. */
   async #watch(idle: SlotConfig, release: Release, live: Live | null, proxy: TrafficProxy): Promise<void> {
     const watch = this.s.ctx.env.healthCheck?.watch;
     if (!watch) return;
-    const { signal } = this.s.ctx;
     const started = Date.now();
+    const subject = `slot ${idle.name}`;
     try {
       await this.s.ctx.control.checkpoint();
-      await this.s.step('watch', `Watching slot ${idle.name} for ${seconds(watch.seconds * 1000)} (a check every ${watch.intervalSeconds} s; ${watch.failures === 1 ? 'a failed check switches' : `${watch.failures} failed checks in a row switch`} the traffic back)`);
+      await this.s.step('watch', watchMessage(subject, watch, { one: 'switches the traffic back', many: 'switch the traffic back' }));
     } catch (error) {
       // A cancel (or a pause ended by one) between the switch and the watch: the traffic goes back.
       if (live) await this.#switchBack(idle, live, proxy, 'cancelled before the watch window', started);
       throw error;
     }
-    const end = started + watch.seconds * 1000;
-    let failures = 0;
-    let checks = 0;
-    while (Date.now() < end) {
-      await abortableSleep(Math.min(Math.max(50, watch.intervalSeconds * 1000), end - Date.now()), signal);
-      if (signal.aborted) {
-        if (live) await this.#switchBack(idle, live, proxy, 'cancelled in the watch window', started);
-        throw new DeploymentCancelled();
-      }
-      const result = await this.slots.check(idle, { report: false, once: true });
-      checks += 1;
-      if (result.ok) {
-        failures = 0;
-        continue;
-      }
-      failures += 1;
-      await this.s.log(`watch: slot ${idle.name} failed its health check (${failures}/${watch.failures}): ${result.message}`);
-      if (failures >= watch.failures) {
-        const reason = `failed in the watch window after ${seconds(Date.now() - started)}: ${result.message}`;
-        // Nothing served before: the new slot keeps the traffic, failing.
-        if (!live) throw new DeployFailure(`${reason}; no slot served before it, so slot ${idle.name} keeps the traffic`, 'down', null);
-        await this.#switchBack(idle, live, proxy, reason, started);
-        const health = await this.slots.check(live.slot, { report: false });
-        throw new RolledBackError(reason, live.release?.commit ?? null, health.ok ? 'healthy' : 'down');
-      }
+    const result = await watchWindow({
+      watch,
+      subject,
+      signal: this.s.ctx.signal,
+      check: () => this.slots.check(idle, { report: false, once: true }),
+      log: (message) => this.s.log(message),
+      version: shortVersion(release.commit),
+    });
+    if (result.kind === 'passed') return;
+    if (result.kind === 'cancelled') {
+      if (live) await this.#switchBack(idle, live, proxy, 'cancelled in the watch window', started);
+      throw new DeploymentCancelled();
     }
-    await this.s.log(`Watch passed: slot ${idle.name} healthy for ${seconds(Date.now() - started)} (${checks} check${checks === 1 ? '' : 's'}): ${shortVersion(release.commit)}`);
+    // Nothing served before: the new slot keeps the traffic, failing.
+    if (!live) throw new DeployFailure(`${result.reason}; no slot served before it, so slot ${idle.name} keeps the traffic`, 'down', null);
+    await this.#switchBack(idle, live, proxy, result.reason, started);
+    const health = await this.slots.check(live.slot, { report: false });
+    throw new RolledBackError(result.reason, live.release?.commit ?? null, health.ok ? 'healthy' : 'down');
   }
 
   /** The traffic back to the slot that served before, the new slot stopped. */

@@ -8,14 +8,19 @@ import type { CanaryStrategy, EnvironmentConfig } from '../config/types.js';
  * Rolling restarts each batch of hosts once it is out of the upstream and drained, and puts it
  * back after its health check (the steps before, fetch to compile, run on every host first;
  * backup and migrate on one only).
+ * Recreate watches a deployment (not a rollback: there is nothing older it would go back to)
+ * after its health check.
  */
 
-export function strategyPlan(steps: string[], env: EnvironmentConfig): string[] {
+export function strategyPlan(steps: string[], env: EnvironmentConfig, kind: 'deploy' | 'rollback' = 'deploy'): string[] {
   const strategy = env.strategy;
   if (strategy?.type === 'rolling') {
     return steps.flatMap((step) => (step === 'restart' ? ['take_out', 'drain', step] : step === 'health_check' ? [step, 'put_back'] : [step]));
   }
-  if (strategy?.type !== 'blue-green' && strategy?.type !== 'canary') return steps;
+  if (strategy?.type !== 'blue-green' && strategy?.type !== 'canary') {
+    if (kind === 'rollback' || !env.healthCheck?.watch) return steps;
+    return steps.flatMap((step) => (step === 'health_check' ? [step, 'watch'] : [step]));
+  }
   // A canary's rollback (a checkout of a kept version) is blue-green's: all the traffic at once.
   const stepped = strategy.type === 'canary' && !steps.includes('checkout');
   const moves = stepped ? canarySteps(strategy) : ['switch', ...(env.healthCheck?.watch ? ['watch'] : [])];

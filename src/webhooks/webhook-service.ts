@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { assertCan, can, type Principal } from '../auth/principal.js';
 import type { FraisierConfig } from '../config/types.js';
+import type { Tracing } from '../tracing.js';
 import type { DispatchControl } from '../deploy/deployment-service.js';
 import { announceCompleted } from '../deploy/queue.js';
 import { BadInputError, ForbiddenError, FraisierError, InvalidSignatureError, StoreUnavailableError } from '../errors.js';
@@ -34,6 +35,8 @@ export interface WebhookServiceDeps {
   metrics: Metrics;
   logger: Logger;
   now: () => Date;
+  /** A trace per delivery when tracing is on. */
+  tracing?: Tracing;
 }
 
 export class WebhookService implements WebhookIntake {
@@ -45,7 +48,20 @@ export class WebhookService implements WebhookIntake {
     this.#writer = createDeliveryWriter(deps.store);
   }
 
-  async process(principal: Principal, delivery: WebhookDelivery): Promise<WebhookResult> {
+  process(principal: Principal, delivery: WebhookDelivery): Promise<WebhookResult> {
+    const { tracing } = this.deps;
+    if (!tracing?.enabled) return this.#traced(principal, delivery);
+    return tracing.delivery(
+      { 'fraisier.webhook.provider': delivery.provider, ...(delivery.event ? { 'fraisier.webhook.event': delivery.event } : {}) },
+      () => this.#traced(principal, delivery),
+      (result) => ({
+        'fraisier.webhook.outcome': result.duplicate ? 'duplicate' : (result.event?.outcome ?? 'ignored'),
+        'fraisier.webhook.deployments': result.deployments.map((d) => d.id),
+      }),
+    );
+  }
+
+  async #traced(principal: Principal, delivery: WebhookDelivery): Promise<WebhookResult> {
     const resolved = this.deps.registry.resolve(delivery.provider);
     const label = resolved?.storedName ?? 'unknown';
     try {

@@ -45,7 +45,7 @@ export interface TestApp {
 /** An app on a fresh database of `dialect`, initialised (migrated), logging nothing. */
 export async function createTestApp(
   dialect: DialectFixture,
-  options: Partial<Pick<AppOptions, 'config' | 'now' | 'production' | 'runner' | 'scheduler' | 'logger' | 'accept'>> = {},
+  options: Partial<Pick<AppOptions, 'config' | 'now' | 'production' | 'runner' | 'scheduler' | 'logger' | 'accept' | 'tracing'>> = {},
 ): Promise<TestApp> {
   const database = await dialect.createDatabase();
   const config = options.config ?? testConfig();
@@ -58,6 +58,7 @@ export async function createTestApp(
     ...(options.runner ? { runner: options.runner } : {}),
     ...(options.scheduler !== undefined ? { scheduler: options.scheduler } : {}),
     ...(options.accept ? { accept: options.accept } : {}),
+    ...(options.tracing ? { tracing: options.tracing } : {}),
   });
   await app.init();
   return {

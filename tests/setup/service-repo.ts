@@ -119,6 +119,8 @@ export interface HelloEnvironmentOptions {
    * `current`); null leaves it out, as a Python Fraisier configuration does (then `in_place`).
    */
   layout?: 'releases' | 'in_place' | null;
+  /** health_check.watch (its interval 0.2 s), e.g. `3s`. */
+  watch?: string;
 }
 
 /**
@@ -144,7 +146,7 @@ export function helloEnvironment(repo: ServiceRepo, port: number, options: Hello
           url: http://127.0.0.1:${port}/health
           timeout: 4s
           retries: ${options.retries ?? 30}
-          interval: 0.1s
+          interval: 0.1s${options.watch ? `\n          watch: ${options.watch}\n          watch_interval: 0.2s` : ''}
         env:
           PORT: "${port}"${entries(options.env)}${more}
 `;

@@ -53,7 +53,7 @@ export class BareMetalProvider extends ReleaseTarget<BareMetalTarget> implements
   plan(fraise: FraiseConfig, env: EnvironmentConfig, kind: 'deploy' | 'rollback'): string[] {
     // In place nothing is kept: every rollback checks its commit out and rebuilds it.
     if (kind === 'rollback' && this.layoutKind(env) === 'in_place') return this.rebuildingRollbackPlan(fraise, env);
-    const steps = strategyPlan(planDeployment(fraise, env, kind), env);
+    const steps = strategyPlan(planDeployment(fraise, env, kind), env, kind);
     if (env.repository) return steps;
     // Without a repository there is nothing to fetch, install or build: commands run in app_path.
     return steps.filter((s) => s !== 'fetch' && s !== 'install' && s !== 'build');
@@ -62,7 +62,7 @@ export class BareMetalProvider extends ReleaseTarget<BareMetalTarget> implements
   /** A rollback's steps with what a deployment runs before the restart (install, build, migrate, ...). */
   rebuildingRollbackPlan(fraise: FraiseConfig, env: EnvironmentConfig): string[] {
     const prepare = this.plan(fraise, env, 'deploy').filter((step) => PREPARE_STEPS.has(step));
-    const steps = strategyPlan(planDeployment(fraise, env, 'rollback'), env);
+    const steps = strategyPlan(planDeployment(fraise, env, 'rollback'), env, 'rollback');
     const at = steps.indexOf('checkout') + 1;
     return [...steps.slice(0, at), ...prepare, ...steps.slice(at)];
   }
@@ -98,7 +98,7 @@ export class BareMetalProvider extends ReleaseTarget<BareMetalTarget> implements
       case 'custom':
         await s.activate(release.path, false);
         for (const step of ctx.env.steps) await s.command(step.name, step.command, release.path, true);
-        if (ctx.env.healthCheck) await s.healthGate(release);
+        if (ctx.env.healthCheck) await s.healthGate(release, true);
         return { version: release.commit, health: 'healthy', details: { release: release.path } };
       case 'api':
       case 'worker': {
@@ -109,7 +109,7 @@ export class BareMetalProvider extends ReleaseTarget<BareMetalTarget> implements
           return outcome;
         }
         await s.activate(release.path, true);
-        await s.healthGate(release);
+        await s.healthGate(release, true);
         await s.prune();
         return { version: release.commit, health: 'healthy', details: { release: release.path } };
       }
@@ -406,8 +406,8 @@ class Session extends ReleaseSession {
     await this.log('Service restarted');
   }
 
-  async checkHealth(report: boolean): Promise<{ ok: boolean; message: string }> {
-    const configured = this.configuredHealth(report, this.provider.healthHost(this.ctx.env));
+  async checkHealth(report: boolean, once = false): Promise<{ ok: boolean; message: string }> {
+    const configured = this.configuredHealth(report, this.provider.healthHost(this.ctx.env), once);
     if (configured) return configured;
     if (!this.service.status) return { ok: true, message: 'no health check configured' };
     // A worker (or an API without a health check): the service must be running.

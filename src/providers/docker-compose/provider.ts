@@ -109,7 +109,7 @@ export class DockerComposeProvider extends ReleaseTarget<DockerComposeTarget> im
   }
 
   plan(_fraise: FraiseConfig, env: EnvironmentConfig, kind: 'deploy' | 'rollback'): string[] {
-    if (kind === 'rollback') return strategyPlan(['preflight', 'checkout', 'restart', 'health_check'], env);
+    if (kind === 'rollback') return strategyPlan(['preflight', 'checkout', 'restart', 'health_check'], env, 'rollback');
     const settings = this.settingsOf(env);
     const steps = ['preflight', 'fetch'];
     if (settings.build !== false) steps.push('build');
@@ -160,7 +160,7 @@ export class DockerComposeProvider extends ReleaseTarget<DockerComposeTarget> im
         return { ...outcome, details: { ...outcome.details, project: slotProject(files.project, String(outcome.details?.slot)) } };
       }
       await s.up(release, files);
-      await s.healthGate(release);
+      await s.healthGate(release, true);
       await s.prune();
       return { version: release.commit, health: 'healthy', details: { release: release.path, project: files.project } };
     } finally {
@@ -441,8 +441,8 @@ class ComposeSession extends ReleaseSession {
   }
 
   /** Fraisier's HTTP/TCP check when configured, else the containers' state and HEALTHCHECK. */
-  async checkHealth(report: boolean): Promise<{ ok: boolean; message: string }> {
-    return (await this.configuredHealth(report, this.provider.healthHost(this.ctx.env))) ?? this.dockerHealth(report);
+  async checkHealth(report: boolean, once = false): Promise<{ ok: boolean; message: string }> {
+    return (await this.configuredHealth(report, this.provider.healthHost(this.ctx.env), once)) ?? this.dockerHealth(report);
   }
 
   /** Waits for every container to run and, where it has a HEALTHCHECK, to be healthy. */

@@ -1,9 +1,11 @@
 import type { Command } from '../../config/types.js';
 import { ExecError, type RunOptions, type RunResult } from '../../exec/runner.js';
-import { addWorktree, cloneMirror, fetchCommit, GIT_ENV, headCommit, isAncestor, lsRemote, pruneWorktrees, verifyCommit } from '../../git/commands.js';
+import { addWorktree, cloneMirror, commitTime, fetchCommit, GIT_ENV, headCommit, isAncestor, lsRemote, pruneWorktrees, verifyCommit } from '../../git/commands.js';
 import { isFullCommitSha, isZeroSha, shortVersion } from '../../git/refs.js';
 import type { HostShell } from '../host.js';
+import { endCommand } from '../../tracing.js';
 import { checkHealth } from '../../deploy/health-check.js';
+import { type WatchConfig, watchMessage, watchWindow } from '../../deploy/watch-window.js';
 import { type DeployContext, DeployFailure, DeploymentCancelled, DeploymentSuperseded, RolledBackError } from '../provider.js';
 import { HostLock } from './host-lock.js';
 import { checkoutInPlace, inPlaceHead, isDirectory, type Layout, listReleases, makeDirectories, readLink, removeWorktree, switchCurrent } from './layout.js';
@@ -65,6 +67,8 @@ export abstract class ReleaseSession {
       ...(ctx.commit ? { FRAISIER_COMMIT: ctx.commit } : {}),
       ...(ctx.branch ? { FRAISIER_BRANCH: ctx.branch } : {}),
       ...(ctx.previousVersion ? { FRAISIER_PREVIOUS_COMMIT: ctx.previousVersion } : {}),
+      // The current step's trace context (W3C), for commands that trace themselves.
+      ...ctx.trace?.carrier(),
     };
   }
 
@@ -92,8 +96,9 @@ export abstract class ReleaseSession {
     const remaining = this.deadline - Date.now();
     if (remaining <= 0) throw new DeployFailure(`the deployment took longer than its timeout (${this.ctx.env.timeoutSeconds}s)`);
     const timeoutMs = Math.min(remaining, (options.stepTimeoutSeconds ?? Number.POSITIVE_INFINITY) * 1000);
+    const span = this.ctx.trace?.command(argv);
     try {
-      return await this.host.run(argv, {
+      const result = await this.host.run(argv, {
         ...options,
         env: { ...this.env, ...options.env },
         timeoutMs,
@@ -101,7 +106,10 @@ export abstract class ReleaseSession {
         ...(this.ctx.onProcess ? { onProcess: this.ctx.onProcess } : {}),
         ...(this.ctx.killGraceMs !== undefined ? { killGraceMs: this.ctx.killGraceMs } : {}),
       });
+      if (span) endCommand(span, undefined, result.exitCode);
+      return result;
     } catch (error) {
+      if (span) endCommand(span, error, error instanceof ExecError ? error.result.exitCode : undefined);
       if (error instanceof ExecError && error.reason === 'aborted') throw new DeploymentCancelled();
       throw error;
     }
@@ -239,6 +247,7 @@ export abstract class ReleaseSession {
     const verified = await this.run(verifyCommit(this.layout.mirror, commit)).catch(() => undefined);
     if (!verified) throw new DeployFailure(`commit ${commit} is not in ${repository}`);
     commit = verified.stdout.trim();
+    await this.#recordCommitTime(commit);
     await this.refuseOlder(commit);
     if (this.layout.kind === 'in_place') return this.checkOutInPlace(commit);
     const path = this.layout.release(commit);
@@ -251,6 +260,16 @@ export abstract class ReleaseSession {
     this.ctx.commit = commit;
     await this.log(`Code updated (${commit.slice(0, 12)})`);
     return { commit, path };
+  }
+
+  /** The commit's date, for lead time; a deployment never fails for want of it. */
+  async #recordCommitTime(commit: string): Promise<void> {
+    const shown = await this.run(commitTime(this.layout.mirror, commit)).catch((error: unknown) => {
+      if (error instanceof DeploymentCancelled) throw error;
+      return undefined;
+    });
+    const time = shown?.stdout.trim();
+    if (time && !Number.isNaN(Date.parse(time))) this.ctx.commitTime = new Date(time).toISOString();
   }
 
   /**
@@ -367,17 +386,17 @@ export abstract class ReleaseSession {
     }
   }
 
-  /** Whether what runs now is healthy; `report` logs each failed attempt. */
-  abstract checkHealth(report: boolean): Promise<{ ok: boolean; message: string }>;
+  /** Whether what runs now is healthy; `report` logs each failed attempt; `once`: one attempt (the watch window). */
+  abstract checkHealth(report: boolean, once?: boolean): Promise<{ ok: boolean; message: string }>;
 
   /** Puts the previous release back in service (after a failure, or a cancel, past the switch). */
   abstract revert(reason: string): Promise<void>;
 
   /** The environment's own health_check against this host, or undefined when it has none. */
-  configuredHealth(report: boolean, defaultHost: string): Promise<{ ok: boolean; message: string }> | undefined {
+  configuredHealth(report: boolean, defaultHost: string, once = false): Promise<{ ok: boolean; message: string }> | undefined {
     const { env } = this.ctx;
     if (!env.healthCheck) return undefined;
-    return checkHealth(env.healthCheck, {
+    return checkHealth(once ? { ...env.healthCheck, retries: 1 } : env.healthCheck, {
       host: this.host,
       defaultHost,
       signal: this.ctx.signal,
@@ -401,8 +420,13 @@ export abstract class ReleaseSession {
     }
   }
 
-  /** After the new release started: healthy, or back to the previous release. */
-  async healthGate(release: Release): Promise<void> {
+  /**
+   * After the new release started: healthy, or back to the previous release. With `watch` (a
+   * deployment, not a rollback) and `health_check.watch` set, it is then watched for the window
+   * (deploy/watch-window.ts, the watcher blue-green uses too): a failure there rolls back as a
+   * failed health check does.
+   */
+  async healthGate(release: Release, watch = false): Promise<void> {
     await this.step('health_check', 'Checking health');
     const result = await this.checkHealth(true);
     if (this.ctx.signal.aborted) {
@@ -411,6 +435,33 @@ export abstract class ReleaseSession {
     }
     if (!result.ok) await this.rollbackAfter(`health check failed: ${result.message}`);
     await this.log(`Health check passed (${result.message}) on ${release.commit.slice(0, 12)}`);
+    const window = this.ctx.env.healthCheck?.watch;
+    if (watch && window) await this.#watch(release, window);
+  }
+
+  async #watch(release: Release, window: WatchConfig): Promise<void> {
+    const subject = `the service`;
+    try {
+      await this.step('watch', watchMessage(subject, window, { one: 'rolls back', many: 'roll back' }));
+    } catch (error) {
+      // A cancel (or a pause ended by one) right after the health check: the previous release goes back.
+      await this.revert('cancelled before the watch window').catch(() => {});
+      throw error;
+    }
+    const result = await watchWindow({
+      watch: window,
+      subject,
+      signal: this.ctx.signal,
+      check: () => this.checkHealth(false, true),
+      log: (message) => this.log(message),
+      version: shortVersion(release.commit),
+    });
+    if (result.kind === 'passed') return;
+    if (result.kind === 'cancelled') {
+      await this.revert('cancelled in the watch window').catch(() => {});
+      throw new DeploymentCancelled();
+    }
+    await this.rollbackAfter(result.reason);
   }
 
   /** A failure after the switch: the previous release back in service and checked; ends ROLLED_BACK. */

@@ -104,6 +104,7 @@ export const SUBSCRIPTIONS = {
   started: 'subscription DashboardStarted { deploymentStarted { id fraise environment status } }',
   completed: 'subscription DashboardCompleted { deploymentCompleted { id fraise environment status errorMessage } }',
   webhook: 'subscription DashboardWebhook { webhookReceived { id } }',
+  health: 'subscription DashboardHealth { environmentStatusChanged { fraise environment status previous message at } }',
   progress: `subscription DashboardProgress($id: ID!) {
     deploymentProgress(deploymentId: $id) { sequence step progress message timestamp traffic { slot port version weight } }
   }`,

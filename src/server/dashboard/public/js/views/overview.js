@@ -1,4 +1,4 @@
-import { QUERIES } from '../api.js';
+import { QUERIES, SUBSCRIPTIONS } from '../api.js';
 import { badge, createLoader, errorIn, fill, h, hidden, rerender, timeAgo, version } from '../dom.js';
 import { attemptToShow, plainText, shortError } from '../format.js';
 import { createDeploymentList } from './deployments.js';
@@ -10,7 +10,9 @@ import { createWebhookList } from './webhooks.js';
  * fraise × environment (status, current version, last deployed, the last attempt when it failed,
  * target, what is running), the recent deployments (filterable) and the webhook deliveries.
  * Live: a deployment starting or ending re-reads what it changes (debounced), a delivery
- * recorded re-reads the deliveries, and a reconnection re-reads everything.
+ * recorded re-reads the deliveries, a change of an environment's health (the monitor's
+ * environmentStatusChanged) re-reads the grid and is announced, and a reconnection re-reads
+ * everything.
  */
 
 export function mountOverview(main, ctx) {
@@ -48,6 +50,14 @@ export function mountOverview(main, ctx) {
   };
   refresh();
   const stopFollowing = webhooks.follow();
+  let healthTimer = 0;
+  const stopHealth = ctx.live?.subscribe(SUBSCRIPTIONS.health, {}, {
+    next: ({ environmentStatusChanged: c }) => {
+      ctx.announce(`${c.fraise}/${c.environment} is ${c.status.toLowerCase()} (was ${c.previous.toLowerCase()}): ${c.message}`);
+      clearTimeout(healthTimer);
+      healthTimer = setTimeout(() => void loadGrid(), 100);
+    },
+  });
 
   return {
     refresh,
@@ -58,7 +68,9 @@ export function mountOverview(main, ctx) {
     dispose() {
       grid.dispose();
       clearTimeout(timer);
+      clearTimeout(healthTimer);
       stopFollowing();
+      stopHealth?.();
       latest.dispose();
       deployments.dispose();
       webhooks.dispose();
