@@ -127,6 +127,13 @@ export class BlueGreen {
 
     if (!live) return this.#outcome(idle, release, null);
     // Past the watch window the deployment stands: a cancel from here on no longer undoes it.
+    await this.retire(live, proxy);
+    return this.#outcome(idle, release, live);
+  }
+
+  /** Runs what comes before the switch; on any failure (a cancel included) the new slot stops, the traffic untouched. */
+  /** The old slot, once the new one stands: drained, then stopped (or kept warm: keep_previous). */
+  async retire(live: Live, proxy: TrafficProxy): Promise<void> {
     await this.s.step('drain', `Draining slot ${live.slot.name} (port ${live.slot.port}) for up to ${seconds(this.strategy.drainSeconds * 1000)}`, true);
     const drainStarted = Date.now();
     const drained = await proxy.drain(this.strategy.drainSeconds * 1000);
@@ -146,10 +153,8 @@ export class BlueGreen {
         await this.s.log(`could not stop slot ${live.slot.name}: ${(error as Error).message}; it still runs ${label(live.release)}, taking no traffic`);
       }
     }
-    return this.#outcome(idle, release, live);
   }
 
-  /** Runs what comes before the switch; on any failure (a cancel included) the new slot stops, the traffic untouched. */
   async #beforeSwitch(idle: SlotConfig, live: Live | null, phase: () => Promise<void>): Promise<void> {
     try {
       await phase();

@@ -279,21 +279,7 @@ export class Canary {
   /** Past its last step the deployment stands: the old slot drains and stops (or stays: keep_previous). */
   async #finish(run: Run): Promise<DeployOutcome> {
     const { idle, release, live, proxy } = run;
-    await this.s.step('drain', `Draining slot ${live.slot.name} (port ${live.slot.port}) for up to ${seconds(this.strategy.drainSeconds * 1000)}`, true);
-    const drainStarted = Date.now();
-    const drained = await proxy.drain(this.strategy.drainSeconds * 1000);
-    await this.s.log(`Slot ${live.slot.name} drained ${drained === 'drained' ? `in ${((Date.now() - drainStarted) / 1000).toFixed(1)} s` : `(${seconds(Date.now() - drainStarted)})`}`);
-    if (this.strategy.keepPrevious) {
-      await this.s.log(`Slot ${live.slot.name} keeps running ${label(live.release)} (keep_previous): a rollback to it is a switch back`);
-    } else {
-      await this.s.step('stop_previous', `Stopping slot ${live.slot.name} (port ${live.slot.port}, ${label(live.release)})`, true);
-      try {
-        await this.slots.stop(live.slot);
-        await this.s.log(`Slot ${live.slot.name} stopped`);
-      } catch (error) {
-        await this.s.log(`could not stop slot ${live.slot.name}: ${(error as Error).message}; it still runs ${label(live.release)}, taking no traffic`);
-      }
-    }
+    await this.#blueGreen.retire(live, proxy);
     return {
       version: release.commit,
       health: 'healthy',
