@@ -30,7 +30,7 @@ export const DEPLOYMENT = `query Deployment($id: ID!) { deployment(id: $id) { ${
 
 export const STATS = `
 query Stats($fraise: String, $environment: String, $days: Int) {
-  stats(fraise: $fraise, environment: $environment, days: $days) { total successful failed rolledBack avgDurationSeconds successRate }
+  stats(fraise: $fraise, environment: $environment, days: $days) { total successful failed rolledBack avgDurationSeconds successRate deploymentFrequency leadTimeSeconds changeFailureRate timeToRestoreSeconds }
 }`;
 
 export const WEBHOOK_EVENTS = `
