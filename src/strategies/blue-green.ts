@@ -159,7 +159,7 @@ export class BlueGreen {
     try {
       await phase();
     } catch (error) {
-      await this.#stopQuietly(idle);
+      await this.stopQuietly(idle);
       throw error;
     }
   }
@@ -214,10 +214,11 @@ export class BlueGreen {
     );
     // The failing slot still answers what it was sent before the switch back.
     await proxy.drain(this.strategy.drainSeconds * 1000);
-    await this.#stopQuietly(idle);
+    await this.stopQuietly(idle);
   }
 
-  async #stopQuietly(slot: SlotConfig): Promise<void> {
+  /** Stops a slot that takes no traffic; a failure to stop it is a line of the log, not an error. */
+  async stopQuietly(slot: SlotConfig): Promise<void> {
     try {
       await this.slots.stop(slot);
       await this.s.log(`Slot ${slot.name} stopped`);

@@ -108,7 +108,7 @@ export class Canary {
     } catch (error) {
       if (run.weight === 0) {
         // The first weights were never applied: the traffic did not move.
-        await this.#stopQuietly(run.idle);
+        await this.#blueGreen.stopQuietly(run.idle);
         if (error instanceof DeploymentCancelled) throw error;
         throw new DeployFailure(`${(error as Error).message}; ${this.#untouched(run.live)}`);
       }
@@ -273,7 +273,7 @@ export class Canary {
     run.weight = 0;
     // The canary still answers what it was sent before the weights went back.
     await proxy.drain(this.strategy.drainSeconds * 1000);
-    await this.#stopQuietly(idle);
+    await this.#blueGreen.stopQuietly(idle);
   }
 
   /** Past its last step the deployment stands: the old slot drains and stops (or stays: keep_previous). */
@@ -291,19 +291,11 @@ export class Canary {
     try {
       await phase();
     } catch (error) {
-      await this.#stopQuietly(idle);
+      await this.#blueGreen.stopQuietly(idle);
       throw error;
     }
   }
 
-  async #stopQuietly(slot: SlotConfig): Promise<void> {
-    try {
-      await this.slots.stop(slot);
-      await this.s.log(`Slot ${slot.name} stopped`);
-    } catch (error) {
-      await this.s.log(`could not stop slot ${slot.name}: ${(error as Error).message}`);
-    }
-  }
 
   #untouched(live: Live): string {
     return `the traffic stays on slot ${live.slot.name} (${label(live.release)})`;

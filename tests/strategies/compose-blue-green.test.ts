@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,7 +7,8 @@ import { createTestApp, type TestApp, testConfig } from '../setup/app.js';
 import { deploy, slotPorts } from '../setup/blue-green.js';
 import { waitUntil } from '../setup/deployments.js';
 import { DIALECTS } from '../setup/dialects.js';
-import { type ComposeRepo, createComposeRepo, dockerUnavailable, ensureBaseImage, removeProject } from '../setup/docker.js';
+import { composeSlotsConfig, runningContainers, SLOT_COMPOSE_FILE } from '../setup/compose-slots.js';
+import { type ComposeRepo, createComposeRepo, dockerUnavailable, removeProject } from '../setup/docker.js';
 import { nginxUnavailable, startNginx, type TestNginx } from '../setup/nginx.js';
 
 /*
@@ -20,19 +20,6 @@ import { nginxUnavailable, startNginx, type TestNginx } from '../setup/nginx.js'
 
 const sqlite = DIALECTS[0]!;
 const skip = dockerUnavailable() ?? nginxUnavailable();
-const COMPOSE_FILE = `services:
-  web:
-    build:
-      context: .
-      args:
-        BASE: \${BASE_IMAGE:-busybox:1.36}
-    ports:
-      - "127.0.0.1:\${FRAISIER_PORT}:8080"
-    init: true
-`;
-
-const running = (project: string) =>
-  execFileSync('docker', ['ps', '--quiet', '--filter', `label=com.docker.compose.project=${project}`], { encoding: 'utf8' }).split('\n').filter(Boolean).length;
 
 describe.skipIf(skip)('blue-green on Docker Compose behind nginx, under a steady load', () => {
   let t: TestApp;
@@ -45,28 +32,14 @@ describe.skipIf(skip)('blue-green on Docker Compose behind nginx, under a steady
     repo = createComposeRepo();
     ports = await slotPorts();
     nginx = await startNginx({ initialPort: ports[0] });
-    const config = `
-fraisier:
-  lease: { ttl: 10s, heartbeat: 2s }
-  poll_interval: 1s
-fraises:
-  hello:
-    type: api
-    environments:
-      local:
-        branch: main
-        git_repo: ${repo.path}
-        app_path: ${repo.appPath}
-        target: { provider: docker-compose, project: ${project} }
-        health_check: { url: "http://127.0.0.1:{port}/health", timeout: 20s, retries: 60, interval: 0.2s }
-        strategy:
-          type: blue-green
+    const config = composeSlotsConfig(
+      repo,
+      project,
+      `type: blue-green
           slots: {blue: ${ports[0]}, green: ${ports[1]}}
           proxy: ${nginx.proxyYaml()}
-          drain: 10s
-        env:
-          BASE_IMAGE: ${ensureBaseImage()}
-`;
+          drain: 10s`,
+    );
     t = await createTestApp(sqlite, { config: testConfig(config) });
     await t.app.startWorkers();
   });
@@ -78,10 +51,10 @@ fraises:
   });
 
   it('switches from A to B and refuses an unhealthy C without losing a request', { timeout: 300_000 }, async () => {
-    const A = repo.commit('A', { files: { 'compose.yaml': COMPOSE_FILE } });
+    const A = repo.commit('A', { files: { 'compose.yaml': SLOT_COMPOSE_FILE } });
     expect(await deploy(t, A)).toMatchObject({ status: 'success', newVersion: A });
     expect((await (await fetch(`${nginx.url}/version`)).text()).trim()).toBe('A');
-    expect(running(`${project}-blue`)).toBe(1);
+    expect(runningContainers(`${project}-blue`)).toBe(1);
 
     const switches: number[] = [];
     const stopWatching = t.app.bus.watch((event: LocalEvent) => {
@@ -96,14 +69,14 @@ fraises:
     expect(second).toMatchObject({ status: 'success', newVersion: B });
     expect(readlinkSync(join(repo.appPath, 'slots', 'live'))).toBe('green');
     // The old slot's project is down, the new one runs B.
-    expect(running(`${project}-blue`)).toBe(0);
-    expect(running(`${project}-green`)).toBe(1);
+    expect(runningContainers(`${project}-blue`)).toBe(0);
+    expect(runningContainers(`${project}-green`)).toBe(1);
 
     const C = repo.commit('C', { healthy: false });
     const third = await deploy(t, C);
     expect(third.status).toBe('failed');
     expect(third.errorMessage).toMatch(new RegExp(`^health check of slot blue \\(port ${ports[0]}\\) failed: .*; the traffic stays on slot green \\(${B.slice(0, 12)}\\)$`));
-    expect(running(`${project}-blue`)).toBe(0);
+    expect(runningContainers(`${project}-blue`)).toBe(0);
 
     const settled = load.records.length;
     await waitUntil(() => load.records.length >= settled + 50, { what: 'more requests', timeoutMs: 30_000 });

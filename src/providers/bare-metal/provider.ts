@@ -1,7 +1,6 @@
 import { isAbsolute } from 'node:path';
 import { bareMetalTarget, type BareMetalTarget } from '../../config/target-schemas.js';
 import { type Command, type EnvironmentConfig, type FraiseConfig, isSlotStrategy, type JobConfig, type RollingStrategy, type SlotStrategy } from '../../config/types.js';
-import { checkHealth } from '../../deploy/health-check.js';
 import { planDeployment, migrates } from '../../deploy/plan.js';
 import type { CommandRunner } from '../../exec/runner.js';
 import {
@@ -26,7 +25,7 @@ import { strategyPlan } from '../../strategies/plan.js';
 import { asUser, backupCommand, listBackups, migrateCommands, modificationTime, newestDump, serviceCommands, type ServiceCommands, type SlotCommands, slotCommands } from './commands.js';
 import { liveSlotOn } from '../release/slots.js';
 import { BareMetalSlots, slotAction } from './slots.js';
-import { slotHealth, slotVariables } from '../../strategies/slots.js';
+import { slotVariables } from '../../strategies/slots.js';
 
 /*
  * Bare metal: a server over SSH (or this machine), the code in a release directory per commit
@@ -181,25 +180,12 @@ export class BareMetalProvider extends ReleaseTarget<BareMetalTarget> implements
   }
 
   async healthCheck(ctx: TargetContext): Promise<HealthResult> {
-    const hosts = this.rollingHosts(ctx.env);
-    if (hosts) return this.rollingHealth(hosts, ctx.signal);
-    const host = this.shellFor(ctx.env);
-    const strategy = ctx.env.strategy;
-    if (isSlotStrategy(strategy) && ctx.env.healthCheck) {
-      // The slot taking the traffic, on its own port.
-      const live = await liveSlotOn(host, this.layout(ctx.env), strategy);
-      if (!live) return { status: 'unknown', message: 'no slot takes the traffic yet' };
-      const result = await checkHealth(slotHealth(ctx.env.healthCheck, live), { host, defaultHost: this.healthHost(ctx.env), ...(ctx.signal ? { signal: ctx.signal } : {}) });
-      return { status: result.ok ? 'healthy' : 'down', message: `slot ${live.name} (port ${live.port}): ${result.message}` };
-    }
-    if (ctx.env.healthCheck) {
-      const result = await checkHealth(ctx.env.healthCheck, { host, defaultHost: this.healthHost(ctx.env), ...(ctx.signal ? { signal: ctx.signal } : {}) });
-      return { status: result.ok ? 'healthy' : 'down', message: result.message };
-    }
+    const configured = await this.configuredHealth(ctx);
+    if (configured) return configured;
     const status = serviceCommands(this.settingsOf(ctx.env)).status;
     if (!status) return { status: 'unknown', message: 'no health check and no status command configured' };
     try {
-      await host.run(status, { cwd: this.layout(ctx.env).current, timeoutMs: 30_000 });
+      await this.shellFor(ctx.env).run(status, { cwd: this.layout(ctx.env).current, timeoutMs: 30_000 });
       return { status: 'healthy', message: 'service active' };
     } catch (error) {
       return { status: 'down', message: `service not active: ${(error as Error).message}` };

@@ -2,7 +2,7 @@ import { posix } from 'node:path';
 import { dockerComposeTarget, type DockerComposeTarget } from '../../config/target-schemas.js';
 import { type Command, type EnvironmentConfig, type FraiseConfig, isSlotStrategy, type JobConfig, type RollingStrategy } from '../../config/types.js';
 import type { RunResult } from '../../exec/runner.js';
-import { abortableSleep, checkHealth } from '../../deploy/health-check.js';
+import { abortableSleep } from '../../deploy/health-check.js';
 import type { HealthStatus } from '../../model.js';
 import { isFullCommitSha } from '../../git/refs.js';
 import { shellQuote, type HostShell, targetShell } from '../host.js';
@@ -46,7 +46,6 @@ import { slotDeployer, type SlotDeployer } from '../../strategies/deployer.js';
 import { Rolling } from '../../strategies/rolling.js';
 import { eachHostsLogs, onEachHost, releaseHost } from '../release/rolling-host.js';
 import { strategyPlan } from '../../strategies/plan.js';
-import { slotHealth } from '../../strategies/slots.js';
 import { liveSlotOn } from '../release/slots.js';
 import { type ComposeSlotTarget, ComposeSlots, slotProject } from './slots.js';
 
@@ -220,20 +219,9 @@ export class DockerComposeProvider extends ReleaseTarget<DockerComposeTarget> im
   }
 
   async healthCheck(ctx: TargetContext): Promise<HealthResult> {
-    const hosts = this.rollingHosts(ctx.env);
-    if (hosts) return this.rollingHealth(hosts, ctx.signal);
+    const configured = await this.configuredHealth(ctx);
+    if (configured) return configured;
     const host = this.shellFor(ctx.env);
-    const strategy = ctx.env.strategy;
-    if (isSlotStrategy(strategy) && ctx.env.healthCheck) {
-      const live = await liveSlotOn(host, this.layout(ctx.env), strategy);
-      if (!live) return { status: 'unknown', message: 'no slot takes the traffic yet' };
-      const result = await checkHealth(slotHealth(ctx.env.healthCheck, live), { host, defaultHost: this.healthHost(ctx.env), ...(ctx.signal ? { signal: ctx.signal } : {}) });
-      return { status: result.ok ? 'healthy' : 'down', message: `slot ${live.name} (port ${live.port}): ${result.message}` };
-    }
-    if (ctx.env.healthCheck) {
-      const result = await checkHealth(ctx.env.healthCheck, { host, defaultHost: this.healthHost(ctx.env), ...(ctx.signal ? { signal: ctx.signal } : {}) });
-      return { status: result.ok ? 'healthy' : 'down', message: result.message };
-    }
     const running = await this.#running(ctx);
     if (!running) return { status: 'unknown', message: 'nothing deployed yet' };
     const judged = judgeContainers(await this.containers((argv) => host.run(argv, { env: ctx.env.env, timeoutMs: 30_000 }), running.cli, running.files, ctx.env));

@@ -1,13 +1,15 @@
 import { isAbsolute, resolve } from 'node:path';
 import { maskUrlCredentials } from '../../config/secrets.js';
-import type { EnvironmentConfig, FraiseConfig } from '../../config/types.js';
+import { type EnvironmentConfig, type FraiseConfig, isSlotStrategy } from '../../config/types.js';
 import type { CommandRunner } from '../../exec/runner.js';
 import { GIT_ENV, lsRemote, parseLsRemote } from '../../git/commands.js';
 import { type HostShell, type TargetHostSettings, targetShell } from '../host.js';
 import { checkHealth } from '../../deploy/health-check.js';
 import type { RollingHost } from '../../config/types.js';
 import { hostEnvironment } from '../../strategies/hosts.js';
-import { type CheckRequest, type CheckResult, DeployFailure, type HealthResult, loadedSettings } from '../provider.js';
+import { slotHealth } from '../../strategies/slots.js';
+import { type CheckRequest, type CheckResult, DeployFailure, type HealthResult, loadedSettings, type TargetContext } from '../provider.js';
+import { liveSlotOn } from './slots.js';
 import { type Layout, type LayoutKind, layoutOf } from './layout.js';
 
 /** How long a dry run waits for the host to answer over SSH, and for the repository. */
@@ -52,6 +54,28 @@ export abstract class ReleaseTarget<TSettings extends TargetHostSettings> {
     );
     const healthy = results.filter((r) => r.ok).length;
     return { status: healthy === results.length ? 'healthy' : healthy > 0 ? 'degraded' : 'down', message: results.map((r) => r.message).join('; ') };
+  }
+
+  /**
+   * The environment's health as its configuration asks it: every host of a roll, the slot taking
+   * the traffic on its own port, or the health check; undefined when none applies (the provider
+   * then asks its service).
+   */
+  async configuredHealth(ctx: TargetContext): Promise<HealthResult | undefined> {
+    const hosts = this.rollingHosts(ctx.env);
+    if (hosts) return this.rollingHealth(hosts, ctx.signal);
+    const { healthCheck, strategy } = ctx.env;
+    if (!healthCheck) return undefined;
+    const host = this.shellFor(ctx.env);
+    const options = { host, defaultHost: this.healthHost(ctx.env), ...(ctx.signal ? { signal: ctx.signal } : {}) };
+    if (isSlotStrategy(strategy)) {
+      const live = await liveSlotOn(host, this.layout(ctx.env), strategy);
+      if (!live) return { status: 'unknown', message: 'no slot takes the traffic yet' };
+      const result = await checkHealth(slotHealth(healthCheck, live), options);
+      return { status: result.ok ? 'healthy' : 'down', message: `slot ${live.name} (port ${live.port}): ${result.message}` };
+    }
+    const result = await checkHealth(healthCheck, options);
+    return { status: result.ok ? 'healthy' : 'down', message: result.message };
   }
 
   shellFor(env: EnvironmentConfig): HostShell {
