@@ -15,7 +15,8 @@ export function isBuiltinGitProvider(name: string): name is BuiltinGitProvider {
   return (BUILTIN_GIT_PROVIDERS as readonly string[]).includes(name);
 }
 
-export const SCOPES = ['read', 'deploy', 'admin'] as const;
+/** approve: approve or reject deployments waiting on an approvals gate (of the environments the token reaches). */
+export const SCOPES = ['read', 'deploy', 'approve', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
 
 export const MIGRATION_STRATEGIES = ['apply', 'migrate', 'rebuild', 'restore_migrate'] as const;
@@ -42,6 +43,8 @@ export interface TokenConfig {
   /** When set, the token only reaches these fraises / environments. */
   fraises?: ReadonlySet<string>;
   environments?: ReadonlySet<string>;
+  /** Groups the token belongs to: an approvals gate may name a group instead of tokens. */
+  groups?: ReadonlySet<string>;
 }
 
 export interface ServerSettings {
@@ -345,6 +348,8 @@ export interface EnvironmentConfig {
   strategy?: StrategyConfig;
   /** Its own `notifications:` block (fraises.<f>.environments.<e>.notifications). */
   notifications?: NotificationScope;
+  /** Gates a deployment passes before it starts (`protection:`); absent: it starts when its turn comes. */
+  protection?: ProtectionConfig;
 }
 
 export interface FraiseGitConfig {
@@ -440,4 +445,64 @@ export interface FraisierConfig {
    * only); absent when every secret was loaded. See requireSecrets.
    */
   unavailableSecrets?: UnavailableSecret[];
+}
+
+/*
+ * Protection rules (`protection:` of an environment): gates a deployment passes before it
+ * starts. Evaluated by src/gates/evaluate.ts; see docs/gates.md.
+ */
+
+export interface ApprovalRule {
+  /** Distinct approvers needed (at least 1). */
+  required: number;
+  /** Token names or token groups that may approve; empty: any token with the approve scope that reaches the environment. */
+  approvers: string[];
+  /** May the one who asked for the deployment approve it? (default false) */
+  selfApproval: boolean;
+  /** Not approved this long after it began to wait: it ends CANCELLED (default 24 h). */
+  timeoutSeconds: number;
+  /** A newer push superseding a waiting deployment takes its approvals over (default false). */
+  carryApprovals: boolean;
+}
+
+/** A weekly window in a time zone: on `days` from `from` to `to` local time (`to` before `from`: past midnight). */
+export interface DeployWindow {
+  /** ISO weekday numbers, 1 = Monday … 7 = Sunday. */
+  days: number[];
+  /** "HH:MM", local time in `timezone`. */
+  from: string;
+  to: string;
+  /** An IANA zone such as Europe/Paris (default UTC). */
+  timezone: string;
+}
+
+/** No deployment from `from` to `to` (instants, ISO 8601), except one forced by an admin token. */
+export interface FreezePeriod {
+  from: string;
+  to: string;
+  reason: string;
+}
+
+export interface PromotionRule {
+  /** The environment (of the same fraise) the commit must have succeeded in first. */
+  from: string;
+  /** How long it must have run there, healthy, since its SUCCESS (0: at once). */
+  soakSeconds: number;
+}
+
+/** What a deployment does when a gate that time alone does not open is closed: wait for it, or end refused. */
+export type GateMiss = 'wait' | 'refuse';
+
+export interface ProtectionConfig {
+  approvals?: ApprovalRule;
+  /** Deploy only within one of these (empty: any time). */
+  windows: DeployWindow[];
+  /** Outside every window: wait for the next one (default) or end refused. */
+  onOutside: GateMiss;
+  freezes: FreezePeriod[];
+  promotion?: PromotionRule;
+  /** Promotion not satisfied: wait for it (default) or end refused. */
+  onPromotionMissing: GateMiss;
+  /** A delay after the request before it may start (cancellable like any waiting deployment). */
+  waitTimerSeconds?: number;
 }
