@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { maskUrlCredentials } from '../config/secrets.js';
-import type { EventBus, LocalEvent } from '../events/bus.js';
+import type { EventBus, LocalEvent, QueuedEvent } from '../events/bus.js';
 import { shortVersion } from '../git/refs.js';
 import type { Deployment, DeploymentProgress } from '../model.js';
 
@@ -38,7 +38,7 @@ export function logDeployments(bus: EventBus, logger: Logger): () => void {
   const onEvent = (event: LocalEvent): void => {
     switch (event.type) {
       case 'queued':
-        return queued(logger, event.deployment, event.superseded);
+        return queued(logger, event);
       case 'started': {
         const { deployment } = event;
         const fields = fieldsOf(deployment);
@@ -56,8 +56,13 @@ export function logDeployments(bus: EventBus, logger: Logger): () => void {
   return bus.watch(onEvent);
 }
 
-function queued(logger: Logger, deployment: Deployment, superseded: readonly number[]): void {
-  const fields = { ...fieldsOf(deployment), trigger: deployment.triggeredBy, ...(superseded.length ? { superseded } : {}) };
+function queued(logger: Logger, { deployment, superseded, delivery }: QueuedEvent): void {
+  const fields = {
+    ...fieldsOf(deployment),
+    trigger: deployment.triggeredBy,
+    ...(superseded.length ? { superseded } : {}),
+    ...(delivery ? { provider: delivery.provider, deliveryId: delivery.deliveryId, webhookEvent: delivery.event } : {}),
+  };
   if (deployment.status === 'superseded') {
     logger.info({ ...fields, status: deployment.status }, `deployment ${deployment.id} recorded as superseded: ${masked(deployment.errorMessage)}`);
     return;

@@ -30,6 +30,8 @@ export interface QueuedEvent {
   type: 'queued';
   deployment: Deployment;
   superseded: readonly number[];
+  /** The webhook delivery that queued it: its line in the log is the delivery's only one. */
+  delivery?: { provider: string; deliveryId: string | null; event: number };
 }
 
 /** What a watcher hears: everything published by this process. */

@@ -150,9 +150,10 @@ export class WebhookService implements WebhookIntake {
   }
 
   /** The write is committed: tell the dispatcher and whoever watches the queue. Failures here lose nothing. */
-  async #afterCommit({ queued, superseded, deployments, replaced }: DeliveryWritten): Promise<void> {
+  async #afterCommit({ queued, superseded, deployments, replaced, event, eventId }: DeliveryWritten): Promise<void> {
     const { metrics, bus, dispatch, store, logger } = this.deps;
-    deployments.forEach((deployment, n) => bus.publish({ type: 'queued', deployment, superseded: replaced[n] ?? [] }));
+    const delivery = { provider: event.provider, deliveryId: event.delivery_id ?? null, event: eventId };
+    deployments.forEach((deployment, n) => bus.publish({ type: 'queued', deployment, superseded: replaced[n] ?? [], delivery }));
     if (queued) {
       metrics.deploymentsQueued.inc({ trigger: 'webhook' }, queued);
       dispatch.notify();
@@ -167,8 +168,10 @@ export class WebhookService implements WebhookIntake {
   #log(written: DeliveryWritten, outcome: RoutingDecision['outcome']): void {
     const { event } = written;
     const fields = { provider: event.provider, deliveryId: event.delivery_id, event: written.eventId, outcome, reason: event.reason };
-    if (outcome === 'ignored') this.deps.logger.debug(fields, 'webhook delivery recorded');
-    else this.deps.logger.info(fields, outcome === 'accepted' ? 'webhook delivery queued deployments' : 'webhook delivery refused');
+    // A delivery that queued deployments is told by their "queued" lines, which carry its ids:
+    // one line per push at info.
+    if (outcome === 'ignored' || written.deployments.length > 0) this.deps.logger.debug(fields, 'webhook delivery recorded');
+    else this.deps.logger.info(fields, outcome === 'accepted' ? 'webhook delivery accepted, nothing queued' : 'webhook delivery refused');
   }
 
   #authorize(principal: Principal, resolved: ResolvedProvider): void {

@@ -5,6 +5,7 @@ import { createTestApp, gql, type TestApp, testConfig } from '../setup/app.js';
 import { waitForEnd, waitUntil } from '../setup/deployments.js';
 import { DIALECTS } from '../setup/dialects.js';
 import { createServiceRepo, freePort, helloEnvironment, type ServiceRepo } from '../setup/service-repo.js';
+import { githubPush } from '../setup/github-push.js';
 import { deliver, githubHeaders } from '../webhooks/support.js';
 
 /*
@@ -100,6 +101,7 @@ ${helloEnvironment(repo, port, { env: { API_TOKEN: SECRET } })}`;
     expect(JSON.stringify(lines)).not.toContain(SECRET);
   });
 
+
   it('says which step stopped a failed deployment, at warn for the end', async () => {
     const commit = repo.commit('B', { healthy: false });
     const result = await gql(t.app, `mutation($c: String) { deploy(fraise: "hello", environment: "local", commit: $c) { deployment { id } } }`, { c: commit });
@@ -182,5 +184,18 @@ fraises:
     expect(logged.length).toBeGreaterThan(0);
     expect(logged.filter((line) => line.level > INFO), JSON.stringify(logged)).toEqual([]);
     expect(JSON.stringify(logged)).not.toContain(WEBHOOK_SECRET);
+  });
+
+  it('a push that queues a deployment is one line at info: the queued line, with the delivery\'s ids', async () => {
+    const before = lines.length;
+    const sha = 'b'.repeat(40);
+    const response = await githubPush(url, WEBHOOK_SECRET, { sha, message: 'one line' });
+    expect(response.status).toBe(202);
+    const answer = (await response.json()) as { deployments: { id: string }[] };
+    const id = Number(answer.deployments[0]!.id);
+    const queuedLine = await waitUntil(() => lines.slice(before).find((line) => line.deployment === id && line.msg.includes('queued')));
+    const atInfo = lines.slice(before).filter((line) => line.level === INFO && (line.deliveryId !== undefined || line.msg.startsWith('webhook delivery')));
+    expect(atInfo, JSON.stringify(atInfo)).toEqual([queuedLine]);
+    expect(queuedLine).toMatchObject({ level: INFO, provider: 'github', deliveryId: expect.any(String), webhookEvent: expect.any(Number), trigger: 'webhook' });
   });
 });
