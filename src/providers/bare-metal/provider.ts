@@ -204,7 +204,7 @@ export class BareMetalProvider extends ReleaseTarget<BareMetalTarget> implements
     }
     const logs = serviceCommands(this.settingsOf(ctx.env)).logs;
     if (!logs) throw new Error(`${ctx.fraise.name}/${ctx.env.name}: no logs command (set systemd_service or commands.logs)`);
-    const result = await this.shellFor(ctx.env).run(logs(lines), { cwd: this.layout(ctx.env).current, timeoutMs: 30_000 });
+    const result = await this.shellFor(ctx.env).run(logs(lines), { cwd: this.layout(ctx.env).current, env: this.#variables(ctx), timeoutMs: 30_000 });
     return result.stdout;
   }
 
@@ -223,7 +223,22 @@ export class BareMetalProvider extends ReleaseTarget<BareMetalTarget> implements
     if (slots) return slotAction(this.shellFor(ctx.env), this.layout(ctx.env), slots.strategy, slots.commands, action);
     const command = serviceCommands(this.settingsOf(ctx.env))[action];
     if (!command) throw new Error(`${ctx.fraise.name}/${ctx.env.name}: no ${action} command (set systemd_service or commands.${action})`);
-    await this.shellFor(ctx.env).run(command, { cwd: this.layout(ctx.env).current, timeoutMs: 120_000 });
+    await this.shellFor(ctx.env).run(command, { cwd: this.layout(ctx.env).current, env: this.#variables(ctx), timeoutMs: 120_000 });
+  }
+
+  /**
+   * What a service command run outside a deployment (stop, start, logs) sees: the environment's
+   * own variables and where it lives, as a deployment's commands do, less what only a deployment has.
+   */
+  #variables(ctx: TargetContext): Record<string, string> {
+    const layout = this.layout(ctx.env);
+    return {
+      ...ctx.env.env,
+      FRAISIER_FRAISE: ctx.fraise.name,
+      FRAISIER_ENVIRONMENT: ctx.env.name,
+      FRAISIER_APP_PATH: layout.appPath,
+      FRAISIER_SHARED_PATH: layout.shared,
+    };
   }
 
   /** The blue-green strategy of an api environment and its slot commands, or undefined. */
