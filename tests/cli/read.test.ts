@@ -292,12 +292,17 @@ describe('read commands and cancel, locally and against a server', { timeout: CL
     const text = await both(['stats', '--fraise', 'shop', '--days', '7']);
     expect(lines(text.stdout).slice(0, 6)).toEqual([
       'Deployments over the last 7 days (shop)',
-      '  Total:        3',
-      '  Successful:   2',
-      '  Failed:       1',
-      '  Rolled back:  0',
-      '  Success rate: 66.7%',
+      '  Total:           3',
+      '  Successful:      2',
+      '  Failed:          1',
+      '  Rolled back:     0',
+      '  Success rate:    66.7%',
     ]);
+    // DORA's four keys, as the JSON has them.
+    const dora = lines(text.stdout).slice(7);
+    expect(dora.map((line) => line.split(':')[0]!.trim())).toEqual(['Deploys / day', 'Lead time', 'Change fail', 'Time to restore']);
+    expect(dora[0]).toBe(`  Deploys / day:   ${stats.deploymentFrequency.toFixed(2)}`);
+    expect(dora[2]).toBe(`  Change fail:     ${stats.changeFailureRate === null ? '-' : `${stats.changeFailureRate.toFixed(1)}%`}`);
     expect(JSON.parse((await remote(['stats', '--days', '1', '--json'])).stdout)).toMatchObject({ total: 0 });
 
     const webhooks = await both(['webhooks']);

@@ -7,7 +7,7 @@ import { addJsonOption, addModeOptions, dataFormat, examples, integer, type Json
 export function registerStats(program: Command): void {
   const command = program
     .command('stats')
-    .description('deployment statistics over the last days: totals, success rate, average duration')
+    .description('deployment statistics over the last days: totals, success rate, average duration, and DORA\'s four keys')
     .option('-f, --fraise <name>', 'only this fraise')
     .option('-e, --environment <name>', 'only this environment')
     .option('-d, --days <n>', 'the period, in days (1 to 3650; default 30)', integer('--days', 1, 3650), 30);
@@ -33,6 +33,16 @@ export function registerStats(program: Command): void {
       ['Success rate', stats.total ? `${stats.successRate.toFixed(1)}%` : '-'],
       ['Avg duration', formatDuration(stats.avgDurationSeconds)],
     ];
-    for (const [label, value] of rows) term.out(`  ${`${label}:`.padEnd(14)}${value}`);
+    // DORA's four keys, when the store answers them (each "-" when nothing measured it).
+    if (stats.deploymentFrequency !== undefined) {
+      rows.push(
+        ['Deploys / day', stats.deploymentFrequency.toFixed(2)],
+        ['Lead time', formatDuration(stats.leadTimeSeconds ?? null)],
+        ['Change fail', stats.changeFailureRate === null || stats.changeFailureRate === undefined ? '-' : `${stats.changeFailureRate.toFixed(1)}%`],
+        ['Time to restore', formatDuration(stats.timeToRestoreSeconds ?? null)],
+      );
+    }
+    const width = Math.max(...rows.map(([label]) => label.length)) + 2;
+    for (const [label, value] of rows) term.out(`  ${`${label}:`.padEnd(width)}${value}`);
   });
 }
