@@ -1,12 +1,11 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { gql, type TestApp } from './app.js';
 import { waitForEnd } from './deployments.js';
 import type { TestNginx } from './nginx.js';
-import type { ServiceRepo } from './service-repo.js';
+import { freePort, type ServiceRepo } from './service-repo.js';
 import type { TestSshd } from './sshd.js';
 
 /*
@@ -21,28 +20,12 @@ export interface TestHost {
   port: number;
 }
 
-/**
- * A port free now, below the kernel's ephemeral range: the service binds it a deployment later,
- * and a port of that range could meanwhile be handed to any other process binding port 0.
- */
-async function servicePort(): Promise<number> {
-  for (;;) {
-    const port = 20_000 + Math.floor(Math.random() * 10_000);
-    const free = await new Promise<boolean>((resolve) => {
-      const server = createServer();
-      server.once('error', () => resolve(false));
-      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-    });
-    if (free) return port;
-  }
-}
-
 /** `count` hosts named `web1`...: each its own directory under the repo's scratch space and its own port (none of `taken`). */
 export async function testHosts(repo: ServiceRepo, environment: string, count = 3, taken: number[] = []): Promise<TestHost[]> {
   const hosts: TestHost[] = [];
   for (let i = 1; i <= count; i++) {
-    let port = await servicePort();
-    while (taken.includes(port) || hosts.some((h) => h.port === port)) port = await servicePort();
+    let port = await freePort();
+    while (taken.includes(port) || hosts.some((h) => h.port === port)) port = await freePort();
     hosts.push({ name: `web${i}`, appPath: join(repo.scratch, `${environment}-web${i}`), port });
   }
   return hosts;

@@ -89,16 +89,21 @@ export function createServiceRepo(): ServiceRepo {
   };
 }
 
-/** A TCP port nobody listens on right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolvePort(port));
+/**
+ * A TCP port nobody listens on right now, below the kernel's ephemeral range (32768 and up): the
+ * caller binds it a moment later (a service, nginx, sshd), and a port of that range could
+ * meanwhile be handed to any other process binding port 0.
+ */
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 10_000);
+    const free = await new Promise<boolean>((resolve) => {
+      const server = createServer();
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
     });
-  });
+    if (free) return port;
+  }
 }
 
 export interface HelloEnvironmentOptions {
