@@ -345,6 +345,8 @@ export interface EnvironmentConfig {
   strategy?: StrategyConfig;
   /** Its own `notifications:` block (fraises.<f>.environments.<e>.notifications). */
   notifications?: NotificationScope;
+  /** Its own `monitor:` settings, each over the top level's (absent: the top level's). */
+  monitor?: Partial<MonitorSettings>;
 }
 
 export interface FraiseGitConfig {
