@@ -80,7 +80,7 @@ export class HealthMonitor {
     return this.#watched().length > 0;
   }
 
-  /** Checks each environment every its interval from now on (its first check one interval after the start). Idempotent. */
+  /** Checks each environment at its own interval from now on (its first check one interval after the start). Idempotent. */
   start(): void {
     if (this.#started) return;
     const watched = this.#watched();

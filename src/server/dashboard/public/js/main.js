@@ -10,8 +10,8 @@ import { mountOverview } from './views/overview.js';
 /*
  * The dashboard's wiring: who we are (access), the live connection, the router (#/,
  * #/deployments/:id, and #/environments/:fraise/:environment: the overview with that environment
- * in view, where notifications of its health link) and the view on screen. Views get a context with everything they need
- * and return { refresh, onDeployment, dispose }.
+ * in view, where notifications of its health link) and the view on screen. Views get a context
+ * with everything they need and return { refresh, onDeployment, dispose }.
  */
 
 const CONNECTION_TEXT = {
