@@ -1,8 +1,8 @@
-import { ATTEMPT_OUTCOMES, NOTIFICATION_STATUSES, type NotificationAttemptRecord, type NotificationRecord } from '../src/model.js';
-import { NOTIFICATION_EVENTS } from '../src/config/types.js';
+import { ATTEMPT_OUTCOMES, NOTIFICATION_RECORD_EVENTS, NOTIFICATION_STATUSES, type NotificationAttemptRecord, type NotificationRecord } from '../src/model.js';
 import { MAX_LIST_LIMIT } from '../src/services/queries.js';
 import { builder } from './builder.js';
 import { DeploymentRef } from './deployment.js';
+import { EnvironmentStatusChangeRef } from './health.js';
 import { listSize } from './list-size.js';
 import { DateTimeScalar } from './scalars.js';
 
@@ -19,8 +19,9 @@ export const NotificationStatusEnum = builder.enumType('NotificationStatus', {
 });
 
 export const NotificationEventEnum = builder.enumType('NotificationEvent', {
-  description: 'What the notification tells: a deployment started, succeeded, failed, was rolled back, or waits for approval (resume or promote)',
-  values: valuesOf(NOTIFICATION_EVENTS),
+  description:
+    'What the notification tells: a deployment started, succeeded, failed, was rolled back, or waits for approval (resume or promote); HEALTH: the monitor saw the environment go down or degraded (sent to on_failure), or back to healthy (on_success)',
+  values: valuesOf(NOTIFICATION_RECORD_EVENTS),
 });
 
 export const NotificationAttemptOutcomeEnum = builder.enumType('NotificationAttemptOutcome', {
@@ -60,7 +61,14 @@ export const NotificationRef = builder.objectRef<NotificationRecord>('Notificati
     deployment: t.field({
       type: DeploymentRef,
       nullable: true,
+      description: 'The deployment it tells of; null for HEALTH',
       resolve: async (n, _args, ctx) => (n.deploymentId ? ctx.loaders.deployment.load(n.deploymentId) : null),
+    }),
+    healthChange: t.field({
+      type: EnvironmentStatusChangeRef,
+      nullable: true,
+      description: 'HEALTH: the change of health it tells of, as recorded; null for a deployment\'s events',
+      resolve: (n) => n.healthChange,
     }),
     destination: t.field({ type: NotificationDestinationRef, resolve: (n) => n.destination }),
     status: t.field({ type: NotificationStatusEnum, resolve: (n) => n.status }),

@@ -171,7 +171,7 @@ export function createCore(options: CoreOptions): Core {
   };
   const runsScheduler = options.scheduler !== false;
   const scheduler = new Scheduler({ store, catalog, bus, metrics, logger, now, notify: () => dispatcher.notify() });
-  const monitor = new HealthMonitor({ store, catalog, providers, bus, logger, now, settings: config.monitor ?? DEFAULT_MONITOR });
+  const monitor = new HealthMonitor({ store, catalog, providers, bus, logger, now, settings: config.monitor ?? DEFAULT_MONITOR, outbox });
   notifier?.relayBus(bus, {
     progressEvent: async (id, sequence) => {
       const event = await findProgress(store.db, Number(id), sequence);

@@ -178,6 +178,14 @@ export interface WebhookResult {
 export const NOTIFICATION_STATUSES = ['pending', 'delivered', 'failed', 'disabled', 'dropped'] as const;
 export type NotificationStatus = (typeof NOTIFICATION_STATUSES)[number];
 
+/**
+ * What a notification tells: a deployment started, succeeded, failed, was rolled back or waits
+ * for approval (config/types.ts NOTIFICATION_EVENTS, the lists' events), or the health monitor
+ * saw an environment's health change.
+ */
+export const NOTIFICATION_RECORD_EVENTS = ['started', 'success', 'failure', 'rollback', 'approval', 'health'] as const;
+export type NotificationRecordEvent = (typeof NOTIFICATION_RECORD_EVENTS)[number];
+
 /** What one attempt came to: delivered, to try again, refused for good, or the destination gone. */
 export const ATTEMPT_OUTCOMES = ['delivered', 'retry', 'failed', 'disabled'] as const;
 export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
@@ -198,10 +206,13 @@ export interface NotificationAttemptRecord {
 export interface NotificationRecord {
   id: string;
   eventId: string;
-  event: 'started' | 'success' | 'failure' | 'rollback' | 'approval';
+  event: NotificationRecordEvent;
   fraise: string;
   environment: string;
+  /** The deployment it tells of; null for a change of health. */
   deploymentId: string | null;
+  /** health: the change it tells of. */
+  healthChange: EnvironmentStatusChange | null;
   destination: { type: string; target: string; path: string };
   status: NotificationStatus;
   attemptCount: number;

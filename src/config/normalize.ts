@@ -247,6 +247,15 @@ function normalizeEnvironment(
   if (strategy) env.strategy = strategy;
   const notifications = normalizeScope(raw.notifications, [...path, 'notifications'], report, options.unavailable ?? new Set());
   if (notifications) env.notifications = notifications;
+  if (raw.monitor) {
+    env.monitor = {
+      ...(raw.monitor.enabled !== undefined ? { enabled: raw.monitor.enabled } : {}),
+      ...(raw.monitor.interval !== undefined ? { intervalSeconds: toSeconds(raw.monitor.interval) } : {}),
+    };
+    if (env.monitor.intervalSeconds !== undefined && env.monitor.intervalSeconds <= 0) {
+      report('error', [...path, 'monitor'], 'interval must be longer than 0 (e.g. 30s); to stop checking this environment, set enabled: false', 'interval');
+    }
+  }
 
   for (const [jobName, rawJob] of Object.entries(raw.jobs ?? {})) {
     env.jobs.push(normalizeJob(jobName, rawJob, [...path, 'jobs', jobName], report));

@@ -342,6 +342,9 @@ const notificationLists = {
 
 const environmentNotifications = z.strictObject(notificationLists);
 
+/** Continuous health: every deployed environment checked every interval (default 1m); an environment may set its own. */
+const monitor = z.strictObject({ interval: duration.optional(), enabled: z.boolean().optional() });
+
 /** The top level also says how long a notification is retried and how long one request may take. */
 const topNotifications = z.strictObject({
   ...notificationLists,
@@ -389,6 +392,8 @@ const environment = z.strictObject({
   layout: z.enum(['in_place', 'releases']).optional(),
   env: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
   notifications: environmentNotifications.optional(),
+  /** This environment's health checked every interval of its own, or not at all (enabled: false). */
+  monitor: monitor.optional(),
   service: service.optional(),
   nginx: nginx.optional(),
   smoke_tests: unused(),
@@ -542,7 +547,7 @@ export const rawConfigSchema = z.strictObject({
     .optional(),
   notifications: topNotifications.optional(),
   /** Continuous health: every deployed environment checked every interval (default 1m). */
-  monitor: z.strictObject({ interval: duration.optional(), enabled: z.boolean().optional() }).optional(),
+  monitor: monitor.optional(),
   hooks: unused(),
   health: unused(),
   scaffold: scaffold.optional(),

@@ -350,6 +350,8 @@ export interface EnvironmentConfig {
   notifications?: NotificationScope;
   /** Gates a deployment passes before it starts (`protection:`); absent: it starts when its turn comes. */
   protection?: ProtectionConfig;
+  /** Its own `monitor:` settings, each over the top level's (absent: the top level's). */
+  monitor?: Partial<MonitorSettings>;
 }
 
 export interface FraiseGitConfig {

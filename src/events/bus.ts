@@ -16,8 +16,9 @@ export type BusEvent =
   /** A webhook delivery was recorded (committed), whatever it came to. */
   | { type: 'webhook'; event: WebhookEventRecord }
   /**
-   * The monitor saw an environment's health change (recorded first). Notifications subscribe
-   * here (onEnvironmentStatus) to tell of a service going down or coming back.
+   * The monitor saw an environment's health change (recorded first, with its notifications in
+   * the same transaction: a bus event can be missed, a notification cannot). Subscriptions and
+   * the dashboard listen here (onEnvironmentStatus).
    */
   | { type: 'environmentStatus'; change: EnvironmentStatusChange };
 

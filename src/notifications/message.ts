@@ -1,10 +1,11 @@
 import type { NotificationEvent } from '../config/types.js';
+import type { HealthStatus } from '../model.js';
 import type { HttpResponse, NotificationPayload, Outcome } from './types.js';
 
 /*
- * What every channel says, in the same words: a headline, a few facts, the error, the link; the
- * size guards (each service's limits); and how an HTTP answer is read when the service has no
- * rule of its own.
+ * What every channel says, in the same words: a headline, a few facts, the error (or what the
+ * health check said), the link; the size guards (each service's limits); and how an HTTP answer
+ * is read when the service has no rule of its own.
  */
 
 const HEADLINES: Record<NotificationEvent, string> = {
@@ -23,22 +24,63 @@ const EMOJI: Record<NotificationEvent, string> = {
   approval: '⏸️',
 };
 
-/** Upper case word for subjects: "[Fraisier] FAILURE: api/production" (the Python Fraisier's form). */
-export function eventWord(event: NotificationEvent): string {
-  return event.toUpperCase();
+const HEALTH_EMOJI: Record<HealthStatus, string> = {
+  healthy: '🟢',
+  degraded: '🟠',
+  down: '🔴',
+  unknown: '⚪',
+};
+
+/** Upper case word for subjects: "[Fraisier] FAILURE: api/production" (the Python Fraisier's form), "DOWN", "RECOVERED". */
+export function eventWord(p: NotificationPayload): string {
+  if (p.event === 'health') return p.status === 'healthy' ? 'RECOVERED' : p.status.toUpperCase();
+  return p.event.toUpperCase();
 }
 
-export function emoji(event: NotificationEvent): string {
-  return EMOJI[event];
+export function emoji(p: NotificationPayload): string {
+  return p.event === 'health' ? HEALTH_EMOJI[p.status] : EMOJI[p.event];
 }
 
-/** "api/production: deployment failed" */
+/**
+ * The deployment event whose colours a message takes: a service down reads as a failure,
+ * degraded as a rollback (a warning), back to healthy as a success.
+ */
+export function tone(p: NotificationPayload): NotificationEvent {
+  if (p.event !== 'health') return p.event;
+  return p.status === 'down' ? 'failure' : p.status === 'healthy' ? 'success' : 'rollback';
+}
+
+/** Whether the event closes what failures opened (a PagerDuty alert, a Git issue): a success, or health back. */
+export function resolves(p: NotificationPayload): boolean {
+  return p.event === 'health' ? p.status === 'healthy' : p.event === 'success';
+}
+
+/** Whether someone should act: a failure, a rollback, a service down or degraded. */
+export function alarming(p: NotificationPayload): boolean {
+  return p.event === 'health' ? p.status === 'down' || p.status === 'degraded' : p.event === 'failure' || p.event === 'rollback';
+}
+
+/** "api/production: deployment failed", "api/production is down", "api/production is healthy again" */
 export function headline(p: NotificationPayload): string {
+  if (p.event === 'health') return `${p.fraise}/${p.environment} is ${p.status}${p.status === 'healthy' ? ' again' : ''}`;
   return `${p.fraise}/${p.environment}: ${HEADLINES[p.event]}`;
+}
+
+/** One line: "api/production: deployment failed: <error>", "api/production is down: <message> (was healthy)". */
+export function summary(p: NotificationPayload, detailLimit: number): string {
+  if (p.event === 'health') return `${p.fraise}/${p.environment} is ${p.status}${p.message ? `: ${excerpt(p.message, detailLimit)}` : ''} (was ${p.previous})`;
+  const text = detail(p);
+  return `${headline(p)}${text ? `: ${excerpt(text, detailLimit)}` : ''}`;
+}
+
+/** The words of the link to the dashboard. */
+export function linkText(p: NotificationPayload): string {
+  return p.event === 'health' ? `Open ${p.fraise}/${p.environment}` : `Open deployment #${p.deploymentId}`;
 }
 
 /** The facts worth a line each, label → value, in order. */
 export function facts(p: NotificationPayload): [string, string][] {
+  if (p.event === 'health') return [['Status', p.status], ['Previously', p.previous]];
   const out: [string, string][] = [['Deployment', `#${p.deploymentId}${p.kind === 'rollback' ? ' (rollback)' : ''}`]];
   const version = p.newVersion ?? p.gitCommit;
   if (version) out.push(['Version', p.oldVersion && p.oldVersion !== version ? `${short(p.oldVersion)} → ${short(version)}` : short(version)]);
@@ -52,8 +94,9 @@ function short(version: string): string {
   return /^[0-9a-f]{40}$/i.test(version) ? version.slice(0, 12) : version;
 }
 
-/** The error, or what an approval waits for. */
+/** The error, what an approval waits for, or what the health check said. */
 export function detail(p: NotificationPayload): string | null {
+  if (p.event === 'health') return p.message || null;
   return p.event === 'approval' ? p.message : p.errorMessage;
 }
 

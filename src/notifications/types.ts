@@ -1,4 +1,5 @@
 import type { NotificationEvent } from '../config/types.js';
+import type { HealthStatus } from '../model.js';
 
 /*
  * What a notification carries, and the contract every channel keeps: render an event into a
@@ -8,9 +9,13 @@ import type { NotificationEvent } from '../config/types.js';
 
 /**
  * A snapshot of the event, taken in the transaction that wrote it to the outbox and stored with
- * it: what is sent does not depend on what changed since.
+ * it: what is sent does not depend on what changed since. Two kinds, told apart by `event`: what
+ * happened to a deployment, and a change of health the monitor recorded (no deployment).
  */
-export interface NotificationPayload {
+export type NotificationPayload = DeploymentPayload | HealthPayload;
+
+/** A deployment started, ended (success, failure, rollback) or waits for approval. */
+export interface DeploymentPayload {
   /** Stable across retries: the idempotency key (webhook-id, PagerDuty's dedup of the event). */
   eventId: string;
   event: NotificationEvent;
@@ -35,6 +40,26 @@ export interface NotificationPayload {
   /** When the event happened (ISO). */
   timestamp: string;
   /** The deployment's page on the dashboard (fraisier.public_url), when one is configured. */
+  url: string | null;
+}
+
+/**
+ * The health monitor saw an environment's health change (deploy/health-monitor.ts): to down or
+ * degraded (sent to the on_failure lists), or back to healthy from either (on_success).
+ */
+export interface HealthPayload {
+  /** Stable across retries: h<fraise>/<environment>.<status>.<at>. */
+  eventId: string;
+  event: 'health';
+  fraise: string;
+  environment: string;
+  status: HealthStatus;
+  previous: HealthStatus;
+  /** What the check said (an HTTP status, a connection error), URL credentials masked. */
+  message: string;
+  /** When the change was recorded (ISO). */
+  timestamp: string;
+  /** The environment on the dashboard (fraisier.public_url), when one is configured. */
   url: string | null;
 }
 

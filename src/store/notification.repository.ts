@@ -1,7 +1,7 @@
 import type { Insertable, Kysely, Selectable } from 'kysely';
 import type { Database, NotificationTable } from '../../db/database.js';
 import { dialectOf } from '../../db/dialect.js';
-import type { AttemptOutcome, NotificationAttemptRecord, NotificationRecord, NotificationStatus } from '../model.js';
+import type { AttemptOutcome, EnvironmentStatusChange, NotificationAttemptRecord, NotificationRecord, NotificationStatus } from '../model.js';
 import type { Db } from './store.js';
 
 /*
@@ -306,6 +306,7 @@ function toRecord(row: Selectable<NotificationTable>, attempts: NotificationAtte
     fraise: row.fraise,
     environment: row.environment,
     deploymentId: row.fk_deployment === null ? null : String(row.fk_deployment),
+    healthChange: row.event === 'health' ? healthChangeOf(row.payload) : null,
     destination: { type: row.destination_type, target: row.destination_target, path: row.destination_path },
     status: row.status as NotificationStatus,
     attemptCount: Number(row.attempts),
@@ -315,4 +316,14 @@ function toRecord(row: Selectable<NotificationTable>, attempts: NotificationAtte
     lastError: row.last_error,
     attempts,
   };
+}
+
+/** The change a health notification tells of, from the snapshot written with it (notifications/types.ts HealthPayload). */
+function healthChangeOf(payload: string): EnvironmentStatusChange | null {
+  try {
+    const p = JSON.parse(payload) as { fraise: string; environment: string; status: EnvironmentStatusChange['status']; previous: EnvironmentStatusChange['status']; message: string; timestamp: string };
+    return { fraise: p.fraise, environment: p.environment, status: p.status, previous: p.previous, message: p.message, at: p.timestamp };
+  } catch {
+    return null;
+  }
 }

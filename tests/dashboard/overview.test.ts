@@ -12,8 +12,9 @@ import { type Browser, chromiumUnavailable, openBrowser } from './browser.js';
 /*
  * The overview as an operator reads it, in a real browser against a real server deploying a
  * real service, among many fraises: the latest deployments first, a failed first attempt shown
- * (not "never deployed"), Roll back offered only once there is a version to go back to, and a
- * webhook delivery that deploys nothing appearing without a reload.
+ * (not "never deployed"), Roll back offered only once there is a version to go back to, a
+ * webhook delivery that deploys nothing appearing without a reload, and the link of a health
+ * notification (#/environments/<fraise>/<environment>) opening with that environment in view.
  */
 
 const sqlite = DIALECTS.find((d) => d.name === 'sqlite')!;
@@ -181,6 +182,18 @@ describe.skipIf(skip)('the overview in a browser', () => {
     const heading = (await full.getByRole('heading', { name: 'Recent deployments' }).boundingBox())!;
     expect(heading.y).toBeGreaterThanOrEqual(0);
     expect(heading.y).toBeLessThan(VIEWPORT.height);
+    expect(browser!.problems).toEqual([]);
+  });
+
+  it('opens at the environment a health notification links to: marked, and in view', async () => {
+    await page.evaluate(() => (location.hash = '#/environments/filler_29/production'));
+    const target = page.locator('td:has(> .cell[data-fraise="filler_29"][data-environment="production"])');
+    await expect.poll(() => target.getAttribute('class', { timeout: 1_000 }), SOON).toBe('spotlight');
+    expect(await page.locator('td.spotlight').count()).toBe(1);
+    // Far below the first screen in the grid, yet on screen.
+    await expect.poll(async () => (await target.boundingBox())!.y, SOON).toBeGreaterThanOrEqual(0);
+    const box = (await target.boundingBox())!;
+    expect(box.y + box.height).toBeLessThanOrEqual(VIEWPORT.height);
     expect(browser!.problems).toEqual([]);
   });
 });

@@ -7,7 +7,8 @@ import { openOutboxRig, type OutboxRig } from '../setup/notifications.js';
 /*
  * E-mail through a real SMTP server in the test (smtp-server on port 0, STARTTLS off, so the
  * destination says use_tls: false): a 451 on the first try is retried, the mail arrives with
- * the Python Fraisier's subject, plain text and HTML; wrong credentials are refused for good.
+ * the Python Fraisier's subject, plain text and HTML; wrong credentials are refused for good. A
+ * service the monitor found down is told the same way, without a deployment.
  */
 
 const PASSWORD = 'sMtP-pAsSwOrD-42';
@@ -115,5 +116,16 @@ fraises:
     expect(mail!.html).toContain(`<a href="https://deploy.example.com/#/deployments/${id}">`);
     expect(rig.logs.join('\n')).not.toContain(PASSWORD);
     expect(JSON.stringify(await rig.notifications())).not.toContain(PASSWORD);
+  });
+
+  it('tells of a service found down: "[Fraisier] DOWN: api/production", what the check said, the environment\'s link', async () => {
+    const change = await rig.health({ status: 'down', previous: 'healthy', message: 'http://127.0.0.1:3000/health: ECONNREFUSED' });
+    await rig.runDue();
+    expect(mails).toHaveLength(2);
+    const mail = mails[1]!;
+    expect(mail.subject).toBe('[Fraisier] DOWN: api/production');
+    expect(mail.headers.get('x-fraisier-event-id')).toBe(`hapi/production.down.${change.at}`);
+    expect(mail.text).toBe('api/production is down\n\nStatus: down\nPreviously: healthy\n\nhttp://127.0.0.1:3000/health: ECONNREFUSED\n\nhttps://deploy.example.com/#/environments/api/production');
+    expect(mail.html).toContain('<a href="https://deploy.example.com/#/environments/api/production">Open api/production</a>');
   });
 });

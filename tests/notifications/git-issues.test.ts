@@ -6,8 +6,9 @@ import { type Answer, type Received, type Receiver, startReceiver } from '../set
  * Git issues against stand-ins of GitHub's, GitLab's and Gitea's REST APIs (their paths, methods,
  * bodies, status codes and auth headers as published): a failure opens one issue for the fraise
  * and environment (marker in the body, the fixed label), the next failure comments on it instead
- * of opening another, the next success comments and closes it. Issues without the marker, and
- * GitHub pull requests, are left alone.
+ * of opening another, the next success comments and closes it; the monitor finding the service
+ * down or healthy again does the same. Issues without the marker, and GitHub pull requests, are
+ * left alone.
  */
 
 interface Issue {
@@ -156,6 +157,33 @@ fraises:
       for (const n of [...(await rig.notifications(first)), ...(await rig.notifications(again))]) expect(n.status).toBe('delivered');
     });
   }
+
+  it('the monitor finding the service down opens the issue a failed deployment then comments on; healthy again closes it', async () => {
+    const host = hosts.gitlab;
+    const before = host.issues.length;
+    await rig.health({ environment: 'gitlab', status: 'down', previous: 'healthy', message: 'http://10.0.0.5/health: ECONNREFUSED' });
+    await rig.runDue();
+    expect(host.issues).toHaveLength(before + 1);
+    const issue = host.issues.at(-1)!;
+    expect(issue).toMatchObject({ title: '[fraisier] api/gitlab is down', state: 'open', labels: ['fraisier'] });
+    expect(issue.body).toContain('**api/gitlab is down**');
+    expect(issue.body).toContain('| Previously | healthy |');
+    expect(issue.body).toContain('http://10.0.0.5/health: ECONNREFUSED');
+    expect(issue.body).toContain('<!-- fraisier:api/gitlab -->');
+
+    // The same issue, whatever told of the trouble first.
+    await rig.deployment({ environment: 'gitlab', status: 'failed', errorMessage: 'restart failed' });
+    await rig.runDue();
+    expect(host.issues).toHaveLength(before + 1);
+    expect(issue.comments).toHaveLength(1);
+    expect(issue.comments[0]).toContain('restart failed');
+
+    await rig.health({ environment: 'gitlab', status: 'healthy', previous: 'down', message: 'HTTP 200' });
+    await rig.runDue();
+    expect(issue.state).toBe('closed');
+    expect(issue.comments.at(-1)).toBe('✅ Resolved: api/gitlab is healthy again (HTTP 200; it was down).');
+    for (const n of await rig.notifications()) if (n.event === 'health') expect(n).toMatchObject({ status: 'delivered', deploymentId: null });
+  });
 
   it('retries the whole conversation when a step fails, without opening a second issue', async () => {
     const host = hosts.github;

@@ -2,7 +2,7 @@ import { createLogger } from '../../src/logger.js';
 import { completeDeployment } from '../../src/deploy/lifecycle.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { FraisierConfig } from '../../src/config/types.js';
-import type { NotificationRecord } from '../../src/model.js';
+import type { EnvironmentStatusChange, HealthStatus, NotificationRecord } from '../../src/model.js';
 import { NotificationOutbox } from '../../src/notifications/outbox.js';
 import { NotificationSender } from '../../src/notifications/sender.js';
 import { claimDeployment } from '../../src/store/claim.repository.js';
@@ -33,6 +33,11 @@ export interface OutboxRig {
   runDue(): Promise<number>;
   /** Records a deployment of (fraise, environment) that started and ended with `status`: its id. */
   deployment(options: { fraise?: string; environment?: string; status: 'success' | 'failed' | 'rolled_back'; errorMessage?: string | null; newVersion?: string | null }): Promise<number>;
+  /**
+   * Writes the notifications of a change of health seen at the clock's time, in a transaction as
+   * the monitor does (the monitor's compare-and-set is tested with the monitor). Returns the change.
+   */
+  health(options: { fraise?: string; environment?: string; status: HealthStatus; previous: HealthStatus; message?: string }): Promise<EnvironmentStatusChange>;
   notifications(deploymentId?: number): Promise<NotificationRecord[]>;
   dispose(): Promise<void>;
 }
@@ -68,6 +73,11 @@ export async function openOutboxRig(yaml: string, options: { env?: Record<string
     advance: (ms) => void (clock += ms),
     runDue: () => sender.runDue(),
     deployment: (options) => recordDeployment(t.store, outbox, { ...options, at: clock, commit: (++sequence).toString(16).padStart(40, 'a') }),
+    health: async ({ fraise = 'api', environment = 'production', status, previous, message = '' }) => {
+      const change: EnvironmentStatusChange = { fraise, environment, status, previous, message, at: now().toISOString() };
+      await t.store.db.transaction().execute((trx) => outbox.healthChanged(trx, change));
+      return change;
+    },
     notifications: (deploymentId) => listNotifications(t.store.db, { limit: 100, ...(deploymentId !== undefined ? { deploymentId } : {}) }),
     dispose: () => t.dispose(),
   };

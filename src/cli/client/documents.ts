@@ -44,7 +44,7 @@ query WebhookEvents($limit: Int, $before: ID) {
 export const NOTIFICATIONS = `
 query Notifications($deploymentId: ID, $status: NotificationStatus, $first: Int, $before: ID) {
   notifications(deploymentId: $deploymentId, status: $status, first: $first, before: $before) {
-    id eventId event fraise environment deployment { id } destination { type target path } status attemptCount
+    id eventId event fraise environment deployment { id } healthChange { status previous message at } destination { type target path } status attemptCount
     createdAt nextAttemptAt completedAt lastError attempts { attempt at outcome statusCode error durationMs retryAt }
   }
 }`;

@@ -203,6 +203,8 @@ export interface NotificationView {
   fraise: string;
   environment: string;
   deployment: { id: string } | null;
+  /** HEALTH: the change it tells of (statuses upper case). */
+  healthChange: { status: string; previous: string; message: string; at: string } | null;
   destination: { type: string; target: string; path: string };
   status: string;
   attemptCount: number;
@@ -221,6 +223,9 @@ export function notificationView(n: NotificationRecord): NotificationView {
     fraise: n.fraise,
     environment: n.environment,
     deployment: n.deploymentId ? { id: n.deploymentId } : null,
+    healthChange: n.healthChange
+      ? { status: n.healthChange.status.toUpperCase(), previous: n.healthChange.previous.toUpperCase(), message: n.healthChange.message, at: iso(n.healthChange.at)! }
+      : null,
     destination: { ...n.destination },
     status: n.status.toUpperCase(),
     attemptCount: n.attemptCount,

@@ -14,7 +14,7 @@ const STATUSES = NOTIFICATION_STATUSES.map((s) => s.toUpperCase());
 export function registerNotifications(program: Command): void {
   const command = program
     .command('notifications')
-    .description('notifications sent (or to send) for deployments, newest first; with --deployment, every attempt of each')
+    .description('notifications sent (or to send) for deployments and changes of health, newest first; with --deployment, every attempt of each')
     .option('-d, --deployment <id>', 'only this deployment\'s, with their attempts')
     .option('--status <status>', `only this status (${STATUSES.join(', ')})`)
     .option('-n, --limit <n>', 'how many (1 to 100; default 20)', integer('--limit', 1, 100), 20);
@@ -44,7 +44,7 @@ export function registerNotifications(program: Command): void {
         { header: 'ID', value: (n) => n.id, align: 'right' },
         { header: 'DEPLOYMENT', value: (n) => (n.deployment ? `#${n.deployment.id}` : '-') },
         { header: 'PAIR', value: (n) => `${n.fraise}/${n.environment}` },
-        { header: 'EVENT', value: (n) => n.event },
+        { header: 'EVENT', value: eventLabel },
         { header: 'DESTINATION', value: (n) => `${n.destination.type} ${clean(n.destination.target)}`, shrink: true },
         { header: 'STATUS', value: (n) => n.status, style: (text, n) => statusColor(c, n.status)(text) },
         { header: 'TRIES', value: (n) => String(n.attemptCount), align: 'right' },
@@ -58,6 +58,11 @@ export function registerNotifications(program: Command): void {
   });
 }
 
+/** "FAILURE", or for a change of health "HEALTH DOWN" (what it changed to). */
+function eventLabel(n: NotificationView): string {
+  return n.healthChange ? `${n.event} ${n.healthChange.status}` : n.event;
+}
+
 function last(n: NotificationView): string {
   if (n.status === 'PENDING' && n.nextAttemptAt) return `next try ${relativeTime(n.nextAttemptAt)}${n.lastError ? `: ${clean(n.lastError)}` : ''}`;
   if (n.lastError) return clean(n.lastError);
@@ -68,7 +73,7 @@ function printAttempts(term: Terminal, notifications: NotificationView[]): void 
   const c = term.color;
   for (const n of notifications) {
     term.out('');
-    term.out(`${c.bold(`#${n.id}`)} ${n.event} → ${n.destination.type} ${clean(n.destination.target)} (${n.destination.path})`);
+    term.out(`${c.bold(`#${n.id}`)} ${eventLabel(n)} → ${n.destination.type} ${clean(n.destination.target)} (${n.destination.path})`);
     if (n.attempts.length === 0) term.out(`  ${c.dim(n.status === 'PENDING' ? 'not tried yet' : 'never sent')}`);
     for (const a of n.attempts) {
       const code = a.statusCode === null ? 'no answer' : String(a.statusCode);

@@ -1,5 +1,5 @@
 import type { DiscordSettings } from '../../config/notification-schemas.js';
-import { classifyHttp, detail, excerpt, facts, headline, truncate } from '../message.js';
+import { classifyHttp, detail, excerpt, facts, headline, tone, truncate } from '../message.js';
 import type { HttpResponse, NotificationPayload, Outcome, RequestChannel } from '../types.js';
 
 /*
@@ -22,7 +22,7 @@ export function discordChannel(settings: DiscordSettings): RequestChannel {
       const text = detail(p);
       const embed: Record<string, unknown> = {
         title,
-        color: COLORS[p.event],
+        color: COLORS[tone(p)],
         fields,
         footer: { text: footer },
         timestamp: p.timestamp,

@@ -1,5 +1,5 @@
 import type { EmailSettings } from '../../config/notification-schemas.js';
-import { detail, eventWord, facts, headline, plainText, truncate } from '../message.js';
+import { detail, eventWord, facts, headline, linkText, plainText, truncate } from '../message.js';
 import type { Channel, DeliveryResult, NotificationPayload, Outcome } from '../types.js';
 
 /*
@@ -17,7 +17,7 @@ function escapeHtml(text: string): string {
 }
 
 export function subjectOf(settings: Pick<EmailSettings, 'subject_prefix'>, p: NotificationPayload): string {
-  return `${settings.subject_prefix ?? '[Fraisier]'} ${eventWord(p.event)}: ${p.fraise}/${p.environment}`.trim();
+  return `${settings.subject_prefix ?? '[Fraisier]'} ${eventWord(p)}: ${p.fraise}/${p.environment}`.trim();
 }
 
 export function emailHtml(p: NotificationPayload): string {
@@ -30,7 +30,7 @@ export function emailHtml(p: NotificationPayload): string {
     `<h2>${escapeHtml(headline(p))}</h2>`,
     `<table>${rows}</table>`,
     text ? `<pre>${escapeHtml(truncate(text, DETAIL_MAX))}</pre>` : '',
-    p.url ? `<p><a href="${escapeHtml(p.url)}">Open deployment #${escapeHtml(p.deploymentId)}</a></p>` : '',
+    p.url ? `<p><a href="${escapeHtml(p.url)}">${escapeHtml(linkText(p))}</a></p>` : '',
     '</body></html>',
   ].join('');
 }

@@ -1,11 +1,12 @@
-import { classifyHttp, detail, facts, headline, truncate } from '../message.js';
+import { classifyHttp, detail, facts, headline, linkText, resolves, truncate } from '../message.js';
 import type { Channel, DeliveryResult, HttpRequest, HttpResponse, NotificationPayload, Outcome, Transport } from '../types.js';
 
 /*
  * One open issue per fraise and environment, on GitHub, GitLab or Gitea. The issue is found by
  * a marker in its body, <!-- fraisier:<fraise>/<environment> -->, among the open issues carrying
  * the fixed label `fraisier` (never by search: GitHub's is eventually consistent and rate
- * limited to 30 a minute). A failure or rollback comments on it, or opens it; the next success
+ * limited to 30 a minute). A failure or rollback, or the monitor finding the service down or
+ * degraded, comments on it, or opens it; the next success, or the service found healthy again,
  * comments and closes every match. Each service's REST API is in its own file; this is the
  * conversation they share. A step that fails is classified as its answer says; the whole
  * conversation is retried (a retried comment may then appear twice: delivery is at least once).
@@ -44,7 +45,7 @@ export function markerOf(p: Pick<NotificationPayload, 'fraise' | 'environment'>)
 }
 
 export function issueTitle(p: NotificationPayload): string {
-  return `[fraisier] ${p.fraise}/${p.environment}: deployments failing`;
+  return p.event === 'health' ? `[fraisier] ${headline(p)}` : `[fraisier] ${p.fraise}/${p.environment}: deployments failing`;
 }
 
 /** A fence longer than any run of backticks in the text, so nothing in it closes the block. */
@@ -58,12 +59,13 @@ export function issueBody(p: NotificationPayload): string {
   const lines = [`**${headline(p)}**`, '', '| | |', '|---|---|', ...facts(p).map(([label, value]) => `| ${label} | ${value.replace(/\|/g, '\\|')} |`)];
   const text = detail(p);
   if (text) lines.push('', fenced(truncate(text, BODY_MAX - 2_000)));
-  if (p.url) lines.push('', `[Open deployment #${p.deploymentId}](${p.url})`);
+  if (p.url) lines.push('', `[${linkText(p)}](${p.url})`);
   lines.push('', markerOf(p));
   return lines.join('\n');
 }
 
 function resolvedBody(p: NotificationPayload): string {
+  if (p.event === 'health') return `✅ Resolved: ${p.fraise}/${p.environment} is healthy again (${p.message || 'its health check passed'}; it was ${p.previous}).${p.url ? ` [Open it](${p.url})` : ''}`;
   const version = p.newVersion ?? p.gitCommit;
   return `✅ Resolved: deployment #${p.deploymentId} of ${p.fraise}/${p.environment} succeeded${version ? ` (${version})` : ''}.${p.url ? ` [Open it](${p.url})` : ''}`;
 }
@@ -81,7 +83,7 @@ export function issueChannel(api: IssueApi): Channel {
       try {
         const marker = markerOf(p);
         const matching = (await api.findOpen(call)).filter((issue) => issue.body.includes(marker));
-        if (p.event === 'success') {
+        if (resolves(p)) {
           for (const issue of matching) {
             await api.comment(call, issue, resolvedBody(p));
             await api.close(call, issue);

@@ -1,5 +1,5 @@
 import type { SlackSettings } from '../../config/notification-schemas.js';
-import { classifyHttp, detail, emoji, excerpt, facts, headline, truncate } from '../message.js';
+import { classifyHttp, detail, emoji, excerpt, facts, headline, linkText, summary, truncate } from '../message.js';
 import type { HttpResponse, NotificationPayload, Outcome, RequestChannel } from '../types.js';
 
 /*
@@ -21,7 +21,7 @@ export function slackChannel(settings: SlackSettings): RequestChannel {
   return {
     render(p: NotificationPayload) {
       const blocks: unknown[] = [
-        { type: 'section', text: { type: 'mrkdwn', text: truncate(`${emoji(p.event)} *${escape(headline(p))}*`, SECTION_MAX) } },
+        { type: 'section', text: { type: 'mrkdwn', text: truncate(`${emoji(p)} *${escape(headline(p))}*`, SECTION_MAX) } },
         {
           type: 'section',
           fields: facts(p)
@@ -32,8 +32,8 @@ export function slackChannel(settings: SlackSettings): RequestChannel {
       const text = detail(p);
       // ``` and its escapes take their share of the section's 3,000 characters.
       if (text) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `\`\`\`${truncate(escape(text), SECTION_MAX - 200)}\`\`\`` } });
-      if (p.url) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `<${p.url}|Open deployment #${p.deploymentId}>` }] });
-      const fallback = `${emoji(p.event)} ${headline(p)}${text ? `: ${excerpt(text, 300)}` : ''}`;
+      if (p.url) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `<${p.url}|${escape(linkText(p))}>` }] });
+      const fallback = `${emoji(p)} ${summary(p, 300)}`;
       return {
         url: settings.webhook_url,
         method: 'POST',

@@ -1,5 +1,5 @@
 import type { TeamsSettings } from '../../config/notification-schemas.js';
-import { classifyHttp, detail, facts, headline, truncate, withinBytes } from '../message.js';
+import { alarming, classifyHttp, detail, facts, headline, linkText, tone, truncate, withinBytes } from '../message.js';
 import type { HttpResponse, NotificationPayload, Outcome, RequestChannel } from '../types.js';
 
 /*
@@ -20,18 +20,18 @@ export function teamsChannel(settings: TeamsSettings): RequestChannel {
     render(p: NotificationPayload) {
       const card = (detailMax: number) => {
         const body: unknown[] = [
-          { type: 'TextBlock', size: 'Medium', weight: 'Bolder', text: truncate(headline(p), 300), color: COLORS[p.event], wrap: true },
+          { type: 'TextBlock', size: 'Medium', weight: 'Bolder', text: truncate(headline(p), 300), color: COLORS[tone(p)], wrap: true },
           { type: 'FactSet', facts: facts(p).map(([title, value]) => ({ title, value })) },
         ];
         const text = detail(p);
-        if (text) body.push({ type: 'TextBlock', text: truncate(text, detailMax), wrap: true, fontType: 'Monospace', color: p.event === 'approval' ? 'Default' : 'Attention' });
-        if (settings.mention_on_failure && (p.event === 'failure' || p.event === 'rollback')) body.push({ type: 'TextBlock', text: `cc ${settings.mention_on_failure}`, wrap: true });
+        if (text) body.push({ type: 'TextBlock', text: truncate(text, detailMax), wrap: true, fontType: 'Monospace', color: p.event === 'approval' || (p.event === 'health' && !alarming(p)) ? 'Default' : 'Attention' });
+        if (settings.mention_on_failure && alarming(p)) body.push({ type: 'TextBlock', text: `cc ${settings.mention_on_failure}`, wrap: true });
         const content = {
           $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
           type: 'AdaptiveCard',
           version: '1.4',
           body,
-          ...(p.url ? { actions: [{ type: 'Action.OpenUrl', title: `Open deployment #${p.deploymentId}`, url: p.url }] } : {}),
+          ...(p.url ? { actions: [{ type: 'Action.OpenUrl', title: linkText(p), url: p.url }] } : {}),
         };
         return JSON.stringify({ type: 'message', attachments: [{ contentType: 'application/vnd.microsoft.card.adaptive', contentUrl: null, content }] });
       };

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import type { WebhookSettings } from '../../config/notification-schemas.js';
 import { classifyHttp, excerpt, truncate, withinBytes } from '../message.js';
-import type { HttpResponse, NotificationPayload, Outcome, RequestChannel } from '../types.js';
+import type { DeploymentPayload, HealthPayload, HttpResponse, NotificationPayload, Outcome, RequestChannel } from '../types.js';
 
 /*
  * A generic webhook, signed as Standard Webhooks 1.0 does: webhook-id (the event id, the same
@@ -10,7 +10,8 @@ import type { HttpResponse, NotificationPayload, Outcome, RequestChannel } from 
  * secret (space-separated while one is rotated). X-Hub-Signature-256 carries GitHub's form with
  * the first secret, for receivers written for GitHub. A "whsec_" secret's key is the base64
  * after the prefix (as Standard Webhooks libraries read it); any other secret's key is its text.
- * 2xx is delivered, 410 disables the endpoint, 429/5xx and redirects are retried.
+ * 2xx is delivered, 410 disables the endpoint, 429/5xx and redirects are retried. X-Fraisier-Event
+ * is the event (started, success, failure, rollback, approval, health).
  */
 
 const ERROR_MAX = 8_000;
@@ -18,12 +19,34 @@ const ERROR_MAX = 8_000;
 /** Standard Webhooks advises payloads under about 20 KB. */
 const BODY_MAX_BYTES = 20_000;
 
-/** The body: {type, timestamp, data}, data holding the Python Fraisier's event fields and more. */
+/**
+ * The body: {type, timestamp, data}. A deployment's event (type deployment.<event>) holds the
+ * Python Fraisier's event fields and more; a change of health (type health.<status>) its
+ * environment, status, previous status and what the check said.
+ */
 export function webhookBody(p: NotificationPayload): string {
-  return withinBytes((errorMax) => render(p, errorMax), BODY_MAX_BYTES, ERROR_MAX);
+  return withinBytes((errorMax) => (p.event === 'health' ? renderHealth(p, errorMax) : render(p, errorMax)), BODY_MAX_BYTES, ERROR_MAX);
 }
 
-function render(p: NotificationPayload, errorMax: number): string {
+function renderHealth(p: HealthPayload, messageMax: number): string {
+  return JSON.stringify({
+    type: `health.${p.status}`,
+    timestamp: p.timestamp,
+    data: {
+      event_id: p.eventId,
+      fraise_name: p.fraise,
+      environment: p.environment,
+      event_type: p.event,
+      status: p.status,
+      previous_status: p.previous,
+      message: truncate(p.message, messageMax),
+      timestamp: p.timestamp,
+      url: p.url,
+    },
+  });
+}
+
+function render(p: DeploymentPayload, errorMax: number): string {
   return JSON.stringify({
     type: `deployment.${p.event}`,
     timestamp: p.timestamp,

@@ -8,9 +8,10 @@ import { mountDeployment } from './views/deployment.js';
 import { mountOverview } from './views/overview.js';
 
 /*
- * The dashboard's wiring: who we are (access), the live connection, the router (#/ and
- * #/deployments/:id) and the view on screen. Views get a context with everything they need
- * and return { refresh, onDeployment, dispose }.
+ * The dashboard's wiring: who we are (access), the live connection, the router (#/,
+ * #/deployments/:id, and #/environments/:fraise/:environment: the overview with that environment
+ * in view, where notifications of its health link) and the view on screen. Views get a context
+ * with everything they need and return { refresh, onDeployment, dispose }.
  */
 
 const CONNECTION_TEXT = {
@@ -165,7 +166,16 @@ function context() {
 
 function parseRoute(hash) {
   const match = /^#\/deployments\/(\d+)$/.exec(hash);
-  return match ? { view: 'deployment', id: match[1] } : { view: 'overview' };
+  if (match) return { view: 'deployment', id: match[1] };
+  const env = /^#\/environments\/([^/]+)\/([^/]+)$/.exec(hash);
+  if (env) {
+    try {
+      return { view: 'overview', spotlight: { fraise: decodeURIComponent(env[1]), environment: decodeURIComponent(env[2]) } };
+    } catch {
+      // A malformed escape: the plain overview.
+    }
+  }
+  return { view: 'overview' };
 }
 
 function route({ focus = false } = {}) {
@@ -180,7 +190,7 @@ function route({ focus = false } = {}) {
     return;
   }
   const where = parseRoute(location.hash);
-  state.view = where.view === 'deployment' ? mountDeployment(main, context(), where.id) : mountOverview(main, context());
+  state.view = where.view === 'deployment' ? mountDeployment(main, context(), where.id) : mountOverview(main, context(), where.spotlight);
   if (focus) main.querySelector('h1')?.focus();
 }
 

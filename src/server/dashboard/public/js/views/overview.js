@@ -12,10 +12,11 @@ import { createWebhookList } from './webhooks.js';
  * Live: a deployment starting or ending re-reads what it changes (debounced), a delivery
  * recorded re-reads the deliveries, a change of an environment's health (the monitor's
  * environmentStatusChanged) re-reads the grid and is announced, and a reconnection re-reads
- * everything.
+ * everything. Opened at #/environments/:fraise/:environment (a notification's link), that
+ * environment's cell is marked, and scrolled into view once.
  */
 
-export function mountOverview(main, ctx) {
+export function mountOverview(main, ctx, spotlight) {
   const gridBox = h('div', { class: 'grid-box' }, h('p', {}, 'Loading…'));
   const deployments = createDeploymentList(ctx);
   const latest = createLatestList(ctx, deployments.heading);
@@ -31,6 +32,7 @@ export function mountOverview(main, ctx) {
 
   const grid = createLoader(errorIn(gridBox, ctx.describeError));
   let timer = 0;
+  let scrolled = false;
 
   function loadGrid() {
     return grid.run(
@@ -38,6 +40,12 @@ export function mountOverview(main, ctx) {
       (data) => {
         rerender(gridBox, () => renderGrid(gridBox, data, ctx));
         deployments.setChoices(data.fraises);
+        if (spotlight) {
+          const found = [...gridBox.querySelectorAll('.cell')].find((c) => c.dataset.fraise === spotlight.fraise && c.dataset.environment === spotlight.environment);
+          found?.closest('td')?.classList.add('spotlight');
+          if (!scrolled) found?.scrollIntoView({ block: 'center' });
+          scrolled = true;
+        }
       },
     );
   }
