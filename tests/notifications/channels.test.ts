@@ -27,7 +27,7 @@ function config(url: string): string {
 fraisier:
   public_url: https://deploy.example.com
 notifications:
-  timeout: 0.3s
+  timeout: 2s
   give_up_after: 1h
   on_failure:
     - { type: slack, webhook_url: "${url}/slack/T01/B02/${SLACK_TOKEN}" }
@@ -112,7 +112,7 @@ describe('notification channels', () => {
     const t = (seconds: number) => new Date(T0 + seconds * 1000).toISOString();
     expect(slack.attempts.map((a) => a.retryAt)).toEqual([t(2.5), t(9.5), t(19.5), null]);
     expect(slack.attempts[0]!.error).toBe('Slack answered 500: rollup_error');
-    expect(slack.attempts[2]!.error).toBe('no answer within 0.3s');
+    expect(slack.attempts[2]!.error).toBe('no answer within 2s');
     expect(byType.discord!.attempts.map((a) => [a.outcome, a.statusCode, a.retryAt])).toEqual([
       ['retry', 429, t(1.5)],
       ['delivered', 200, null],
