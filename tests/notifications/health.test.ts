@@ -25,7 +25,7 @@ function config(url: string): string {
 fraisier:
   public_url: https://deploy.example.com
 notifications:
-  timeout: 0.3s
+  timeout: 5s
   on_failure:
     - { type: slack, webhook_url: "${url}/slack/T01/B02/${SLACK_TOKEN}" }
     - { type: discord, webhook_url: "${url}/discord/api/webhooks/123/${DISCORD_TOKEN}" }
