@@ -6,7 +6,7 @@ import { BadInputError, ConflictError } from '../errors.js';
 import type { EventBus } from '../events/bus.js';
 import { GIT_ENV, lsRemote, parseLsRemote } from '../git/commands.js';
 import { isCommitish, shortVersion } from '../git/refs.js';
-import { type Deployment, type DeploymentResult, isRunning, type TriggerType } from '../model.js';
+import { type Deployment, type DeploymentResult, isQueued, isRunning, type TriggerType } from '../model.js';
 import type { Metrics } from '../metrics.js';
 import type { Catalog } from '../services/catalog.js';
 import type { DeployInput, DeploymentCommands, RollbackInput, RunJobInput } from '../services/app-services.js';
@@ -180,7 +180,8 @@ export class DeploymentService implements DeploymentCommands {
     const deployment = await this.deps.queries.deployment(principal, id);
     assertCan(principal, 'deploy', deployment.fraise, deployment.environment);
     const numericId = Number(deployment.id);
-    if (deployment.status === 'pending') {
+    // Queued (PENDING, or WAITING on a gate): it ends at once.
+    if (isQueued(deployment.status)) {
       const ended = await guardStore(() =>
         store.db.transaction().execute((trx) =>
           finishDeployment(trx, numericId, {
@@ -284,7 +285,7 @@ export class DeploymentService implements DeploymentCommands {
 /** Why `action` could not be asked of a deployment in the state it is in now. */
 function controlRefusal(action: ControlAction, d: Deployment): ConflictError {
   const status = d.status.toUpperCase();
-  if (d.status === 'pending') return new ConflictError(`deployment ${d.id} is not running yet (PENDING): it can be ${ACTION_DONE[action]} once it runs`);
+  if (isQueued(d.status)) return new ConflictError(`deployment ${d.id} is not running yet (${status}): it can be ${ACTION_DONE[action]} once it runs`);
   if (!isRunning(d.status)) return new ConflictError(`deployment ${d.id} already ended (${status}): it can no longer be ${ACTION_DONE[action]}`);
   return new ConflictError(`deployment ${d.id} is not paused (${status}) and no pause was asked for it: nothing to resume`);
 }

@@ -72,6 +72,8 @@ export interface EventFeed {
   /** Deployments as they start running; `visible` filters what this subscriber may see. */
   started(options?: StreamOptions, visible?: (d: Deployment) => boolean): AsyncIterable<Deployment>;
   completed(options?: StreamOptions, visible?: (d: Deployment) => boolean): AsyncIterable<Deployment>;
+  /** Deployments as they enter WAITING or their gates change while they wait; live only. */
+  waiting(options?: StreamOptions, visible?: (d: Deployment) => boolean): AsyncIterable<Deployment>;
   /** Webhook deliveries as they are recorded (after their transaction committed). */
   webhooks(options?: StreamOptions): AsyncIterable<WebhookEventRecord>;
   /** Changes of environments' health seen by the monitor; live only (the current status is Environment.status). */
