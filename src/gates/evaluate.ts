@@ -4,6 +4,9 @@ import { iso, shortCommit, spellSeconds } from './spell.js';
 import type { GateFacts, GateKind, GateState, GateVerdict } from './types.js';
 import { Clocks, describeWallTime, describeWindow, nextChange, windowAt } from './windows.js';
 
+// Who may approve is the mutation's check; it lives beside the approvals gate.
+export { mayApprove } from './approvals.js';
+
 /*
  * What the gates of a protected environment say about one deployment, now. Pure: the facts and
  * the clock come from the caller (docs/gates.md has the table this follows).
