@@ -1,9 +1,10 @@
 import type { Logger } from 'pino';
-import { assertCan, type Principal, principalName } from '../auth/principal.js';
+import { assertCan, can, type Principal, principalName } from '../auth/principal.js';
 import type { EnvironmentConfig, FraiseConfig } from '../config/types.js';
 import { requireSecrets } from '../config/unavailable-secrets.js';
 import { BadInputError, ConflictError } from '../errors.js';
 import type { EventBus } from '../events/bus.js';
+import { recordGateProgress } from '../gates/gate-keeper.js';
 import { GIT_ENV, lsRemote, parseLsRemote } from '../git/commands.js';
 import { isCommitish, shortVersion } from '../git/refs.js';
 import { type Deployment, type DeploymentResult, isQueued, isRunning, type TriggerType } from '../model.js';
@@ -101,6 +102,7 @@ export class DeploymentService implements DeploymentCommands {
       gitBranch: branch ?? null,
       gitCommit: commit ?? null,
       force: input.force ?? false,
+      freezeOverride: input.force === true && this.#overridesFreeze(principal, env),
     });
     return { success: true, message: `deployment ${deployment.id} queued: ${what} to ${target}`, dryRun: false, plan, deployment };
   }
@@ -140,6 +142,17 @@ export class DeploymentService implements DeploymentCommands {
 
   runJob(principal: Principal, input: RunJobInput): Promise<DeploymentResult> {
     return runJobOnDemand(this.deps, principal, input);
+  }
+
+  /**
+   * A forced deploy goes through the environment's freezes (now or to come while it waits) only
+   * when an admin asks (a token with the admin scope there, or the open API); any other forced
+   * deploy waits a freeze out like the rest.
+   */
+  #overridesFreeze(principal: Principal, env: EnvironmentConfig): boolean {
+    const now = this.deps.now().getTime();
+    if (!env.protection?.freezes.some((freeze) => Date.parse(freeze.to) > now)) return false;
+    return (principal.kind === 'open' || principal.kind === 'token') && can(principal, 'admin', env.fraise, env.name);
   }
 
   /** The fraise and environment named, the principal's right to deploy there, and the plan. */
@@ -231,29 +244,46 @@ export class DeploymentService implements DeploymentCommands {
   async #enqueue(
     principal: Principal,
     env: EnvironmentConfig,
-    request: { kind: 'deploy' | 'rollback'; trigger: TriggerType; gitBranch: string | null; gitCommit: string | null; toVersion?: string; force: boolean },
+    request: {
+      kind: 'deploy' | 'rollback';
+      trigger: TriggerType;
+      gitBranch: string | null;
+      gitCommit: string | null;
+      toVersion?: string;
+      force: boolean;
+      /** An admin's forced deploy through the environment's freezes: recorded, with a line in its history. */
+      freezeOverride?: boolean;
+    },
   ): Promise<Deployment> {
-    const { store, bus, dispatch, metrics, now } = this.deps;
+    const { store, bus, dispatch, metrics, now, logger } = this.deps;
     const requestedAt = now().toISOString();
-    const { deployment, superseded } = await guardStore(() =>
-      store.db.transaction().execute((trx) =>
-        enqueue(trx, {
+    const requestedBy = principalName(principal);
+    const { deployment, superseded, override } = await guardStore(() =>
+      store.db.transaction().execute(async (trx) => {
+        const queued = await enqueue(trx, {
           fraise: env.fraise,
           environment: env.name,
           kind: request.kind,
           trigger: request.trigger,
-          requestedBy: principalName(principal),
+          requestedBy,
           requestedAt,
           gitBranch: request.gitBranch,
           gitCommit: request.gitCommit,
           toVersion: request.toVersion ?? null,
           force: request.force,
+          freezeOverrideBy: request.freezeOverride ? requestedBy : null,
           env,
-        }),
-      ),
+        });
+        const line = request.freezeOverride ? await recordGateProgress(trx, queued.id, `freeze overridden by ${requestedBy} (force)`, requestedAt) : undefined;
+        return { ...queued, override: line };
+      }),
     );
     metrics.deploymentsQueued.inc({ trigger: request.trigger });
     bus.publish({ type: 'queued', deployment, superseded });
+    if (override) {
+      logger.info({ deployment: Number(deployment.id), fraise: env.fraise, environment: env.name, by: requestedBy }, `deployment ${deployment.id}: ${override.message}`);
+      bus.publish({ type: 'progress', event: override });
+    }
     await guardStore(() => announceCompleted(store.db, bus, superseded));
     dispatch.notify();
     return deployment;

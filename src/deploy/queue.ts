@@ -44,7 +44,7 @@ export async function enqueue(trx: Db, input: EnqueueInput): Promise<Enqueued> {
     job: input.job ?? null,
     newerThan: id,
     at: input.requestedAt,
-    ...carryOf(input.env, input.requestedBy),
+    carryApprovals: carriesApprovals(input.env),
   });
   return { id, superseded, deployment: queuedDeployment(id, row) };
 }
@@ -144,28 +144,24 @@ export function supersededBy(newerId: number): string {
   return `superseded by deployment ${newerId}`;
 }
 
-/** When approvals carry over to a newer deployment: who asked for it (not carried to themselves unless self-approval). */
-export interface CarryApprovals {
-  carry?: { requestedBy: string | null; selfApproval: boolean };
-}
-
-/** Whether a newer deployment of `env` takes over the approvals of those it supersedes. */
-export function carryOf(env: EnvironmentConfig | undefined, requestedBy: string | null): CarryApprovals {
-  const rule = env?.protection?.approvals;
-  return rule?.carryApprovals ? { carry: { requestedBy, selfApproval: rule.selfApproval } } : {};
+/** Whether a newer deployment of `env` takes over the approvals of those it supersedes (`carry_approvals`). */
+export function carriesApprovals(env: EnvironmentConfig | undefined): boolean {
+  return env?.protection?.approvals?.carryApprovals === true;
 }
 
 /**
  * Ends the queued (PENDING or WAITING) deployments of a pair older than `newerThan` as SUPERSEDED
- * by it, and with `carry` copies their approvals to it (same transaction). Returns their ids.
+ * by it, and with `carryApprovals` copies their approvals to it (same transaction). The
+ * requester's own approval carried over does not count unless self-approval is on: the
+ * evaluation leaves it out. Returns their ids.
  */
 export async function supersedeOlder(
   trx: Db,
-  target: { fraise: string; environment: string; job: string | null; newerThan: number; at: string } & CarryApprovals,
+  target: { fraise: string; environment: string; job: string | null; newerThan: number; at: string; carryApprovals?: boolean },
 ): Promise<number[]> {
-  const { carry, ...pair } = target;
+  const { carryApprovals, ...pair } = target;
   const ids = await supersedePendingOlder(trx, { ...pair, errorMessage: supersededBy(target.newerThan) });
-  if (carry && target.job === null && ids.length > 0) await copyApprovals(trx, ids, target.newerThan, carry.selfApproval ? null : carry.requestedBy);
+  if (carryApprovals && target.job === null && ids.length > 0) await copyApprovals(trx, ids, target.newerThan);
   return ids;
 }
 

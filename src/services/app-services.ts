@@ -1,4 +1,5 @@
 import type { Principal } from '../auth/principal.js';
+import type { GateCommands } from '../gates/gate-service.js';
 import type { Deployment, DeploymentProgress, DeploymentResult, EnvironmentStatusChange, TriggerType, WebhookEventRecord, WebhookResult } from '../model.js';
 import type { Catalog } from './catalog.js';
 import type { TargetService } from './targets.js';
@@ -85,6 +86,8 @@ export interface AppServices {
   catalog: Catalog;
   queries: QueryService;
   deployments: DeploymentCommands;
+  /** Approve or reject a deployment waiting on its environment's approvals gate. */
+  gates: GateCommands;
   webhooks: WebhookIntake;
   events: EventFeed;
   /** An environment's target now: logs, health, stop and start, from its provider. */

@@ -223,10 +223,9 @@ export async function recordDecision(
 /**
  * Copies the approvals (not the rejections) of superseded deployments to the one that replaced
  * them (`carry_approvals`), in the transaction that superseded them: each actor once (its
- * latest), never one the newer deployment already has, nor `except` (who asked for the newer
- * one, when self-approval is not allowed). Returns how many were copied.
+ * latest), never one the newer deployment already has. Returns how many were copied.
  */
-export async function copyApprovals(trx: Db, fromIds: readonly number[], toId: number, except?: string | null): Promise<number> {
+export async function copyApprovals(trx: Db, fromIds: readonly number[], toId: number): Promise<number> {
   if (fromIds.length === 0) return 0;
   const rows = await trx
     .selectFrom('tb_deployment_approval')
@@ -238,7 +237,7 @@ export async function copyApprovals(trx: Db, fromIds: readonly number[], toId: n
   const present = new Set(rows.filter((row) => Number(row.fk_deployment) === toId).map((row) => row.actor));
   const latest = new Map<string, { actor: string; comment: string | null; at: string }>();
   for (const row of rows) {
-    if (Number(row.fk_deployment) === toId || present.has(row.actor) || row.actor === except) continue;
+    if (Number(row.fk_deployment) === toId || present.has(row.actor)) continue;
     latest.set(row.actor, row);
   }
   if (latest.size === 0) return 0;
