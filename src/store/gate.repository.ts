@@ -191,8 +191,8 @@ export type DecisionResult = 'recorded' | 'duplicate' | 'not-queued';
  * Records an approver's decision on a queued deployment, in the caller's transaction. The
  * deployment's row is bumped first (gate_version: a verdict read before this decision is no
  * longer recorded), which also locks it, so two decisions on it are taken one after the other
- * and the second by the same actor reads the first. 'duplicate': this actor already decided
- * (nothing is written; roll back); 'not-queued': it started or ended meanwhile.
+ * and the second by the same actor reads the first. 'duplicate': this actor already decided;
+ * 'not-queued': it started or ended meanwhile (either way nothing is changed).
  */
 export async function recordDecision(
   trx: Db,
@@ -212,7 +212,15 @@ export async function recordDecision(
     .where('fk_deployment', '=', decision.deploymentId)
     .where('actor', '=', actor)
     .executeTakeFirst();
-  if (existing) return 'duplicate';
+  if (existing) {
+    // Still under the row's lock: the version goes back to what it was, nothing changed.
+    await trx
+      .updateTable('tb_deployment')
+      .set((eb) => ({ gate_version: eb('gate_version', '-', 1) }))
+      .where('id', '=', decision.deploymentId)
+      .execute();
+    return 'duplicate';
+  }
   await trx
     .insertInto('tb_deployment_approval')
     .values({ fk_deployment: decision.deploymentId, actor, decision: decision.decision, comment: decision.comment, at: decision.at })
