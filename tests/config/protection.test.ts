@@ -1,7 +1,12 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { parseDays, parseInstant } from '../../src/config/protection.js';
 import { ConfigError, formatProblem } from '../../src/config/problems.js';
+import { describeProtection } from '../../src/gates/describe.js';
+import { runCli } from '../setup/cli.js';
 import { configErrors } from '../setup/config-errors.js';
 
 /*
@@ -263,5 +268,35 @@ fraises:
       expect(error).toBeInstanceOf(ConfigError);
       expect((error as ConfigError).problems.map(formatProblem)[0]).toMatch(/^fraisier\.tokens\[1\]\.scopes\[0\]: expected one of "read", "deploy", "approve", "admin", got "aprove"; did you mean "approve"\?/);
     }
+  });
+});
+
+describe('config validate', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fraisier-protection-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('lists each protected environment\'s gates', async () => {
+    const yaml = prd(`approvals: {required: 2, approvers: [alice, release-managers], timeout: 4h}
+windows: [{days: mon-fri, from: "09:00", to: "17:00", timezone: Europe/Paris}]
+on_outside: refuse
+freeze: [{from: 2026-12-20T00:00:00+01:00, to: 2027-01-04T00:00:00+01:00, reason: holidays}]
+promotion: {from: staging, soak: 30m}
+wait_timer: 10m`);
+    expect(describeProtection(productionOf(yaml).protection!)).toEqual([
+      'freeze: 2026-12-19T23:00:00.000Z to 2027-01-03T23:00:00.000Z: holidays',
+      'windows: mon-fri 09:00-17:00 Europe/Paris (outside them: refused)',
+      'promotion: after it succeeded in staging healthy for 30m',
+      'approvals: 2 of alice, release-managers (within 4h)',
+      'wait timer: 10m',
+    ]);
+    const file = join(dir, 'fraises.yaml');
+    writeFileSync(file, yaml);
+    const text = await runCli(['config', 'validate', '--config', file]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain(
+      'Protected environments (their deployments pass these gates first):\n  api/production: freeze: 2026-12-19T23:00:00.000Z to 2027-01-03T23:00:00.000Z: holidays; windows: mon-fri 09:00-17:00 Europe/Paris (outside them: refused); promotion: after it succeeded in staging healthy for 30m; approvals: 2 of alice, release-managers (within 4h); wait timer: 10m\n',
+    );
+    const json = JSON.parse((await runCli(['config', 'validate', '--config', file, '--json'])).stdout);
+    expect(json.protection).toEqual([{ fraise: 'api', environment: 'production', rules: describeProtection(productionOf(yaml).protection!) }]);
   });
 });
