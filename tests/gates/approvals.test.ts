@@ -139,6 +139,8 @@ for (const dialect of DIALECTS) {
       const id = await deploy('production', 1);
       const waiting = await status(id, 'WAITING');
       expect(waiting.gates).toEqual([{ kind: 'APPROVALS', satisfied: false, message: '0 of 2 approvals', approvals: [] }]);
+      const listed = await ok('{ deployments(status: WAITING, environment: "production") { id status } }', {}, 'bob');
+      expect(listed.deployments).toEqual([{ id, status: 'WAITING' }]);
       // The approvals' timeout (24 h by default) is when it may change by time alone.
       expect(Date.parse(waiting.waitingUntil) - Date.now()).toBeGreaterThan(23 * 3600_000);
       // The approvers are told, once, that it waits for them.
@@ -174,7 +176,10 @@ for (const dialect of DIALECTS) {
       const id = await deploy('production', 2);
       await status(id, 'WAITING');
       expect((await approve(id, 'dave')).errors).toBeUndefined();
-      expect((await approve(id, 'bob', 'after the freeze review')).errors).toBeUndefined();
+      const last = await approve(id, 'bob', 'after the freeze review');
+      expect(last.errors).toBeUndefined();
+      // The answer shows every gate open, whether the dispatcher has started it yet or not.
+      expect(last.data.approveDeployment.gates).toMatchObject([{ kind: 'APPROVALS', satisfied: true, message: 'approved: 2 of 2 approvals (dave, bob)' }]);
       expect((await waitForEnd(app, id)).status).toBe('success');
       const done = await read(id);
       expect(done.gates).toMatchObject([{ kind: 'APPROVALS', satisfied: true, message: 'approved: 2 of 2 approvals (dave, bob)' }]);
