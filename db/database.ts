@@ -94,6 +94,29 @@ export interface DeploymentTable {
   paused_until: string | null;
   /** While PAUSED: why (the strategy's message, or who paused it). */
   pause_message: string | null;
+  /** JSON: the GateState[] of the last verdict recorded (null: unprotected, or not evaluated yet). */
+  gates: string | null;
+  /** When it first waited on a gate (the approvals timeout counts from it). */
+  waiting_since: string | null;
+  /** While WAITING: when the verdict may change by time alone (null: only a new fact changes it). */
+  wake_at: string | null;
+  /** The admin token whose forced deploy goes through a freeze. */
+  freeze_override_by: string | null;
+  /** Bumped by every verdict and decision recorded: their compare-and-set. */
+  gate_version: Generated<number>;
+}
+
+/** One approver's decision on a deployment waiting on an approvals gate (one per actor). */
+export interface DeploymentApprovalTable {
+  id: Generated<number>;
+  fk_deployment: number;
+  /** The token name that decided. */
+  actor: string;
+  /** approve | reject */
+  decision: string;
+  /** The approval's comment, or the rejection's reason. */
+  comment: string | null;
+  at: string;
 }
 
 /** The last generation handed out per lock key: incremented by every claim. */
@@ -251,6 +274,8 @@ export interface DeploymentHistoryView {
   paused_until: string | null;
   pause_message: string | null;
   promoted_by: string | null;
+  gates: string | null;
+  wake_at: string | null;
 }
 
 export interface FraiseStatusView {
@@ -302,6 +327,7 @@ export interface Database {
   tb_deployment_request: DeploymentRequestTable;
   tb_deployment: DeploymentTable;
   tb_deployment_progress: DeploymentProgressTable;
+  tb_deployment_approval: DeploymentApprovalTable;
   tb_fraise_state: FraiseStateTable;
   tb_webhook_event: WebhookEventTable;
   tb_deployment_daily_stats: DeploymentDailyStatsTable;

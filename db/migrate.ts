@@ -9,6 +9,7 @@ import * as m0005 from './migrations/0005_deployment_control.js';
 import * as m0006 from './migrations/0006_progress_traffic.js';
 import * as m0007 from './migrations/0007_notification_outbox.js';
 import * as m0008 from './migrations/0008_commit_time.js';
+import * as m0009 from './migrations/0009_gates.js';
 
 /** Every migration, in order. Names are frozen once released. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -20,6 +21,7 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0006_progress_traffic': m0006,
   '0007_notification_outbox': m0007,
   '0008_commit_time': m0008,
+  '0009_gates': m0009,
 };
 
 export const MIGRATION_TABLE = 'tb_schema_migration';

@@ -219,7 +219,7 @@ builder.mutationType({
     cancelDeployment: t.field({
       type: DeploymentRef,
       description:
-        'A PENDING deployment ends CANCELLED at once; an IN_PROGRESS or PAUSED one is stopped at its next step boundary (a paused one at once), its running command is terminated, and it ends CANCELLED',
+        'A queued deployment (PENDING, or WAITING on a gate) ends CANCELLED at once; an IN_PROGRESS or PAUSED one is stopped at its next step boundary (a paused one at once), its running command is terminated, and it ends CANCELLED',
       args: { id: t.arg.id({ required: true }) },
       resolve: (_root, args, ctx) => ctx.services.deployments.cancel(ctx.principal, String(args.id)),
     }),

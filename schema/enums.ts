@@ -1,4 +1,5 @@
 import { BUILTIN_GIT_PROVIDERS, FRAISE_TYPES } from '../src/config/types.js';
+import { GATE_KINDS } from '../src/gates/types.js';
 import { DEPLOYMENT_STATUSES, HEALTH_STATUSES, TRIGGER_TYPES } from '../src/model.js';
 import { builder } from './builder.js';
 
@@ -14,9 +15,16 @@ export const FraiseTypeEnum = builder.enumType('FraiseType', {
 
 export const DeploymentStatusEnum = builder.enumType('DeploymentStatus', {
   description:
-    'PAUSED: running, held between two steps by its strategy or an operator (its lease and target kept). SUPERSEDED: a queued deployment replaced by a newer commit for the same fraise and environment',
+    'WAITING: queued, held by a gate of its environment\'s protection rules (approvals, a deploy window, a freeze, promotion, a wait timer); see Deployment.gates. PAUSED: running, held between two steps by its strategy or an operator (its lease and target kept). SUPERSEDED: a queued deployment replaced by a newer commit for the same fraise and environment',
   values: valuesOf(DEPLOYMENT_STATUSES),
 });
+
+export const GateKindEnum = builder.enumType('GateKind', {
+  description: 'A protection rule of an environment that a deployment passes before it starts',
+  values: valuesOf(GATE_KINDS),
+});
+
+export const ApprovalDecisionEnum = builder.enumType('ApprovalDecision', { values: valuesOf(['approve', 'reject'] as const) });
 
 export const TriggerTypeEnum = builder.enumType('TriggerType', { values: valuesOf(TRIGGER_TYPES) });
 

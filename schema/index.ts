@@ -10,6 +10,7 @@ import './targets.js';
 import './jobs.js';
 import './health.js';
 import './notifications.js';
+import './gates.js';
 
 /** The Fraisier GraphQL schema (printed to compiled/schema.graphql by `npm run compile`). */
 export const schema = builder.toSchema();

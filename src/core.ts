@@ -12,6 +12,8 @@ import { Scheduler } from './deploy/scheduler.js';
 import { EventBus } from './events/bus.js';
 import { DeploymentEventFeed } from './events/feed.js';
 import { PgNotifier } from './events/pg-notify.js';
+import { GateKeeper } from './gates/gate-keeper.js';
+import { GateService } from './gates/gate-service.js';
 import { createRunner, type CommandRunner } from './exec/runner.js';
 import { createLogger } from './logger.js';
 import { createTracing, type Tracing } from './tracing.js';
@@ -134,6 +136,8 @@ export function createCore(options: CoreOptions): Core {
     leaseMs: settings.lease.ttlSeconds * 1000,
     pollMs: settings.pollIntervalSeconds * 1000,
   });
+  // Protected environments' gates: evaluated by the dispatcher before a claim, and after a decision.
+  const gates = new GateKeeper({ store, catalog, bus, metrics, logger, now, notifications: outbox });
   const dispatcher = new Dispatcher({
     store,
     catalog,
@@ -150,6 +154,7 @@ export function createCore(options: CoreOptions): Core {
     ...(notifier ? { signal: notifier } : {}),
     ...(options.accept ? { accept: options.accept } : {}),
     notifications: outbox,
+    gates,
   });
   const gitProviders = createGitProviderRegistry(options.gitProviders);
   const webhooks = new WebhookService({ store, config, registry: gitProviders, bus, dispatch: dispatcher, metrics, logger, now, tracing });
@@ -165,6 +170,7 @@ export function createCore(options: CoreOptions): Core {
     catalog,
     queries,
     deployments: new DeploymentService({ store, catalog, queries, bus, runner, providers, dispatch: dispatcher, metrics, logger, now }),
+    gates: new GateService({ store, queries, bus, keeper: gates, dispatch: dispatcher, logger, now }),
     webhooks,
     targets: new TargetService(catalog, providers),
     events: feed,

@@ -1,10 +1,24 @@
+import type { GateState } from './gates/types.js';
+
 /*
  * The records Fraisier works with, as the services and the API see them (not raw rows).
  * Ids are strings: GraphQL IDs, stable for the life of the record.
  */
 
-export const DEPLOYMENT_STATUSES = ['pending', 'in_progress', 'paused', 'success', 'failed', 'rolled_back', 'cancelled', 'superseded'] as const;
+export const DEPLOYMENT_STATUSES = ['pending', 'waiting', 'in_progress', 'paused', 'success', 'failed', 'rolled_back', 'cancelled', 'superseded'] as const;
 export type DeploymentStatus = (typeof DEPLOYMENT_STATUSES)[number];
+
+/**
+ * A queued deployment: not started, not ended. WAITING is one of them (held by a gate of its
+ * environment's protection rules): it keeps its place, a newer one supersedes it, cancelling
+ * it ends it at once.
+ */
+export const QUEUED_STATUSES = ['pending', 'waiting'] as const satisfies readonly DeploymentStatus[];
+export type QueuedStatus = (typeof QUEUED_STATUSES)[number];
+
+export function isQueued(status: DeploymentStatus): status is QueuedStatus {
+  return status === 'pending' || status === 'waiting';
+}
 
 /**
  * A deployment that runs: claimed, holding its lease, its lock key and its target. PAUSED is one
@@ -58,6 +72,10 @@ export interface Deployment {
   pauseMessage: string | null;
   /** Promote was asked: the remaining steps and pauses of its strategy are skipped. */
   promoted: boolean;
+  /** Its environment's gates as last evaluated (null: unprotected, or not evaluated yet). */
+  gates: GateState[] | null;
+  /** While WAITING: when a gate may open by time alone (a window, a soak, a timer, a timeout). */
+  waitingUntil: string | null;
 }
 
 /** Where the requests go at one point of a deployment: a slot, its port, what it runs, its share. */

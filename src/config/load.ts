@@ -9,6 +9,7 @@ import { resolveSettings, type SettingsOverrides } from './settings.js';
 import { TARGET_SCHEMAS } from './target-schemas.js';
 import { webhookSecretsFromEnv } from './env-webhook-secrets.js';
 import { isReadLater } from './read-later.js';
+import { checkApprovers } from './protection.js';
 import { BUILTIN_GIT_PROVIDERS, type FraisierConfig, type GitConfig } from './types.js';
 import { unusedKeys, validateRaw } from './validate.js';
 import { expandEnv, lineOf, parseYaml } from './yaml-source.js';
@@ -79,6 +80,10 @@ export function parseConfig(text: string, options: LoadOptions & { path?: string
     const line = problem.path.startsWith('fraisier') ? lineOf(source, problem.path.split('.').flatMap(splitIndex)) : undefined;
     all.push(line ? { ...problem, line } : problem);
   }
+  // Whether enough tokens may approve each approvals gate: known once the tokens are.
+  checkApprovers(normalized.config.fraises, settings.settings.tokens, raw, (severity, path, message, key) =>
+    void all.push({ severity, path: formatPath(key === undefined ? path : [...path, key]), line: lineOf(source, path, key), message }),
+  );
   // A value whose ${VAR} is unset was already reported: what the schema says of the empty value left behind is noise.
   const unexpanded = new Set(expansion.problems.map((p) => p.path));
   all.push(...normalized.problems.filter((p) => !unexpanded.has(p.path)));

@@ -26,12 +26,14 @@ import {
   type JobConfig,
   type NginxSiteConfig,
   type NotificationsConfig,
+  type ProtectionConfig,
   type ScaffoldSettings,
   type ServiceUnitConfig,
   type TargetConfig,
 } from './types.js';
 import { normalizeNotifications, normalizeScope } from './notifications.js';
 import { normalizeStrategy } from './strategy.js';
+import { checkPromotions, normalizeProtection, normalizeSharedProtection, protectionOf } from './protection.js';
 import { describeIssues, suggest } from './validate.js';
 import { lineOf, type YamlSource } from './yaml-source.js';
 
@@ -75,9 +77,10 @@ export function normalize(
   report.issues = (schema, issues, prefix) => void problems.push(...describeIssues(schema, issues, data, source, prefix));
 
   const git = normalizeGit(raw, options, report);
+  const sharedProtection = normalizeSharedProtection(raw, report);
   const fraises: FraiseConfig[] = [];
   for (const [fraiseName, rawFraise] of Object.entries(raw.fraises)) {
-    fraises.push(normalizeFraise(fraiseName, rawFraise, raw, options, report));
+    fraises.push(normalizeFraise(fraiseName, rawFraise, raw, options, report, sharedProtection));
   }
 
   const routes: BranchRoute[] = [];
@@ -159,7 +162,14 @@ function checkGitProvider(name: string, path: PathSegment[], key: string, option
   report('warning', path, `unknown git provider "${name}"${hint ? `; did you mean "${hint}"?` : ` (known: ${known.join(', ')})`}`, key);
 }
 
-function normalizeFraise(name: string, raw: RawFraise, root: RawConfig, options: NormalizeOptions, report: Report): FraiseConfig {
+function normalizeFraise(
+  name: string,
+  raw: RawFraise,
+  root: RawConfig,
+  options: NormalizeOptions,
+  report: Report,
+  sharedProtection: Record<string, ProtectionConfig>,
+): FraiseConfig {
   const path: PathSegment[] = ['fraises', name];
   if (raw.git?.provider) checkGitProvider(raw.git.provider, [...path, 'git'], 'provider', options, report);
   if (raw.git?.webhook_secret !== undefined && raw.git.secret_token !== undefined) {
@@ -188,7 +198,10 @@ function normalizeFraise(name: string, raw: RawFraise, root: RawConfig, options:
       report('error', envPath, 'an environment name is letters, digits, ".", "_" or "-" (at most 64 characters)');
     }
     fraise.environments.push(normalizeEnvironment(fraise, raw, envName, rawEnv, envPath, root, options, report));
+    const protection = protectionOf(normalizeProtection(rawEnv.protection, [...envPath, 'protection'], report), sharedProtection[envName]);
+    if (protection) fraise.environments[fraise.environments.length - 1]!.protection = protection;
   }
+  checkPromotions(fraise, root, report);
   return fraise;
 }
 

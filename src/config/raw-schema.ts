@@ -354,6 +354,72 @@ const topNotifications = z.strictObject({
   timeout: duration.optional(),
 });
 
+const TIME_ERROR = 'expected a time "HH:MM", 00:00 to 23:59 (quoted: "09:00")';
+const END_TIME_ERROR = 'expected a time "HH:MM", 00:00 to 24:00 (quoted: "17:00")';
+const DAYS_ERROR = 'expected days such as mon-fri, "sat,sun", [mon, wed] or daily';
+const INSTANT_ERROR = 'expected an instant with its offset, such as 2026-12-20T00:00:00+01:00, or a date (midnight UTC)';
+const GATE_MISS_ERROR = 'expected wait (the deployment waits for it) or refuse (it ends cancelled)';
+const gateMiss = z.enum(['wait', 'refuse'], { error: GATE_MISS_ERROR });
+
+/**
+ * Gates a deployment of the environment passes before it starts: approvals, deploy windows,
+ * freezes, promotion from another environment, a wait timer. Under the top-level
+ * environments.<name>, for every fraise's environment of that name (its own block replaces it).
+ */
+const protection = z.strictObject({
+  /** The deployment waits (WAITING) for `required` distinct approvers; one rejection cancels it. */
+  approvals: z
+    .strictObject({
+      required: z.number({ error: 'expected a number of approvers, 1 or more' }).int({ error: 'expected a whole number of approvers' }).min(1, { error: 'at least 1 approver' }).optional(),
+      /** Token names or token groups; none listed: any token with the approve scope reaching the environment. */
+      approvers: z.array(z.string().min(1), { error: 'expected a list of token names or groups, e.g. [alice, release-managers]' }).optional(),
+      self_approval: z.boolean().optional(),
+      /** Not approved this long after it began to wait: cancelled (default 24h). */
+      timeout: duration.optional(),
+      /** A newer push superseding a waiting deployment takes its approvals over (default false). */
+      carry_approvals: z.boolean().optional(),
+    })
+    .optional(),
+  /** Deploy only within one of these (weekly, on the wall clock of their zone). */
+  windows: z
+    .array(
+      z.strictObject({
+        days: z.union([z.string(), z.array(z.string())], { error: DAYS_ERROR }),
+        from: z.string({ error: TIME_ERROR }).regex(/^([01]?\d|2[0-3]):[0-5]\d$/, { error: TIME_ERROR }),
+        /** Before `from`: the window runs past midnight. */
+        to: z.string({ error: END_TIME_ERROR }).regex(/^(([01]?\d|2[0-3]):[0-5]\d|24:00)$/, { error: END_TIME_ERROR }),
+        /** An IANA zone such as Europe/Paris (default UTC). */
+        timezone: z.string().min(1).optional(),
+      }),
+      { error: 'expected a list of windows, e.g. [{days: mon-fri, from: "09:00", to: "17:00", timezone: Europe/Paris}]' },
+    )
+    .optional(),
+  /** Outside every window: wait for the next one (default) or refuse. */
+  on_outside: gateMiss.optional(),
+  /** Nothing deploys from `from` to `to`, except a forced deployment by an admin token. */
+  freeze: z
+    .array(
+      z.strictObject({
+        from: z.string({ error: INSTANT_ERROR }),
+        to: z.string({ error: INSTANT_ERROR }),
+        reason: z.string().optional(),
+      }),
+      { error: 'expected a list of freezes, e.g. [{from: 2026-12-20T00:00:00+01:00, to: 2027-01-04T00:00:00+01:00, reason: holidays}]' },
+    )
+    .optional(),
+  /** A commit deploys here only after it succeeded in `from` and ran there healthy for `soak`. */
+  promotion: z
+    .strictObject({
+      from: z.string().min(1),
+      soak: duration.optional(),
+      /** Never deployed there, another commit runs there, or not healthy: wait (default) or refuse. */
+      on_missing: gateMiss.optional(),
+    })
+    .optional(),
+  /** A delay after the request before the deployment may start. */
+  wait_timer: duration.optional(),
+});
+
 const environment = z.strictObject({
   // PRD dialect
   target: target.optional(),
@@ -394,6 +460,7 @@ const environment = z.strictObject({
   notifications: environmentNotifications.optional(),
   /** This environment's health checked every interval of its own, or not at all (enabled: false). */
   monitor: monitor.optional(),
+  protection: protection.optional(),
   service: service.optional(),
   nginx: nginx.optional(),
   smoke_tests: unused(),
@@ -445,6 +512,8 @@ const token = z.strictObject({
   scopes: z.array(z.enum(SCOPES)).min(1),
   fraises: z.array(z.string()).optional(),
   environments: z.array(z.string()).optional(),
+  /** Groups the token belongs to: an approvals gate may name a group instead of each token. */
+  groups: z.array(name).optional(),
 });
 
 const listen = z.union(
@@ -532,6 +601,7 @@ export const rawConfigSchema = z.strictObject({
           'Deployment logs are kept in the store (fraisier logs); a service\'s own logs come from journalctl or commands.logs.',
         ),
         notifications: environmentNotifications.optional(),
+        protection: protection.optional(),
       }),
     )
     .optional(),
@@ -569,6 +639,7 @@ export type RawNginx = z.infer<typeof nginx>;
 export type RawScaffold = z.infer<typeof scaffold>;
 export type RawNotifications = z.infer<typeof topNotifications>;
 export type RawEnvironmentNotifications = z.infer<typeof environmentNotifications>;
+export type RawProtection = z.infer<typeof protection>;
 export type RawSettings = z.infer<typeof fraisierSettings>;
 export type RawDuration = z.infer<typeof duration>;
 export type RawSize = z.infer<typeof size>;

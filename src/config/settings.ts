@@ -85,6 +85,7 @@ export function resolveSettings(
       scopes: expandScopes(token.scopes),
       ...(token.fraises ? { fraises: new Set(token.fraises) } : {}),
       ...(token.environments ? { environments: new Set(token.environments) } : {}),
+      ...(token.groups ? { groups: new Set(token.groups) } : {}),
     });
   });
   if (env.FRAISIER_TOKENS) {
@@ -227,11 +228,14 @@ export function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
-/** admin ⊃ deploy ⊃ read */
+/** admin ⊃ deploy ⊃ read, admin ⊃ approve ⊃ read: deploying does not approve (a CI token must not pass its own gate). */
 export function expandScopes(scopes: readonly Scope[]): Set<Scope> {
   const out = new Set<Scope>(scopes);
-  if (out.has('admin')) out.add('deploy');
-  if (out.has('deploy')) out.add('read');
+  if (out.has('admin')) {
+    out.add('deploy');
+    out.add('approve');
+  }
+  if (out.has('deploy') || out.has('approve')) out.add('read');
   return out;
 }
 
@@ -307,7 +311,7 @@ function parseTokensEnv(value: string): TokenConfig[] | string {
     if (token.length < 16) return `token "${name}" needs at least 16 characters`;
     const scopes = scopeList.split('+');
     const bad = scopes.find((s) => !(SCOPES as readonly string[]).includes(s));
-    if (bad) return `token "${name}": unknown scope "${bad}" (read, deploy, admin)`;
+    if (bad) return `token "${name}": unknown scope "${bad}" (read, deploy, approve, admin)`;
     tokens.push({ name, sha256: sha256(token), scopes: expandScopes(scopes as Scope[]) });
   }
   return tokens;

@@ -51,6 +51,11 @@ export function logDeployments(bus: EventBus, logger: Logger): () => void {
       case 'completed':
         runs.delete(event.deployment.id);
         return completed(logger, event.deployment);
+      case 'waiting': {
+        const closed = (event.deployment.gates ?? []).filter((gate) => !gate.satisfied).map((gate) => gate.message);
+        logger.info(fieldsOf(event.deployment), `deployment ${event.deployment.id} waiting: ${closed.join('; ') || 'on its gates'}`);
+        return;
+      }
     }
   };
   return bus.watch(onEvent);

@@ -1,12 +1,13 @@
 import type { Logger } from 'pino';
-import { assertCan, type Principal, principalName } from '../auth/principal.js';
+import { assertCan, can, type Principal, principalName } from '../auth/principal.js';
 import type { EnvironmentConfig, FraiseConfig } from '../config/types.js';
 import { requireSecrets } from '../config/unavailable-secrets.js';
 import { BadInputError, ConflictError } from '../errors.js';
 import type { EventBus } from '../events/bus.js';
+import { recordGateProgress } from '../gates/gate-keeper.js';
 import { GIT_ENV, lsRemote, parseLsRemote } from '../git/commands.js';
 import { isCommitish, shortVersion } from '../git/refs.js';
-import { type Deployment, type DeploymentResult, isRunning, type TriggerType } from '../model.js';
+import { type Deployment, type DeploymentResult, isQueued, isRunning, type TriggerType } from '../model.js';
 import type { Metrics } from '../metrics.js';
 import type { Catalog } from '../services/catalog.js';
 import type { DeployInput, DeploymentCommands, RollbackInput, RunJobInput } from '../services/app-services.js';
@@ -101,6 +102,7 @@ export class DeploymentService implements DeploymentCommands {
       gitBranch: branch ?? null,
       gitCommit: commit ?? null,
       force: input.force ?? false,
+      freezeOverride: input.force === true && this.#overridesFreeze(principal, env),
     });
     return { success: true, message: `deployment ${deployment.id} queued: ${what} to ${target}`, dryRun: false, plan, deployment };
   }
@@ -142,6 +144,17 @@ export class DeploymentService implements DeploymentCommands {
     return runJobOnDemand(this.deps, principal, input);
   }
 
+  /**
+   * A forced deploy goes through the environment's freezes (now or to come while it waits) only
+   * when an admin asks (a token with the admin scope there, or the open API); any other forced
+   * deploy waits a freeze out like the rest.
+   */
+  #overridesFreeze(principal: Principal, env: EnvironmentConfig): boolean {
+    const now = this.deps.now().getTime();
+    if (!env.protection?.freezes.some((freeze) => Date.parse(freeze.to) > now)) return false;
+    return (principal.kind === 'open' || principal.kind === 'token') && can(principal, 'admin', env.fraise, env.name);
+  }
+
   /** The fraise and environment named, the principal's right to deploy there, and the plan. */
   #prepare(principal: Principal, input: { fraise: string; environment: string }, kind: 'deploy' | 'rollback') {
     // Refused before anything is queued: running it would need them.
@@ -180,7 +193,8 @@ export class DeploymentService implements DeploymentCommands {
     const deployment = await this.deps.queries.deployment(principal, id);
     assertCan(principal, 'deploy', deployment.fraise, deployment.environment);
     const numericId = Number(deployment.id);
-    if (deployment.status === 'pending') {
+    // Queued (PENDING, or WAITING on a gate): it ends at once.
+    if (isQueued(deployment.status)) {
       const ended = await guardStore(() =>
         store.db.transaction().execute((trx) =>
           finishDeployment(trx, numericId, {
@@ -230,29 +244,46 @@ export class DeploymentService implements DeploymentCommands {
   async #enqueue(
     principal: Principal,
     env: EnvironmentConfig,
-    request: { kind: 'deploy' | 'rollback'; trigger: TriggerType; gitBranch: string | null; gitCommit: string | null; toVersion?: string; force: boolean },
+    request: {
+      kind: 'deploy' | 'rollback';
+      trigger: TriggerType;
+      gitBranch: string | null;
+      gitCommit: string | null;
+      toVersion?: string;
+      force: boolean;
+      /** An admin's forced deploy through the environment's freezes: recorded, with a line in its history. */
+      freezeOverride?: boolean;
+    },
   ): Promise<Deployment> {
-    const { store, bus, dispatch, metrics, now } = this.deps;
+    const { store, bus, dispatch, metrics, now, logger } = this.deps;
     const requestedAt = now().toISOString();
-    const { deployment, superseded } = await guardStore(() =>
-      store.db.transaction().execute((trx) =>
-        enqueue(trx, {
+    const requestedBy = principalName(principal);
+    const { deployment, superseded, override } = await guardStore(() =>
+      store.db.transaction().execute(async (trx) => {
+        const queued = await enqueue(trx, {
           fraise: env.fraise,
           environment: env.name,
           kind: request.kind,
           trigger: request.trigger,
-          requestedBy: principalName(principal),
+          requestedBy,
           requestedAt,
           gitBranch: request.gitBranch,
           gitCommit: request.gitCommit,
           toVersion: request.toVersion ?? null,
           force: request.force,
+          freezeOverrideBy: request.freezeOverride ? requestedBy : null,
           env,
-        }),
-      ),
+        });
+        const line = request.freezeOverride ? await recordGateProgress(trx, queued.id, `freeze overridden by ${requestedBy} (force)`, requestedAt) : undefined;
+        return { ...queued, override: line };
+      }),
     );
     metrics.deploymentsQueued.inc({ trigger: request.trigger });
     bus.publish({ type: 'queued', deployment, superseded });
+    if (override) {
+      logger.info({ deployment: Number(deployment.id), fraise: env.fraise, environment: env.name, by: requestedBy }, `deployment ${deployment.id}: ${override.message}`);
+      bus.publish({ type: 'progress', event: override });
+    }
     await guardStore(() => announceCompleted(store.db, bus, superseded));
     dispatch.notify();
     return deployment;
@@ -284,7 +315,7 @@ export class DeploymentService implements DeploymentCommands {
 /** Why `action` could not be asked of a deployment in the state it is in now. */
 function controlRefusal(action: ControlAction, d: Deployment): ConflictError {
   const status = d.status.toUpperCase();
-  if (d.status === 'pending') return new ConflictError(`deployment ${d.id} is not running yet (PENDING): it can be ${ACTION_DONE[action]} once it runs`);
+  if (isQueued(d.status)) return new ConflictError(`deployment ${d.id} is not running yet (${status}): it can be ${ACTION_DONE[action]} once it runs`);
   if (!isRunning(d.status)) return new ConflictError(`deployment ${d.id} already ended (${status}): it can no longer be ${ACTION_DONE[action]}`);
   return new ConflictError(`deployment ${d.id} is not paused (${status}) and no pause was asked for it: nothing to resume`);
 }

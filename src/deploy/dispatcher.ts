@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { EventBus } from '../events/bus.js';
+import type { GateKeeper, GatePass } from '../gates/gate-keeper.js';
 import type { Deployment, DeploymentProgress } from '../model.js';
 import { terminateLeftover } from '../exec/process-group.js';
 import { insertProgress } from '../store/progress.repository.js';
@@ -22,16 +23,16 @@ import {
 } from '../store/claim.repository.js';
 import { findDeployment, lockKeyOf } from '../store/deployment.repository.js';
 import { findFraiseState } from '../store/fraise-state.repository.js';
-import { guardStore, type Store } from '../store/store.js';
+import { type Db, guardStore, type Store } from '../store/store.js';
 import type { DispatchControl } from './deployment-service.js';
 import { completeDeployment } from './lifecycle.js';
 import { RunControl } from './run-control.js';
 import { giveUpAfterMs, killGraceMs, LeaseKeeper, LeaseLostError } from './lease.js';
 import type { ClaimedDeployment, Pipeline, PipelineResult, RunGuard } from './pipeline.js';
-import { announceCompleted, supersedeOlder } from './queue.js';
+import { announceCompleted, carriesApprovals, supersedeOlder } from './queue.js';
 
 /*
- * The in-process dispatcher. It claims PENDING deployments in the database (so several
+ * The in-process dispatcher. It claims queued deployments in the database (so several
  * Fraisier processes on one PostgreSQL split the work and never run one twice), runs them
  * through the pipeline under a lease it renews, and ends them. Work is picked up as soon as it
  * is queued (notify, or LISTEN/NOTIFY between processes), with a slow poll as a safety net.
@@ -73,6 +74,11 @@ export interface DispatcherOptions {
   accept?: (candidate: Candidate) => boolean;
   /** Where the notifications of starts and ends are written, in the same transactions. */
   notifications?: NotificationOutbox;
+  /**
+   * The gates of protected environments: a candidate of one is evaluated before it is claimed,
+   * and may wait (WAITING) or be refused instead.
+   */
+  gates?: GateKeeper;
 }
 
 interface Running {
@@ -85,6 +91,9 @@ interface Running {
 
 const CANDIDATE_BATCH = 100;
 
+/** setTimeout's longest delay (about 24.8 days): a later wake-up is re-armed by the tick it causes. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export class Dispatcher implements DispatchControl {
   readonly #running = new Map<number, Running>();
   #ticking = false;
@@ -93,6 +102,9 @@ export class Dispatcher implements DispatchControl {
   #stopping = false;
   #started = false;
   #poll: NodeJS.Timeout | undefined;
+  /** One timer, to the earliest moment a waiting deployment's gate may open by time alone. */
+  #wake: NodeJS.Timeout | undefined;
+  #wakeAt: number | undefined;
 
   constructor(private readonly options: DispatcherOptions) {}
 
@@ -146,6 +158,7 @@ export class Dispatcher implements DispatchControl {
   async stop(drainMs: number): Promise<void> {
     this.#stopping = true;
     if (this.#poll) clearInterval(this.#poll);
+    this.#armWake(undefined);
     await this.options.signal?.close();
     const all = () => Promise.all([...this.#running.values()].map((r) => r.done));
     if (this.#running.size === 0) return;
@@ -203,23 +216,60 @@ export class Dispatcher implements DispatchControl {
     }
     for (const key of crowded) await this.#supersede(newest.get(key)!);
     const busy = new Set([...this.#running.values()].map((r) => r.lockKey));
+    let wakeAt: number | undefined;
     for (const [lockKey, candidate] of [...newest].sort(([, a], [, b]) => a.id - b.id)) {
       if (capacity <= 0 || this.#stopping) break;
-      if (busy.has(lockKey)) continue;
       if (this.options.accept && !this.options.accept(candidate)) continue;
-      if (await this.#claim(candidate, lockKey)) capacity--;
+      // Gates first, even behind a running deployment of the pair: a waiting one shows why it waits.
+      const gate = await this.#gate(candidate);
+      if (gate?.kind === 'wait' && gate.wakeAt !== null) wakeAt = Math.min(wakeAt ?? Infinity, Date.parse(gate.wakeAt));
+      if (gate && gate.kind !== 'open' && gate.kind !== 'pass') continue;
+      if (busy.has(lockKey)) continue;
+      if (await this.#claim(candidate, lockKey, gate?.kind === 'pass' ? gate : undefined)) capacity--;
     }
+    this.#armWake(wakeAt);
+  }
+
+  /** What the candidate's gates say (undefined: no gate keeper). A failure holds this candidate only. */
+  async #gate(candidate: Candidate) {
+    if (!this.options.gates) return undefined;
+    try {
+      return await this.options.gates.evaluate(candidate);
+    } catch (error) {
+      this.options.logger.error({ err: error, deployment: candidate.id }, 'could not evaluate the gates of a deployment; trying again at the next tick');
+      return { kind: 'gone' as const };
+    }
+  }
+
+  /**
+   * Sleeps until `at` (epoch ms; undefined: no waiting deployment has a boundary), then ticks:
+   * a window opening, a soak or a timer ending starts the deployment then, not at the next poll.
+   */
+  #armWake(at: number | undefined): void {
+    if (at === this.#wakeAt && (at === undefined || this.#wake)) return;
+    if (this.#wake) clearTimeout(this.#wake);
+    this.#wake = undefined;
+    this.#wakeAt = at;
+    if (at === undefined || this.#stopping) return;
+    const delay = Math.min(Math.max(0, at - this.options.now().getTime()), MAX_TIMER_MS);
+    this.#wake = setTimeout(() => {
+      this.#wake = undefined;
+      this.#wakeAt = undefined;
+      this.#tickSoon();
+    }, delay);
+    this.#wake.unref();
   }
 
   async #supersede(newer: Candidate): Promise<void> {
     const at = this.options.now().toISOString();
-    const ids = await this.options.store.db
-      .transaction()
-      .execute((trx) => supersedeOlder(trx, { fraise: newer.fraise, environment: newer.environment, job: newer.job, newerThan: newer.id, at }));
+    const env = this.options.catalog.findFraise(newer.fraise)?.environments.find((e) => e.name === newer.environment);
+    const ids = await this.options.store.db.transaction().execute((trx) =>
+      supersedeOlder(trx, { fraise: newer.fraise, environment: newer.environment, job: newer.job, newerThan: newer.id, at, carryApprovals: carriesApprovals(env) }),
+    );
     await announceCompleted(this.options.store.db, this.options.bus, ids);
   }
 
-  async #claim(candidate: Candidate, lockKey: string): Promise<boolean> {
+  async #claim(candidate: Candidate, lockKey: string, gates?: GatePass): Promise<boolean> {
     const { store, catalog, providers, concurrency, lease, now, instanceId } = this.options;
     const env = catalog.findFraise(candidate.fraise)?.environments.find((e) => e.name === candidate.environment);
     const provider = env ? providers.get(env.target.provider) : undefined;
@@ -231,8 +281,16 @@ export class Dispatcher implements DispatchControl {
     const claimedAt = performance.now();
     // Scheduled job runs do not hold a host slot: they are the application's work, not deployments.
     const slots = candidate.job ? [null] : Array.from({ length: concurrency.perHost }, (_, n) => `${host}#${n}`);
+    const outbox = this.options.notifications;
+    // The gates passed and the start's notifications are committed with the claim, or not at all.
+    const within =
+      gates || outbox?.active
+        ? async (trx: Db, attempt: number) => {
+            await gates?.record(trx);
+            if (outbox?.active) await outbox.started(trx, candidate.id, attempt);
+          }
+        : undefined;
     for (const hostSlot of slots) {
-      const outbox = this.options.notifications;
       const result = await claimDeployment(
         store.db,
         candidate.id,
@@ -243,10 +301,12 @@ export class Dispatcher implements DispatchControl {
           oldVersion,
           lockKey,
           hostSlot,
+          ...(gates ? { gateVersion: gates.gateVersion } : {}),
         },
-        outbox?.active ? (trx, attempt) => outbox.started(trx, candidate.id, attempt) : undefined,
+        within,
       );
       if (result === 'claimed') {
+        gates?.announce();
         this.options.notifications?.wake();
         this.#launch(candidate.id, lockKey, claimedAt);
         return true;

@@ -84,7 +84,10 @@ export function orderByRecord(push: PushToOrder, heads: DeploymentHeads, pushes:
 function headList(heads: DeploymentHeads, target: string): Head[] {
   const list: Head[] = [];
   for (const active of heads.active) {
-    if (active.gitCommit) list.push({ commit: active.gitCommit, where: active.status === 'pending' ? `already queued for ${target}` : `already being deployed to ${target}` });
+    if (!active.gitCommit) continue;
+    // A deployment waiting on a gate is queued as a pending one is: a newer push supersedes it.
+    const queued = active.status === 'pending' || active.status === 'waiting';
+    list.push({ commit: active.gitCommit, where: queued ? `already queued for ${target}` : `already being deployed to ${target}` });
   }
   if (heads.current) list.push({ commit: heads.current, where: `already deployed to ${target}` });
   return list;

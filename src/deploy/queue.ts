@@ -10,14 +10,17 @@ import {
   recentPushes,
   supersedePendingOlder,
 } from '../store/deployment.repository.js';
+import { copyApprovals } from '../store/gate.repository.js';
 import type { Db } from '../store/store.js';
 import type { Deployment } from '../model.js';
 import { orderByHeads, orderByRecord, type PushOrder, RECORDED_PUSHES } from './push-order.js';
 
 /*
- * The queue is the tb_deployment table: a PENDING row is a queued deployment. Enqueueing runs
- * inside the caller's transaction (a webhook records its delivery in the same one), and a newer
- * request for the same (fraise, environment) supersedes the older ones still waiting.
+ * The queue is the tb_deployment table: a PENDING or WAITING row is a queued deployment (WAITING:
+ * held by a gate of its environment). Enqueueing runs inside the caller's transaction (a webhook
+ * records its delivery in the same one), and a newer request for the same (fraise, environment)
+ * supersedes the older ones still queued, taking their approvals over when the environment's
+ * approvals rule says `carry_approvals`.
  */
 
 export interface EnqueueInput extends Omit<NewDeployment, 'targetProvider' | 'targetConfig'> {
@@ -28,14 +31,21 @@ export interface Enqueued {
   id: number;
   /** The deployment as queued (built from what was written: no read back). */
   deployment: Deployment;
-  /** PENDING deployments this one replaced (now SUPERSEDED). */
+  /** Queued (PENDING or WAITING) deployments this one replaced (now SUPERSEDED). */
   superseded: number[];
 }
 
 export async function enqueue(trx: Db, input: EnqueueInput): Promise<Enqueued> {
   const row = newDeployment(input);
   const id = await insertDeployment(trx, row);
-  const superseded = await supersedeOlder(trx, { fraise: input.fraise, environment: input.environment, job: input.job ?? null, newerThan: id, at: input.requestedAt });
+  const superseded = await supersedeOlder(trx, {
+    fraise: input.fraise,
+    environment: input.environment,
+    job: input.job ?? null,
+    newerThan: id,
+    at: input.requestedAt,
+    carryApprovals: carriesApprovals(input.env),
+  });
   return { id, superseded, deployment: queuedDeployment(id, row) };
 }
 
@@ -93,6 +103,7 @@ export function newDeployment(input: EnqueueInput): NewDeployment {
     webhookEventId: input.webhookEventId ?? null,
     context: input.context ?? null,
     runKey: input.runKey ?? null,
+    freezeOverrideBy: input.freezeOverrideBy ?? null,
     targetProvider: input.env.target.provider,
     targetConfig: maskSecrets(input.env.target.config),
   } satisfies Required<NewDeployment>;
@@ -123,6 +134,8 @@ export function queuedDeployment(id: number, input: NewDeployment): Deployment {
     pausedUntil: null,
     pauseMessage: null,
     promoted: false,
+    gates: null,
+    waitingUntil: null,
   };
 }
 
@@ -131,12 +144,25 @@ export function supersededBy(newerId: number): string {
   return `superseded by deployment ${newerId}`;
 }
 
-/** Ends the PENDING deployments of a pair older than `newerThan` as SUPERSEDED by it. Returns their ids. */
-export function supersedeOlder(
+/** Whether a newer deployment of `env` takes over the approvals of those it supersedes (`carry_approvals`). */
+export function carriesApprovals(env: EnvironmentConfig | undefined): boolean {
+  return env?.protection?.approvals?.carryApprovals === true;
+}
+
+/**
+ * Ends the queued (PENDING or WAITING) deployments of a pair older than `newerThan` as SUPERSEDED
+ * by it, and with `carryApprovals` copies their approvals to it (same transaction). The
+ * requester's own approval carried over does not count unless self-approval is on: the
+ * evaluation leaves it out. Returns their ids.
+ */
+export async function supersedeOlder(
   trx: Db,
-  target: { fraise: string; environment: string; job: string | null; newerThan: number; at: string },
+  target: { fraise: string; environment: string; job: string | null; newerThan: number; at: string; carryApprovals?: boolean },
 ): Promise<number[]> {
-  return supersedePendingOlder(trx, { ...target, errorMessage: supersededBy(target.newerThan) });
+  const { carryApprovals, ...pair } = target;
+  const ids = await supersedePendingOlder(trx, { ...pair, errorMessage: supersededBy(target.newerThan) });
+  if (carryApprovals && target.job === null && ids.length > 0) await copyApprovals(trx, ids, target.newerThan);
+  return ids;
 }
 
 /** Reads back deployments by id (for answers and events), in the order given. */

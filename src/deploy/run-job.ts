@@ -27,7 +27,7 @@ export async function runJobOnDemand(deps: DeploymentServiceDeps, principal: Pri
   if (!job) throw new NotFoundError(unknownJob(target, input.job, env.jobs.map((j) => j.name)));
   const plan = planDeployment(fraise, env, 'job', job);
   const runs = await guardStore(() => activeJobRuns(deps.store.db, { fraise: fraise.name, environment: env.name, job: job.name }));
-  const waiting = runs.find((r) => r.status === 'pending');
+  const waiting = runs.find((r) => r.status === 'pending' || r.status === 'waiting');
   if (waiting) {
     return {
       success: false,
@@ -37,7 +37,7 @@ export async function runJobOnDemand(deps: DeploymentServiceDeps, principal: Pri
       deployment: null,
     };
   }
-  const running = runs.find((r) => r.status !== 'pending');
+  const running = runs.find((r) => r.status !== 'pending' && r.status !== 'waiting');
   const enqueued = await guardStore(() =>
     enqueueJobRun(deps, {
       env,

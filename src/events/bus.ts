@@ -13,6 +13,8 @@ export type BusEvent =
   | { type: 'progress'; event: DeploymentProgress }
   | { type: 'started'; deployment: Deployment }
   | { type: 'completed'; deployment: Deployment }
+  /** A deployment entered WAITING, or its gates changed while it waits (recorded first). */
+  | { type: 'waiting'; deployment: Deployment }
   /** A webhook delivery was recorded (committed), whatever it came to. */
   | { type: 'webhook'; event: WebhookEventRecord }
   /**
@@ -44,6 +46,7 @@ export class EventBus {
   readonly #progress = new Map<string, Set<Listener<DeploymentProgress>>>();
   readonly #started = new Set<Listener<Deployment>>();
   readonly #completed = new Set<Listener<Deployment>>();
+  readonly #waiting = new Set<Listener<Deployment>>();
   readonly #webhooks = new Set<Listener<WebhookEventRecord>>();
   readonly #environmentStatus = new Set<Listener<EnvironmentStatusChange>>();
   /** Called for every event published here (not for those relayed from elsewhere). */
@@ -62,6 +65,9 @@ export class EventBus {
         break;
       case 'completed':
         for (const listener of this.#completed) listener(event.deployment);
+        break;
+      case 'waiting':
+        for (const listener of this.#waiting) listener(event.deployment);
         break;
       case 'webhook':
         for (const listener of this.#webhooks) listener(event.event);
@@ -110,6 +116,11 @@ export class EventBus {
     return () => this.#completed.delete(listener);
   }
 
+  onWaiting(listener: Listener<Deployment>): () => void {
+    this.#waiting.add(listener);
+    return () => this.#waiting.delete(listener);
+  }
+
   onWebhook(listener: Listener<WebhookEventRecord>): () => void {
     this.#webhooks.add(listener);
     return () => this.#webhooks.delete(listener);
@@ -130,6 +141,7 @@ export class EventBus {
     if (type === 'progress') return this.progressListenerCount(deploymentId) > 0;
     if (type === 'webhook') return this.#webhooks.size > 0;
     if (type === 'environmentStatus') return this.#environmentStatus.size > 0;
+    if (type === 'waiting') return this.#waiting.size > 0;
     return (type === 'started' ? this.#started : this.#completed).size > 0;
   }
 
@@ -140,7 +152,7 @@ export class EventBus {
 
   /** Subscribers currently listening (for metrics). */
   get listenerCount(): number {
-    let count = this.#started.size + this.#completed.size + this.#webhooks.size;
+    let count = this.#started.size + this.#completed.size + this.#waiting.size + this.#webhooks.size;
     for (const set of this.#progress.values()) count += set.size;
     return count;
   }

@@ -76,6 +76,10 @@ export class DeploymentEventFeed implements EventFeed {
     return this.#deployments((listener) => this.bus.onCompleted(listener), stream, visible);
   }
 
+  waiting(stream: StreamOptions = {}, visible?: (d: Deployment) => boolean): AsyncIterable<Deployment> {
+    return this.#deployments((listener) => this.bus.onWaiting(listener), stream, visible);
+  }
+
   webhooks(stream: StreamOptions = {}): AsyncIterable<WebhookEventRecord> {
     return this.#live((listener) => this.bus.onWebhook(listener), stream);
   }

@@ -21,8 +21,8 @@ const EVENTS_CHANNEL = 'fraisier_events';
 interface RelayedEvent {
   /** sending instance */
   i: string;
-  /** p: progress, s: started, c: completed, w: webhook delivery, h: an environment's health changed */
-  t: 'p' | 's' | 'c' | 'w' | 'h';
+  /** p: progress, s: started, c: completed, a: waiting (on a gate), w: webhook delivery, h: an environment's health changed */
+  t: 'p' | 's' | 'c' | 'a' | 'w' | 'h';
   /** deployment id (the delivery's id for w; fraise/environment for h) */
   d: string;
   /** progress sequence */
@@ -33,12 +33,12 @@ interface RelayedEvent {
 
 export interface EventSource {
   progressEvent(deploymentId: string, sequence: number): Promise<BusEvent | undefined>;
-  deployment(deploymentId: string, type: 'started' | 'completed'): Promise<BusEvent | undefined>;
+  deployment(deploymentId: string, type: 'started' | 'completed' | 'waiting'): Promise<BusEvent | undefined>;
   webhookEvent(eventId: string): Promise<BusEvent | undefined>;
 }
 
-const TYPE_CODES = { progress: 'p', started: 's', completed: 'c', webhook: 'w', environmentStatus: 'h' } as const satisfies Record<BusEvent['type'], RelayedEvent['t']>;
-const CODE_TYPES = { p: 'progress', s: 'started', c: 'completed', w: 'webhook', h: 'environmentStatus' } as const satisfies Record<RelayedEvent['t'], BusEvent['type']>;
+const TYPE_CODES = { progress: 'p', started: 's', completed: 'c', waiting: 'a', webhook: 'w', environmentStatus: 'h' } as const satisfies Record<BusEvent['type'], RelayedEvent['t']>;
+const CODE_TYPES = { p: 'progress', s: 'started', c: 'completed', a: 'waiting', w: 'webhook', h: 'environmentStatus' } as const satisfies Record<RelayedEvent['t'], BusEvent['type']>;
 
 export class PgNotifier implements QueueSignal {
   #client: pg.Client | undefined;

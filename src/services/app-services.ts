@@ -1,4 +1,5 @@
 import type { Principal } from '../auth/principal.js';
+import type { GateCommands } from '../gates/gate-service.js';
 import type { Deployment, DeploymentProgress, DeploymentResult, EnvironmentStatusChange, TriggerType, WebhookEventRecord, WebhookResult } from '../model.js';
 import type { Catalog } from './catalog.js';
 import type { TargetService } from './targets.js';
@@ -72,6 +73,8 @@ export interface EventFeed {
   /** Deployments as they start running; `visible` filters what this subscriber may see. */
   started(options?: StreamOptions, visible?: (d: Deployment) => boolean): AsyncIterable<Deployment>;
   completed(options?: StreamOptions, visible?: (d: Deployment) => boolean): AsyncIterable<Deployment>;
+  /** Deployments as they enter WAITING or their gates change while they wait; live only. */
+  waiting(options?: StreamOptions, visible?: (d: Deployment) => boolean): AsyncIterable<Deployment>;
   /** Webhook deliveries as they are recorded (after their transaction committed). */
   webhooks(options?: StreamOptions): AsyncIterable<WebhookEventRecord>;
   /** Changes of environments' health seen by the monitor; live only (the current status is Environment.status). */
@@ -83,6 +86,8 @@ export interface AppServices {
   catalog: Catalog;
   queries: QueryService;
   deployments: DeploymentCommands;
+  /** Approve or reject a deployment waiting on its environment's approvals gate. */
+  gates: GateCommands;
   webhooks: WebhookIntake;
   events: EventFeed;
   /** An environment's target now: logs, health, stop and start, from its provider. */

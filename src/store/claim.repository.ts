@@ -1,14 +1,14 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/database.js';
 import { dialectOf } from '../../db/dialect.js';
-import { RUNNING_STATUSES } from '../model.js';
+import { type DeploymentStatus, QUEUED_STATUSES, RUNNING_STATUSES } from '../model.js';
 import { type ControlRequests, NO_REQUESTS, toRequests } from './control.repository.js';
 import { isUniqueViolation } from './driver-errors.js';
 import { staleLease, startDeployment, type StartValues } from './deployment.repository.js';
 import type { Db } from './store.js';
 
 /*
- * The dispatcher's side of the queue: which PENDING deployments could start, taking one (atomic:
+ * The dispatcher's side of the queue: which queued (PENDING or WAITING) deployments could start, taking one (atomic:
  * only one instance ever gets it), renewing its lease, and finding leases that expired.
  *
  * Fencing: every claim takes the next generation of its lock key (tb_target_fence) and keeps it
@@ -23,24 +23,26 @@ export interface Candidate {
   fraise: string;
   environment: string;
   job: string | null;
+  /** PENDING, or WAITING on a gate of its environment. */
+  status: DeploymentStatus;
 }
 
-/** PENDING deployments, oldest first. */
+/** Queued deployments (PENDING or WAITING), oldest first: a waiting one keeps its place. */
 export async function pendingCandidates(db: Db, limit: number): Promise<Candidate[]> {
   const rows = await db
     .selectFrom('tb_deployment')
-    .select(['id', 'fraise', 'environment', 'job'])
-    .where('status', '=', 'pending')
+    .select(['id', 'fraise', 'environment', 'job', 'status'])
+    .where('status', 'in', QUEUED_STATUSES)
     .orderBy('id', 'asc')
     .limit(limit)
     .execute();
-  return rows.map((r) => ({ id: Number(r.id), fraise: r.fraise, environment: r.environment, job: r.job }));
+  return rows.map((r) => ({ id: Number(r.id), fraise: r.fraise, environment: r.environment, job: r.job, status: r.status }));
 }
 
 export type ClaimResult = 'claimed' | 'gone' | 'pair-busy' | 'host-busy';
 
 /**
- * PENDING → IN_PROGRESS for one deployment. On PostgreSQL and MySQL the row is locked with
+ * PENDING (or WAITING, its gates now passed) → IN_PROGRESS for one deployment. On PostgreSQL and MySQL the row is locked with
  * FOR UPDATE SKIP LOCKED first, so an instance never waits on a row another one is taking; the
  * conditional update and the unique lock_key / host_slot indexes make it exact on every dialect.
  * It runs its own transaction, so it takes the database rather than an open transaction.
@@ -59,7 +61,7 @@ export async function claimDeployment(
           .selectFrom('tb_deployment')
           .select('id')
           .where('id', '=', id)
-          .where('status', '=', 'pending')
+          .where('status', 'in', QUEUED_STATUSES)
           .forUpdate()
           .skipLocked()
           .executeTakeFirst();

@@ -3,7 +3,8 @@ import type { Database, DeploymentHistoryView } from '../../db/database.js';
 import { dialectOf } from '../../db/dialect.js';
 import { QueryTemplate } from '../../db/query-template.js';
 import { isCommitish } from '../git/refs.js';
-import { type Deployment, type DeploymentStatus, isRunning, RUNNING_STATUSES, type TriggerType } from '../model.js';
+import type { GateState } from '../gates/types.js';
+import { type Deployment, type DeploymentStatus, isQueued, isRunning, QUEUED_STATUSES, RUNNING_STATUSES, type TriggerType } from '../model.js';
 import { announceRequest } from './control.repository.js';
 import { addDailyStats } from './stats.repository.js';
 import type { Db } from './store.js';
@@ -30,6 +31,8 @@ export interface NewDeployment {
   context?: Record<string, string> | null;
   /** A scheduled job run's occurrence (`fraise/env/job@ISO`): unique, so it is queued once. */
   runKey?: string | null;
+  /** A forced deploy by an admin token (or the open API) through a freeze: who. */
+  freezeOverrideBy?: string | null;
   targetProvider: string;
   /** Already free of secrets. */
   targetConfig: Record<string, unknown> | null;
@@ -67,6 +70,7 @@ function deploymentRow(d: NewDeployment, requestId: number) {
     git_branch: d.gitBranch ?? null,
     target_provider: d.targetProvider,
     target_config: d.targetConfig ? JSON.stringify(d.targetConfig) : null,
+    freeze_override_by: d.freezeOverrideBy ? d.freezeOverrideBy.slice(0, 200) : null,
   };
 }
 
@@ -111,6 +115,7 @@ function pendingValues(v: DeploymentRow) {
     git_branch: v.git_branch,
     target_provider: v.target_provider,
     target_config: v.target_config,
+    freeze_override_by: v.freeze_override_by,
     attempt: 0,
     cancel_requested: 0,
   };
@@ -191,6 +196,8 @@ export function toDeployment(row: Selectable<DeploymentHistoryView>): Deployment
     pausedUntil: row.paused_until,
     pauseMessage: row.pause_message,
     promoted: row.promoted_by !== null,
+    gates: row.gates ? (JSON.parse(row.gates) as GateState[]) : null,
+    waitingUntil: row.status === 'waiting' ? row.wake_at : null,
   };
 }
 
@@ -206,11 +213,18 @@ export interface StartValues {
   oldVersion: string | null;
   lockKey: string;
   hostSlot: string | null;
+  /**
+   * A deployment of a protected environment: the gate_version its passing verdict was read at.
+   * The start is then a compare-and-set: a decision or a verdict recorded meanwhile refuses it
+   * (evaluated again at the next tick).
+   */
+  gateVersion?: number;
 }
 
 /**
- * PENDING → IN_PROGRESS. False when it was no longer pending. Throws a unique violation when
- * another deployment of the same (fraise, environment) holds the lock.
+ * PENDING or WAITING → IN_PROGRESS. False when it was no longer queued (or, with `gateVersion`,
+ * its gates changed meanwhile). Throws a unique violation when another deployment of the same
+ * (fraise, environment) holds the lock.
  */
 export async function startDeployment(db: Db, id: number, values: StartValues): Promise<boolean> {
   const result = await db
@@ -225,9 +239,12 @@ export async function startDeployment(db: Db, id: number, values: StartValues): 
       heartbeat_at: values.startedAt,
       old_version: values.oldVersion,
       attempt: eb('attempt', '+', 1),
+      wake_at: null,
+      ...(values.gateVersion !== undefined ? { gate_version: eb('gate_version', '+', 1) } : {}),
     }))
     .where('id', '=', id)
-    .where('status', '=', 'pending')
+    .where('status', 'in', QUEUED_STATUSES)
+    .$if(values.gateVersion !== undefined, (qb) => qb.where('gate_version', '=', values.gateVersion!))
     .executeTakeFirst();
   return Number(result.numUpdatedRows) === 1;
 }
@@ -246,7 +263,7 @@ export function staleLease(now: string, previousSelf?: string) {
 }
 
 export interface FinishValues {
-  status: Exclude<DeploymentStatus, 'pending' | 'in_progress' | 'paused'>;
+  status: Exclude<DeploymentStatus, 'pending' | 'waiting' | 'in_progress' | 'paused'>;
   completedAt: string;
   newVersion?: string | null;
   errorMessage?: string | null;
@@ -263,7 +280,7 @@ export interface FinishValues {
 }
 
 /**
- * Ends a deployment (from PENDING, IN_PROGRESS or PAUSED), releases its lock and lease, and counts it in
+ * Ends a deployment (from PENDING, WAITING, IN_PROGRESS or PAUSED), releases its lock and lease, and counts it in
  * the daily statistics. Call it inside a transaction. Returns false when it had already ended,
  * or when a condition (`fence`, `leaseStale`) no longer holds.
  */
@@ -273,7 +290,7 @@ export async function finishDeployment(db: Db, id: number, values: FinishValues)
     .select(['fraise', 'environment', 'status', 'requested_at', 'started_at', 'fence'])
     .where('id', '=', id)
     .executeTakeFirst();
-  if (!row || (row.status !== 'pending' && !isRunning(row.status))) return false;
+  if (!row || (!isQueued(row.status) && !isRunning(row.status))) return false;
   if (values.fence !== undefined && (!isRunning(row.status) || Number(row.fence) !== values.fence)) return false;
   const ran = row.started_at !== null;
   const durationSeconds = ran ? Math.max(0, (Date.parse(values.completedAt) - Date.parse(row.started_at!)) / 1000) : null;
@@ -295,10 +312,11 @@ export async function finishDeployment(db: Db, id: number, values: FinishValues)
       process_identity: null,
       paused_until: null,
       pause_message: null,
+      wake_at: null,
     })
     .where('id', '=', id)
-    // Paused or not, a running deployment is the same run: only PENDING → ended differs.
-    .where('status', 'in', isRunning(row.status) ? RUNNING_STATUSES : ['pending'])
+    // Paused or not, a running deployment is the same run; waiting or not, a queued one too.
+    .where('status', 'in', isRunning(row.status) ? RUNNING_STATUSES : QUEUED_STATUSES)
     .$if(values.fence !== undefined, (qb) => qb.where('fence', '=', values.fence!))
     .$if(values.leaseStale !== undefined, (qb) => qb.where(staleLease(values.leaseStale!.now, values.leaseStale!.previousSelf)))
     .executeTakeFirst();
@@ -368,10 +386,10 @@ export async function lastAttempt(db: Db, fraise: string, environment: string): 
   return row ? findDeployment(db, Number(row.id)) : undefined;
 }
 
-/** A deployment waiting or running for a (fraise, environment): what a new push is ordered against. */
+/** A deployment queued (waiting on a gate or not) or running for a (fraise, environment): what a new push is ordered against. */
 export interface ActiveDeployment {
   id: number;
-  status: 'pending' | 'in_progress' | 'paused';
+  status: 'pending' | 'waiting' | 'in_progress' | 'paused';
   gitCommit: string | null;
 }
 
@@ -379,7 +397,7 @@ export interface ActiveDeployment {
 export interface DeploymentHeads {
   /** tb_fraise_state.current_version (null before the first deployment). */
   current: string | null;
-  /** Deployments (not job runs) pending or in progress, newest first. */
+  /** Deployments (not job runs) queued (PENDING, WAITING) or running, newest first. */
   active: ActiveDeployment[];
 }
 
@@ -387,7 +405,7 @@ const activeDeployments = new QueryTemplate((db: Kysely<Database>, v: { fraise: 
   db
     .selectFrom('tb_deployment')
     .select(['id', 'status', 'git_commit'])
-    .where('status', 'in', ['pending', ...RUNNING_STATUSES])
+    .where('status', 'in', [...QUEUED_STATUSES, ...RUNNING_STATUSES])
     .where('fraise', '=', v.fraise)
     .where('environment', '=', v.environment)
     .where('job', 'is', null),
@@ -399,7 +417,7 @@ const currentVersion = new QueryTemplate((db: Kysely<Database>, v: { fraise: str
 
 export async function deploymentHeads(db: Db, fraise: string, environment: string): Promise<DeploymentHeads> {
   const pair = { fraise, environment };
-  // Driven by ix_deployment_pair_status: few rows are ever pending or in progress. Sorted here,
+  // Driven by ix_deployment_pair_status: few rows are ever queued or in progress. Sorted here,
   // not by the query: with ORDER BY id SQLite reads the pair's whole history in id order instead.
   const active = (await activeDeployments.execute(db, pair)).rows.sort((a, b) => Number(b.id) - Number(a.id));
   const state = (await currentVersion.execute(db, pair)).rows[0];
@@ -457,7 +475,7 @@ export async function findPushOrigin(db: Db, id: number): Promise<{ trigger: Tri
   return row ? { trigger: row.trigger_type as TriggerType, before: row.before_sha ?? null } : undefined;
 }
 
-/** The PENDING deployments of a pair older than `newerThan`, ended together as SUPERSEDED. */
+/** The queued (PENDING or WAITING) deployments of a pair older than `newerThan`, ended together as SUPERSEDED. */
 export interface SupersedeTarget {
   fraise: string;
   environment: string;
@@ -469,7 +487,7 @@ export interface SupersedeTarget {
 }
 
 /**
- * Ends the PENDING deployments of a pair older than `newerThan` as SUPERSEDED, in one statement
+ * Ends the queued (PENDING or WAITING) deployments of a pair older than `newerThan` as SUPERSEDED, in one statement
  * (they never started: no lock, lease or statistics to release). Returns their ids.
  */
 export async function supersedePendingOlder(trx: Db, target: SupersedeTarget): Promise<number[]> {
@@ -484,16 +502,16 @@ export async function supersedePendingOlder(trx: Db, target: SupersedeTarget): P
     .select('id')
     .where('fraise', '=', target.fraise)
     .where('environment', '=', target.environment)
-    .where('status', '=', 'pending')
+    .where('status', 'in', QUEUED_STATUSES)
     .where('id', '<', target.newerThan);
   select = target.job === null ? select.where('job', 'is', null) : select.where('job', '=', target.job);
   const ids = (await select.forUpdate().execute()).map((r) => Number(r.id));
   if (ids.length) {
     await trx
       .updateTable('tb_deployment')
-      .set({ status: 'superseded', completed_at: target.at, error_message: target.errorMessage })
+      .set({ status: 'superseded', completed_at: target.at, error_message: target.errorMessage, wake_at: null })
       .where('id', 'in', ids)
-      .where('status', '=', 'pending')
+      .where('status', 'in', QUEUED_STATUSES)
       .execute();
   }
   return ids;
@@ -504,10 +522,10 @@ type SupersedeValues = Omit<SupersedeTarget, 'job'> & { job: string | null };
 function supersedePending(db: Kysely<Database>, v: SupersedeValues) {
   return db
     .updateTable('tb_deployment')
-    .set({ status: 'superseded', completed_at: v.at, error_message: v.errorMessage })
+    .set({ status: 'superseded', completed_at: v.at, error_message: v.errorMessage, wake_at: null })
     .where('fraise', '=', v.fraise)
     .where('environment', '=', v.environment)
-    .where('status', '=', 'pending')
+    .where('status', 'in', QUEUED_STATUSES)
     .where('id', '<', v.newerThan);
 }
 

@@ -1,4 +1,4 @@
-import { type DeploymentStatus, RUNNING_STATUSES } from '../model.js';
+import { type DeploymentStatus, QUEUED_STATUSES, RUNNING_STATUSES } from '../model.js';
 import type { Db } from './store.js';
 
 /*
@@ -16,19 +16,19 @@ export interface JobKey {
 /** A run of a job that waits or runs. */
 export interface ActiveJobRun extends JobKey {
   id: number;
-  status: 'pending' | 'in_progress' | 'paused';
+  status: 'pending' | 'waiting' | 'in_progress' | 'paused';
   /** The cron occurrence it was queued for (scheduled runs), else null. */
   runKey: string | null;
 }
 
-/** Runs PENDING or running (IN_PROGRESS, PAUSED), of every job or (given `of`) of one job; oldest first. */
+/** Runs queued (PENDING; job runs never wait on gates) or running (IN_PROGRESS, PAUSED), of every job or (given `of`) of one job; oldest first. */
 export async function activeJobRuns(db: Db, of?: JobKey): Promise<ActiveJobRun[]> {
   let query = db
     .selectFrom('tb_deployment as d')
     .innerJoin('tb_deployment_request as r', 'r.id', 'd.fk_request')
     .select(['d.id', 'd.fraise', 'd.environment', 'd.job', 'd.status', 'r.run_key'])
     .where('d.job', 'is not', null)
-    .where('d.status', 'in', ['pending', ...RUNNING_STATUSES]);
+    .where('d.status', 'in', [...QUEUED_STATUSES, ...RUNNING_STATUSES]);
   if (of) query = query.where('d.fraise', '=', of.fraise).where('d.environment', '=', of.environment).where('d.job', '=', of.job);
   const rows = await query.orderBy('d.id', 'asc').execute();
   return rows.map((r) => ({

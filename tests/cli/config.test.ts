@@ -265,11 +265,12 @@ describe('fraisier init, config and db', { timeout: CLI_TIMEOUT }, () => {
         { name: '0006_progress_traffic', appliedAt: null },
         { name: '0007_notification_outbox', appliedAt: null },
         { name: '0008_commit_time', appliedAt: null },
+        { name: '0009_gates', appliedAt: null },
       ],
-      pending: 8,
+      pending: 9,
     });
     const migrate = await runCli(['db', 'migrate', '--config', file]);
-    expect(migrate).toMatchObject({ code: 0, stdout: '✓ applied 0001_initial\n✓ applied 0002_fencing\n✓ applied 0003_active_index\n✓ applied 0004_job_run_key\n✓ applied 0005_deployment_control\n✓ applied 0006_progress_traffic\n✓ applied 0007_notification_outbox\n✓ applied 0008_commit_time\n' });
+    expect(migrate).toMatchObject({ code: 0, stdout: '✓ applied 0001_initial\n✓ applied 0002_fencing\n✓ applied 0003_active_index\n✓ applied 0004_job_run_key\n✓ applied 0005_deployment_control\n✓ applied 0006_progress_traffic\n✓ applied 0007_notification_outbox\n✓ applied 0008_commit_time\n✓ applied 0009_gates\n' });
     const again = await runCli(['db', 'migrate', '--database', `sqlite:${join(dir.path, 'store', 'fraisier.db')}`, '--json']);
     expect(again).toMatchObject({ code: 0, stdout: '{\n  "applied": []\n}\n' });
     const after = await runCli(['db', 'status'], { env: { FRAISIER_DATABASE_URL: `sqlite:${join(dir.path, 'store', 'fraisier.db')}` }, cwd: dir.path + '/store' });
@@ -284,6 +285,7 @@ describe('fraisier init, config and db', { timeout: CLI_TIMEOUT }, () => {
       expect.stringMatching(/^ {2}✓ 0006_progress_traffic {5}applied \d{4}-\d\d-\d\dT/),
       expect.stringMatching(/^ {2}✓ 0007_notification_outbox {2}applied \d{4}-\d\d-\d\dT/),
       expect.stringMatching(/^ {2}✓ 0008_commit_time {10}applied \d{4}-\d\d-\d\dT/),
+      expect.stringMatching(/^ {2}✓ 0009_gates {16}applied \d{4}-\d\d-\d\dT/),
       'Up to date.',
     ]);
     const unreachable = await runCli(['db', 'status', '--database', 'postgres://nobody@127.0.0.1:9/none']);

@@ -40,6 +40,10 @@ export function registerConfig(program: Command): void {
     warnings.push(...(await unavailableProviders(loaded.config)).filter((w) => !known.has(w.path)));
     if (flags.checkRepositories) warnings.push(...(await unreachableRepositories(loaded.config, flags.timeout * 1000)));
     const counts = { fraises: loaded.config.fraises.length, environments: loaded.config.fraises.reduce((n, f) => n + f.environments.length, 0) };
+    const { describeProtection } = await import('../../gates/describe.js');
+    const protectedEnvironments = loaded.config.fraises.flatMap((f) =>
+      f.environments.flatMap((e) => (e.protection ? [{ fraise: f.name, environment: e.name, rules: describeProtection(e.protection) }] : [])),
+    );
     if (dataFormat(flags)) {
       return printData(term, flags, {
         file: path,
@@ -51,11 +55,16 @@ export function registerConfig(program: Command): void {
         unusedNotes: loaded.unusedNotes,
         leftForSystemdOrShell: loaded.leftAsWritten.map((u) => ({ path: u.path, variable: u.variable, line: u.line ?? null })),
         webhookSecretsFromEnv: loaded.secretsFromEnv,
+        protection: protectedEnvironments.map(({ fraise, environment, rules }) => ({ fraise, environment, rules })),
       });
     }
     term.out(
       `${term.color.green('✓')} ${path}: valid (${counts.fraises} fraise${counts.fraises === 1 ? '' : 's'}, ${counts.environments} environment${counts.environments === 1 ? '' : 's'})`,
     );
+    if (protectedEnvironments.length) {
+      term.out('Protected environments (their deployments pass these gates first):');
+      for (const { fraise, environment, rules } of protectedEnvironments) term.out(`  ${fraise}/${environment}: ${rules.join('; ')}`);
+    }
     printProblems(term, path, [], warnings, loaded);
   });
 

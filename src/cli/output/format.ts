@@ -39,7 +39,7 @@ export function clean(text: string): string {
 
 const GOOD = new Set(['SUCCESS', 'HEALTHY', 'accepted', 'DELIVERED']);
 const BAD = new Set(['FAILED', 'ROLLED_BACK', 'DOWN', 'refused', 'failed', 'DISABLED', 'DROPPED']);
-const BUSY = new Set(['IN_PROGRESS', 'PAUSED', 'PENDING', 'DEGRADED', 'RETRY']);
+const BUSY = new Set(['IN_PROGRESS', 'PAUSED', 'PENDING', 'WAITING', 'DEGRADED', 'RETRY']);
 
 /** A status coloured by what it means (nothing changes without colour). */
 export function statusColor(color: Colors, status: string): (text: string) => string {

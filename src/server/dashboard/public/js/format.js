@@ -64,7 +64,7 @@ export function firstLine(text) {
 /** Deployment statuses that will not change any more. */
 export const FINAL_STATUSES = new Set(['SUCCESS', 'FAILED', 'ROLLED_BACK', 'CANCELLED', 'SUPERSEDED']);
 
-export const DEPLOYMENT_STATUSES = ['PENDING', 'IN_PROGRESS', 'PAUSED', 'SUCCESS', 'FAILED', 'ROLLED_BACK', 'CANCELLED', 'SUPERSEDED'];
+export const DEPLOYMENT_STATUSES = ['PENDING', 'WAITING', 'IN_PROGRESS', 'PAUSED', 'SUCCESS', 'FAILED', 'ROLLED_BACK', 'CANCELLED', 'SUPERSEDED'];
 
 /** "ROLLED_BACK" → "rolled back" (for sentences; badges keep the enum's spelling). */
 export function statusWords(status) {
