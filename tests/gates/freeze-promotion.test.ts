@@ -36,7 +36,8 @@ fraisier:
   tokens:
     - { name: ci, token: ${TOKENS.ci}, scopes: [deploy] }
     - { name: root, token: ${TOKENS.root}, scopes: [admin] }
-monitor: { enabled: false }
+# Checked by the test (checkAll), never on its own.
+monitor: { interval: 24h }
 fraises:
   api:
     type: api
