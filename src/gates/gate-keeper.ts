@@ -91,14 +91,16 @@ export class GateKeeper {
     const subject = await findGateSubject(store.db, candidate.id);
     if (!subject || !isQueued(subject.status)) return { kind: 'gone' };
     const rules = rulesFor(protection, subject);
-    const verdict = evaluateGates(rules, await this.#facts(subject, rules, now()));
+    // One instant for the evaluation and what it records: the wait begins when it was judged to.
+    const at = now();
+    const verdict = evaluateGates(rules, await this.#facts(subject, rules, at));
     switch (verdict.decision) {
       case 'pass':
         return this.#pass(subject, verdict);
       case 'wait':
-        return this.#wait(subject, verdict);
+        return this.#wait(subject, verdict, at.toISOString());
       case 'refuse':
-        return this.#refuse(subject, verdict);
+        return this.#refuse(subject, verdict, at.toISOString());
     }
   }
 
@@ -139,11 +141,10 @@ export class GateKeeper {
     };
   }
 
-  async #wait(subject: GateSubject, verdict: GateVerdict): Promise<GateOutcome> {
+  async #wait(subject: GateSubject, verdict: GateVerdict, at: string): Promise<GateOutcome> {
     const waiting: GateOutcome = { kind: 'wait', wakeAt: verdict.wakeAt };
     if (subject.status === 'waiting' && sameVerdict(subject, verdict)) return waiting;
     const { store, notifications, logger } = this.deps;
-    const at = this.deps.now().toISOString();
     const reason = verdict.reason ?? 'waiting on its gates';
     // The approvers are told once per wait: when it begins to wait with approvals missing.
     const askApproval = subject.status === 'pending' && verdict.gates.some((g) => g.kind === 'approvals' && !g.satisfied);
@@ -166,9 +167,8 @@ export class GateKeeper {
     return waiting;
   }
 
-  async #refuse(subject: GateSubject, verdict: GateVerdict): Promise<GateOutcome> {
+  async #refuse(subject: GateSubject, verdict: GateVerdict, at: string): Promise<GateOutcome> {
     const { store, bus, metrics } = this.deps;
-    const at = this.deps.now().toISOString();
     const reason = verdict.reason ?? 'refused by its gates';
     const event = await guardStore(() =>
       store.db.transaction().execute(async (trx) => {
