@@ -1,5 +1,5 @@
 import type { EnvironmentConfig } from '../../src/config/types.js';
-import type { DeployContext, DeployOutcome, DeploymentProvider } from '../../src/providers/provider.js';
+import type { DeployContext, DeployOutcome, DeploymentProvider, HealthResult } from '../../src/providers/provider.js';
 
 /*
  * A target provider for tests of DeploymentControl: its deploy runs what the test hands it
@@ -36,8 +36,8 @@ export class HoldProvider implements DeploymentProvider<Record<string, unknown>>
 
   async runJob(): Promise<void> {}
 
-  async healthCheck() {
-    return { status: 'healthy' as const, message: 'test' };
+  async healthCheck(): Promise<HealthResult> {
+    return { status: 'healthy', message: 'test' };
   }
 
   async logs(): Promise<string> {
