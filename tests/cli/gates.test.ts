@@ -35,10 +35,10 @@ describe('approve, reject and what waits, from the command line', { timeout: CLI
   const local = (args: string[]) => runCli([...args, '--config', configFile]);
   const status = (id: string, wanted: string) =>
     waitUntil(async () => ((await findDeployment(server.store.db, Number(id)))?.status === wanted ? true : undefined), { what: `deployment ${id} ${wanted}` });
-  /** Deploys a new commit to production as the deploy token; resolves once it waits. */
-  const waitingDeployment = async (version: string) => {
+  /** Deploys a new commit to production (or `environment`) as the deploy token; resolves once it waits. */
+  const waitingDeployment = async (version: string, environment = 'production') => {
     repo.commit(version);
-    const queued = await deployer(['deploy', 'gated', 'production', '--no-follow', '--json']);
+    const queued = await deployer(['deploy', 'gated', environment, '--no-follow', '--json']);
     expect(queued.code, queued.stderr).toBe(0);
     const id = JSON.parse(queued.stdout).deployment.id as string;
     await status(id, 'waiting');
@@ -52,6 +52,7 @@ describe('approve, reject and what waits, from the command line', { timeout: CLI
     const yaml = `
 fraisier:
   database: ${database.url}
+  poll_interval: 1s
   tokens:
     - { name: deployer, token: ${TOKENS.deployer}, scopes: [deploy] }
     - { name: alice, token: ${TOKENS.alice}, scopes: [approve] }
@@ -66,6 +67,13 @@ fraises:
           - { name: talk, command: [node, -e, "console.log('talked')"] }
         protection:
           approvals: { required: 1, approvers: [alice] }
+      staging:
+        git_repo: ${repo.path}
+        app_path: ${repo.appPath}/staging
+        steps:
+          - { name: talk, command: [node, -e, "console.log('talked')"] }
+        protection:
+          approvals: { required: 1 }
 `;
     configFile = `${repo.scratch}/fraises.yaml`;
     writeFileSync(configFile, yaml);
@@ -154,6 +162,17 @@ fraises:
     // Ended: nothing left to decide.
     expect(await alice(['reject', id, '--reason', 'again', '--json'])).toMatchObject({ code: 1, stdout: '' });
     expect(await alice(['approve', 'abc'])).toMatchObject({ code: 2, stderr: 'fraisier: expected a deployment id such as 42 (got "abc")\n' });
+  });
+
+  it('approves locally where any approver will do: the CLI decides as "local", the server runs it', async () => {
+    const id = await waitingDeployment('three', 'staging');
+    const approved = await local(['approve', id, '--comment', 'from the console', '--json']);
+    expect(approved.code, approved.stderr).toBe(0);
+    expect(JSON.parse(approved.stdout)).toMatchObject({ id, fraise: 'gated', environment: 'staging' });
+    // The server hears of it at its next look at the queue (SQLite: no NOTIFY between processes).
+    expect((await waitForEnd(server, id)).status).toBe('success');
+    const shown = lines((await alice(['deployment', id])).stdout);
+    expect(shown.slice(-1)[0]).toMatch(/^ {8}approved by local .+: from the console$/);
   });
 
   it('says what each does in its help', async () => {
