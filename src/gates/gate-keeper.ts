@@ -56,6 +56,8 @@ export interface GatePass {
   kind: 'pass';
   /** The claim is a compare-and-set on this version: a decision recorded since refuses it. */
   gateVersion: number;
+  /** The gates as just evaluated (recorded by the claim). */
+  gates: GateState[];
   /** Writes the passed gates and their progress line, in the claim's transaction. */
   record(trx: Db): Promise<void>;
   /** Once the claim committed: publishes the progress line. */
@@ -130,6 +132,7 @@ export class GateKeeper {
     return {
       kind: 'pass',
       gateVersion: subject.gateVersion,
+      gates: verdict.gates,
       record: async (trx) => {
         const at = this.deps.now().toISOString();
         await recordPassedGates(trx, subject.id, JSON.stringify(verdict.gates));

@@ -9,6 +9,7 @@ import { type DecisionResult, listApprovals, recordDecision } from '../store/gat
 import { guardStore, type Store } from '../store/store.js';
 import { mayApprove } from './evaluate.js';
 import { type GateKeeper, recordGateProgress } from './gate-keeper.js';
+import type { GateState } from './types.js';
 
 /*
  * approveDeployment and rejectDeployment: an approver's decision on a deployment waiting on the
@@ -94,13 +95,17 @@ export class GateService implements GateCommands {
     bus.publish({ type: 'progress', event });
     logger.info({ deployment: numericId, fraise: deployment.fraise, environment: deployment.environment, by: actor, decision }, `deployment ${id} ${line}`);
     // Read again now: a rejection ends it before we answer; an approval shows in its gates.
+    let passed: GateState[] | undefined;
     try {
-      await keeper.evaluate({ id: numericId, fraise: deployment.fraise, environment: deployment.environment, job: deployment.job });
+      const outcome = await keeper.evaluate({ id: numericId, fraise: deployment.fraise, environment: deployment.environment, job: deployment.job });
+      if (outcome.kind === 'pass') passed = outcome.gates;
     } catch (error) {
       logger.warn({ err: error, deployment: numericId }, 'could not evaluate the gates after a decision; the dispatcher will');
     }
     this.deps.dispatch.notify();
-    return (await guardStore(() => findDeployment(store.db, numericId))) ?? deployment;
+    const after = (await guardStore(() => findDeployment(store.db, numericId))) ?? deployment;
+    // Every gate open: the dispatcher is starting it. Until its claim records them, answer with the gates as they are now.
+    return passed && isQueued(after.status) ? { ...after, gates: passed } : after;
   }
 
   async #refusal(result: Exclude<DecisionResult, 'recorded'>, id: number, actor: string): Promise<ConflictError> {

@@ -69,17 +69,19 @@ export class ZoneClock {
 
   /**
    * Every instant whose wall clock reads `naive` (ms, a wall reading as if UTC): one normally,
-   * none in a spring-forward gap, two in a fall-back hour (earlier first).
+   * none in a spring-forward gap, two in a fall-back hour (earlier first). `offsets`: the
+   * zone's offsets around that time when known (they are tried instead of looked up).
    */
-  instantsOf(naive: number): number[] {
-    const offsets = new Set([this.offset(naive - DAY_MS), this.offset(naive), this.offset(naive + DAY_MS)]);
-    const found = [...offsets].map((offset) => naive - offset).filter((instant) => this.wall(instant).naive === naive);
+  instantsOf(naive: number, offsets?: ReadonlySet<number>): number[] {
+    const tried = offsets ?? new Set([this.offset(naive - DAY_MS), this.offset(naive), this.offset(naive + DAY_MS)]);
+    const found = [...tried].map((offset) => naive - offset).filter((instant) => this.wall(instant).naive === naive);
     return [...new Set(found)].sort((a, b) => a - b);
   }
 
   /** The instants in [from, to) where the zone's offset changes (the first instant of the new offset). */
   transitions(from: number, to: number): number[] {
-    const step = 6 * 3_600_000;
+    // Zones change their offset months (at the very least days) apart: a probe a day finds each.
+    const step = DAY_MS;
     const found: number[] = [];
     // Offsets change on whole seconds: so do the probes.
     for (let start = Math.floor(from / 1000) * 1000; start < to; start += step) {

@@ -33,6 +33,8 @@ const HOOK = '/hooks/approvals';
 function config(receiverUrl: string) {
   return testConfig(`
 fraisier:
+  # No poll: a decision, a run ending or a gate's own wake-up moves the queue.
+  poll_interval: 1h
   tokens:
     - { name: ci, token: ${TOKENS.ci}, scopes: [deploy] }
     - { name: alice, token: ${TOKENS.alice}, scopes: [deploy, approve] }
@@ -57,6 +59,10 @@ fraises:
         target: { provider: test-hold }
         protection:
           approvals: { required: 2, approvers: [alice, release-managers, dave], carry_approvals: true }
+      hasty:
+        target: { provider: test-hold }
+        protection:
+          approvals: { required: 1, timeout: 1s }
 `);
 }
 
@@ -139,6 +145,8 @@ for (const dialect of DIALECTS) {
       const id = await deploy('production', 1);
       const waiting = await status(id, 'WAITING');
       expect(waiting.gates).toEqual([{ kind: 'APPROVALS', satisfied: false, message: '0 of 2 approvals', approvals: [] }]);
+      const listed = await ok('{ deployments(status: WAITING, environment: "production") { id status } }', {}, 'bob');
+      expect(listed.deployments).toEqual([{ id, status: 'WAITING' }]);
       // The approvals' timeout (24 h by default) is when it may change by time alone.
       expect(Date.parse(waiting.waitingUntil) - Date.now()).toBeGreaterThan(23 * 3600_000);
       // The approvers are told, once, that it waits for them.
@@ -174,7 +182,10 @@ for (const dialect of DIALECTS) {
       const id = await deploy('production', 2);
       await status(id, 'WAITING');
       expect((await approve(id, 'dave')).errors).toBeUndefined();
-      expect((await approve(id, 'bob', 'after the freeze review')).errors).toBeUndefined();
+      const last = await approve(id, 'bob', 'after the freeze review');
+      expect(last.errors).toBeUndefined();
+      // The answer shows every gate open, whether the dispatcher has started it yet or not.
+      expect(last.data.approveDeployment.gates).toMatchObject([{ kind: 'APPROVALS', satisfied: true, message: 'approved: 2 of 2 approvals (dave, bob)' }]);
       expect((await waitForEnd(app, id)).status).toBe('success');
       const done = await read(id);
       expect(done.gates).toMatchObject([{ kind: 'APPROVALS', satisfied: true, message: 'approved: 2 of 2 approvals (dave, bob)' }]);
@@ -226,6 +237,17 @@ for (const dialect of DIALECTS) {
       expect(carried.gates[0]).toMatchObject({ message: '1 of 2 approvals (alice)', approvals: [{ by: 'alice', decision: 'APPROVE', comment: 'good' }] });
       expect((await approve(second, 'bob')).errors).toBeUndefined();
       expect((await waitForEnd(app, second)).status).toBe('success');
+    });
+
+    it.skipIf(skip)('cancels a deployment not approved within the timeout, woken at its end', async () => {
+      const id = await deploy('hasty', 12);
+      const waiting = await status(id, 'WAITING');
+      expect(waiting.gates[0]).toMatchObject({ message: '0 of 1 approval' });
+      // Nothing else happens meanwhile: the dispatcher wakes at the deadline by itself.
+      const ended = await waitForEnd(app, id);
+      expect(ended).toMatchObject({ status: 'cancelled', errorMessage: 'not approved within 1s' });
+      expect(Date.parse(ended.completedAt!)).toBeGreaterThanOrEqual(Date.parse(waiting.waitingUntil));
+      expect((await gateLines(id)).at(-1)).toBe('refused: not approved within 1s');
     });
 
     it.skipIf(skip)('tells deploymentWaiting subscribers of what they may read only', async () => {
