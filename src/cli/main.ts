@@ -6,6 +6,7 @@ import { registerControl } from './commands/control.js';
 import { registerDb } from './commands/db.js';
 import { registerDeploy } from './commands/deploy.js';
 import { registerDeployment } from './commands/deployment.js';
+import { registerGates } from './commands/gates.js';
 import { registerHistory } from './commands/history.js';
 import { registerInit } from './commands/init.js';
 import { registerList } from './commands/list.js';
@@ -41,6 +42,7 @@ export async function main(argv: string[]): Promise<number> {
   registerRunJob(program);
   registerCancel(program);
   registerSteer(program);
+  registerGates(program);
   registerStatus(program);
   registerDeployment(program);
   registerHistory(program);

@@ -33,6 +33,11 @@ describe('fraisier completion', { timeout: CLI_TIMEOUT }, () => {
   it('bash completes commands, subcommands, options and option choices', async () => {
     expect(await bash(script, ['fraisier', 'dep'])).toEqual(['deploy', 'deployment']);
     expect(await bash(script, ['fraisier', 'config', 's'])).toEqual(['schema', 'show']);
+    expect(await bash(script, ['fraisier', 'ap'])).toEqual(['approve']);
+    expect(await bash(script, ['fraisier', 're'])).toEqual(['reject', 'resume']);
+    expect(await bash(script, ['fraisier', 'reject', '42', '--r'])).toEqual(['--reason']);
+    expect(await bash(script, ['fraisier', 'approve', '42', '--c'])).toEqual(['--comment', '--config']);
+    expect(await bash(script, ['fraisier', 'history', '--w'])).toEqual(['--waiting']);
     expect(await bash(script, ['fraisier', 'deployment', '42', '--f'])).toEqual(['--follow']);
     expect(await bash(script, ['fraisier', 'history', '--output', ''])).toEqual(['json', 'table', 'yaml']);
     expect(await bash(script, ['fraisier', 'status-all', '-o', 'y'])).toEqual(['yaml']);
@@ -52,9 +57,11 @@ describe('fraisier completion', { timeout: CLI_TIMEOUT }, () => {
     expect(zsh.stdout).toContain("'fraisier deployment') commands=(); options=(");
     expect(zsh.stdout).toContain("'--follow:stream its steps until it ends'");
     expect(zsh.stdout).toContain("'fraisier history|--output') values=('json' 'yaml' 'table')");
+    expect(zsh.stdout).toContain("'--reason:why'");
     const fish = await runCli(['completion', 'fish']);
     expect(fish.code).toBe(0);
     expect(fish.stdout).toContain("complete -c fraisier -n '__fraisier_at \\'fraisier\\'' -a 'deployment'");
+    expect(fish.stdout).toContain("complete -c fraisier -n '__fraisier_at \\'fraisier\\'' -a 'approve'");
     expect(fish.stdout).toContain("complete -c fraisier -n '__fraisier_at \\'fraisier history\\'' -s 'o' -l 'output' -x -a 'json yaml table'");
     const unknown = await runCli(['completion', 'powershell']);
     expect(unknown.code).toBe(2);

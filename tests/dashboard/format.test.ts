@@ -17,6 +17,8 @@ interface Format {
   statusWords(status: string): string;
   shortError(text: string | null, max?: number): string;
   attemptToShow(env: { currentVersion: string | null; lastAttempt: { status: string; newVersion: string | null } | null }): unknown;
+  gateKindWords(kind: string): string;
+  awaitsApproval(deployment: { status: string; gates: { kind: string; satisfied: boolean }[] | null }): boolean;
 }
 
 let format: Format;
@@ -70,5 +72,17 @@ describe('the dashboard\'s text helpers', () => {
     const other = attempt('SUCCESS', 'b');
     expect(format.attemptToShow({ currentVersion: 'a', lastAttempt: other })).toBe(other);
     expect(format.attemptToShow({ currentVersion: 'a', lastAttempt: null })).toBeNull();
+  });
+
+  it('names gates for people, and offers to approvers only what waits on its approvals', () => {
+    expect(['WAIT_TIMER', 'WINDOW', 'APPROVALS', 'FREEZE', 'PROMOTION'].map(format.gateKindWords)).toEqual(['Wait timer', 'Deploy window', 'Approvals', 'Freeze', 'Promotion']);
+    const approvals = (satisfied: boolean) => ({ kind: 'APPROVALS', satisfied });
+    const window = { kind: 'WINDOW', satisfied: false };
+    expect(format.awaitsApproval({ status: 'WAITING', gates: [window, approvals(false)] })).toBe(true);
+    // Approved, held by a window only: nothing to approve.
+    expect(format.awaitsApproval({ status: 'WAITING', gates: [window, approvals(true)] })).toBe(false);
+    expect(format.awaitsApproval({ status: 'WAITING', gates: [window] })).toBe(false);
+    expect(format.awaitsApproval({ status: 'PENDING', gates: [approvals(false)] })).toBe(false);
+    expect(format.awaitsApproval({ status: 'WAITING', gates: null })).toBe(false);
   });
 });

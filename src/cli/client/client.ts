@@ -37,6 +37,8 @@ export interface FraisierClient {
   cancel(id: string): Promise<DeploymentView>;
   /** Pause, resume or promote a running deployment (whichever process runs it). */
   steer(action: 'pause' | 'resume' | 'promote', id: string): Promise<DeploymentView>;
+  /** An approver's decision on a deployment waiting on its approvals gate: a comment (optional) or the rejection's reason. */
+  decide(decision: 'approve' | 'reject', id: string, text: string | undefined): Promise<DeploymentView>;
 
   /**
    * Streams a deployment's progress (what was recorded, then live, in order, no duplicates)

@@ -7,7 +7,8 @@ const TARGET = 'target { provider config }';
 
 export const DEPLOYMENT_FIELDS = `
   id fraise environment job status triggeredBy requestedBy requestedAt startedAt completedAt
-  durationSeconds oldVersion newVersion gitCommit gitBranch ${TARGET} errorMessage pausedUntil pauseMessage promoted`;
+  durationSeconds oldVersion newVersion gitCommit gitBranch ${TARGET} errorMessage pausedUntil pauseMessage promoted
+  gates { kind satisfied message approvals { by decision at comment } } waitingUntil`;
 
 const FRAISE_FIELDS = `
   name type description database { type name strategy }
@@ -81,6 +82,10 @@ export const PAUSE = `mutation Pause($id: ID!) { pauseDeployment(id: $id) { ${DE
 export const RESUME = `mutation Resume($id: ID!) { resumeDeployment(id: $id) { ${DEPLOYMENT_FIELDS} } }`;
 
 export const PROMOTE = `mutation Promote($id: ID!) { promoteDeployment(id: $id) { ${DEPLOYMENT_FIELDS} } }`;
+
+export const APPROVE = `mutation Approve($id: ID!, $comment: String) { approveDeployment(id: $id, comment: $comment) { ${DEPLOYMENT_FIELDS} } }`;
+
+export const REJECT = `mutation Reject($id: ID!, $reason: String!) { rejectDeployment(id: $id, reason: $reason) { ${DEPLOYMENT_FIELDS} } }`;
 
 export const PROGRESS = `
 subscription Progress($id: ID!) {

@@ -175,6 +175,13 @@ export class LocalClient implements FraisierClient {
     return this.#call(async () => deploymentView(await (await this.#services()).services.deployments.control(OPEN, action, id)));
   }
 
+  decide(decision: 'approve' | 'reject', id: string, text: string | undefined): Promise<DeploymentView> {
+    return this.#call(async () => {
+      const { gates } = (await this.#services()).services;
+      return deploymentView(await (decision === 'approve' ? gates.approve(OPEN, id, text ?? null) : gates.reject(OPEN, id, text ?? '')));
+    });
+  }
+
   follow(id: string, onProgress: (event: ProgressView) => void, signal?: AbortSignal): Promise<DeploymentView> {
     return this.#call(async () => {
       // Nobody else may be running: this process runs it, unless another one already claimed it.

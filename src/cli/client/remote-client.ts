@@ -133,6 +133,11 @@ export class RemoteClient implements FraisierClient {
     return (await this.request<Record<string, DeploymentView>>(document, { id }))[field]!;
   }
 
+  async decide(decision: 'approve' | 'reject', id: string, text: string | undefined): Promise<DeploymentView> {
+    if (decision === 'approve') return (await this.request<{ approveDeployment: DeploymentView }>(doc.APPROVE, { id, comment: text })).approveDeployment;
+    return (await this.request<{ rejectDeployment: DeploymentView }>(doc.REJECT, { id, reason: text ?? '' })).rejectDeployment;
+  }
+
   async follow(id: string, onProgress: (event: ProgressView) => void, signal?: AbortSignal): Promise<DeploymentView> {
     const ws = (this.#ws ??= createClient({
       url: this.endpoint.replace(/^http/, 'ws'),

@@ -1,5 +1,6 @@
 import { maskSecrets } from '../../config/secrets.js';
 import { type EnvironmentConfig, type FraiseConfig, isBuiltinGitProvider, type JobConfig } from '../../config/types.js';
+import type { GateState } from '../../gates/types.js';
 import type { Deployment, DeploymentProgress, DeploymentResult, DeploymentStats, FraiseState, NotificationRecord, TrafficShare, WebhookEventRecord } from '../../model.js';
 
 /*
@@ -63,6 +64,18 @@ export interface DeploymentView {
   /** While PAUSED: why. */
   pauseMessage: string | null;
   promoted: boolean;
+  /** Its environment's protection rules as last evaluated; null when it has none (or not yet evaluated). */
+  gates: GateView[] | null;
+  /** While WAITING: when a gate may open by time alone; else null. */
+  waitingUntil: string | null;
+}
+
+/** One gate (DeploymentGate): kind and decision upper case, as the API's enums. */
+export interface GateView {
+  kind: string;
+  satisfied: boolean;
+  message: string;
+  approvals: { by: string; decision: string; at: string; comment: string | null }[];
 }
 
 export interface ProgressView {
@@ -162,6 +175,17 @@ export function deploymentView(d: Deployment): DeploymentView {
     pausedUntil: iso(d.pausedUntil),
     pauseMessage: d.pauseMessage,
     promoted: d.promoted,
+    gates: d.gates ? d.gates.map(gateView) : null,
+    waitingUntil: iso(d.waitingUntil),
+  };
+}
+
+export function gateView(g: GateState): GateView {
+  return {
+    kind: g.kind.toUpperCase(),
+    satisfied: g.satisfied,
+    message: g.message,
+    approvals: g.approvals.map((a) => ({ by: a.by, decision: a.decision.toUpperCase(), at: iso(a.at)!, comment: a.comment })),
   };
 }
 

@@ -4,6 +4,7 @@ import type { DeploymentView, ProgressView } from '../client/views.js';
 import { CliError, EXIT, silentExit } from '../exit-codes.js';
 import { keepRunningIfOutputCloses } from '../output/closed-output.js';
 import { clean, shortVersion, statusColor, targetLabel } from '../output/format.js';
+import { gateLines } from '../output/gates.js';
 import { ProgressRenderer } from '../output/progress-renderer.js';
 import { createTerminal, printData, type Terminal } from '../output/terminal.js';
 import { formatDuration, relativeTime } from '../output/time.js';
@@ -74,14 +75,20 @@ function printDeployment(term: Terminal, d: DeploymentView): void {
     ['Triggered by', d.requestedBy ? `${d.triggeredBy} (${clean(d.requestedBy)})` : d.triggeredBy],
     ['Requested', at(d.requestedAt)],
     // A queued one has not started (its record's startedAt is when it was queued).
-    ['Started', d.status === 'PENDING' ? null : at(d.startedAt)],
+    ['Started', d.status === 'PENDING' || d.status === 'WAITING' ? null : at(d.startedAt)],
     ['Completed', d.completedAt ? at(d.completedAt) : null],
     ['Duration', d.durationSeconds !== null ? formatDuration(d.durationSeconds) : null],
     ['Pause', d.status === 'PAUSED' ? `${clean(d.pauseMessage ?? 'paused')}${d.pausedUntil ? ` (until ${at(d.pausedUntil)})` : ' (until resumed or promoted)'}` : null],
     ['Promoted', d.promoted ? 'yes: the remaining steps and pauses are skipped' : null],
+    ['Next check', d.status === 'WAITING' && d.waitingUntil ? `${at(d.waitingUntil)}: when a gate opens or expires by time alone` : null],
     ['Error', d.errorMessage ? clean(d.errorMessage) : null],
   ];
   for (const [label, value] of rows) if (value) term.out(`  ${`${label}:`.padEnd(14)}${value}`);
+  // Its environment's protection rules, as last evaluated: each gate, and every approval or rejection.
+  if (d.gates?.length) {
+    term.out('  Gates:');
+    for (const line of gateLines(c, d.gates, '    ')) term.out(line);
+  }
 }
 
 const at = (iso: string): string => `${relativeTime(iso)} (${iso})`;

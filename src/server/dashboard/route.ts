@@ -48,6 +48,7 @@ const PUBLIC_FILES = [
   'js/views/webhooks.js',
   'js/views/latest.js',
   'js/views/actions.js',
+  'js/views/approvals.js',
 ];
 
 /** Where the page imports graphql-ws's client from. */

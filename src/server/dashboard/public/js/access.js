@@ -34,36 +34,53 @@ export function forgetToken() {
 }
 
 /**
- * @typedef {{ mode: 'open' | 'signed-out' | 'refused' | 'read' | 'deploy', token: string | null, message: string }} Access
+ * @typedef {{ mode: 'open' | 'signed-out' | 'refused' | 'read' | 'deploy', token: string | null, message: string, canApprove: boolean }} Access
  * open: no tokens configured, anyone reaching the server may deploy; signed-out: tokens are
  * configured and none was given; refused: the token was not accepted; read: it may look, not
- * act; deploy: it may deploy, roll back and cancel.
+ * act; deploy: it may deploy, roll back and cancel. canApprove: it has the approve scope (it may
+ * approve or reject deployments waiting for approval, where it is one of the approvers).
  * Rejects (ApiError NETWORK, ...) when the server cannot answer.
  * @returns {Promise<Access>}
  */
 export async function probeAccess(token) {
   if (await allowed(QUERIES.canRead, null)) {
-    return { mode: 'open', token: null, message: 'Open API: no tokens are configured, so anyone who can reach this server may deploy.' };
+    return { mode: 'open', token: null, canApprove: true, message: 'Open API: no tokens are configured, so anyone who can reach this server may deploy.' };
   }
   if (!token) {
-    return { mode: 'signed-out', token: null, message: 'This server requires an API token. Enter one to see deployments (read scope) or to deploy (deploy scope).' };
+    return { mode: 'signed-out', token: null, canApprove: false, message: 'This server requires an API token. Enter one to see deployments (read scope) or to deploy (deploy scope).' };
   }
   try {
     await graphql(QUERIES.canRead, {}, token);
   } catch (error) {
     if (error instanceof ApiError && (error.code === 'UNAUTHENTICATED' || error.code === 'FORBIDDEN')) {
-      return { mode: 'refused', token: null, message: `The token was refused: ${error.message}.` };
+      return { mode: 'refused', token: null, canApprove: false, message: `The token was refused: ${error.message}.` };
     }
     throw error;
   }
+  const canApprove = await probeApprove(token);
+  const approving = canApprove ? ' It may also approve or reject deployments waiting for approval.' : '';
   try {
     await graphql(QUERIES.canDeploy, {}, token);
-    return { mode: 'deploy', token, message: 'Signed in with a deploy token: you can deploy, roll back and cancel.' };
+    return { mode: 'deploy', token, canApprove, message: `Signed in with a deploy token: you can deploy, roll back and cancel.${approving}` };
   } catch (error) {
     if (error instanceof ApiError && error.code === 'FORBIDDEN') {
-      return { mode: 'read', token, message: `Read-only: ${error.message}. Deploy, roll back and cancel are disabled.` };
+      const message = canApprove
+        ? `Signed in as an approver: you can approve or reject deployments waiting for approval. Deploy, roll back and cancel are disabled (${error.message}).`
+        : `Read-only: ${error.message}. Deploy, roll back and cancel are disabled.`;
+      return { mode: 'read', token, canApprove, message };
     }
     throw error;
+  }
+}
+
+/** The approve scope: let through to "no such deployment" (see QUERIES.canApprove); anything else but the network says no. */
+async function probeApprove(token) {
+  try {
+    await graphql(QUERIES.canApprove, {}, token);
+    return true; // cannot happen (there is no deployment 0): still, it was let through
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.code === 'NETWORK') throw error;
+    return error.code === 'NOT_FOUND' || error.code === 'BAD_USER_INPUT';
   }
 }
 

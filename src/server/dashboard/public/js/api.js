@@ -61,19 +61,28 @@ export async function graphql(query, variables = {}, token = null) {
 }
 
 const DEPLOYMENT_FIELDS = `id fraise environment job status gitCommit gitBranch oldVersion newVersion triggeredBy requestedBy
-  requestedAt startedAt completedAt durationSeconds errorMessage target { provider } pausedUntil pauseMessage promoted`;
+  requestedAt startedAt completedAt durationSeconds errorMessage target { provider } pausedUntil pauseMessage promoted
+  gates { kind satisfied message approvals { by decision at comment } } waitingUntil`;
 
 export const QUERIES = {
   /** Probes: a query needs the read scope, a mutation the deploy scope. Neither changes anything. */
   canRead: 'query DashboardCanRead { __typename }',
   canDeploy: 'mutation DashboardCanDeploy { __typename }',
+  /**
+   * The approve scope: the API has no field saying what a token may do, so this asks to reject a
+   * deployment that cannot exist (ids start at 1). A token without the scope is refused
+   * (FORBIDDEN) before anything is looked up; one with it gets "not found". Nothing changes.
+   */
+  canApprove: 'mutation DashboardCanApprove { rejectDeployment(id: "0", reason: "access probe") { id } }',
   fraises: `query DashboardFraises {
     fraises { name type description environments { name branch status currentVersion lastDeployedAt rollbackVersion target { provider }
       lastAttempt { id status newVersion startedAt completedAt errorMessage } } }
     running: deployments(status: IN_PROGRESS, limit: 100) { id fraise environment status }
     paused: deployments(status: PAUSED, limit: 100) { id fraise environment status }
     queued: deployments(status: PENDING, limit: 100) { id fraise environment status }
+    waiting: deployments(status: WAITING, limit: 100) { id fraise environment status }
   }`,
+  waiting: `query DashboardWaiting { deployments(status: WAITING, limit: 100) { ${DEPLOYMENT_FIELDS} } }`,
   deployments: `query DashboardDeployments($fraise: String, $environment: String, $status: DeploymentStatus, $limit: Int) {
     deployments(fraise: $fraise, environment: $environment, status: $status, limit: $limit) { ${DEPLOYMENT_FIELDS} }
   }`,
@@ -97,12 +106,15 @@ export const QUERIES = {
   cancel: `mutation DashboardCancel($id: ID!) { cancelDeployment(id: $id) { ${DEPLOYMENT_FIELDS} } }`,
   pause: `mutation DashboardPause($id: ID!) { pauseDeployment(id: $id) { ${DEPLOYMENT_FIELDS} } }`,
   resume: `mutation DashboardResume($id: ID!) { resumeDeployment(id: $id) { ${DEPLOYMENT_FIELDS} } }`,
+  approve: `mutation DashboardApprove($id: ID!, $comment: String) { approveDeployment(id: $id, comment: $comment) { ${DEPLOYMENT_FIELDS} } }`,
+  reject: `mutation DashboardReject($id: ID!, $reason: String!) { rejectDeployment(id: $id, reason: $reason) { ${DEPLOYMENT_FIELDS} } }`,
   promote: `mutation DashboardPromote($id: ID!) { promoteDeployment(id: $id) { ${DEPLOYMENT_FIELDS} } }`,
 };
 
 export const SUBSCRIPTIONS = {
   started: 'subscription DashboardStarted { deploymentStarted { id fraise environment status } }',
   completed: 'subscription DashboardCompleted { deploymentCompleted { id fraise environment status errorMessage } }',
+  waiting: 'subscription DashboardWaiting { deploymentWaiting { id fraise environment status } }',
   webhook: 'subscription DashboardWebhook { webhookReceived { id } }',
   health: 'subscription DashboardHealth { environmentStatusChanged { fraise environment status previous message at } }',
   progress: `subscription DashboardProgress($id: ID!) {

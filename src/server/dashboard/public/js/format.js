@@ -92,3 +92,18 @@ export function attemptToShow(env) {
   if (attempt.status === 'SUCCESS' && attempt.newVersion === env.currentVersion) return null;
   return attempt;
 }
+
+const GATE_KINDS = { FREEZE: 'Freeze', WINDOW: 'Deploy window', PROMOTION: 'Promotion', APPROVALS: 'Approvals', WAIT_TIMER: 'Wait timer' };
+
+/** "WAIT_TIMER" → "Wait timer": a gate's kind (DeploymentGate.kind) for people. */
+export function gateKindWords(kind) {
+  return GATE_KINDS[kind] ?? statusWords(kind);
+}
+
+/**
+ * Is `deployment` waiting on its approvals gate? (WAITING, with an APPROVALS gate not met.) Only
+ * those are offered to approvers: one waiting for a window or a freeze has nothing to approve.
+ */
+export function awaitsApproval(deployment) {
+  return deployment.status === 'WAITING' && (deployment.gates ?? []).some((gate) => gate.kind === 'APPROVALS' && !gate.satisfied);
+}

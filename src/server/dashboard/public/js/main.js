@@ -143,6 +143,8 @@ function context() {
   const token = state.access.token;
   const ctx = {
     canDeploy: state.access.mode === 'open' || state.access.mode === 'deploy',
+    canApprove: state.access.canApprove === true,
+    openApi: state.access.mode === 'open',
     graphql: async (query, variables) => {
       try {
         return await graphql(query, variables, token);

@@ -4,9 +4,10 @@ import { shortVersion } from '../format.js';
 
 /*
  * Deploy (a dry run first: the plan is shown before anything is queued), roll back (to a
- * version from the environment's successful history), cancel and promote, each in a modal
- * <dialog>: focus moves into it, Escape closes it, focus returns to the button that opened it.
- * Pause and resume act at once (each undoes the other).
+ * version from the environment's successful history), cancel, promote, approve (an optional
+ * comment) and reject (a reason, required), each in a modal <dialog>: focus moves into it,
+ * Escape closes it, focus returns to the button that opened it. Pause and resume act at once
+ * (each undoes the other).
  */
 
 export function createActions(ctx, dialog) {
@@ -30,6 +31,57 @@ export function createActions(ctx, dialog) {
   const close = () => dialog.open && dialog.close();
   const closeButton = (label = 'Close') => h('button', { type: 'button', class: 'secondary', on: { click: close } }, label);
   const errorBox = () => h('div', { class: 'dialog-error', role: 'alert' });
+  // Approving is a matter of the approve scope and the rule's approvers, not of the deploy scope.
+  const decisionError = (failure) => (failure?.code === 'FORBIDDEN' ? `Not allowed: ${failure.message}.` : ctx.describeError(failure));
+
+  /** Approve or reject: a text (the comment, or the reason when `required`), then the mutation. */
+  function decide(decision, deployment, onDone) {
+    const approving = decision === 'approve';
+    const where = `#${deployment.id} of ${deployment.fraise}/${deployment.environment}`;
+    const field = approving ? 'approve-comment' : 'reject-reason';
+    const text = h('textarea', { id: field, name: approving ? 'comment' : 'reason', rows: '3', maxlength: '2000', 'aria-required': approving ? undefined : 'true', autofocus: true, 'aria-describedby': `${field}-hint` });
+    const error = errorBox();
+    const confirm = h('button', { type: 'submit', class: approving ? undefined : 'danger' }, approving ? 'Approve' : 'Reject');
+    const form = h(
+      'form',
+      { class: 'dialog-form' },
+      h('p', {}, approving ? `Approve deployment ${where}?` : `Reject deployment ${where}?`),
+      h('label', { for: field }, approving ? 'Comment (optional)' : 'Reason (required)'),
+      text,
+      h(
+        'p',
+        { class: 'hint', id: `${field}-hint` },
+        approving
+          ? 'Recorded with your approval in its history. It starts once enough approvers approved and its other gates are open.'
+          : 'Recorded in its history and shown as its error: the deployment ends cancelled.',
+      ),
+      error,
+      h('div', { class: 'dialog-actions' }, confirm, closeButton('Not now')),
+    );
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      const value = text.value.trim();
+      if (!approving && !value) {
+        fill(error, 'Say why: a rejection needs a reason.');
+        text.focus();
+        return;
+      }
+      void run(confirm, form, async () => {
+        fill(error);
+        try {
+          const data = await ctx.graphql(QUERIES[decision], approving ? { id: deployment.id, comment: value || null } : { id: deployment.id, reason: value });
+          const updated = data[`${decision}Deployment`];
+          close();
+          ctx.announce(approving ? `Deployment ${where} approved.` : `Deployment ${where} rejected: it ends cancelled.`);
+          onDone?.(updated);
+        } catch (failure) {
+          fill(error, decisionError(failure));
+          confirm.disabled = false;
+        }
+      });
+    });
+    open(approving ? `Approve deployment #${deployment.id}` : `Reject deployment #${deployment.id}`, form);
+  }
 
   async function run(button, form, work) {
     button.disabled = true;
@@ -240,6 +292,12 @@ export function createActions(ctx, dialog) {
         ctx.alert(ctx.describeError(failure));
       }
     },
+
+    /** deployment: { id, fraise, environment }; onDone(updated deployment) */
+    approve: (deployment, onDone) => decide('approve', deployment, onDone),
+
+    /** deployment: { id, fraise, environment }; onDone(updated deployment) */
+    reject: (deployment, onDone) => decide('reject', deployment, onDone),
 
     /** deployment: { id, fraise, environment }; onDone(updated deployment) */
     promote(deployment, onDone) {

@@ -1,9 +1,11 @@
 import { QUERIES, SUBSCRIPTIONS } from '../api.js';
 import { badge, createLoader, fill, h, timeAgo, version } from '../dom.js';
-import { duration, exactTime, FINAL_STATUSES, plainText, shortVersion, statusWords } from '../format.js';
+import { awaitsApproval, duration, exactTime, FINAL_STATUSES, gateKindWords, plainText, shortVersion, statusWords } from '../format.js';
 
 /*
- * One deployment: what it is, its status and progress bar, where its traffic goes (blue-green,
+ * One deployment: what it is, its status and progress bar, its gates when its environment has
+ * protection rules (each gate met or not, why, and every approval or rejection with who, when and
+ * their comment), where its traffic goes (blue-green,
  * canary: each slot's version and share, from the latest event that moved it), and its steps as
  * a timeline with durations, messages and command output. The steps come from the deploymentProgress
  * subscription, which first replays what was recorded and then streams live events: opening
@@ -14,8 +16,8 @@ import { duration, exactTime, FINAL_STATUSES, plainText, shortVersion, statusWor
 /** Steps that end a deployment: they close the timeline. */
 const ENDINGS = { done: 'success', rolled_back: 'rolled-back', failed: 'failed', cancelled: 'cancelled' };
 
-/** Events of an operator's or a strategy's control: the deployment's status or buttons change with them. */
-const CONTROL_STEPS = new Set(['paused', 'resumed']);
+/** Events of an operator's or a strategy's control, or of its gates: the deployment's status, gates or buttons change with them. */
+const CONTROL_STEPS = new Set(['paused', 'resumed', 'gate']);
 /** Lines a step gets when an operator asks something of the deployment while it runs. */
 const CONTROL_LINES = /^(Pause requested by|Paused by|Promoted by) /;
 
@@ -36,6 +38,15 @@ export function mountDeployment(main, ctx, id) {
     trafficSplit,
     trafficNote,
   );
+  const gatesList = h('ul', { class: 'gate-list gates', 'aria-labelledby': 'gates-title' });
+  const gatesNote = h('p', { class: 'gates-note muted' });
+  const gatesPanel = h(
+    'section',
+    { class: 'panel gates-panel', 'aria-labelledby': 'gates-title', hidden: true },
+    h('h2', { id: 'gates-title' }, 'Gates'),
+    gatesList,
+    gatesNote,
+  );
   const heading = h('h1', { tabindex: '-1' }, `Deployment #${id}`);
   fill(
     main,
@@ -50,6 +61,7 @@ export function mountDeployment(main, ctx, id) {
       facts,
       actions,
     ),
+    gatesPanel,
     trafficPanel,
     h('section', { class: 'panel', 'aria-labelledby': 'steps-title' }, h('h2', { id: 'steps-title' }, 'Steps'), streamState, timeline),
   );
@@ -62,6 +74,7 @@ export function mountDeployment(main, ctx, id) {
   let frame = 0;
   let lastAnnounced = '';
   let trafficShown = 0;
+  let gatesShown = '';
 
   // Loaded on mount, on started/completed events, at the stream's end and after reconnecting:
   // only the newest answer counts.
@@ -118,6 +131,7 @@ export function mountDeployment(main, ctx, id) {
     if (deployment) {
       heading.replaceChildren(`Deployment #${deployment.id} `, h('span', { class: 'heading-detail' }, `${deployment.fraise} → ${deployment.environment}`));
       renderFacts(deployment);
+      renderGates(deployment);
       renderActions(deployment);
     }
     const percent = deployment?.status === 'SUCCESS' ? 100 : (last?.progress ?? 0);
@@ -159,11 +173,61 @@ export function mountDeployment(main, ctx, id) {
     fill(trafficNote, 'Since ', h('time', { datetime: moved.timestamp, title: exactTime(moved.timestamp) }, new Date(moved.timestamp).toLocaleTimeString()), ': ', plainText(moved.message ?? ''));
   }
 
+  /** Each gate of its environment as last evaluated (redrawn only when they change). */
+  function renderGates(d) {
+    const key = JSON.stringify([d.gates, d.status, d.waitingUntil]);
+    if (key === gatesShown) return;
+    gatesShown = key;
+    gatesPanel.hidden = !d.gates?.length;
+    if (!d.gates?.length) return;
+    fill(
+      gatesList,
+      d.gates.map((gate) =>
+        h(
+          'li',
+          { class: `gate ${gate.satisfied ? 'gate-met' : 'gate-unmet'}`, dataset: { kind: gate.kind, satisfied: String(gate.satisfied) } },
+          h(
+            'p',
+            { class: 'gate-head' },
+            h('span', { class: 'gate-mark', 'aria-hidden': 'true' }, gate.satisfied ? '✓' : '✗'),
+            ' ',
+            h('span', { class: 'gate-kind' }, gateKindWords(gate.kind)),
+            ' ',
+            h('span', { class: 'gate-state' }, gate.satisfied ? 'met' : 'not met'),
+          ),
+          h('p', { class: 'gate-message' }, plainText(gate.message)),
+          gate.approvals.length
+            ? h(
+                'ul',
+                { class: 'decisions', 'aria-label': 'Decisions' },
+                gate.approvals.map((a) =>
+                  h(
+                    'li',
+                    { class: `decision decision-${a.decision.toLowerCase()}`, dataset: { by: a.by } },
+                    a.decision === 'REJECT' ? 'Rejected by ' : 'Approved by ',
+                    h('strong', {}, a.by),
+                    ' ',
+                    timeAgo(a.at),
+                    a.comment ? [': ', h('span', { class: 'decision-comment' }, plainText(a.comment))] : null,
+                  ),
+                ),
+              )
+            : null,
+        ),
+      ),
+    );
+    fill(gatesNote, d.status === 'WAITING' && d.waitingUntil ? ['Evaluated again by time alone ', timeAgo(d.waitingUntil), ' (a window opening, a soak or timer ending, the approvals\u2019 time running out).'] : '');
+  }
+
   function statusSentence(d, last) {
     if (!d) return '';
     switch (d.status) {
       case 'PENDING':
         return 'Queued: waiting for its turn.';
+      case 'WAITING': {
+        const unmet = (d.gates ?? []).filter((gate) => !gate.satisfied);
+        return unmet.length ? `Waiting: ${unmet.map((gate) => plainText(gate.message)).join('; ')}.` : 'Waiting: its gates are open, it starts in a moment.';
+      }
       case 'IN_PROGRESS':
         return last ? `Running step ${last.step} (${last.progress}%).` : 'Starting.';
       case 'PAUSED':
@@ -188,23 +252,26 @@ export function mountDeployment(main, ctx, id) {
       fact('Version', version(d.oldVersion), ' → ', version(d.newVersion)),
       fact('Trigger', d.triggeredBy.toLowerCase(), d.requestedBy ? ` by ${d.requestedBy}` : ''),
       fact('Requested', timeAgo(d.requestedAt)),
-      fact('Started', timeAgo(d.startedAt)),
+      fact('Started', d.status === 'PENDING' || d.status === 'WAITING' ? 'not yet' : timeAgo(d.startedAt)),
       fact('Completed', d.completedAt ? timeAgo(d.completedAt) : '—'),
-      fact('Duration', d.durationSeconds === null ? (FINAL_STATUSES.has(d.status) ? '—' : d.status === 'PAUSED' ? 'paused' : 'running') : duration(d.durationSeconds)),
+      fact('Duration', d.durationSeconds === null ? (FINAL_STATUSES.has(d.status) ? '—' : d.status === 'PAUSED' ? 'paused' : d.status === 'WAITING' ? 'waiting' : 'running') : duration(d.durationSeconds)),
       d.status === 'PAUSED' ? fact('Pause', plainText(d.pauseMessage ?? ''), d.pausedUntil ? [' (until ', timeAgo(d.pausedUntil), ')'] : ' (until resumed or promoted)') : null,
       d.promoted ? fact('Promoted', 'yes: the remaining steps and pauses are skipped') : null,
       d.errorMessage ? fact('Error', h('span', { class: 'error' }, plainText(d.errorMessage))) : null,
     );
   }
 
-  /** The buttons that apply now: Pause or Resume, Promote, Cancel (kept, with their focus, while they still apply). */
+  /** The buttons that apply now: Approve and Reject, Pause or Resume, Promote, Cancel (kept, with their focus, while they still apply). */
   function renderActions(d) {
     const running = d.status === 'IN_PROGRESS' || d.status === 'PAUSED';
+    const approval = awaitsApproval(d);
     const wanted = [
+      approval ? 'approve' : null,
+      approval ? 'reject' : null,
       d.status === 'IN_PROGRESS' ? 'pause' : null,
       d.status === 'PAUSED' ? 'resume' : null,
       running && !d.promoted ? 'promote' : null,
-      running || d.status === 'PENDING' ? 'cancel' : null,
+      running || d.status === 'PENDING' || d.status === 'WAITING' ? 'cancel' : null,
     ].filter(Boolean);
     const key = wanted.join(' ');
     if (actions.dataset.actions === key) return;
@@ -226,7 +293,22 @@ export function mountDeployment(main, ctx, id) {
         },
         label,
       );
+    const decision = (action, label, className, click) =>
+      h(
+        'button',
+        {
+          type: 'button',
+          class: className,
+          disabled: !ctx.canApprove,
+          title: ctx.canApprove ? undefined : 'Needs a token with the approve scope',
+          dataset: { focusKey: `${action}:${d.id}` },
+          on: { click },
+        },
+        label,
+      );
     const labels = {
+      approve: () => decision('approve', 'Approve', undefined, () => ctx.actions.approve(d, updated)),
+      reject: () => decision('reject', 'Reject', 'secondary', () => ctx.actions.reject(d, updated)),
       pause: () => button('pause', 'Pause', 'secondary', () => ctx.actions.steer('pause', d, updated)),
       resume: () => button('resume', 'Resume', undefined, () => ctx.actions.steer('resume', d, updated)),
       promote: () => button('promote', 'Promote', 'secondary', () => ctx.actions.promote(d, updated)),
@@ -257,12 +339,13 @@ export function mountDeployment(main, ctx, id) {
         let end;
         if (ending) state = ending;
         else if (group.step === 'paused' && !next && deployment?.status === 'PAUSED') state = 'paused';
+        else if (group.step === 'gate' && !next && deployment?.status === 'WAITING') state = 'waiting';
         else if (next && (next.step === 'rollback' || next.step === 'failed')) state = 'failed';
         else if (next?.step === 'interrupted') state = 'interrupted';
         else if (!next && !final) state = 'running';
         else state = next?.step === 'cancelled' ? 'cancelled' : 'done';
         if (next) end = new Date(next.events[0].timestamp).getTime();
-        else if (state === 'running' || state === 'paused') end = now;
+        else if (state === 'running' || state === 'paused' || state === 'waiting') end = now;
         else if (!ending && deployment?.completedAt) end = new Date(deployment.completedAt).getTime();
         const [first, ...rest] = group.events;
         const lastProgress = group.events.at(-1).progress;
@@ -311,6 +394,6 @@ export function mountDeployment(main, ctx, id) {
 }
 
 function stateWords(state) {
-  const words = { running: 'running', paused: 'paused', done: 'done', failed: 'failed', interrupted: 'interrupted', success: 'succeeded', 'rolled-back': 'rolled back', cancelled: 'cancelled' };
+  const words = { running: 'running', paused: 'paused', waiting: 'waiting', done: 'done', failed: 'failed', interrupted: 'interrupted', success: 'succeeded', 'rolled-back': 'rolled back', cancelled: 'cancelled' };
   return words[state] ?? state;
 }

@@ -1,15 +1,17 @@
 import { QUERIES, SUBSCRIPTIONS } from '../api.js';
 import { badge, createLoader, errorIn, fill, h, hidden, rerender, timeAgo, version } from '../dom.js';
 import { attemptToShow, plainText, shortError } from '../format.js';
+import { createApprovalList } from './approvals.js';
 import { createDeploymentList } from './deployments.js';
 import { createLatestList } from './latest.js';
 import { createWebhookList } from './webhooks.js';
 
 /*
- * The overview: the latest deployments first (reachable however many fraises there are), every
- * fraise × environment (status, current version, last deployed, the last attempt when it failed,
- * target, what is running), the recent deployments (filterable) and the webhook deliveries.
- * Live: a deployment starting or ending re-reads what it changes (debounced), a delivery
+ * The overview: for a token with the approve scope, the deployments waiting for approval first;
+ * the latest deployments (reachable however many fraises there are), every fraise × environment
+ * (status, current version, last deployed, the last attempt when it failed, target, what is
+ * running, queued or waiting), the recent deployments (filterable) and the webhook deliveries.
+ * Live: a deployment starting, waiting or ending re-reads what it changes (debounced), a delivery
  * recorded re-reads the deliveries, a change of an environment's health (the monitor's
  * environmentStatusChanged) re-reads the grid and is announced, and a reconnection re-reads
  * everything. Opened at #/environments/:fraise/:environment (a notification's link), that
@@ -21,9 +23,11 @@ export function mountOverview(main, ctx, spotlight) {
   const deployments = createDeploymentList(ctx);
   const latest = createLatestList(ctx, deployments.heading);
   const webhooks = createWebhookList(ctx);
+  const approvals = ctx.canApprove ? createApprovalList(ctx) : null;
   fill(
     main,
     h('h1', { tabindex: '-1' }, 'Overview'),
+    approvals?.element,
     latest.element,
     h('section', { 'aria-labelledby': 'environments-title', class: 'panel' }, h('h2', { id: 'environments-title' }, 'Environments'), gridBox),
     deployments.element,
@@ -51,6 +55,7 @@ export function mountOverview(main, ctx, spotlight) {
   }
 
   const refresh = () => {
+    void approvals?.load();
     void latest.load();
     void loadGrid();
     void deployments.load();
@@ -58,6 +63,8 @@ export function mountOverview(main, ctx, spotlight) {
   };
   refresh();
   const stopFollowing = webhooks.follow();
+  // A deployment that starts waiting (or whose gates change) is news for the grid and the lists.
+  const stopWaiting = ctx.live?.subscribe(SUBSCRIPTIONS.waiting, {}, { next: () => later() });
   let healthTimer = 0;
   const stopHealth = ctx.live?.subscribe(SUBSCRIPTIONS.health, {}, {
     next: ({ environmentStatusChanged: c }) => {
@@ -67,18 +74,22 @@ export function mountOverview(main, ctx, spotlight) {
     },
   });
 
+  function later() {
+    clearTimeout(timer);
+    timer = setTimeout(refresh, 150);
+  }
+
   return {
     refresh,
-    onDeployment() {
-      clearTimeout(timer);
-      timer = setTimeout(refresh, 150);
-    },
+    onDeployment: later,
     dispose() {
       grid.dispose();
       clearTimeout(timer);
       clearTimeout(healthTimer);
       stopFollowing();
+      stopWaiting?.();
       stopHealth?.();
+      approvals?.dispose();
       latest.dispose();
       deployments.dispose();
       webhooks.dispose();
@@ -86,12 +97,12 @@ export function mountOverview(main, ctx, spotlight) {
   };
 }
 
-function renderGrid(box, { fraises, running, paused, queued }, ctx) {
+function renderGrid(box, { fraises, running, paused, queued, waiting }, ctx) {
   if (!fraises.length) return fill(box, h('p', {}, 'No fraise is configured yet: add one to fraises.yaml.'));
   const names = [];
   for (const fraise of fraises) for (const env of fraise.environments) if (!names.includes(env.name)) names.push(env.name);
   const active = new Map();
-  for (const d of [...queued, ...running, ...paused]) active.set(`${d.fraise}\u0000${d.environment}`, d);
+  for (const d of [...waiting, ...queued, ...running, ...paused]) active.set(`${d.fraise}\u0000${d.environment}`, d);
 
   const table = h(
     'table',
