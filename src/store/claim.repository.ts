@@ -29,13 +29,11 @@ export interface Candidate {
 
 /** Queued deployments (PENDING or WAITING), oldest first: a waiting one keeps its place. */
 export async function pendingCandidates(db: Db, limit: number): Promise<Candidate[]> {
-  const rows = await db
-    .selectFrom('tb_deployment')
-    .select(['id', 'fraise', 'environment', 'job', 'status'])
-    .where('status', 'in', QUEUED_STATUSES)
-    .orderBy('id', 'asc')
-    .limit(limit)
-    .execute();
+  // Up to `limit` of each status, so that deployments waiting long at their gates never hide
+  // the PENDING ones queued after them; merged back into queue order.
+  const read = (status: (typeof QUEUED_STATUSES)[number]) =>
+    db.selectFrom('tb_deployment').select(['id', 'fraise', 'environment', 'job', 'status']).where('status', '=', status).orderBy('id', 'asc').limit(limit).execute();
+  const rows = (await Promise.all(QUEUED_STATUSES.map(read))).flat().sort((a, b) => Number(a.id) - Number(b.id));
   return rows.map((r) => ({ id: Number(r.id), fraise: r.fraise, environment: r.environment, job: r.job, status: r.status }));
 }
 
