@@ -11,6 +11,7 @@ import './jobs.js';
 import './health.js';
 import './notifications.js';
 import './gates.js';
+import './viewer.js';
 
 /** The Fraisier GraphQL schema (printed to compiled/schema.graphql by `npm run compile`). */
 export const schema = builder.toSchema();

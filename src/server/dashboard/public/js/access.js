@@ -73,15 +73,10 @@ export async function probeAccess(token) {
   }
 }
 
-/** The approve scope: let through to "no such deployment" (see QUERIES.canApprove); anything else but the network says no. */
+/** Whether the token holds the approve scope, as the server's `viewer` says. */
 async function probeApprove(token) {
-  try {
-    await graphql(QUERIES.canApprove, {}, token);
-    return true; // cannot happen (there is no deployment 0): still, it was let through
-  } catch (error) {
-    if (!(error instanceof ApiError) || error.code === 'NETWORK') throw error;
-    return error.code === 'NOT_FOUND' || error.code === 'BAD_USER_INPUT';
-  }
+  const data = await graphql(QUERIES.viewer, {}, token);
+  return data.viewer.scopes.includes('approve');
 }
 
 /** Does `query` succeed with this token? false on UNAUTHENTICATED/FORBIDDEN, rejects otherwise. */

@@ -68,12 +68,8 @@ export const QUERIES = {
   /** Probes: a query needs the read scope, a mutation the deploy scope. Neither changes anything. */
   canRead: 'query DashboardCanRead { __typename }',
   canDeploy: 'mutation DashboardCanDeploy { __typename }',
-  /**
-   * The approve scope: the API has no field saying what a token may do, so this asks to reject a
-   * deployment that cannot exist (ids start at 1). A token without the scope is refused
-   * (FORBIDDEN) before anything is looked up; one with it gets "not found". Nothing changes.
-   */
-  canApprove: 'mutation DashboardCanApprove { rejectDeployment(id: "0", reason: "access probe") { id } }',
+  /** What the token holds, the approve scope among them (the read scope is needed to ask). */
+  viewer: 'query DashboardViewer { viewer { name scopes } }',
   fraises: `query DashboardFraises {
     fraises { name type description environments { name branch status currentVersion lastDeployedAt rollbackVersion target { provider }
       lastAttempt { id status newVersion startedAt completedAt errorMessage } } }
