@@ -104,7 +104,6 @@ export class Dispatcher implements DispatchControl {
   #poll: NodeJS.Timeout | undefined;
   /** One timer, to the earliest moment a waiting deployment's gate may open by time alone. */
   #wake: NodeJS.Timeout | undefined;
-  #wakeAt: number | undefined;
 
   constructor(private readonly options: DispatcherOptions) {}
 
@@ -244,17 +243,16 @@ export class Dispatcher implements DispatchControl {
   /**
    * Sleeps until `at` (epoch ms; undefined: no waiting deployment has a boundary), then ticks:
    * a window opening, a soak or a timer ending starts the deployment then, not at the next poll.
+   * Armed again at every tick, from the clock as it reads now: a clock set forward or back
+   * (NTP, an operator) moves the wake-up with it.
    */
   #armWake(at: number | undefined): void {
-    if (at === this.#wakeAt && (at === undefined || this.#wake)) return;
     if (this.#wake) clearTimeout(this.#wake);
     this.#wake = undefined;
-    this.#wakeAt = at;
     if (at === undefined || this.#stopping) return;
     const delay = Math.min(Math.max(0, at - this.options.now().getTime()), MAX_TIMER_MS);
     this.#wake = setTimeout(() => {
       this.#wake = undefined;
-      this.#wakeAt = undefined;
       this.#tickSoon();
     }, delay);
     this.#wake.unref();

@@ -28,6 +28,10 @@ class HealthProvider extends HoldProvider {
 }
 
 const FREEZE_FROM = new Date(Date.now() - 3600_000).toISOString();
+// A daily window opening two hours from now (UTC) for an hour, past midnight if it must.
+const OPENS = new Date(Math.ceil((Date.now() + 2 * 3600_000) / 60_000) * 60_000);
+const hhmm = (d: Date) => d.toISOString().slice(11, 16);
+const WINDOW = `{ days: daily, from: "${hhmm(OPENS)}", to: "${hhmm(new Date(OPENS.getTime() + 3600_000))}", timezone: UTC }`;
 const FREEZE_TO = new Date(Date.now() + 2 * 3600_000).toISOString();
 
 const CONFIG = `
@@ -60,6 +64,15 @@ fraises:
         target: { provider: test-hold }
         protection:
           promotion: { from: staging, soak: 2s }
+      windowed:
+        target: { provider: test-hold }
+        protection:
+          windows: [${WINDOW}]
+      windowed-strict:
+        target: { provider: test-hold }
+        protection:
+          windows: [${WINDOW}]
+          on_outside: refuse
 `;
 
 const READ = `query($id: ID!) { deployment(id: $id) { id status errorMessage waitingUntil gates { kind satisfied message } progress { step message } } }`;
@@ -193,6 +206,21 @@ for (const dialect of DIALECTS) {
       offset += 31 * 60_000;
       t.app.dispatcher.notify();
       expect((await waitForEnd(t.app, id)).status).toBe('success');
+    });
+
+    it.skipIf(skip)('outside its window a deployment waits for the opening and the dispatcher starts it then by itself (refused with on_outside: refuse)', async () => {
+      offset = 0; // the tests before moved the clock on; the window opens two hours after the start
+      const refused = await deploy('windowed-strict', 40);
+      expect((await until(refused, 'refused', (d) => d.status === 'CANCELLED')).errorMessage).toMatch(/outside the deploy windows/);
+      const id = await deploy('windowed', 41);
+      const waiting = await until(id, 'waiting for the window', (d) => d.status === 'WAITING');
+      expect(waiting.gates.find((g: { kind: string }) => g.kind === 'WINDOW')).toMatchObject({ satisfied: false });
+      expect(waiting.waitingUntil).toBe(OPENS.toISOString());
+      // Two seconds before the opening: nothing else happens, yet it starts when the window opens.
+      offset = OPENS.getTime() - Date.now() - 2_000;
+      t.app.dispatcher.notify();
+      expect((await waitForEnd(t.app, id)).status).toBe('success');
+      expect((await read(id)).gates.find((g: { kind: string }) => g.kind === 'WINDOW')).toMatchObject({ satisfied: true });
     });
   });
 }
