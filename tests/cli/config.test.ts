@@ -311,7 +311,7 @@ describe('fraisier init, config and db', { timeout: CLI_TIMEOUT }, () => {
     };
     const top = await help(['--help']);
     const commands = [...top.out.matchAll(/^ {2}([a-z-]+)[ |]/gm)].map((m) => m[1]!).filter((c) => c !== 'help');
-    expect(commands).toEqual(['serve', 'init', 'list', 'deploy', 'rollback', 'run-job', 'cancel', 'pause', 'resume', 'promote', 'status', 'status-all', 'deployment', 'history', 'stats', 'webhooks', 'notifications', 'logs', 'stop', 'start', 'config', 'db', 'scaffold', 'validate-setup', 'completion']);
+    expect(commands).toEqual(['serve', 'init', 'list', 'deploy', 'rollback', 'run-job', 'cancel', 'pause', 'resume', 'promote', 'approve', 'reject', 'status', 'status-all', 'deployment', 'history', 'stats', 'webhooks', 'notifications', 'logs', 'stop', 'start', 'config', 'db', 'scaffold', 'validate-setup', 'completion']);
     const nested = ['config validate', 'config show', 'config schema', 'db migrate', 'db status'];
     for (const command of [...commands.filter((c) => c !== 'config' && c !== 'db'), ...nested]) {
       const result = await help([...command.split(' '), '--help']);
