@@ -201,8 +201,9 @@ export class Dispatcher implements DispatchControl {
 
   async #claimAvailable(): Promise<void> {
     const { store, concurrency } = this.options;
+    // With every slot taken, the gates are still judged: an approval that times out, a rejection
+    // or a window refusing ends its deployment at once, and the wake-up timer stays armed.
     let capacity = concurrency.global - this.#running.size;
-    if (capacity <= 0) return;
     const candidates = await pendingCandidates(store.db, CANDIDATE_BATCH);
     // A newer request for the same (fraise, environment, job) replaces older ones still waiting
     // (they may have been queued at the same moment by two processes).
@@ -217,13 +218,13 @@ export class Dispatcher implements DispatchControl {
     const busy = new Set([...this.#running.values()].map((r) => r.lockKey));
     let wakeAt: number | undefined;
     for (const [lockKey, candidate] of [...newest].sort(([, a], [, b]) => a.id - b.id)) {
-      if (capacity <= 0 || this.#stopping) break;
+      if (this.#stopping) break;
       if (this.options.accept && !this.options.accept(candidate)) continue;
       // Gates first, even behind a running deployment of the pair: a waiting one shows why it waits.
       const gate = await this.#gate(candidate);
       if (gate?.kind === 'wait' && gate.wakeAt !== null) wakeAt = Math.min(wakeAt ?? Infinity, Date.parse(gate.wakeAt));
       if (gate && gate.kind !== 'open' && gate.kind !== 'pass') continue;
-      if (busy.has(lockKey)) continue;
+      if (capacity <= 0 || busy.has(lockKey)) continue;
       if (await this.#claim(candidate, lockKey, gate?.kind === 'pass' ? gate : undefined)) capacity--;
     }
     this.#armWake(wakeAt);

@@ -35,6 +35,8 @@ function config(receiverUrl: string) {
 fraisier:
   # No poll: a decision, a run ending or a gate's own wake-up moves the queue.
   poll_interval: 1h
+  # One deployment at a time: gates are judged even while the one slot is taken.
+  concurrency: 1
   tokens:
     - { name: ci, token: ${TOKENS.ci}, scopes: [deploy] }
     - { name: alice, token: ${TOKENS.alice}, scopes: [deploy, approve] }
@@ -63,6 +65,8 @@ fraises:
         target: { provider: test-hold }
         protection:
           approvals: { required: 1, timeout: 1s }
+      busy:
+        target: { provider: test-hold }
 `);
 }
 
@@ -78,7 +82,12 @@ for (const dialect of DIALECTS) {
     const provider = new HoldProvider();
     /** The deployments the target saw run, by id. */
     const ran: string[] = [];
-    provider.script = async (ctx) => void ran.push(ctx.deploymentId);
+    /** While set, a deployment of `busy` holds the one slot until it resolves. */
+    let busy: Promise<void> | undefined;
+    provider.script = async (ctx) => {
+      ran.push(ctx.deploymentId);
+      if (ctx.env.name === 'busy') await busy;
+    };
     let database: TestDatabase;
     let receiver: Receiver;
     let app: App;
@@ -239,7 +248,11 @@ for (const dialect of DIALECTS) {
       expect((await waitForEnd(app, second)).status).toBe('success');
     });
 
-    it.skipIf(skip)('cancels a deployment not approved within the timeout, woken at its end', async () => {
+    it.skipIf(skip)('cancels a deployment not approved within the timeout, woken at its end, even with every slot taken', async () => {
+      let release!: () => void;
+      busy = new Promise((resolve) => (release = resolve));
+      const holder = await deploy('busy', 30);
+      await status(holder, 'IN_PROGRESS');
       const id = await deploy('hasty', 12);
       const waiting = await status(id, 'WAITING');
       expect(waiting.gates[0]).toMatchObject({ message: '0 of 1 approval' });
@@ -248,6 +261,9 @@ for (const dialect of DIALECTS) {
       expect(ended).toMatchObject({ status: 'cancelled', errorMessage: 'not approved within 1s' });
       expect(Date.parse(ended.completedAt!)).toBeGreaterThanOrEqual(Date.parse(waiting.waitingUntil));
       expect((await gateLines(id)).at(-1)).toBe('refused: not approved within 1s');
+      expect((await status(holder, 'IN_PROGRESS')).status).toBe('IN_PROGRESS');
+      release();
+      expect((await waitForEnd(app, holder)).status).toBe('success');
     });
 
     it.skipIf(skip)('tells deploymentWaiting subscribers of what they may read only', async () => {
