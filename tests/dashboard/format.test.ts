@@ -13,6 +13,7 @@ interface Format {
   firstLine(text: string | null | undefined): string;
   shortVersion(version: string | null): string;
   duration(seconds: number | null): string;
+  deploymentDuration(d: { status: string; durationSeconds: number | null }): string;
   relativeTime(iso: string | null, now?: number): string;
   statusWords(status: string): string;
   shortError(text: string | null, max?: number): string;
@@ -35,6 +36,12 @@ describe('the dashboard\'s text helpers', () => {
     expect(format.plainText('<script>alert(1)</script>')).toBe('<script>alert(1)</script>');
     expect(format.plainText(null)).toBe('');
     expect(format.firstLine('subject\n\nbody')).toBe('subject');
+  });
+
+  it('says what a deployment without a duration is doing: queued, waiting, running, paused', () => {
+    const without = (status: string) => format.deploymentDuration({ status, durationSeconds: null });
+    expect(['PENDING', 'WAITING', 'IN_PROGRESS', 'PAUSED', 'CANCELLED'].map(without)).toEqual(['queued', 'waiting', 'running', 'paused', '—']);
+    expect(format.deploymentDuration({ status: 'SUCCESS', durationSeconds: 75 })).toBe('1 min 15 s');
   });
 
   it('shortens commit SHAs to 12 characters and leaves other versions alone', () => {

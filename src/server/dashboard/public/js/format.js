@@ -30,6 +30,12 @@ export function exactTime(iso) {
 }
 
 /** 0.85 → "850 ms", 4.2 → "4.2 s", 72 → "1 min 12 s", 3780 → "1 h 3 min". */
+/** A deployment's duration, or what it is doing while it has none yet (queued, waiting, running, paused). */
+export function deploymentDuration(d) {
+  if (d.durationSeconds !== null && d.durationSeconds !== undefined) return duration(d.durationSeconds);
+  return { PENDING: 'queued', WAITING: 'waiting', IN_PROGRESS: 'running', PAUSED: 'paused' }[d.status] ?? '—';
+}
+
 export function duration(seconds) {
   if (seconds === null || seconds === undefined || Number.isNaN(seconds)) return '—';
   if (seconds < 1) return `${Math.max(0, Math.round(seconds * 1000))} ms`;

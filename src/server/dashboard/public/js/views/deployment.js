@@ -1,6 +1,6 @@
 import { QUERIES, SUBSCRIPTIONS } from '../api.js';
 import { badge, createLoader, fill, h, timeAgo, version } from '../dom.js';
-import { awaitsApproval, duration, exactTime, FINAL_STATUSES, gateKindWords, plainText, shortVersion, statusWords } from '../format.js';
+import { awaitsApproval, deploymentDuration, duration, exactTime, FINAL_STATUSES, gateKindWords, plainText, shortVersion, statusWords } from '../format.js';
 
 /*
  * One deployment: what it is, its status and progress bar, its gates when its environment has
@@ -254,7 +254,7 @@ export function mountDeployment(main, ctx, id) {
       fact('Requested', timeAgo(d.requestedAt)),
       fact('Started', d.status === 'PENDING' || d.status === 'WAITING' ? 'not yet' : timeAgo(d.startedAt)),
       fact('Completed', d.completedAt ? timeAgo(d.completedAt) : '—'),
-      fact('Duration', d.durationSeconds === null ? (FINAL_STATUSES.has(d.status) ? '—' : d.status === 'PAUSED' ? 'paused' : d.status === 'WAITING' ? 'waiting' : 'running') : duration(d.durationSeconds)),
+      fact('Duration', deploymentDuration(d)),
       d.status === 'PAUSED' ? fact('Pause', plainText(d.pauseMessage ?? ''), d.pausedUntil ? [' (until ', timeAgo(d.pausedUntil), ')'] : ' (until resumed or promoted)') : null,
       d.promoted ? fact('Promoted', 'yes: the remaining steps and pauses are skipped') : null,
       d.errorMessage ? fact('Error', h('span', { class: 'error' }, plainText(d.errorMessage))) : null,

@@ -1,6 +1,6 @@
 import { QUERIES } from '../api.js';
 import { badge, createLoader, errorIn, fill, h, rerender, timeAgo, version } from '../dom.js';
-import { DEPLOYMENT_STATUSES, duration } from '../format.js';
+import { DEPLOYMENT_STATUSES, deploymentDuration } from '../format.js';
 
 /* Recent deployments, newest first, filtered by fraise, environment and status. */
 
@@ -87,7 +87,7 @@ export function createDeploymentList(ctx) {
       h('td', { dataset: { label: 'Commit' } }, version(d.gitCommit ?? d.newVersion), d.gitBranch ? [' ', h('span', { class: 'branch' }, d.gitBranch)] : null),
       h('td', { dataset: { label: 'Trigger' } }, h('span', {}, d.triggeredBy.toLowerCase()), d.requestedBy ? h('span', { class: 'muted requested-by' }, d.requestedBy) : null),
       h('td', { dataset: { label: 'Started' } }, timeAgo(d.startedAt)),
-      h('td', { dataset: { label: 'Duration' } }, d.durationSeconds === null ? (d.status === 'IN_PROGRESS' ? 'running' : d.status === 'PAUSED' ? 'paused' : '—') : duration(d.durationSeconds)),
+      h('td', { dataset: { label: 'Duration' } }, deploymentDuration(d)),
     );
   }
 
