@@ -29,9 +29,6 @@ export function normalizeStrategy(
   if (env.healthCheck?.watch && (fraiseType === 'etl' || fraiseType === 'scheduled' || fraiseType === 'backup')) {
     report('warning', [...path, 'health_check'], `watch keeps checking a service after its deployment: a ${fraiseType} fraise runs no service, so nothing is watched`, 'watch');
   }
-  if (env.healthCheck?.watch && raw?.type === 'rolling') {
-    report('warning', [...path, 'health_check'], 'watch is not acted on by rolling deployments yet: each host is checked once before it is put back', 'watch');
-  }
   if (env.target.config.hosts !== undefined && raw?.type !== 'rolling') {
     report('error', [...path, 'target'], `hosts applies to strategy rolling, which deploys to each host in turn; ${raw?.type ?? 'recreate'} deploys to the target's one host (host:)`, 'hosts');
   }

@@ -7,7 +7,8 @@ import type { CanaryStrategy, EnvironmentConfig } from '../config/types.js';
  * of the one switch, each step followed by its analysis (the last one, 100, is the switch).
  * Rolling restarts each batch of hosts once it is out of the upstream and drained, and puts it
  * back after its health check (the steps before, fetch to compile, run on every host first;
- * backup and migrate on one only).
+ * backup and migrate on one only); once every host is back, a deployment (not a rollback, as
+ * recreate) watches them all.
  * Recreate watches a deployment (not a rollback: there is nothing older it would go back to)
  * after its health check.
  */
@@ -15,7 +16,8 @@ import type { CanaryStrategy, EnvironmentConfig } from '../config/types.js';
 export function strategyPlan(steps: string[], env: EnvironmentConfig, kind: 'deploy' | 'rollback' = 'deploy'): string[] {
   const strategy = env.strategy;
   if (strategy?.type === 'rolling') {
-    return steps.flatMap((step) => (step === 'restart' ? ['take_out', 'drain', step] : step === 'health_check' ? [step, 'put_back'] : [step]));
+    const rolled = steps.flatMap((step) => (step === 'restart' ? ['take_out', 'drain', step] : step === 'health_check' ? [step, 'put_back'] : [step]));
+    return kind === 'deploy' && env.healthCheck?.watch ? [...rolled, 'watch'] : rolled;
   }
   if (strategy?.type !== 'blue-green' && strategy?.type !== 'canary') {
     if (kind === 'rollback' || !env.healthCheck?.watch) return steps;

@@ -1,4 +1,5 @@
 import type { RollingHost, RollingStrategy } from '../config/types.js';
+import { type WatchConfig, watchMessage, watchWindow } from '../deploy/watch-window.js';
 import { shortVersion } from '../git/refs.js';
 import type { HealthStatus, TrafficShare } from '../model.js';
 import type { HostShell } from '../providers/host.js';
@@ -16,9 +17,19 @@ import { createProxy, type ProxyDeps, type TrafficProxy, type Upstream } from '.
  * restarted side by side, checked, and back in the upstream. A host never takes requests while it
  * is out. Hosts that served nothing when the roll began go first (taking them out costs nothing).
  *
+ * With `health_check.watch`, a deployment (not a rollback, as recreate) then watches the whole
+ * environment for the window (deploy/watch-window.ts, the watcher blue-green and recreate use):
+ * every host checked at each interval, the check failing when any host's does. The window comes
+ * once the last batch is back rather than after each batch: what it is for is a release that
+ * passes its check and dies later, which a host of the last batch could do as well as one of the
+ * first; a window per batch would multiply the roll's length by the number of batches and still
+ * leave the last batch watched only as long as any other.
+ *
  * One host failing (or a cancel) stops the roll: the hosts of the failing batch (out already)
  * go back to the release they ran, are checked and put back; then each earlier batch in turn is
- * taken out, switched back, checked and put back. ROLLED_BACK names the host and why.
+ * taken out, switched back, checked and put back. A failure in the watch window (or a cancel in
+ * it) does the same: the failing hosts out first, then every other host, a batch at a time.
+ * ROLLED_BACK names the host and why.
  */
 
 /** What a roll needs of one host: the target's session on it. */
@@ -73,7 +84,11 @@ export class Rolling {
   readonly #states: HostState[];
   readonly #proxy: TrafficProxy;
   #done = 0;
-  readonly #units: number;
+  #units: number;
+  /** When a cancel came, as the rollback says it ("cancelled during the roll"). */
+  #phase: 'during the roll' | 'before the watch window' | 'in the watch window' = 'during the roll';
+  /** The hosts whose check failed last in the watch window: the rollback takes them out first. */
+  #failing: HostState[] = [];
 
   constructor(
     private readonly ctx: DeployContext,
@@ -106,8 +121,10 @@ export class Rolling {
     this.#units = 2 * strategy.hosts.length + Math.ceil(strategy.hosts.length / size);
   }
 
-  /** Rolls the release each host's `release` makes ready over the hosts, a batch at a time. */
-  async run(): Promise<DeployOutcome> {
+  /** Rolls the release each host's `release` makes ready over the hosts, a batch at a time; a deployment is then watched. */
+  async run(kind: 'deploy' | 'rollback'): Promise<DeployOutcome> {
+    const watch = kind === 'deploy' ? this.ctx.env.healthCheck?.watch : undefined;
+    if (watch) this.#units += 1;
     try {
       await this.#preflight();
       // Hosts serving nothing go first: taking them out costs no capacity.
@@ -120,6 +137,7 @@ export class Rolling {
         await this.#roll(batch, `batch ${index + 1}/${groups.length}`, commit);
         this.#done += 1;
       }
+      if (watch) await this.#watch(watch, commit);
       for (const state of this.#states) await state.session.prune();
       return {
         version: commit,
@@ -178,6 +196,44 @@ export class Rolling {
     if (failures.some((f) => f instanceof DeploymentCancelled) || this.ctx.signal.aborted) throw new DeploymentCancelled();
     if (failures.length) throw failures[0];
     await this.#putBack(batch, `${which}: ${names(batch)} ${batch.length === 1 ? 'runs' : 'run'} ${shortVersion(commit)}`);
+  }
+
+  /**
+   * The watch window over the whole environment, every host in the upstream checked at each
+   * interval (one attempt each, side by side). A failure takes the failing hosts out of the
+   * upstream first (while others serve), then the others go back a batch at a time (#undo).
+   */
+  async #watch(watch: WatchConfig, commit: string): Promise<void> {
+    this.#phase = 'before the watch window';
+    const subject = 'the environment';
+    // A pause here holds the deployment before the window opens: the window does not count it.
+    await this.ctx.control.checkpoint();
+    await this.#step('watch', watchMessage(subject, watch, { one: 'rolls every host back', many: 'roll every host back' }));
+    this.#phase = 'in the watch window';
+    const result = await watchWindow({
+      watch,
+      subject,
+      signal: this.ctx.signal,
+      check: async () => {
+        const watched = this.#states.filter((s) => s.serving);
+        const results = await Promise.all(watched.map((s) => s.session.check({ report: false, cancellable: true, once: true })));
+        this.#failing = watched.filter((_, i) => !results[i]!.ok);
+        const why = results.flatMap((r, i) => (r.ok ? [] : [`${watched[i]!.host.name}: ${r.message}`]));
+        return why.length ? { ok: false, message: why.join('; ') } : { ok: true, message: `${watched.length} healthy` };
+      },
+      log: (message) => this.ctx.reporter.log(message),
+      version: shortVersion(commit),
+    });
+    if (result.kind === 'passed') {
+      this.#done += 1;
+      return;
+    }
+    if (result.kind === 'cancelled') {
+      // A check the cancel cut short failed no host: the rollback goes batch by batch.
+      this.#failing = [];
+      throw new DeploymentCancelled();
+    }
+    throw new HostFailure(result.reason);
   }
 
   async #deployHost(state: HostState, commit: string): Promise<void> {
@@ -257,7 +313,7 @@ export class Rolling {
    */
   async #undo(error: unknown): Promise<unknown> {
     const cancelled = error instanceof DeploymentCancelled || this.ctx.signal.aborted;
-    const reason = cancelled ? 'cancelled during the roll' : (error as Error).message;
+    const reason = cancelled ? `cancelled ${this.#phase}` : (error as Error).message;
     // Taken out but never switched (a cancel in the drain): still what they ran, back in as they were.
     const untouched = this.#states.filter((s) => !s.switched && s.servedBefore && !s.serving);
     const switched = this.#states.filter((s) => s.switched);
@@ -267,9 +323,11 @@ export class Rolling {
     const problems: string[] = [];
     const reverted: HostState[] = [];
     if (revertible.length) {
-      await this.ctx.reporter.step('rollback', 99, `${reason}: the roll stops; ${names(revertible)} go${revertible.length === 1 ? 'es' : ''} back to what ${revertible.length === 1 ? 'it' : 'they'} ran`);
-      const out = revertible.filter((s) => !s.serving);
-      const serving = revertible.filter((s) => s.serving).reverse();
+      const stops = this.#phase === 'during the roll' ? 'the roll stops; ' : '';
+      await this.ctx.reporter.step('rollback', 99, `${reason}: ${stops}${names(revertible)} go${revertible.length === 1 ? 'es' : ''} back to what ${revertible.length === 1 ? 'it' : 'they'} ran`);
+      // Out already, or failing in the watch window: these go back first, together.
+      const out = revertible.filter((s) => !s.serving || this.#failing.includes(s));
+      const serving = revertible.filter((s) => !out.includes(s)).reverse();
       for (const [index, group] of [out, ...batches(serving, this.strategy.maxUnavailable)].entries()) {
         if (group.length === 0) continue;
         try {

@@ -129,6 +129,15 @@ describe('strategy rolling', () => {
     ]);
   });
 
+  it('acts on health_check.watch: no warning, and a deployment (not a rollback) plans the watch once every host is back', () => {
+    const yaml = rolling(`type: rolling\n${PROXY}`, { health: 'url: "http://{host}:{port}/health"\n          watch: 2m\n          watch_interval: 10s\n          watch_failures: 3' });
+    expect(warnings(yaml).filter((w) => w.startsWith(PREFIX))).toEqual([]);
+    const env = load(yaml);
+    expect(env.healthCheck?.watch).toEqual({ seconds: 120, intervalSeconds: 10, failures: 3 });
+    expect(strategyPlan(['preflight', 'fetch', 'restart', 'health_check'], env)).toEqual(['preflight', 'fetch', 'take_out', 'drain', 'restart', 'health_check', 'put_back', 'watch']);
+    expect(strategyPlan(['preflight', 'checkout', 'restart', 'health_check'], env, 'rollback')).toEqual(['preflight', 'checkout', 'take_out', 'drain', 'restart', 'health_check', 'put_back']);
+  });
+
   it('refuses hosts it cannot tell apart or reach, saying which', () => {
     expect(
       configErrors(

@@ -31,8 +31,8 @@ export async function testHosts(repo: ServiceRepo, environment: string, count = 
   return hosts;
 }
 
-/** One environment of the hello fraise (YAML under `environments:`), rolled over `hosts`. */
-export function rollingEnvironment(name: string, repo: ServiceRepo, sshd: TestSshd, nginx: TestNginx, hosts: TestHost[], maxUnavailable: string): string {
+/** One environment of the hello fraise (YAML under `environments:`), rolled over `hosts`; `watch`: health_check.watch (a check every 0.2 s). */
+export function rollingEnvironment(name: string, repo: ServiceRepo, sshd: TestSshd, nginx: TestNginx, hosts: TestHost[], maxUnavailable: string, options: { watch?: string } = {}): string {
   return `      ${name}:
         branch: main
         git_repo: ${repo.path}
@@ -45,7 +45,7 @@ export function rollingEnvironment(name: string, repo: ServiceRepo, sshd: TestSs
           timeout: 4s
           retries: 30
           interval: 0.1s
-        target:
+${options.watch ? `          watch: ${options.watch}\n          watch_interval: 0.2s\n` : ''}        target:
           provider: bare-metal
           layout: releases
           user: ${sshd.user}

@@ -146,7 +146,7 @@ export class BareMetalProvider extends ReleaseTarget<BareMetalTarget> implements
           prune: () => s.prune(),
         });
       },
-    }).run();
+    }).run(kind);
   }
 
   async rollback(ctx: DeployContext, toVersion: string): Promise<DeployOutcome> {

@@ -195,7 +195,7 @@ export class DockerComposeProvider extends ReleaseTarget<DockerComposeTarget> im
           prune: () => s.prune(),
         });
       },
-    }).run();
+    }).run(kind);
   }
 
   async rollback(ctx: DeployContext, toVersion: string): Promise<DeployOutcome> {
