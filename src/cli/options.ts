@@ -48,6 +48,11 @@ export function dataFormat(flags: JsonFlag): 'json' | 'yaml' | undefined {
 }
 
 /** A parser for an integer option within [min, max]. */
+/** A deployment id as given on the command line; a usage error (exit 2) otherwise. */
+export function checkDeploymentId(id: string): void {
+  if (!/^[1-9]\d{0,15}$/.test(id)) throw new CliError(`expected a deployment id such as 42 (got "${id}")`, EXIT.USAGE);
+}
+
 export function integer(flag: string, min: number, max: number): (value: string) => number {
   return (value) => {
     const n = Number(value);

@@ -3,7 +3,7 @@ import { withClient } from '../client/open-client.js';
 import { CliError, EXIT, silentExit } from '../exit-codes.js';
 import { statusColor } from '../output/format.js';
 import { createTerminal, printData } from '../output/terminal.js';
-import { addJsonOption, addModeOptions, dataFormat, examples, type JsonFlag, type ModeFlags } from '../options.js';
+import { addJsonOption, addModeOptions, checkDeploymentId, dataFormat, examples, type JsonFlag, type ModeFlags } from '../options.js';
 
 export function registerCancel(program: Command): void {
   const command = program
@@ -14,7 +14,7 @@ export function registerCancel(program: Command): void {
   addJsonOption(command);
   examples(command, ['fraisier cancel 42', 'fraisier history --status IN_PROGRESS --json | jq -r ".[].id" | xargs -n1 fraisier cancel']);
   command.action(async (id: string, flags: ModeFlags & JsonFlag) => {
-    if (!/^[1-9]\d{0,15}$/.test(id)) throw new CliError(`expected a deployment id such as 42 (got "${id}")`, EXIT.USAGE);
+    checkDeploymentId(id);
     const term = createTerminal();
     const deployment = await withClient(flags, (client) => client.cancel(id));
     const running = deployment.status === 'IN_PROGRESS' || deployment.status === 'PAUSED';

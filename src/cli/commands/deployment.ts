@@ -1,14 +1,14 @@
 import type { Command } from 'commander';
 import { READ_ONLY, withClient } from '../client/open-client.js';
 import type { DeploymentView, ProgressView } from '../client/views.js';
-import { CliError, EXIT, silentExit } from '../exit-codes.js';
+import { EXIT, silentExit } from '../exit-codes.js';
 import { keepRunningIfOutputCloses } from '../output/closed-output.js';
 import { clean, shortVersion, statusColor, targetLabel } from '../output/format.js';
 import { gateLines } from '../output/gates.js';
 import { ProgressRenderer } from '../output/progress-renderer.js';
 import { createTerminal, printData, type Terminal } from '../output/terminal.js';
 import { formatDuration, relativeTime } from '../output/time.js';
-import { addJsonOption, addModeOptions, dataFormat, examples, type JsonFlag, type ModeFlags } from '../options.js';
+import { addJsonOption, addModeOptions, checkDeploymentId, dataFormat, examples, type JsonFlag, type ModeFlags } from '../options.js';
 import { followUntilEnd } from './run-deployment.js';
 
 /* `fraisier deployment ID [--follow]`: one deployment, as `gh run view` shows one run. */
@@ -29,7 +29,7 @@ export function registerDeployment(program: Command): void {
     'Exit codes with --follow: 0 succeeded, 1 failed, rolled back, cancelled or superseded, 3 unreachable.',
   ]);
   command.action(async (id: string, flags: ModeFlags & JsonFlag & { follow?: boolean }) => {
-    if (!/^[1-9]\d{0,15}$/.test(id)) throw new CliError(`expected a deployment id such as 42 (got "${id}")`, EXIT.USAGE);
+    checkDeploymentId(id);
     const term = createTerminal();
     const data = dataFormat(flags);
     // --follow, in local mode, runs the deployment when nobody else does: that needs its secrets.

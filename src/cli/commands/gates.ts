@@ -5,7 +5,7 @@ import { CliError, EXIT } from '../exit-codes.js';
 import { clean, statusColor } from '../output/format.js';
 import { unmetGates } from '../output/gates.js';
 import { createTerminal, printData, type Terminal } from '../output/terminal.js';
-import { addJsonOption, addModeOptions, dataFormat, examples, type JsonFlag, type ModeFlags } from '../options.js';
+import { addJsonOption, addModeOptions, checkDeploymentId, dataFormat, examples, type JsonFlag, type ModeFlags } from '../options.js';
 
 /*
  * `fraisier approve ID [--comment TEXT]` and `fraisier reject ID --reason TEXT`: an approver's
@@ -15,8 +15,6 @@ import { addJsonOption, addModeOptions, dataFormat, examples, type JsonFlag, typ
  * rejection ends the deployment CANCELLED with the reason; an approval that opens the last gate
  * starts it on whichever process claims it.
  */
-
-const ID = /^[1-9]\d{0,15}$/;
 
 export function registerGates(program: Command): void {
   const approve = program
@@ -28,7 +26,7 @@ export function registerGates(program: Command): void {
   addJsonOption(approve);
   examples(approve, ['fraisier history --waiting', 'fraisier approve 42', 'fraisier approve 42 --comment "checked the migration"']);
   approve.action(async (id: string, flags: ModeFlags & JsonFlag & { comment?: string }) => {
-    checkId(id);
+    checkDeploymentId(id);
     const term = createTerminal();
     const deployment = await withClient(flags, (client) => client.decide('approve', id, flags.comment));
     if (dataFormat(flags)) return printData(term, flags, deployment);
@@ -44,7 +42,7 @@ export function registerGates(program: Command): void {
   addJsonOption(reject);
   examples(reject, ['fraisier reject 42 --reason "not during the sale"']);
   reject.action(async (id: string, flags: ModeFlags & JsonFlag & { reason?: string }) => {
-    checkId(id);
+    checkDeploymentId(id);
     // Checked here, before anything is asked of the server: a rejection without a reason is a usage error.
     if (!flags.reason?.trim()) throw new CliError(`reject needs --reason: say why deployment ${id} is rejected (it is recorded and shown in its history)`, EXIT.USAGE);
     const term = createTerminal();
@@ -52,10 +50,6 @@ export function registerGates(program: Command): void {
     if (dataFormat(flags)) return printData(term, flags, deployment);
     term.out(rejected(term, deployment));
   });
-}
-
-function checkId(id: string): void {
-  if (!ID.test(id)) throw new CliError(`expected a deployment id such as 42 (got "${id}")`, EXIT.USAGE);
 }
 
 const what = (d: DeploymentView) => `Deployment ${d.id} of ${d.fraise}/${d.environment}`;

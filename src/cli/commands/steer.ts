@@ -1,10 +1,9 @@
 import type { Command } from 'commander';
 import { withClient } from '../client/open-client.js';
 import type { DeploymentView } from '../client/views.js';
-import { CliError, EXIT } from '../exit-codes.js';
 import { statusColor } from '../output/format.js';
 import { createTerminal, printData, type Terminal } from '../output/terminal.js';
-import { addJsonOption, addModeOptions, dataFormat, examples, type JsonFlag, type ModeFlags } from '../options.js';
+import { addJsonOption, addModeOptions, checkDeploymentId, dataFormat, examples, type JsonFlag, type ModeFlags } from '../options.js';
 
 /*
  * `fraisier pause|resume|promote ID`: steer a running deployment, whichever Fraisier process runs
@@ -36,7 +35,7 @@ export function registerSteer(program: Command): void {
     addJsonOption(command);
     examples(command, COMMANDS[action].examples);
     command.action(async (id: string, flags: ModeFlags & JsonFlag) => {
-      if (!/^[1-9]\d{0,15}$/.test(id)) throw new CliError(`expected a deployment id such as 42 (got "${id}")`, EXIT.USAGE);
+      checkDeploymentId(id);
       const term = createTerminal();
       const deployment = await withClient(flags, (client) => client.steer(action, id));
       if (dataFormat(flags)) return printData(term, flags, deployment);
