@@ -6,7 +6,7 @@ import { BadInputError, ConflictError } from '../errors.js';
 import type { EventBus } from '../events/bus.js';
 import { recordGateProgress } from '../gates/gate-keeper.js';
 import { GIT_ENV, lsRemote, parseLsRemote } from '../git/commands.js';
-import { isCommitish, shortVersion } from '../git/refs.js';
+import { isCommitish, sameCommit, shortVersion } from '../git/refs.js';
 import { type Deployment, type DeploymentResult, isQueued, isRunning, type TriggerType } from '../model.js';
 import type { Metrics } from '../metrics.js';
 import type { Catalog } from '../services/catalog.js';
@@ -322,9 +322,4 @@ function controlRefusal(action: ControlAction, d: Deployment): ConflictError {
 
 const ACTION_DONE: Record<ControlAction, string> = { pause: 'paused', resume: 'resumed', promote: 'promoted' };
 
-function sameCommit(a: string, b: string): boolean {
-  const x = a.toLowerCase();
-  const y = b.toLowerCase();
-  return x === y || (x.length >= 7 && y.startsWith(x)) || (y.length >= 7 && x.startsWith(y));
-}
 

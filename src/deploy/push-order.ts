@@ -1,4 +1,5 @@
-import { isZeroSha, shortVersion } from '../git/refs.js';
+import { isZeroSha, sameCommit, shortVersion } from '../git/refs.js';
+import { isQueued } from '../model.js';
 import type { DeploymentHeads, RecordedPush } from '../store/deployment.repository.js';
 
 /*
@@ -86,8 +87,7 @@ function headList(heads: DeploymentHeads, target: string): Head[] {
   for (const active of heads.active) {
     if (!active.gitCommit) continue;
     // A deployment waiting on a gate is queued as a pending one is: a newer push supersedes it.
-    const queued = active.status === 'pending' || active.status === 'waiting';
-    list.push({ commit: active.gitCommit, where: queued ? `already queued for ${target}` : `already being deployed to ${target}` });
+    list.push({ commit: active.gitCommit, where: isQueued(active.status) ? `already queued for ${target}` : `already being deployed to ${target}` });
   }
   if (heads.current) list.push({ commit: heads.current, where: `already deployed to ${target}` });
   return list;
@@ -97,9 +97,3 @@ function replay(push: PushToOrder, head: Head): PushOrder {
   return { kind: 'replay', message: `commit ${shortVersion(push.commit)} is ${head.where}: nothing queued` };
 }
 
-/** Full ids compare whole; an id typed short (at least 7 characters, API deployments) by prefix. */
-function sameCommit(a: string, b: string): boolean {
-  const x = a.toLowerCase();
-  const y = b.toLowerCase();
-  return x === y || (x.length >= 7 && y.startsWith(x)) || (y.length >= 7 && x.startsWith(y));
-}

@@ -2,7 +2,7 @@ import { assertCan, type Principal, principalName } from '../auth/principal.js';
 import { requireSecrets } from '../config/unavailable-secrets.js';
 import { suggest } from '../config/validate.js';
 import { NotFoundError } from '../errors.js';
-import type { DeploymentResult } from '../model.js';
+import { type DeploymentResult, isQueued } from '../model.js';
 import type { RunJobInput } from '../services/app-services.js';
 import { activeJobRuns } from '../store/job-run.repository.js';
 import { guardStore } from '../store/store.js';
@@ -27,7 +27,7 @@ export async function runJobOnDemand(deps: DeploymentServiceDeps, principal: Pri
   if (!job) throw new NotFoundError(unknownJob(target, input.job, env.jobs.map((j) => j.name)));
   const plan = planDeployment(fraise, env, 'job', job);
   const runs = await guardStore(() => activeJobRuns(deps.store.db, { fraise: fraise.name, environment: env.name, job: job.name }));
-  const waiting = runs.find((r) => r.status === 'pending' || r.status === 'waiting');
+  const waiting = runs.find((r) => isQueued(r.status));
   if (waiting) {
     return {
       success: false,
@@ -37,7 +37,7 @@ export async function runJobOnDemand(deps: DeploymentServiceDeps, principal: Pri
       deployment: null,
     };
   }
-  const running = runs.find((r) => r.status !== 'pending' && r.status !== 'waiting');
+  const running = runs.find((r) => !isQueued(r.status));
   const enqueued = await guardStore(() =>
     enqueueJobRun(deps, {
       env,

@@ -1,5 +1,6 @@
 import type { FreezePeriod, ProtectionConfig, PromotionRule } from '../config/types.js';
 import { evaluateApprovals } from './approvals.js';
+import { sameCommit } from '../git/refs.js';
 import { iso, shortCommit, spellSeconds } from './spell.js';
 import type { GateFacts, GateKind, GateState, GateVerdict } from './types.js';
 import { Clocks, describeWallTime, describeWindow, nextChange, windowAt } from './windows.js';
@@ -120,12 +121,6 @@ function promotionGate(rule: PromotionRule, refuseMissing: boolean, facts: GateF
     return { kind: 'promotion', satisfied: false, refused: false, message: `${rule.from} has run ${short} healthy for ${ran} of ${spellSeconds(rule.soakSeconds)}: soaking until ${iso(end)}`, boundary: end };
   }
   return { kind: 'promotion', satisfied: true, refused: false, message: `${rule.from} has run ${short} healthy for ${ran}${rule.soakSeconds ? ` (soak ${spellSeconds(rule.soakSeconds)})` : ''}`, boundary: null };
-}
-
-/** A version may be recorded shortened: the same commit when one begins with the other (7 characters at least). */
-function sameCommit(a: string, b: string): boolean {
-  const [x, y] = [a.toLowerCase(), b.toLowerCase()];
-  return x === y || (Math.min(x.length, y.length) >= 7 && (x.startsWith(y) || y.startsWith(x)));
 }
 
 function waitTimerGate(seconds: number, facts: GateFacts, now: number): Outcome {

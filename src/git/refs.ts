@@ -44,6 +44,13 @@ export function shortVersion(version: string): string {
   return /^[0-9a-f]{40,64}$/.test(version) ? version.slice(0, 12) : version;
 }
 
+/** Whether two commit ids name the same commit: full ids compare whole, one typed short (7 characters at least) by prefix. */
+export function sameCommit(a: string, b: string): boolean {
+  const x = a.toLowerCase();
+  const y = b.toLowerCase();
+  return x === y || (x.length >= 7 && y.startsWith(x)) || (y.length >= 7 && x.startsWith(y));
+}
+
 export function isCommitish(value: string): boolean {
   return /^[0-9a-f]{7,64}$/i.test(value);
 }
