@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
 import type { EventBus } from '../events/bus.js';
 import type { GateKeeper, GatePass } from '../gates/gate-keeper.js';
-import type { Deployment, DeploymentProgress } from '../model.js';
+import type { Deployment } from '../model.js';
 import { terminateLeftover } from '../exec/process-group.js';
-import { insertProgress } from '../store/progress.repository.js';
+import { appendProgress } from '../store/progress.repository.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { Metrics } from '../metrics.js';
 import type { NotificationOutbox } from '../notifications/outbox.js';
@@ -261,7 +261,7 @@ export class Dispatcher implements DispatchControl {
 
   async #supersede(newer: Candidate): Promise<void> {
     const at = this.options.now().toISOString();
-    const env = this.options.catalog.findFraise(newer.fraise)?.environments.find((e) => e.name === newer.environment);
+    const env = this.options.catalog.findEnvironment(newer.fraise, newer.environment);
     const ids = await this.options.store.db.transaction().execute((trx) =>
       supersedeOlder(trx, { fraise: newer.fraise, environment: newer.environment, job: newer.job, newerThan: newer.id, at, carryApprovals: carriesApprovals(env) }),
     );
@@ -270,7 +270,7 @@ export class Dispatcher implements DispatchControl {
 
   async #claim(candidate: Candidate, lockKey: string, gates?: GatePass): Promise<boolean> {
     const { store, catalog, providers, concurrency, lease, now, instanceId } = this.options;
-    const env = catalog.findFraise(candidate.fraise)?.environments.find((e) => e.name === candidate.environment);
+    const env = catalog.findEnvironment(candidate.fraise, candidate.environment);
     const provider = env ? providers.get(env.target.provider) : undefined;
     const host = env && provider ? provider.hostOf(env) : 'unknown';
     // A job run changes no version: only a deployment records what it replaces.
@@ -495,16 +495,7 @@ export class Dispatcher implements DispatchControl {
               });
           if (!acted) return undefined; // another process got there first
           if (!retry) await this.options.notifications?.ended(trx, expired.id);
-          const progress: DeploymentProgress = {
-            deploymentId: String(expired.id),
-            sequence: (await lastSequence(trx, expired.id)) + 1,
-            step: retry ? 'interrupted' : 'failed',
-            progress: 0,
-            message,
-            timestamp: at,
-          };
-          await insertProgress(trx, progress);
-          return progress;
+          return appendProgress(trx, expired.id, { step: retry ? 'interrupted' : 'failed', message, at });
         });
         if (!event) continue;
         if (!retry) this.options.notifications?.wake();

@@ -6,7 +6,6 @@ import type { Metrics } from '../metrics.js';
 import { type DeploymentProgress, isQueued } from '../model.js';
 import type { NotificationOutbox } from '../notifications/outbox.js';
 import type { Catalog } from '../services/catalog.js';
-import { lastSequence } from '../store/claim.repository.js';
 import { findDeployment } from '../store/deployment.repository.js';
 import {
   findGateSubject,
@@ -17,7 +16,7 @@ import {
   recordRefusal,
   recordWaiting,
 } from '../store/gate.repository.js';
-import { insertProgress } from '../store/progress.repository.js';
+import { appendProgress } from '../store/progress.repository.js';
 import { guardStore, type Db, type Store } from '../store/store.js';
 import { evaluateGates } from './evaluate.js';
 import type { GateFacts, GateState, GateVerdict } from './types.js';
@@ -80,7 +79,7 @@ export class GateKeeper {
 
   /** The protection rules of an environment (undefined: it has none, or it is no longer configured). */
   protectionOf(fraise: string, environment: string): ProtectionConfig | undefined {
-    return this.deps.catalog.findFraise(fraise)?.environments.find((e) => e.name === environment)?.protection;
+    return this.deps.catalog.findEnvironment(fraise, environment)?.protection;
   }
 
   /** Evaluates a queued deployment's gates now and records what they say. */
@@ -218,15 +217,6 @@ function shapeOf(gates: readonly GateState[]): string {
 }
 
 /** Writes one progress line of a deployment's gates (step `gate`) in `trx`; returns it to publish once committed. */
-export async function recordGateProgress(trx: Db, deploymentId: number, message: string, at: string): Promise<DeploymentProgress> {
-  const event: DeploymentProgress = {
-    deploymentId: String(deploymentId),
-    sequence: (await lastSequence(trx, deploymentId)) + 1,
-    step: GATE_STEP,
-    progress: 0,
-    message,
-    timestamp: at,
-  };
-  await insertProgress(trx, event);
-  return event;
+export function recordGateProgress(trx: Db, deploymentId: number, message: string, at: string): Promise<DeploymentProgress> {
+  return appendProgress(trx, deploymentId, { step: GATE_STEP, message, at });
 }

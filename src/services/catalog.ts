@@ -18,6 +18,11 @@ export class Catalog {
     return this.#byName.get(name);
   }
 
+  /** An environment of a fraise, or undefined when either is not configured (any more). */
+  findEnvironment(fraise: string, environment: string): EnvironmentConfig | undefined {
+    return this.#byName.get(fraise)?.environments.find((e) => e.name === environment);
+  }
+
   fraise(name: string): FraiseConfig {
     const fraise = this.#byName.get(name);
     if (fraise) return fraise;

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { dialectOf } from '../../db/dialect.js';
 import { type DeploymentProgress, RUNNING_STATUSES, type TrafficShare } from '../model.js';
+import { lastSequence } from './claim.repository.js';
 import type { Db } from './store.js';
 
 /** Progress events of deployments, in sequence order. */
@@ -34,6 +35,24 @@ function toProgress(row: { fk_deployment: number; sequence: number; step: string
     timestamp: row.created_at,
     ...(row.traffic ? { traffic: JSON.parse(row.traffic) as TrafficShare[] } : {}),
   };
+}
+
+/**
+ * Appends a line after a deployment's last progress event, in the caller's transaction, for a
+ * deployment no run of this process writes to (it waits at its gates, or its holder died).
+ * Returns the event, to publish once the transaction committed.
+ */
+export async function appendProgress(trx: Db, deploymentId: number, line: { step: string; message: string; at: string }): Promise<DeploymentProgress> {
+  const event: DeploymentProgress = {
+    deploymentId: String(deploymentId),
+    sequence: (await lastSequence(trx, deploymentId)) + 1,
+    step: line.step,
+    progress: 0,
+    message: line.message,
+    timestamp: line.at,
+  };
+  await insertProgress(trx, event);
+  return event;
 }
 
 /**
