@@ -1,3 +1,5 @@
+import { can } from '../auth/principal.js';
+import { isListed } from '../gates/approvals.js';
 import { isValidTimeZone } from '../gates/zone-clock.js';
 import type { PathSegment } from './problems.js';
 import { type RawConfig, type RawProtection, toSeconds } from './raw-schema.js';
@@ -196,7 +198,7 @@ export function checkApprovers(fraises: readonly FraiseConfig[], tokens: readonl
       for (const name of rule.approvers) {
         if (!known.has(name)) report('warning', at, `"${name}" is neither a token nor a token group${hintFor(name, [...known])}`, 'approvers');
       }
-      const eligible = tokens.filter((t) => t.scopes.has('approve') && reaches(t, fraise.name, env.name) && isListed(t, rule.approvers)).map((t) => t.name);
+      const eligible = tokens.filter((token) => can({ kind: 'token', token }, 'approve', fraise.name, env.name) && isListed(rule.approvers, token)).map((t) => t.name);
       if (eligible.length < rule.required) {
         report(
           'error',
@@ -212,15 +214,6 @@ export function checkApprovers(fraises: readonly FraiseConfig[], tokens: readonl
 function hintFor(name: string, known: string[]): string {
   const hint = suggest(name, known);
   return hint ? `; did you mean "${hint}"?` : '';
-}
-
-function reaches(token: TokenConfig, fraise: string, environment: string): boolean {
-  return (!token.fraises || token.fraises.has(fraise)) && (!token.environments || token.environments.has(environment));
-}
-
-function isListed(token: TokenConfig, approvers: readonly string[]): boolean {
-  if (approvers.length === 0) return true;
-  return approvers.includes(token.name) || [...(token.groups ?? [])].some((group) => approvers.includes(group));
 }
 
 /** The environment's rules: its own block, else the top-level one for its name; none when they hold no gate. */

@@ -50,8 +50,12 @@ export function mayApprove(rule: ApprovalRule, token: { name: string; groups?: R
   if (!rule.selfApproval && requestedBy !== null && token.name === requestedBy) {
     return `${token.name} asked for this deployment and self-approval is off: another approver must decide`;
   }
-  if (rule.approvers.length === 0) return null;
-  if (rule.approvers.includes(token.name)) return null;
-  if (token.groups && rule.approvers.some((approver) => token.groups!.has(approver))) return null;
+  if (isListed(rule.approvers, token)) return null;
   return `${token.name} is not among the approvers here (${rule.approvers.join(', ')})`;
+}
+
+/** Whether `approvers` names the token or one of its groups (none named: any token may). */
+export function isListed(approvers: readonly string[], token: { name: string; groups?: ReadonlySet<string> }): boolean {
+  if (approvers.length === 0) return true;
+  return approvers.includes(token.name) || approvers.some((approver) => token.groups?.has(approver) === true);
 }
