@@ -57,7 +57,8 @@ export function can(principal: Principal, scope: Scope, fraise?: string, environ
     case 'anonymous':
       return false;
     case 'webhook':
-      return scope !== 'admin';
+      // A delivery queues what its push asks for; approving is a person's decision, never a push's.
+      return scope !== 'admin' && scope !== 'approve';
     case 'token': {
       const { token } = principal;
       if (!token.scopes.has(scope)) return false;

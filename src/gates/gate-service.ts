@@ -64,7 +64,6 @@ export class GateService implements GateCommands {
     const { store, keeper, bus, logger, now } = this.deps;
     const deployment = await this.deps.queries.deployment(principal, id);
     const target = `${deployment.fraise}/${deployment.environment}`;
-    if (principal.kind === 'webhook') throw new ForbiddenError('a webhook delivery cannot approve or reject deployments');
     assertCan(principal, 'approve', deployment.fraise, deployment.environment);
     const rule = deployment.job ? undefined : keeper.protectionOf(deployment.fraise, deployment.environment)?.approvals;
     if (!rule) throw new ConflictError(`deployment ${id} needs no approval: ${target} has no approvals rule (protection.approvals)`);
