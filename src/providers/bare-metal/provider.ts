@@ -15,7 +15,7 @@ import {
 import { GIT_ENV } from '../../git/commands.js';
 import { shortVersion } from '../../git/refs.js';
 import { checkoutInPlace, type LayoutKind } from '../release/layout.js';
-import { type Release, ReleaseSession } from '../release/session.js';
+import { placeVariables, type Release, ReleaseSession } from '../release/session.js';
 import { ReleaseTarget } from '../release/target.js';
 import { slotDeployer, type SlotDeployer } from '../../strategies/deployer.js';
 import { Rolling } from '../../strategies/rolling.js';
@@ -231,14 +231,7 @@ export class BareMetalProvider extends ReleaseTarget<BareMetalTarget> implements
    * own variables and where it lives, as a deployment's commands do, less what only a deployment has.
    */
   #variables(ctx: TargetContext): Record<string, string> {
-    const layout = this.layout(ctx.env);
-    return {
-      ...ctx.env.env,
-      FRAISIER_FRAISE: ctx.fraise.name,
-      FRAISIER_ENVIRONMENT: ctx.env.name,
-      FRAISIER_APP_PATH: layout.appPath,
-      FRAISIER_SHARED_PATH: layout.shared,
-    };
+    return { ...ctx.env.env, ...placeVariables(ctx.fraise.name, ctx.env.name, this.layout(ctx.env)) };
   }
 
   /** The blue-green strategy of an api environment and its slot commands, or undefined. */

@@ -25,6 +25,11 @@ export interface Release {
   path: string;
 }
 
+/** Which environment a command runs for and where it lives: what every command of it sees, in a deployment or not. */
+export function placeVariables(fraise: string, environment: string, layout: Pick<Layout, 'appPath' | 'shared'>): Record<string, string> {
+  return { FRAISIER_FRAISE: fraise, FRAISIER_ENVIRONMENT: environment, FRAISIER_APP_PATH: layout.appPath, FRAISIER_SHARED_PATH: layout.shared };
+}
+
 export abstract class ReleaseSession {
   readonly #startedAt = Date.now();
   #stepIndex = -1;
@@ -60,10 +65,7 @@ export abstract class ReleaseSession {
       ...ctx.env.env,
       ...Object.fromEntries(Object.entries(ctx.context).map(([k, v]) => [`FRAISIER_${k.toUpperCase()}`, v])),
       FRAISIER_DEPLOYMENT_ID: ctx.deploymentId,
-      FRAISIER_FRAISE: ctx.fraise.name,
-      FRAISIER_ENVIRONMENT: ctx.env.name,
-      FRAISIER_APP_PATH: this.layout.appPath,
-      FRAISIER_SHARED_PATH: this.layout.shared,
+      ...placeVariables(ctx.fraise.name, ctx.env.name, this.layout),
       ...(ctx.commit ? { FRAISIER_COMMIT: ctx.commit } : {}),
       ...(ctx.branch ? { FRAISIER_BRANCH: ctx.branch } : {}),
       ...(ctx.previousVersion ? { FRAISIER_PREVIOUS_COMMIT: ctx.previousVersion } : {}),
