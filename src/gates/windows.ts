@@ -64,22 +64,18 @@ export function windowAt(windows: readonly DeployWindow[], instant: number, cloc
  */
 export function nextChange(windows: readonly DeployWindow[], now: number, inside: boolean, clocks: Clocks): number | null {
   const candidates = new Set<number>();
-  const zones = new Map<string, { transitions: number[]; offsets: Set<number> }>();
+  const zones = new Set<string>();
   for (const window of windows) {
     const clock = clocks.of(window.timezone);
-    let zone = zones.get(window.timezone);
-    if (!zone) {
-      // Every offset the zone has over the search, from its changes: each reading is tried against those alone.
-      const transitions = clock.transitions(now - 2 * DAY_MS, now + (SEARCH_DAYS + 2) * DAY_MS);
-      zone = { transitions, offsets: new Set([clock.offset(now - 2 * DAY_MS), ...transitions.map((t) => clock.offset(t))]) };
-      zones.set(window.timezone, zone);
-      for (const instant of transitions) candidates.add(instant);
+    if (!zones.has(window.timezone)) {
+      zones.add(window.timezone);
+      for (const instant of clock.transitions(now - 2 * DAY_MS, now + (SEARCH_DAYS + 2) * DAY_MS)) candidates.add(instant);
     }
     const today = clock.wall(now);
     for (let day = -1; day <= SEARCH_DAYS; day++) {
       for (const time of [window.from, window.to]) {
         const naive = Date.UTC(today.year, today.month - 1, today.day + day) + minutesOf(time) * 60_000;
-        for (const instant of clock.instantsOf(naive, zone.offsets)) candidates.add(instant);
+        for (const instant of clock.instantsOf(naive)) candidates.add(instant);
       }
     }
   }

@@ -69,11 +69,10 @@ export class ZoneClock {
 
   /**
    * Every instant whose wall clock reads `naive` (ms, a wall reading as if UTC): one normally,
-   * none in a spring-forward gap, two in a fall-back hour (earlier first). `offsets`: the
-   * zone's offsets around that time when known (they are tried instead of looked up).
+   * none in a spring-forward gap, two in a fall-back hour (earlier first).
    */
-  instantsOf(naive: number, offsets?: ReadonlySet<number>): number[] {
-    const tried = offsets ?? new Set([this.offset(naive - DAY_MS), this.offset(naive), this.offset(naive + DAY_MS)]);
+  instantsOf(naive: number): number[] {
+    const tried = new Set([this.offset(naive - DAY_MS), this.offset(naive), this.offset(naive + DAY_MS)]);
     const found = [...tried].map((offset) => naive - offset).filter((instant) => this.wall(instant).naive === naive);
     return [...new Set(found)].sort((a, b) => a - b);
   }
