@@ -1,4 +1,4 @@
-import type { Deployment, DeploymentProgress, DeploymentResult, DeploymentStats, TrafficShare } from '../src/model.js';
+import type { Deployment, DeploymentProgress, DeploymentResult, StatsReading, TrafficShare } from '../src/model.js';
 import { MAX_LIST_LIMIT, MAX_PROGRESS_LIMIT } from '../src/services/queries.js';
 import { builder } from './builder.js';
 import { DeploymentStatusEnum, TriggerTypeEnum } from './enums.js';
@@ -100,7 +100,7 @@ builder.objectFields(EnvironmentRef, (t) => ({
   }),
 }));
 
-export const DeploymentStatsRef = builder.objectRef<DeploymentStats>('DeploymentStats').implement({
+export const DeploymentStatsRef = builder.objectRef<StatsReading>('DeploymentStats').implement({
   description: 'Finished deployments (successful, failed, rolled back) started within the period',
   fields: (t) => ({
     total: t.exposeInt('total'),
@@ -111,22 +111,22 @@ export const DeploymentStatsRef = builder.objectRef<DeploymentStats>('Deployment
     successRate: t.exposeFloat('successRate', { description: 'percent, 0..100' }),
     deploymentFrequency: t.float({
       description: 'DORA: successful deployments per day over the last `days` days',
-      resolve: (s) => s.deploymentFrequency ?? 0,
+      resolve: async (s) => (await s.dora()).deploymentFrequency ?? 0,
     }),
     leadTimeSeconds: t.float({
       nullable: true,
       description: "DORA lead time for changes: the median time from a commit (its committer date) to its deployment's SUCCESS, in seconds",
-      resolve: (s) => s.leadTimeSeconds ?? null,
+      resolve: async (s) => (await s.dora()).leadTimeSeconds ?? null,
     }),
     changeFailureRate: t.float({
       nullable: true,
       description: 'DORA change failure rate: FAILED or ROLLED_BACK among the deployments that ran to an outcome, percent 0..100',
-      resolve: (s) => s.changeFailureRate ?? null,
+      resolve: async (s) => (await s.dora()).changeFailureRate ?? null,
     }),
     timeToRestoreSeconds: t.float({
       nullable: true,
       description: 'DORA time to restore: the median time from a failure (the first of a run) to the next SUCCESS of the same fraise and environment, in seconds',
-      resolve: (s) => s.timeToRestoreSeconds ?? null,
+      resolve: async (s) => (await s.dora()).timeToRestoreSeconds ?? null,
     }),
   }),
 });

@@ -161,6 +161,14 @@ export interface DeploymentStats {
   timeToRestoreSeconds?: number | null;
 }
 
+/**
+ * The counters of a period, and its DORA figures read only when asked for: they read every
+ * finished deployment of the period, where the counters read a few rows of daily totals.
+ */
+export interface StatsReading extends DeploymentStats {
+  dora(): Promise<Pick<DeploymentStats, 'deploymentFrequency' | 'leadTimeSeconds' | 'changeFailureRate' | 'timeToRestoreSeconds'>>;
+}
+
 /** DORA's four keys for one fraise and environment over a window (see stats.repository.ts). */
 export interface DoraFigures {
   fraise: string;

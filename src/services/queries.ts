@@ -4,7 +4,7 @@ import {
   DEPLOYMENT_STATUSES,
   type Deployment,
   type DeploymentProgress,
-  type DeploymentStats,
+  type StatsReading,
   type DeploymentStatus,
   type FraiseState,
   type HealthStatus,
@@ -17,7 +17,7 @@ import { findDeployments, lastAttempt, listDeployments, previousSuccessfulVersio
 import { findFraiseState, listFraiseStates } from '../store/fraise-state.repository.js';
 import { listNotifications } from '../store/notification.repository.js';
 import { listProgress } from '../store/progress.repository.js';
-import { readDora, readStats } from '../store/stats.repository.js';
+import { type DoraTotals, readDora, readStats } from '../store/stats.repository.js';
 import { guardStore, type Store } from '../store/store.js';
 import { listWebhookEvents } from '../store/webhook-event.repository.js';
 import type { Catalog } from './catalog.js';
@@ -127,7 +127,7 @@ export class QueryService {
     return state?.status ?? 'unknown';
   }
 
-  async stats(principal: Principal, query: { fraise?: string | null; environment?: string | null; days?: number | null }): Promise<DeploymentStats> {
+  async stats(principal: Principal, query: { fraise?: string | null; environment?: string | null; days?: number | null }): Promise<StatsReading> {
     const days = query.days ?? 30;
     if (!Number.isInteger(days) || days < 1 || days > MAX_STATS_DAYS) {
       throw new BadInputError(`days must be between 1 and ${MAX_STATS_DAYS} (got ${days})`);
@@ -148,11 +148,10 @@ export class QueryService {
     // DORA over exactly `days` days up to now (frequency per day of that window).
     const until = this.now();
     const since = new Date(until.getTime() - days * 86_400_000);
-    const [counters, dora] = await Promise.all([
-      guardStore(() => readStats(this.store.db, { sinceDay, ...where })),
-      guardStore(() => readDora(this.store.db, { since: since.toISOString(), until: until.toISOString(), ...where })),
-    ]);
-    return { ...counters, ...dora.total };
+    const counters = await guardStore(() => readStats(this.store.db, { sinceDay, ...where }));
+    let dora: Promise<DoraTotals> | undefined;
+    const readDoraOnce = () => (dora ??= guardStore(async () => (await readDora(this.store.db, { since: since.toISOString(), until: until.toISOString(), ...where })).total));
+    return { ...counters, dora: readDoraOnce };
   }
 
   /** Deliveries name any repository and branch: only a token that may read everything sees them. */

@@ -17,6 +17,7 @@ import {
   type ProgressView,
   progressView,
   resultView,
+  type StatsView,
   targetHealthView,
   type TargetHealthView,
   type WebhookEventView,
@@ -118,7 +119,10 @@ export class LocalClient implements FraisierClient {
   }
 
   stats(query: { fraise?: string; environment?: string; days?: number }) {
-    return this.#call(() => this.#reader.queries.stats(OPEN, query));
+    return this.#call(async (): Promise<StatsView> => {
+      const { dora, ...counters } = await this.#reader.queries.stats(OPEN, query);
+      return { ...counters, ...(await dora()) };
+    });
   }
 
   webhookEvents(query: { limit: number; before?: string }): Promise<WebhookEventView[]> {
