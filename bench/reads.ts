@@ -105,7 +105,8 @@ export async function benchReads(targets: { name: string; url: string }[], workD
     const ref = await runWorker<Record<string, number[]>>('bench/query-worker.ts', { url: reference.url, warmup: 200, count: 2000, queries: [{ name: 'ref', path: '/', body: '{}' }] });
     const refSummary = summarize(ref.ref!);
     for (const target of targets) {
-      const store = createStore(target.url);
+      // Generating a million rows takes minutes: longer than the deadline the store gives request work.
+      const store = createStore(target.url, { waitTimeoutMs: 30 * 60_000 });
       let generated: number;
       try {
         generated = await ensureDataset(store);
