@@ -3,15 +3,21 @@ import WebSocket from 'ws';
 import { CliError, EXIT } from '../exit-codes.js';
 import type { DeploymentsQuery, FraisierClient, NotificationsQuery } from './client.js';
 import * as doc from './documents.js';
+import { packageVersion } from '../package-info.js';
 import { exitCodeFor, firstLine } from './errors.js';
 import type { DeploymentResultView, DeploymentView, FraiseView, NotificationView, ProgressView, StatsView, TargetHealthView, WebhookEventView } from './views.js';
 
 /** How long one HTTP request may take before the server counts as unreachable. */
 const REQUEST_TIMEOUT_MS = 60_000;
 
+interface GraphQLErrorBody {
+  message: string;
+  extensions?: unknown;
+}
+
 interface GraphQLResponse<T> {
   data?: T | null;
-  errors?: { message: string; extensions?: { code?: string } }[];
+  errors?: GraphQLErrorBody[];
 }
 
 /**
@@ -64,7 +70,7 @@ export class RemoteClient implements FraisierClient {
       );
     }
     const error = body.errors?.[0];
-    if (error) throw new CliError(firstLine(new Error(error.message)), exitCodeFor(error.extensions?.code));
+    if (error) throw this.#refusal(error);
     if (!body.data) throw new CliError(`${this.where} answered HTTP ${response.status} with no data`, EXIT.FAILED);
     return body.data;
   }
@@ -165,7 +171,7 @@ export class RemoteClient implements FraisierClient {
             const error = result.errors?.[0];
             if (error) {
               unsubscribe();
-              return settle(() => reject(new CliError(error.message, exitCodeFor((error.extensions as { code?: string } | undefined)?.code))));
+              return settle(() => reject(this.#refusal(error)));
             }
             const event = result.data?.deploymentProgress;
             // After a reconnection the subscription replays what was recorded: skip what was seen.
@@ -184,15 +190,31 @@ export class RemoteClient implements FraisierClient {
   }
 
   #wsError(error: unknown): CliError {
-    if (Array.isArray(error)) {
-      const first = error[0] as { message?: string; extensions?: { code?: string } } | undefined;
-      return new CliError(first?.message ?? 'the subscription failed', exitCodeFor(first?.extensions?.code));
-    }
+    if (Array.isArray(error)) return this.#refusal((error[0] as GraphQLErrorBody | undefined) ?? { message: 'the subscription failed' });
     if (isCloseEvent(error)) {
       if (error.code === 4403) return new CliError(`${this.where} refused the WebSocket connection: invalid or missing token`, EXIT.FAILED);
       return new CliError(`lost the connection to ${this.where} (WebSocket closed: ${error.code}${error.reason ? ` ${error.reason}` : ''})`, EXIT.UNREACHABLE);
     }
     return new CliError(`cannot reach the server ${this.where} over WebSocket: ${networkReason(error)}`, EXIT.UNREACHABLE);
+  }
+
+  /**
+   * The server's GraphQL error as the command's. The documents are this command's own and valid
+   * against its schema (tests/cli/version-skew.test.ts), so a server that finds one invalid
+   * serves another schema: an older Fraisier, without a field or value this command asks for.
+   */
+  #refusal(error: GraphQLErrorBody): CliError {
+    const code = (error.extensions as { code?: string } | undefined)?.code;
+    const message = firstLine(new Error(error.message));
+    if (code === 'GRAPHQL_VALIDATION_FAILED') {
+      // graphql-js's "Did you mean ...?" names the server's own fields, not what to do.
+      const lacking = message.replace(/ Did you mean .*\?$/, '');
+      return new CliError(
+        `${this.where} does not know what this command asks for (${lacking}): it runs an older Fraisier than this command (${packageVersion()}); upgrade the server, or use the command of its version`,
+        EXIT.FAILED,
+      );
+    }
+    return new CliError(message, exitCodeFor(code));
   }
 
   async close(): Promise<void> {
