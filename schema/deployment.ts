@@ -111,22 +111,22 @@ export const DeploymentStatsRef = builder.objectRef<StatsReading>('DeploymentSta
     successRate: t.exposeFloat('successRate', { description: 'percent, 0..100' }),
     deploymentFrequency: t.float({
       description: 'DORA: successful deployments per day over the last `days` days',
-      resolve: async (s) => (await s.dora()).deploymentFrequency ?? 0,
+      resolve: async (s) => (await s.dora()).deploymentFrequency,
     }),
     leadTimeSeconds: t.float({
       nullable: true,
       description: "DORA lead time for changes: the median time from a commit (its committer date) to its deployment's SUCCESS, in seconds",
-      resolve: async (s) => (await s.dora()).leadTimeSeconds ?? null,
+      resolve: async (s) => (await s.dora()).leadTimeSeconds,
     }),
     changeFailureRate: t.float({
       nullable: true,
       description: 'DORA change failure rate: FAILED or ROLLED_BACK among the deployments that ran to an outcome, percent 0..100',
-      resolve: async (s) => (await s.dora()).changeFailureRate ?? null,
+      resolve: async (s) => (await s.dora()).changeFailureRate,
     }),
     timeToRestoreSeconds: t.float({
       nullable: true,
       description: 'DORA time to restore: the median time from a failure (the first of a run) to the next SUCCESS of the same fraise and environment, in seconds',
-      resolve: async (s) => (await s.dora()).timeToRestoreSeconds ?? null,
+      resolve: async (s) => (await s.dora()).timeToRestoreSeconds,
     }),
   }),
 });

@@ -143,7 +143,8 @@ export interface WebhookEventRecord {
   deploymentId: string | null;
 }
 
-export interface DeploymentStats {
+/** Finished deployments of a period, from the daily counters. */
+export interface DeploymentCounters {
   total: number;
   successful: number;
   failed: number;
@@ -151,32 +152,35 @@ export interface DeploymentStats {
   avgDurationSeconds: number | null;
   /** percent, 0..100 */
   successRate: number;
-  /** DORA: successful deployments per day over the window. */
-  deploymentFrequency?: number;
-  /** DORA: median time from the commit to its deployment's SUCCESS, in seconds; null without one. */
-  leadTimeSeconds?: number | null;
-  /** DORA: FAILED or ROLLED_BACK ÷ deployments that ran to an outcome, percent 0..100; null without any. */
-  changeFailureRate?: number | null;
-  /** DORA: median time from a failure to the next SUCCESS of its fraise and environment, in seconds; null without one. */
-  timeToRestoreSeconds?: number | null;
 }
+
+/** DORA's four keys over a window (see stats.repository.ts). */
+export interface DoraTotals {
+  /** Successful deployments per day over the window. */
+  deploymentFrequency: number;
+  /** Median time from the commit to its deployment's SUCCESS, in seconds; null without one. */
+  leadTimeSeconds: number | null;
+  /** FAILED or ROLLED_BACK ÷ deployments that ran to an outcome, percent 0..100; null without any. */
+  changeFailureRate: number | null;
+  /** Median time from a failure to the next SUCCESS of its fraise and environment, in seconds; null without one. */
+  timeToRestoreSeconds: number | null;
+}
+
+/** DORA's four keys for one fraise and environment. */
+export interface DoraFigures extends DoraTotals {
+  fraise: string;
+  environment: string;
+}
+
+/** A period's statistics, whole: its counters and DORA's keys. */
+export type DeploymentStats = DeploymentCounters & DoraTotals;
 
 /**
  * The counters of a period, and its DORA figures read only when asked for: they read every
  * finished deployment of the period, where the counters read a few rows of daily totals.
  */
-export interface StatsReading extends DeploymentStats {
-  dora(): Promise<Pick<DeploymentStats, 'deploymentFrequency' | 'leadTimeSeconds' | 'changeFailureRate' | 'timeToRestoreSeconds'>>;
-}
-
-/** DORA's four keys for one fraise and environment over a window (see stats.repository.ts). */
-export interface DoraFigures {
-  fraise: string;
-  environment: string;
-  deploymentFrequency: number;
-  leadTimeSeconds: number | null;
-  changeFailureRate: number | null;
-  timeToRestoreSeconds: number | null;
+export interface StatsReading extends DeploymentCounters {
+  dora(): Promise<DoraTotals>;
 }
 
 /** What deploy / rollback answer. */

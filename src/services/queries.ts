@@ -4,20 +4,21 @@ import {
   DEPLOYMENT_STATUSES,
   type Deployment,
   type DeploymentProgress,
-  type StatsReading,
   type DeploymentStatus,
+  type DoraTotals,
   type FraiseState,
   type HealthStatus,
   NOTIFICATION_STATUSES,
   type NotificationRecord,
   type NotificationStatus,
+  type StatsReading,
   type WebhookEventRecord,
 } from '../model.js';
 import { findDeployments, lastAttempt, listDeployments, previousSuccessfulVersion } from '../store/deployment.repository.js';
 import { findFraiseState, listFraiseStates } from '../store/fraise-state.repository.js';
 import { listNotifications } from '../store/notification.repository.js';
 import { listProgress } from '../store/progress.repository.js';
-import { type DoraTotals, readDora, readStats } from '../store/stats.repository.js';
+import { readDora, readStats } from '../store/stats.repository.js';
 import { guardStore, type Store } from '../store/store.js';
 import { listWebhookEvents } from '../store/webhook-event.repository.js';
 import type { Catalog } from './catalog.js';

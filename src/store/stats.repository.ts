@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { dialectOf } from '../../db/dialect.js';
-import type { DeploymentStats, DoraFigures } from '../model.js';
+import type { DeploymentCounters, DoraFigures, DoraTotals } from '../model.js';
 import type { Db } from './store.js';
 
 /**
@@ -16,7 +16,7 @@ export interface StatsFilter {
   environmentIn?: readonly string[];
 }
 
-export async function readStats(db: Db, filter: StatsFilter): Promise<DeploymentStats> {
+export async function readStats(db: Db, filter: StatsFilter): Promise<DeploymentCounters> {
   let query = db
     .selectFrom('v_deployment_stats')
     .select((eb) => [
@@ -118,8 +118,6 @@ export interface DoraFilter {
   fraiseIn?: readonly string[];
   environmentIn?: readonly string[];
 }
-
-export type DoraTotals = Omit<DoraFigures, 'fraise' | 'environment'>;
 
 export async function readDora(db: Db, filter: DoraFilter): Promise<{ total: DoraTotals; byTarget: DoraFigures[] }> {
   let query = db

@@ -33,15 +33,13 @@ export function registerStats(program: Command): void {
       ['Success rate', stats.total ? `${stats.successRate.toFixed(1)}%` : '-'],
       ['Avg duration', formatDuration(stats.avgDurationSeconds)],
     ];
-    // DORA's four keys, when the store answers them (each "-" when nothing measured it).
-    if (stats.deploymentFrequency !== undefined) {
-      rows.push(
-        ['Deploys / day', stats.deploymentFrequency.toFixed(2)],
-        ['Lead time', formatDuration(stats.leadTimeSeconds ?? null)],
-        ['Change fail', stats.changeFailureRate === null || stats.changeFailureRate === undefined ? '-' : `${stats.changeFailureRate.toFixed(1)}%`],
-        ['Time to restore', formatDuration(stats.timeToRestoreSeconds ?? null)],
-      );
-    }
+    // DORA's four keys, each "-" when nothing measured it.
+    rows.push(
+      ['Deploys / day', stats.deploymentFrequency.toFixed(2)],
+      ['Lead time', formatDuration(stats.leadTimeSeconds)],
+      ['Change fail', stats.changeFailureRate === null ? '-' : `${stats.changeFailureRate.toFixed(1)}%`],
+      ['Time to restore', formatDuration(stats.timeToRestoreSeconds)],
+    );
     const width = Math.max(...rows.map(([label]) => label.length)) + 2;
     for (const [label, value] of rows) term.out(`  ${`${label}:`.padEnd(width)}${value}`);
   });
