@@ -1,11 +1,9 @@
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type App, createApp } from '../../src/app.js';
-import { parseConfig } from '../../src/config/load.js';
+import type { App } from '../../src/app.js';
 import { findDeployment } from '../../src/store/deployment.repository.js';
-import { createStore } from '../../src/store/store.js';
+import { startTestServer } from '../setup/app.js';
 import { runCli } from '../setup/cli.js';
 import { waitForEnd, waitForStep, waitUntil } from '../setup/deployments.js';
 import { DIALECTS, type TestDatabase } from '../setup/dialects.js';
@@ -64,8 +62,7 @@ fraises:
 `;
     configFile = `${repo.scratch}/fraises.yaml`;
     writeFileSync(configFile, yaml);
-    server = createApp({ config: parseConfig(yaml, { env: {} }).config, store: createStore(database.url), logger: pino({ level: 'silent' }) });
-    ({ url } = await server.start({ port: 0 }));
+    ({ app: server, url } = await startTestServer(yaml, database.url));
   });
   afterAll(async () => {
     await server?.stop();

@@ -1,8 +1,6 @@
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type App, createApp } from '../../src/app.js';
-import { parseConfig } from '../../src/config/load.js';
-import { createStore } from '../../src/store/store.js';
+import type { App } from '../../src/app.js';
+import { startTestServer } from '../setup/app.js';
 import { type CliResult, runCli } from '../setup/cli.js';
 import { DIALECTS, type TestDatabase } from '../setup/dialects.js';
 import { recordDeployment } from '../setup/notifications.js';
@@ -54,8 +52,7 @@ describe('fraisier notifications with a change of health', { timeout: CLI_TIMEOU
     const yaml = config(database.url);
     configFile = dir.file('fraises.yaml', yaml);
     // The server sends nothing (no workers): the notifications stay PENDING, as written.
-    server = createApp({ config: parseConfig(yaml, { env: {} }).config, store: createStore(database.url), logger: pino({ level: 'silent' }), accept: () => false, scheduler: false });
-    ({ url } = await server.start({ port: 0 }));
+    ({ app: server, url } = await startTestServer(yaml, database.url, { accept: () => false, scheduler: false }));
     deploymentId = await recordDeployment(server.store, server.outbox, { status: 'failed', errorMessage: 'boom', at: Date.now() - 60_000, commit: 'a'.repeat(40) });
     at = new Date().toISOString();
     await server.store.db.transaction().execute((trx) =>

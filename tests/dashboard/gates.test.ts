@@ -1,10 +1,8 @@
-import pino from 'pino';
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type App, createApp } from '../../src/app.js';
+import type { App } from '../../src/app.js';
 import { findDeployment } from '../../src/store/deployment.repository.js';
-import { createStore } from '../../src/store/store.js';
-import { gql, testConfig } from '../setup/app.js';
+import { gql, startTestServer } from '../setup/app.js';
 import { waitForEnd, waitUntil } from '../setup/deployments.js';
 import { DIALECTS, type TestDatabase } from '../setup/dialects.js';
 import { createServiceRepo, type ServiceRepo } from '../setup/service-repo.js';
@@ -56,8 +54,7 @@ fraises:
         protection:
           approvals: { required: 1, approvers: [alice] }
 `;
-    app = createApp({ config: testConfig(yaml), store: createStore(database.url), logger: pino({ level: 'silent' }) });
-    ({ url } = await app.start({ port: 0 }));
+    ({ app, url } = await startTestServer(yaml, database.url));
     browser = await openBrowser();
   });
   afterAll(async () => {

@@ -1,9 +1,7 @@
-import pino from 'pino';
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type App, createApp } from '../../src/app.js';
-import { createStore } from '../../src/store/store.js';
-import { testConfig } from '../setup/app.js';
+import type { App } from '../../src/app.js';
+import { startTestServer } from '../setup/app.js';
 import { DIALECTS, type TestDatabase } from '../setup/dialects.js';
 import { githubPush } from '../setup/github-push.js';
 import { createServiceRepo, freePort, helloEnvironment, type ServiceRepo } from '../setup/service-repo.js';
@@ -69,8 +67,7 @@ describe.skipIf(skip)('the overview in a browser', () => {
     repo = createServiceRepo();
     const servicePort = await freePort();
     database = await sqlite.createDatabase();
-    app = createApp({ config: testConfig(config(repo, servicePort)), store: createStore(database.url), logger: pino({ level: 'silent' }) });
-    ({ url } = await app.start({ port: 0 }));
+    ({ app, url } = await startTestServer(config(repo, servicePort), database.url));
     browser = await openBrowser(VIEWPORT);
     page = browser.page;
     await page.goto(`${url}/`);

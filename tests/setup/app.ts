@@ -71,6 +71,26 @@ export async function createTestApp(
   };
 }
 
+/**
+ * `fraisier serve` in-process: an app from `yaml` over the database at `databaseUrl`, listening
+ * on a free port, logging nothing. The caller stops it (`app.stop()`) and drops its database.
+ */
+export async function startTestServer(
+  yaml: string,
+  databaseUrl: string,
+  options: Partial<Pick<AppOptions, 'accept' | 'scheduler'>> = {},
+): Promise<{ app: App; url: string }> {
+  const app = createApp({
+    config: testConfig(yaml),
+    store: createStore(databaseUrl),
+    logger: pino({ level: 'silent' }),
+    ...(options.accept ? { accept: options.accept } : {}),
+    ...(options.scheduler !== undefined ? { scheduler: options.scheduler } : {}),
+  });
+  const { url } = await app.start({ port: 0 });
+  return { app, url };
+}
+
 export interface ProxiedTestApp {
   app: App;
   url: string;
