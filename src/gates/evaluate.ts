@@ -3,7 +3,7 @@ import { evaluateApprovals } from './approvals.js';
 import { sameCommit } from '../git/refs.js';
 import { iso, shortCommit, spellSeconds } from './spell.js';
 import type { GateFacts, GateKind, GateState, GateVerdict } from './types.js';
-import { Clocks, describeWallTime, describeWindow, nextChange, windowAt } from './windows.js';
+import { describeWallTime, describeWindow, nextChange, windowAt } from './windows.js';
 
 // Who may approve is the mutation's check; it lives beside the approvals gate.
 export { mayApprove } from './approvals.js';
@@ -84,18 +84,17 @@ function freezeGate(freezes: readonly FreezePeriod[], facts: GateFacts, now: num
 }
 
 function windowGate(protection: ProtectionConfig, now: number): Outcome {
-  const clocks = new Clocks();
-  const open = windowAt(protection.windows, now, clocks);
+  const open = windowAt(protection.windows, now);
   if (open) {
-    return { kind: 'window', satisfied: true, refused: false, message: `inside the deploy window ${describeWindow(open)}`, boundary: nextChange(protection.windows, now, false, clocks) };
+    return { kind: 'window', satisfied: true, refused: false, message: `inside the deploy window ${describeWindow(open)}`, boundary: nextChange(protection.windows, now, false) };
   }
-  const opening = nextChange(protection.windows, now, true, clocks);
+  const opening = nextChange(protection.windows, now, true);
   const refuse = protection.onOutside === 'refuse';
   if (opening === null) {
     return { kind: 'window', satisfied: false, refused: refuse, message: 'outside the deploy windows, and none opens within a week', boundary: null };
   }
-  const zone = windowAt(protection.windows, opening, clocks)!.timezone;
-  const next = `next opens ${describeWallTime(opening, zone, clocks)} (${iso(opening)})`;
+  const zone = windowAt(protection.windows, opening)!.timezone;
+  const next = `next opens ${describeWallTime(opening, zone)} (${iso(opening)})`;
   return { kind: 'window', satisfied: false, refused: refuse, message: `outside the deploy windows${refuse ? ' (on_outside: refuse)' : ''}: ${next}`, boundary: refuse ? null : opening };
 }
 

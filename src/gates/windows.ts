@@ -27,22 +27,8 @@ export function minutesOf(time: string): number {
   return (hours ?? 0) * 60 + (minutes ?? 0);
 }
 
-/** Clocks by zone, made once per evaluation (an Intl formatter is costly to build). */
-export class Clocks {
-  private readonly byZone = new Map<string, ZoneClock>();
-
-  of(zone: string): ZoneClock {
-    let clock = this.byZone.get(zone);
-    if (!clock) {
-      clock = new ZoneClock(zone);
-      this.byZone.set(zone, clock);
-    }
-    return clock;
-  }
-}
-
-export function isInside(window: DeployWindow, instant: number, clocks: Clocks): boolean {
-  const wall = clocks.of(window.timezone).wall(instant);
+export function isInside(window: DeployWindow, instant: number): boolean {
+  const wall = new ZoneClock(window.timezone).wall(instant);
   const minute = (wall.naive - Date.UTC(wall.year, wall.month - 1, wall.day)) / 60_000;
   const from = minutesOf(window.from);
   const to = minutesOf(window.to);
@@ -53,8 +39,8 @@ export function isInside(window: DeployWindow, instant: number, clocks: Clocks):
 }
 
 /** The first window inside at `instant`, if any. */
-export function windowAt(windows: readonly DeployWindow[], instant: number, clocks: Clocks): DeployWindow | undefined {
-  return windows.find((window) => isInside(window, instant, clocks));
+export function windowAt(windows: readonly DeployWindow[], instant: number): DeployWindow | undefined {
+  return windows.find((window) => isInside(window, instant));
 }
 
 /**
@@ -62,11 +48,11 @@ export function windowAt(windows: readonly DeployWindow[], instant: number, cloc
  * next opening; false: the next closing of all of them). null: not within a week (a window
  * open all week never closes).
  */
-export function nextChange(windows: readonly DeployWindow[], now: number, inside: boolean, clocks: Clocks): number | null {
+export function nextChange(windows: readonly DeployWindow[], now: number, inside: boolean): number | null {
   const candidates = new Set<number>();
   const zones = new Set<string>();
   for (const window of windows) {
-    const clock = clocks.of(window.timezone);
+    const clock = new ZoneClock(window.timezone);
     if (!zones.has(window.timezone)) {
       zones.add(window.timezone);
       for (const instant of clock.transitions(now - 2 * DAY_MS, now + (SEARCH_DAYS + 2) * DAY_MS)) candidates.add(instant);
@@ -80,7 +66,7 @@ export function nextChange(windows: readonly DeployWindow[], now: number, inside
     }
   }
   const sorted = [...candidates].filter((instant) => instant > now).sort((a, b) => a - b);
-  return sorted.find((instant) => (windowAt(windows, instant, clocks) !== undefined) === inside) ?? null;
+  return sorted.find((instant) => (windowAt(windows, instant) !== undefined) === inside) ?? null;
 }
 
 /** "mon-fri", "sat,sun", "mon,wed-fri", "daily". */
@@ -104,8 +90,8 @@ export function describeWindow(window: DeployWindow): string {
 }
 
 /** "Mon 09:00 Europe/Paris": the wall clock of `zone` at `instant`. */
-export function describeWallTime(instant: number, zone: string, clocks: Clocks): string {
-  const wall = clocks.of(zone).wall(instant);
+export function describeWallTime(instant: number, zone: string): string {
+  const wall = new ZoneClock(zone).wall(instant);
   const pad = (n: number) => String(n).padStart(2, '0');
   return `${WEEKDAY_NAMES[wall.weekday]} ${pad(wall.hour)}:${pad(wall.minute)} ${zone}`;
 }
