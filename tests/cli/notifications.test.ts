@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.js';
 import { startTestServer } from '../setup/app.js';
-import { type CliResult, runCli } from '../setup/cli.js';
+import { runCli } from '../setup/cli.js';
 import { DIALECTS, type TestDatabase } from '../setup/dialects.js';
 import { recordDeployment } from '../setup/notifications.js';
-import { CLI_TIMEOUT, lines, workdir, type Workdir } from './support.js';
+import { CLI_TIMEOUT, inBothModes, lines, workdir, type Workdir } from './support.js';
 
 /*
  * `fraisier notifications` with a change of health among them (no deployment), in local mode and
@@ -40,11 +40,8 @@ describe('fraisier notifications with a change of health', { timeout: CLI_TIMEOU
 
   const local = (args: string[]) => runCli([...args, '--config', configFile]);
   const remote = (args: string[]) => runCli([...args, '--url', url]);
-  const both = async (args: string[]): Promise<CliResult> => {
-    const [l, r] = await Promise.all([local(args), remote(args)]);
-    expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }, `remote ${args.join(' ')}`).toEqual({ code: l.code, stdout: l.stdout, stderr: l.stderr });
-    return l;
-  };
+  /** Runs the command in both modes at once: they must answer the same. */
+  const both = inBothModes(local, remote);
 
   beforeAll(async () => {
     dir = workdir();

@@ -7,11 +7,11 @@ import { type App, createApp } from '../../src/app.js';
 import { parseConfig } from '../../src/config/load.js';
 import { createStore } from '../../src/store/store.js';
 import { insertWebhookEventOnce, linkWebhookEventDeployment } from '../../src/store/webhook-event.repository.js';
-import { type CliResult, runCli } from '../setup/cli.js';
+import { runCli } from '../setup/cli.js';
 import { waitForEnd } from '../setup/deployments.js';
 import { DIALECTS, type TestDatabase } from '../setup/dialects.js';
 import { freePort } from '../setup/service-repo.js';
-import { CLI_TIMEOUT, ANSI, lines, workdir, type Workdir } from './support.js';
+import { ANSI, CLI_TIMEOUT, inBothModes, lines, workdir, type Workdir } from './support.js';
 
 /*
  * The read commands and cancel, in local mode (the configuration file and its SQLite store)
@@ -74,11 +74,7 @@ describe('read commands and cancel, locally and against a server', { timeout: CL
   const local = (args: string[]) => runCli([...args, '--config', configFile]);
   const remote = (args: string[]) => runCli([...args, '--url', url]);
   /** Runs the command in both modes at once: they must answer the same. */
-  const both = async (args: string[]): Promise<CliResult> => {
-    const [l, r] = await Promise.all([local(args), remote(args)]);
-    expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }, `remote ${args.join(' ')}`).toEqual({ code: l.code, stdout: l.stdout, stderr: l.stderr });
-    return l;
-  };
+  const both = inBothModes(local, remote);
 
   beforeAll(async () => {
     dir = workdir();

@@ -1,6 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { expect } from 'vitest';
+import type { CliResult } from '../setup/cli.js';
 
 /** A scratch directory for one test file: a fraises.yaml in it, removed by `dispose`. */
 export interface Workdir {
@@ -35,3 +37,12 @@ export const ANSI = /\u001b\[/;
  * machine): a per-test budget above vitest's default.
  */
 export const CLI_TIMEOUT = 180_000;
+
+/** A command run both ways (local with --config, remote with --url), at once: they must answer the same; resolves with the local answer. */
+export function inBothModes(local: (args: string[]) => Promise<CliResult>, remote: (args: string[]) => Promise<CliResult>) {
+  return async (args: string[]): Promise<CliResult> => {
+    const [l, r] = await Promise.all([local(args), remote(args)]);
+    expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }, `remote ${args.join(' ')}`).toEqual({ code: l.code, stdout: l.stdout, stderr: l.stderr });
+    return l;
+  };
+}
