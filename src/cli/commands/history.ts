@@ -85,7 +85,8 @@ function printWaiting(term: Terminal, deployments: DeploymentView[]): void {
     const who = d.requestedBy ? ` by ${clean(d.requestedBy)}` : '';
     // When time alone changes a gate (a window opens, a soak or timer ends, the approvals' time runs out).
     const until = d.waitingUntil ? `; gates evaluated again ${relativeTime(d.waitingUntil)} (${d.waitingUntil})` : '';
-    const change = d.newVersion ?? d.gitCommit ? versionChange(d) : d.gitBranch ? `head of ${d.gitBranch}` : versionChange(d);
+    // Not resolved to a commit yet: the branch head it will deploy.
+    const change = !d.newVersion && !d.gitCommit && d.gitBranch ? `head of ${d.gitBranch}` : versionChange(d);
     term.out(`${c.bold(d.id)}  ${d.job ? `${d.fraise}:${d.job}` : d.fraise}/${d.environment}  ${change}  requested ${relativeTime(d.requestedAt)}${who}${until}`);
     const unmet = unmetGates(d);
     if (unmet.length === 0) term.out(`    ${c.green('✓')} every gate is open: it starts at the next look of the queue`);
