@@ -106,6 +106,7 @@ for (const dialect of DIALECTS) {
       const pidFile = join(repo.scratch, `gate-${deployment.id}.pid`);
       await waitUntil(() => existsSync(pidFile));
       const pid = Number(readFileSync(pidFile, 'utf8'));
+      expect(pid).toBeGreaterThan(0);
       const result = await gql(t.app, `mutation($id: ID!) { cancelDeployment(id: $id) { id status errorMessage } }`, { id: deployment.id });
       expect(result.errors).toBeUndefined();
       expect(result.data.cancelDeployment).toEqual({ id: deployment.id, status: 'CANCELLED', errorMessage: 'cancelled while running' });
