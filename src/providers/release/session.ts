@@ -8,6 +8,7 @@ import { checkHealth } from '../../deploy/health-check.js';
 import { type WatchConfig, watchMessage, watchWindow } from '../../deploy/watch-window.js';
 import { type DeployContext, DeployFailure, DeploymentCancelled, DeploymentSuperseded, RolledBackError } from '../provider.js';
 import { HostLock } from './host-lock.js';
+import { StepSession } from '../step-session.js';
 import { checkoutInPlace, inPlaceHead, isDirectory, type Layout, listReleases, makeDirectories, readLink, removeWorktree, switchCurrent } from './layout.js';
 import { readFile, versionFileCommit, versionFileContent, versionFilePath, writeFile } from './version-file.js';
 
@@ -30,9 +31,7 @@ export function placeVariables(fraise: string, environment: string, layout: Pick
   return { FRAISIER_FRAISE: fraise, FRAISIER_ENVIRONMENT: environment, FRAISIER_APP_PATH: layout.appPath, FRAISIER_SHARED_PATH: layout.shared };
 }
 
-export abstract class ReleaseSession {
-  readonly #startedAt = Date.now();
-  #stepIndex = -1;
+export abstract class ReleaseSession extends StepSession {
   /** What `current` pointed at before this deployment (null: nothing ran); in place, app_path when it held a commit. */
   previousRelease: string | null = null;
   /** The commit that ran before this deployment, when known (what a rollback goes back to). */
@@ -43,19 +42,12 @@ export abstract class ReleaseSession {
   #abbreviatedPrevious: string | null = null;
 
   constructor(
-    readonly ctx: DeployContext,
-    /** The steps, for progress; a rollback that must rebuild its release runs more of them. */
-    public plan: string[],
+    ctx: DeployContext,
+    plan: string[],
     readonly host: HostShell,
     readonly layout: Layout,
-  ) {}
-
-  /**
-   * When the environment's timeout runs out: counted from the start of the deployment, paused
-   * time (a strategy's hold, an operator's pause) left out.
-   */
-  get deadline(): number {
-    return this.#startedAt + this.ctx.env.timeoutSeconds * 1000 + this.ctx.control.pausedMs;
+  ) {
+    super(ctx, plan);
   }
 
   /** Variables every command of this deployment sees (outside values only ever travel here). */
@@ -72,25 +64,6 @@ export abstract class ReleaseSession {
       // The current step's trace context (W3C), for commands that trace themselves.
       ...ctx.trace?.carrier(),
     };
-  }
-
-  /**
-   * A step boundary: a cancelled deployment stops here, a paused one waits here until resumed;
-   * unless the step is `committed` (past the point of no return).
-   */
-  async step(name: string, message?: string, committed = false): Promise<void> {
-    if (!committed) {
-      if (this.ctx.signal.aborted) throw new DeploymentCancelled();
-      await this.ctx.control.checkpoint();
-    }
-    const index = this.plan.indexOf(name);
-    if (index >= 0) this.#stepIndex = index;
-    const progress = Math.min(99, Math.round((100 * Math.max(0, this.#stepIndex)) / this.plan.length));
-    await this.ctx.reporter.step(name, progress, message);
-  }
-
-  log(message: string): Promise<void> {
-    return this.ctx.reporter.log(message);
   }
 
   /** A command of this deployment: within its deadline, cancellable, its process group recorded. */
