@@ -99,22 +99,32 @@ export const dockerComposeTarget = z.strictObject({
   keep_releases: z.number().int().min(1).optional(),
 });
 
+const ENDPOINT_ERROR = 'expected the address of the Coolify instance, http:// or https:// (e.g. https://coolify.example.com)';
+
+/** A Coolify application, deployed through Coolify's API (v4). */
+export const coolifyTarget = z.strictObject({
+  provider: z.literal('coolify'),
+  endpoint: z.string().regex(/^https?:\/\/[^\s/?#]+[^\s?#]*$/, { error: ENDPOINT_ERROR }),
+  /** An API token of the team that owns the application, with the read, write and deploy abilities. */
+  api_key: z.string().optional(),
+  /** Where the application lives in Coolify (shown in messages). */
+  project_id: z.string().optional(),
+  /** The application Fraisier deploys (the last part of its address in Coolify's dashboard). */
+  application_uuid: z.string().optional(),
+  /** Every deployment rebuilds without Docker's cache. */
+  force_rebuild: z.boolean().optional(),
+});
+
 /** A target's settings as loaded: its schema's output without the `provider` key. */
 export type TargetSettings<S extends z.ZodObject> = Omit<z.output<S>, 'provider'>;
 export type BareMetalTarget = TargetSettings<typeof bareMetalTarget>;
 export type DockerComposeTarget = TargetSettings<typeof dockerComposeTarget>;
+export type CoolifyTarget = TargetSettings<typeof coolifyTarget>;
 
 export const TARGET_SCHEMAS: Record<string, z.ZodObject> = {
   'bare-metal': bareMetalTarget,
   'docker-compose': dockerComposeTarget,
-  coolify: z.strictObject({
-    provider: z.literal('coolify'),
-    endpoint: z.string(),
-    api_key: z.string().optional(),
-    project_id: z.string().optional(),
-    application_uuid: z.string().optional(),
-    force_rebuild: z.boolean().optional(),
-  }),
+  coolify: coolifyTarget,
   kubernetes: z.strictObject({
     provider: z.literal('kubernetes'),
     context: z.string().optional(),

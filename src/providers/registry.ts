@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { TARGET_SCHEMAS } from '../config/target-schemas.js';
 import type { CommandRunner } from '../exec/runner.js';
 import { BareMetalProvider } from './bare-metal/provider.js';
+import { CoolifyProvider } from './coolify/provider.js';
 import { DockerComposeProvider } from './docker-compose/provider.js';
 import type { DeploymentProvider } from './provider.js';
 
@@ -40,7 +41,7 @@ export class ProviderRegistry {
 
 /** The target providers Fraisier ships, then `extra` (a name taken twice is an error). */
 export function createProviderRegistry(runner: CommandRunner, now: () => Date, extra: readonly AnyProvider[] = []): ProviderRegistry {
-  const registry = new ProviderRegistry().register(new BareMetalProvider(runner, now)).register(new DockerComposeProvider(runner));
+  const registry = new ProviderRegistry().register(new BareMetalProvider(runner, now)).register(new DockerComposeProvider(runner)).register(new CoolifyProvider());
   for (const provider of extra) registry.register(provider);
   return registry;
 }

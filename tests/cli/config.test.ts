@@ -52,6 +52,8 @@ fraises:
         app_path: /srv/api
         systemd_service: api.service
         smoke_tests: [{ name: me, url: /graphql }]
+      cluster:
+        target: { provider: kubernetes, namespace: api }
 `;
 
 describe('fraisier init, config and db', { timeout: CLI_TIMEOUT }, () => {
@@ -145,12 +147,12 @@ describe('fraisier init, config and db', { timeout: CLI_TIMEOUT }, () => {
     const result = await runCli(['config', 'validate', '--config', file, '--check-repositories', '--timeout', '20', '--json']);
     expect(result.code).toBe(0);
     const report = JSON.parse(result.stdout);
-    expect(report).toMatchObject({ valid: true, fraises: 1, environments: 2, errors: [], unused: ['fraises.my_api.environments.production.smoke_tests'] });
+    expect(report).toMatchObject({ valid: true, fraises: 1, environments: 3, errors: [], unused: ['fraises.my_api.environments.production.smoke_tests'] });
     const warnings = report.warnings.map((w: { path: string; message: string }) => `${w.path}: ${w.message}`);
     expect(warnings).toContain('git.gitlab: no webhook secret: gitlab deliveries are refused; set git.gitlab.secret_token (or FRAISIER_WEBHOOK_SECRET_GITLAB)');
     expect(warnings.some((w: string) => w.startsWith('git.github:'))).toBe(false);
     expect(warnings).toContain(
-      'fraises.my_api.environments.staging.target.provider: target provider "coolify" is not available in this Fraisier: deployments of my_api/staging will fail (available: bare-metal, docker-compose)',
+      'fraises.my_api.environments.cluster.target.provider: target provider "kubernetes" is not available in this Fraisier: deployments of my_api/cluster will fail (available: bare-metal, docker-compose, coolify)',
     );
     expect(warnings.find((w: string) => w.startsWith('fraises.my_api.environments.production:'))).toMatch(
       /^fraises\.my_api\.environments\.production: repository \/nonexistent\/repository\.git is not reachable: git exited with code 128/,

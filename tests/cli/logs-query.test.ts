@@ -63,7 +63,7 @@ fraises:
       [{ f: 'webb', e: 'prod' }, READ, 'NOT_FOUND', 'unknown fraise "webb"; did you mean "web"?'],
       [{ f: 'web', e: 'staging' }, READ, 'NOT_FOUND', 'fraise "web" has no environment "staging" (it has prod)'],
       [{ f: 'web', e: 'prod', n: 0 }, READ, 'BAD_USER_INPUT', 'lines must be between 1 and 10000 (got 0)'],
-      [{ f: 'other', e: 'prod' }, OTHER, 'CONFLICT', 'other/prod: target provider "kubernetes" is not available in this Fraisier (available: bare-metal, docker-compose)'],
+      [{ f: 'other', e: 'prod' }, OTHER, 'CONFLICT', 'other/prod: target provider "kubernetes" is not available in this Fraisier (available: bare-metal, docker-compose, coolify)'],
     ];
     for (const [variables, token, code, message] of cases) {
       const result = await gql(t.app, LOGS, variables, as(token));

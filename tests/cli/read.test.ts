@@ -324,7 +324,7 @@ describe('read commands and cancel, locally and against a server', { timeout: CL
     expect(result).toMatchObject({ code: 0, stdout: 'shop line 1\nshop line 2\nshop line 3\n', stderr: '' });
     const none = await both(['logs', 'api', 'eu']);
     expect(none).toMatchObject({ code: 1, stdout: '' });
-    expect(none.stderr).toBe('fraisier: api/eu: target provider "scaleway" is not available in this Fraisier (available: bare-metal, docker-compose)\n');
+    expect(none.stderr).toBe('fraisier: api/eu: target provider "scaleway" is not available in this Fraisier (available: bare-metal, docker-compose, coolify)\n');
   });
 
   it('cancel: a queued deployment ends CANCELLED; one that already ended is refused', async () => {

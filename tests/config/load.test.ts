@@ -215,6 +215,8 @@ fraises:
         target: { provider: coolify, endpont: https://x }
         jobs:
           a: { schedule: "99 * * * *", depends_on: nightly }
+      preview:
+        target: { provider: coolify, endpoint: coolify.example.com }
 branch_mapping:
   main: { fraise: my_apii, environment: production }
   dev:
@@ -228,8 +230,9 @@ branch_mapping:
       'fraises.my_api.environments.staging.target.endpont: unknown key "endpont"; did you mean "endpoint"? (line 12)',
       'fraises.my_api.environments.staging.jobs.a.schedule: invalid cron schedule "99 * * * *": CronPattern: Invalid value for minute: 99 (line 14)',
       'fraises.my_api.environments.staging.jobs.a.depends_on: depends on unknown job "nightly" (line 14)',
-      'branch_mapping.main.fraise: unknown fraise "my_apii"; did you mean "my_api"? (line 16)',
-      'branch_mapping.dev[0].environment: fraise "my_api" has no environment "prod" (it has production, staging) (line 18)',
+      'fraises.my_api.environments.preview.target.endpoint: expected the address of the Coolify instance, http:// or https:// (e.g. https://coolify.example.com) (line 16)',
+      'branch_mapping.main.fraise: unknown fraise "my_apii"; did you mean "my_api"? (line 18)',
+      'branch_mapping.dev[0].environment: fraise "my_api" has no environment "prod" (it has production, staging, preview) (line 20)',
     ]);
   });
 

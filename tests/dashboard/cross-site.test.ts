@@ -22,7 +22,7 @@ const SOON = { timeout: 10_000, interval: 50 };
 const COMMIT = '0123456789abcdef0123456789abcdef01234567';
 /** Would queue a real deployment of my_api/staging. */
 const DEPLOY = `mutation { deploy(fraise: "my_api", environment: "staging", commit: "${COMMIT}") { success deployment { id } } }`;
-// Answered, not refused: the dry run itself fails (no Coolify provider here), which is not what these tests are about.
+// Answered, not refused: the dry run itself fails (no Coolify answers at its endpoint), which is not what these tests are about.
 const DRY_RUN = 'mutation { deploy(fraise: "my_api", environment: "staging", dryRun: true) { dryRun } }';
 
 /** Serves one blank page at every path: the other origin's site. */

@@ -64,7 +64,7 @@ ${helloEnvironment(repo, port)}
         target: { provider: bare-metal, host: 127.0.0.1, port: ${sshPort}, user: deploy }
         commands: { restart: [./bin/restart] }
       paas:
-        target: { provider: coolify, endpoint: https://coolify.example.com, api_key: not-a-real-key-123, application_uuid: app-1 }
+        target: { provider: kubernetes, namespace: hello, kubeconfig: /etc/fraisier/not-a-real-kubeconfig }
       compose:
         branch: main
         git_repo: ${repo.path}
@@ -134,9 +134,8 @@ ${helloEnvironment(repo, port)}
     const result = await dryRun('paas');
     expect(result).toMatchObject({ success: false, dryRun: true });
     expect(result.message).toBe(
-      'dry run: deploying the head of the repository to hello/paas (coolify) would fail; nothing was queued\n  - no target provider "coolify" in this Fraisier (available: bare-metal, docker-compose)',
+      'dry run: deploying the head of the repository to hello/paas (kubernetes) would fail; nothing was queued\n  - no target provider "kubernetes" in this Fraisier (available: bare-metal, docker-compose, coolify)',
     );
-    expect(result.message).not.toContain('not-a-real-key-123');
   });
 
   it('queues nothing', async () => {

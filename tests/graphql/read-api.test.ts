@@ -330,7 +330,7 @@ for (const dialect of DIALECTS) {
       const staging = result.data.fraise.environments[0];
       expect(staging.target).toEqual({
         provider: 'coolify',
-        config: { endpoint: 'https://coolify.example.com', api_key: '********', application_uuid: 'app-1' },
+        config: { endpoint: 'http://127.0.0.1:9', api_key: '********', application_uuid: 'app-1' },
       });
       expect(JSON.stringify(result)).not.toContain('super-secret-key-123');
     });

@@ -52,7 +52,7 @@ describe('API tokens', () => {
     for (const token of [DEPLOY, HASHED]) {
       const result = await gql(t.app, 'mutation { deploy(fraise: "my_api", environment: "staging", dryRun: true) { success dryRun plan } }', {}, bearer(token));
       expect(result.errors).toBeUndefined();
-      // Answered (the dry run itself fails: no Coolify provider here).
+      // Answered (the dry run itself fails: no Coolify answers at its endpoint).
       expect(result.data.deploy).toMatchObject({ success: false, dryRun: true });
     }
   });

@@ -18,7 +18,7 @@ const FOREIGN_ORIGIN = 'http://127.0.0.1:1';
 const COMMIT = '0123456789abcdef0123456789abcdef01234567';
 /** Would queue a deployment: nothing refused may do so. */
 const DEPLOY = `mutation { deploy(fraise: "my_api", environment: "staging", commit: "${COMMIT}") { success deployment { id } } }`;
-// Answered, not refused: the dry run itself fails (no Coolify provider here), which is not what these tests are about.
+// Answered, not refused: the dry run itself fails (no Coolify answers at its endpoint), which is not what these tests are about.
 const DRY_RUN = 'mutation { deploy(fraise: "my_api", environment: "staging", dryRun: true) { dryRun } }';
 
 interface Answer {

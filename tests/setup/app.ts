@@ -19,7 +19,7 @@ fraises:
         branch: staging
         target:
           provider: coolify
-          endpoint: https://coolify.example.com
+          endpoint: http://127.0.0.1:9
           api_key: super-secret-key-123
           application_uuid: app-1
       production:

@@ -1,0 +1,341 @@
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { git } from './service-repo.js';
+
+/*
+ * A Coolify instance, faithful to its REST API (v4, /api/v1) for what a deploy tool calls: the
+ * application, PATCH git_commit_sha, deploy, a deployment with its log (a JSON string of entries,
+ * hidden without read:sensitive), cancel, the list of an application's deployments, logs, start
+ * and stop; bearer tokens with abilities, and Coolify's error bodies and statuses. Coolify itself
+ * cannot run here. Its builds are of a real git repository: the pinned commit, or the branch tip
+ * resolved with `git ls-remote` when pinned to HEAD; a commit holding BUILD_FAILS fails its build.
+ * The application "runs" as an HTTP server here: /version answers the running commit's VERSION,
+ * /health answers 503 when that commit holds UNHEALTHY.
+ */
+
+export type Ability = 'root' | 'read' | 'read:sensitive' | 'write' | 'deploy';
+
+interface Entry {
+  command: string | null;
+  output: string;
+  type: 'stdout' | 'stderr';
+  timestamp: string;
+  hidden: boolean;
+  batch: number;
+  order?: number;
+}
+
+export interface FakeDeployment {
+  id: number;
+  deployment_uuid: string;
+  application_id: string;
+  application_name: string;
+  status: 'queued' | 'in_progress' | 'finished' | 'failed' | 'cancelled-by-user';
+  commit: string;
+  force_rebuild: boolean;
+  is_api: boolean;
+  rollback: boolean;
+  pull_request_id: number;
+  deployment_url: string;
+  entries: Entry[];
+  created_at: string;
+}
+
+export interface FakeApplication {
+  uuid: string;
+  name: string;
+  git_repository: string;
+  git_branch: string;
+  git_commit_sha: string;
+  /** "<state>:<health>" */
+  status: string;
+  fqdn: string;
+  /** The commit whose container runs (null: none). */
+  running: string | null;
+  /** Images built, by commit. */
+  images: Set<string>;
+}
+
+export interface FakeCoolify {
+  url: string;
+  application: FakeApplication;
+  deployments: FakeDeployment[];
+  /** Every request: method, path (with query), and whether it carried a token. */
+  requests: { method: string; path: string; authorization: string | undefined }[];
+  /** Builds wait until the returned function is called. */
+  hold(): () => void;
+  close(): Promise<void>;
+}
+
+function cuid(): string {
+  return `c${randomBytes(12).toString('hex').slice(0, 23)}`;
+}
+
+/** A Coolify with one application building `repository`'s `branch`; `tokens` maps each API token to its abilities. */
+export async function startFakeCoolify(options: { repository: string; branch?: string; tokens: Record<string, Ability[]>; uuid?: string }): Promise<FakeCoolify> {
+  const tokens = options.tokens;
+  const requests: FakeCoolify['requests'] = [];
+  const deployments: FakeDeployment[] = [];
+  let held: Promise<void> | null = null;
+  let nextId = 1;
+
+  // The application's container: answers as the commit that runs.
+  const container = createServer((req, res) => {
+    const running = application.running;
+    if (!running || !application.status.startsWith('running')) return send(res, 502, { message: 'no container' });
+    if (req.url === '/version') return text(res, 200, git(options.repository, 'show', `${running}:VERSION`));
+    if (req.url === '/health') return text(res, hasFile(running, 'UNHEALTHY') ? 503 : 200, hasFile(running, 'UNHEALTHY') ? 'unhealthy' : 'ok');
+    return text(res, 404, 'not found');
+  });
+  await listen(container);
+  const application: FakeApplication = {
+    uuid: options.uuid ?? 'hello-app-uuid-0001',
+    name: 'hello',
+    git_repository: 'acme/hello',
+    git_branch: options.branch ?? 'main',
+    git_commit_sha: 'HEAD',
+    status: 'exited:unhealthy',
+    fqdn: `http://127.0.0.1:${(container.address() as AddressInfo).port}`,
+    running: null,
+    images: new Set(),
+  };
+
+  const exists = (object: string) => spawnSync('git', ['cat-file', '-e', object], { cwd: options.repository, stdio: 'ignore' }).status === 0;
+  const hasFile = (commit: string, name: string) => exists(`${commit}:${name}`);
+
+  const log = (d: FakeDeployment, output: string, type: Entry['type'] = 'stdout', hidden = false, command: string | null = null) => {
+    const entry: Entry = { command, output, type, timestamp: new Date().toISOString(), hidden, batch: d.entries.length + 1 };
+    // As Coolify writes them: the first entry has no order.
+    if (d.entries.length > 0) entry.order = d.entries.length + 1;
+    d.entries.push(entry);
+  };
+
+  /** One deployment, as Coolify's job runs it: resolve the commit, build (or reuse the image), rolling update. */
+  const run = async (d: FakeDeployment) => {
+    await tick();
+    // One deployment of an application at a time: the next waits in the queue.
+    while (deployments.some((o) => o !== d && o.application_id === d.application_id && o.status === 'in_progress')) await tick();
+    if (d.status !== 'queued') return;
+    d.status = 'in_progress';
+    log(d, `Starting deployment of ${application.git_repository}:${application.git_branch} to localhost.`);
+    if (d.commit === 'HEAD') {
+      const listed = git(options.repository, 'ls-remote', options.repository, `refs/heads/${application.git_branch}`);
+      log(d, listed, 'stdout', true, `git ls-remote ${application.git_repository} refs/heads/${application.git_branch}`);
+      d.commit = listed.split(/\s/)[0]!;
+    }
+    if (!exists(`${d.commit}^{commit}`)) {
+      log(d, `fatal: reference is not a tree: ${d.commit}`, 'stderr');
+      d.status = 'failed';
+      return;
+    }
+    if (held) await held;
+    if (d.status !== 'in_progress') return;
+    const image = `${application.uuid}:${d.commit}`;
+    if (application.images.has(d.commit) && !d.force_rebuild) {
+      log(d, `Image found (${image}) with the same Git Commit SHA. Build step skipped.`);
+    } else {
+      log(d, `Building docker image started.`);
+      await tick();
+      if (d.status !== 'in_progress') return;
+      if (hasFile(d.commit, 'BUILD_FAILS')) {
+        log(d, 'npm ERR! build script failed with exit code 1', 'stderr');
+        log(d, 'Oops something is not okay, are you okay? 😢', 'stderr');
+        d.status = 'failed';
+        return;
+      }
+      application.images.add(d.commit);
+      log(d, `Building docker image completed.`);
+    }
+    log(d, 'Rolling update started.');
+    application.running = d.commit;
+    // Without a health check of its own, Coolify knows the container runs, not whether it is healthy.
+    application.status = 'running:unknown';
+    log(d, 'Rolling update completed.');
+    d.status = 'finished';
+  };
+
+  const server = createServer((req, res) => {
+    void handle(req, res).catch((error: Error) => send(res, 500, { message: error.message }));
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://coolify');
+    const authorization = req.headers.authorization;
+    requests.push({ method: req.method ?? '', path: `${url.pathname}${url.search}`, authorization });
+    const body = await read(req);
+    const token = /^Bearer (.+)$/.exec(authorization ?? '')?.[1];
+    const abilities = token !== undefined ? tokens[token] : undefined;
+    if (!abilities) return send(res, 401, { message: 'Unauthenticated.' });
+    const can = (ability: Ability) => abilities.includes('root') || abilities.includes(ability);
+    const needs = (ability: Ability) => {
+      if (can(ability)) return true;
+      send(res, 403, { message: `Missing required permissions: ${ability}` });
+      return false;
+    };
+    const path = url.pathname.replace(/^\/api\/v1/, '');
+    const method = req.method ?? 'GET';
+    let match: RegExpExecArray | null;
+
+    if (path === '/deploy' && (method === 'GET' || method === 'POST')) {
+      if (!needs('deploy')) return;
+      const uuid = url.searchParams.get('uuid');
+      if (!uuid) return send(res, 400, { message: 'You must provide uuid or tag.' });
+      if (uuid !== application.uuid) return send(res, 404, { message: 'No resources found.' });
+      // PHP reads any value but "", "0" or none as true.
+      const force = !['', '0', null].includes(url.searchParams.get('force'));
+      return send(res, 200, { deployments: [queue(force)] });
+    }
+    if ((match = /^\/deployments\/([^/]+)$/.exec(path)) && method === 'GET') {
+      if (!needs('read')) return;
+      const d = deployments.find((x) => x.deployment_uuid === match![1]);
+      if (!d) return send(res, 404, { message: 'Deployment not found.' });
+      return send(res, 200, serialize(d, can('read:sensitive')));
+    }
+    if ((match = /^\/deployments\/([^/]+)\/cancel$/.exec(path)) && method === 'POST') {
+      if (!needs('deploy')) return;
+      const d = deployments.find((x) => x.deployment_uuid === match![1]);
+      if (!d) return send(res, 404, { message: 'Deployment not found.' });
+      if (d.status !== 'queued' && d.status !== 'in_progress') return send(res, 400, { message: `Deployment cannot be cancelled. Current status: ${d.status}` });
+      d.status = 'cancelled-by-user';
+      log(d, 'Deployment cancelled by user via API.', 'stderr');
+      log(d, 'Deployment container not yet started. Will be cancelled when job checks status.');
+      return send(res, 200, { message: 'Deployment cancelled successfully.', deployment_uuid: d.deployment_uuid, status: d.status });
+    }
+    if ((match = /^\/deployments\/applications\/([^/]+)$/.exec(path)) && method === 'GET') {
+      if (!needs('read')) return;
+      if (match[1] !== application.uuid) return send(res, 404, { message: 'Application not found' });
+      const skip = Number(url.searchParams.get('skip') ?? 0);
+      const take = Number(url.searchParams.get('take') ?? 10);
+      const newest = [...deployments].reverse();
+      // This list always carries the logs.
+      return send(res, 200, { count: newest.length, deployments: newest.slice(skip, skip + take).map((d) => serialize(d, true)) });
+    }
+    if ((match = /^\/applications\/([^/]+)(\/[a-z]+)?$/.exec(path))) {
+      if (match[1] !== application.uuid) return send(res, 404, { message: method === 'PATCH' ? 'Application not found' : 'Application not found.' });
+      const action = match[2];
+      if (!action && method === 'GET') {
+        if (!needs('read')) return;
+        const { running: _running, images: _images, ...shown } = application;
+        return send(res, 200, shown);
+      }
+      if (!action && method === 'PATCH') {
+        if (!needs('write')) return;
+        if (!/application\/json/.test(req.headers['content-type'] ?? '')) return send(res, 400, { message: 'Invalid request.', error: 'Content-Type must be application/json.' });
+        let fields: Record<string, unknown>;
+        try {
+          fields = JSON.parse(body) as Record<string, unknown>;
+        } catch {
+          return send(res, 400, { message: 'Invalid request.', error: 'Invalid JSON.' });
+        }
+        const unknown = Object.keys(fields).filter((k) => !['git_commit_sha', 'git_branch', 'name'].includes(k));
+        if (unknown.length) return send(res, 422, { message: 'Validation failed.', errors: Object.fromEntries(unknown.map((k) => [k, ['This field is not allowed.']])) });
+        if ('git_commit_sha' in fields) {
+          const sha = fields.git_commit_sha;
+          if (typeof sha !== 'string' || !/^([a-fA-F0-9]{4,40}|HEAD)$/.test(sha)) {
+            return send(res, 422, { message: 'Validation failed.', errors: { git_commit_sha: ['The git commit sha field format is invalid.'] } });
+          }
+          application.git_commit_sha = sha;
+        }
+        if (typeof fields.git_branch === 'string') application.git_branch = fields.git_branch;
+        return send(res, 200, { uuid: application.uuid });
+      }
+      if (action === '/logs' && method === 'GET') {
+        if (!needs('read')) return;
+        if (!application.running || !application.status.startsWith('running')) return send(res, 400, { message: 'Application is not running.' });
+        const lines = Number(url.searchParams.get('lines')) || 100;
+        const all = [`listening on ${application.fqdn}`, `serving ${git(options.repository, 'show', `${application.running}:VERSION`)}`];
+        return send(res, 200, { logs: all.slice(-lines).join('\n') });
+      }
+      if ((action === '/start' || action === '/stop') && (method === 'GET' || method === 'POST')) {
+        if (!needs('deploy')) return;
+        if (action === '/stop') {
+          application.status = 'exited:unhealthy';
+          return send(res, 200, { message: 'Application stopping request queued.' });
+        }
+        const queued = queue(url.searchParams.get('force') === 'true');
+        return send(res, 200, { message: 'Deployment request queued.', deployment_uuid: queued.deployment_uuid });
+      }
+    }
+    return send(res, 404, { message: 'Not found.' });
+  }
+
+  function queue(force: boolean): { message: string; resource_uuid: string; deployment_uuid: string } {
+    const commit = application.git_commit_sha || 'HEAD';
+    const duplicate = deployments.find((d) => (d.status === 'queued' || d.status === 'in_progress') && d.commit === commit);
+    // As Coolify answers a duplicate: a fresh uuid that names no deployment.
+    if (duplicate && !force) return { message: 'Deployment already queued for this commit.', resource_uuid: application.uuid, deployment_uuid: cuid() };
+    const d: FakeDeployment = {
+      id: nextId++,
+      deployment_uuid: cuid(),
+      application_id: String(1),
+      application_name: application.name,
+      status: 'queued',
+      commit,
+      force_rebuild: force,
+      is_api: true,
+      rollback: false,
+      pull_request_id: 0,
+      deployment_url: '',
+      entries: [],
+      created_at: new Date().toISOString(),
+    };
+    d.deployment_url = `/project/p1/environment/e1/application/${application.uuid}/deployment/${d.deployment_uuid}`;
+    deployments.push(d);
+    void run(d);
+    return { message: `Application ${application.name} deployment queued.`, resource_uuid: application.uuid, deployment_uuid: d.deployment_uuid };
+  }
+
+  await listen(server);
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    application,
+    deployments,
+    requests,
+    hold() {
+      let release!: () => void;
+      held = new Promise<void>((resolve) => {
+        release = () => {
+          held = null;
+          resolve();
+        };
+      });
+      return release;
+    },
+    async close() {
+      await Promise.all([server, container].map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    },
+  };
+}
+
+function serialize(d: FakeDeployment, sensitive: boolean): Record<string, unknown> {
+  const { entries, ...rest } = d;
+  return { ...rest, ...(sensitive ? { logs: JSON.stringify(entries) } : {}), updated_at: new Date().toISOString() };
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+}
+
+function text(res: ServerResponse, status: number, body: string): void {
+  res.writeHead(status, { 'content-type': 'text/plain' }).end(`${body}\n`);
+}
+
+function read(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function listen(server: Server): Promise<void> {
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+}
+
+/** A step of Coolify's job: other requests get answered meanwhile. */
+function tick(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 20));
+}
