@@ -62,6 +62,9 @@ fraises:
         branch: wrong${target(WRONG)}
       missing:
         branch: missing${target(TOKEN, 'no-such-application')}
+      slow:
+        branch: slow
+        timeout: 2s${target(TOKEN)}
 `;
     t = await createTestApp(sqlite, { config: testConfig(config), logger: log.logger });
     ({ url } = await t.app.start({ port: 0 }));
@@ -179,6 +182,41 @@ fraises:
       release();
     }
     expect(await answer()).toBe('A');
+  });
+
+  it("cancels Coolify's deployment past the environment's timeout: FAILED, what runs left alone", async () => {
+    const release = coolify.hold();
+    try {
+      const ended = await waitForEnd(t.app, await deploy('slow', commits.e));
+      expect(ended.status).toBe('failed');
+      expect(ended.errorMessage).toMatch(/^Coolify's deployment c[0-9a-f]+ did not end within the timeout \(2s\): it was cancelled$/);
+      expect(lastCoolifyDeployment()).toMatchObject({ commit: commits.e, status: 'cancelled-by-user' });
+      expect(coolify.application.git_commit_sha).toBe(commits.a);
+    } finally {
+      release();
+    }
+    expect(await answer()).toBe('A');
+  });
+
+  it('follows the deployment Coolify already runs for the same commit instead of queuing another', async () => {
+    const release = coolify.hold();
+    const api = (method: string, path: string, body?: unknown) =>
+      fetch(`${coolify.url}/api/v1${path}`, {
+        method,
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      });
+    // Someone deploys E in Coolify itself; it is building when Fraisier is asked for E.
+    expect((await api('PATCH', `/applications/${coolify.application.uuid}`, { git_commit_sha: commits.e })).status).toBe(200);
+    expect((await api('POST', `/deploy?uuid=${coolify.application.uuid}`)).status).toBe(200);
+    const theirs = lastCoolifyDeployment();
+    const id = await deploy('production', commits.e);
+    await waitUntil(async () => (await messages(id)).includes(`Coolify is deploying this commit already: following deployment ${theirs.deployment_uuid}`));
+    release();
+    const ended = await waitForEnd(t.app, id);
+    expect(ended).toMatchObject({ status: 'success', newVersion: commits.e });
+    expect(lastCoolifyDeployment()).toBe(theirs);
+    expect(await answer()).toBe('E');
   });
 
   it("shows only the status when Coolify hides the log from the key, and deploys all the same", async () => {
