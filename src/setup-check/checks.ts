@@ -17,7 +17,7 @@ import { hostEnvironment } from '../strategies/hosts.js';
  * database is reached from this machine.
  */
 
-export type CheckName = 'host' | 'app_path' | 'repository' | 'systemd' | 'sudo' | 'database' | 'nginx';
+export type CheckName = 'host' | 'target' | 'app_path' | 'repository' | 'systemd' | 'sudo' | 'database' | 'nginx';
 
 export interface SetupCheck {
   fraise: string;
@@ -33,6 +33,11 @@ export interface SetupCheckDeps {
   /** Where the environment's commands run (providers/host.ts targetShell). */
   shellFor(env: EnvironmentConfig): HostShell;
   probeDatabase(target: DatabaseProbeTarget): Promise<void>;
+  /**
+   * What stands in the way of a target reached through an API rather than on a host (Coolify):
+   * its provider's dry-run check. Undefined: no provider here checks it.
+   */
+  checkTarget?(fraise: FraiseConfig, env: EnvironmentConfig): Promise<string[] | undefined>;
   /** Who runs this command, and whether it may act as another user (runuser). */
   currentUser: string;
   isRoot: boolean;
@@ -85,7 +90,10 @@ export async function checkEnvironment(config: FraisierConfig, fraise: FraiseCon
   const onHost = HOST_PROVIDERS.includes(env.target.provider);
   let host: HostShell | undefined;
   if (!onHost) {
-    record('host', 'skipped', `target provider ${env.target.provider}: nothing to check on a host`);
+    const problems = await deps.checkTarget?.(fraise, env);
+    if (!problems) record('host', 'skipped', `target provider ${env.target.provider}: nothing to check on a host`);
+    else if (problems.length === 0) record('target', 'ok', `the ${env.target.provider} target answers${describeTarget(env)}`);
+    else for (const problem of problems) record('target', 'problem', problem, `correct target: of ${fraise.name}/${env.name}${TARGET_FIX[env.target.provider] ?? ''}`);
   } else {
     host = deps.shellFor(env);
     if (host.remote) {
@@ -128,6 +136,16 @@ export async function checkEnvironment(config: FraisierConfig, fraise: FraiseCon
     }
   }
   return checks;
+}
+
+/** What to look at when an API target does not answer. */
+const TARGET_FIX: Record<string, string> = {
+  coolify: ' (endpoint: the address of Coolify; api_key: a token of the application\'s team with the read, write and deploy abilities; application_uuid)',
+};
+
+function describeTarget(env: EnvironmentConfig): string {
+  const { endpoint, application_uuid: application } = env.target.config;
+  return typeof endpoint === 'string' ? ` (${typeof application === 'string' ? `application ${application} at ` : ''}${endpoint})` : '';
 }
 
 type Recorder = (check: CheckName, status: SetupCheck['status'], message: string, fix?: string) => void;

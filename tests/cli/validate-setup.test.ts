@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import Sqlite from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../setup/cli.js';
+import { startFakeCoolify } from '../setup/coolify.js';
 import { DIALECTS, type TestDatabase } from '../setup/dialects.js';
 import { sshdUnavailable, startSshd, type TestSshd } from '../setup/sshd.js';
 import { CLI_TIMEOUT, workdir, type Workdir } from './support.js';
@@ -99,6 +100,39 @@ ${environments.map((e) => `${e}\n        target: { provider: bare-metal, app_pat
     expect(result.stdout).toContain(`✓ orders/sqlite app_path: app_path ${dir.path}/srv/orders exists and root may write it`);
     expect(result.stdout).toContain(`✓ orders/sqlite database: ${sqlite} answers`);
     expect(result.stdout).toMatch(/No problem found \(\d+ checks\)\./);
+  });
+
+  it("asks Coolify's API for a Coolify target: the application there, the key accepted", async () => {
+    const coolify = await startFakeCoolify({ repository, tokens: { '3|good-coolify-token-0123456789': ['root'] } });
+    try {
+      const target = (key: string, application = coolify.application.uuid) => `{ provider: coolify, endpoint: "${coolify.url}", api_key: "${key}", application_uuid: ${application} }`;
+      const config = dir.file(
+        'coolify.yaml',
+        `
+fraises:
+  orders:
+    type: api
+    environments:
+      production:
+        target: ${target('3|good-coolify-token-0123456789')}
+      staging:
+        target: ${target('4|revoked-coolify-token-987654')}
+      preview:
+        target: ${target('3|good-coolify-token-0123456789', 'gone-app')}
+`,
+      );
+      const result = await runCli(['validate-setup', '--config', config]);
+      expect(result.code, result.stdout + result.stderr).toBe(1);
+      const fix = '→ correct target: of orders/STAGE (endpoint: the address of Coolify; api_key: a token of the application\'s team with the read, write and deploy abilities; application_uuid)';
+      expect(result.stdout.split('\n').filter((l) => /^[✓✗·]/.test(l))).toEqual([
+        `✓ orders/production target: the coolify target answers (application ${coolify.application.uuid} at ${coolify.url})`,
+        `✗ orders/staging target: GET ${coolify.url}/api/v1/applications/${coolify.application.uuid}: Coolify refused the API key (Unauthenticated.): check target.api_key ${fix.replace('STAGE', 'staging')}`,
+        `✗ orders/preview target: Coolify at ${coolify.url} has no application gone-app that this API key can see ${fix.replace('STAGE', 'preview')}`,
+      ]);
+      for (const key of ['good-coolify-token', 'revoked-coolify-token']) expect(result.stdout).not.toContain(key);
+    } finally {
+      await coolify.close();
+    }
   });
 
   it('says systemd is not available where it is not, without calling it a problem', async () => {

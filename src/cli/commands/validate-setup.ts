@@ -12,7 +12,7 @@ export function registerValidateSetup(program: Command): void {
   const command = program
     .command('validate-setup')
     .alias('diagnose')
-    .description("check each environment's host: app_path, repository, systemd unit, sudoers, database, nginx site (every problem, with what to do)")
+    .description("check each environment's host (app_path, repository, systemd unit, sudoers, database, nginx site) or its Coolify application (every problem, with what to do)")
     .argument('[fraise]', 'only this fraise')
     .argument('[environment]', 'only this environment')
     .option('-c, --config <file>', `configuration file (default: ${CONFIG_SEARCH})`);
@@ -20,12 +20,13 @@ export function registerValidateSetup(program: Command): void {
   examples(command, ['fraisier validate-setup', 'fraisier validate-setup my_api production', 'fraisier diagnose --json | jq ".checks[] | select(.status == \\"problem\\")"']);
   command.action(async (fraiseName: string | undefined, envName: string | undefined, flags: ValidateSetupFlags) => {
     const term = createTerminal();
-    const [{ loadCliConfig }, { checkSetup }, { probeDatabase }, { createRunner }, { targetShell }] = await Promise.all([
+    const [{ loadCliConfig }, { checkSetup }, { probeDatabase }, { createRunner }, { targetShell }, { createProviderRegistry }] = await Promise.all([
       import('../load-config.js'),
       import('../../setup-check/checks.js'),
       import('../../setup-check/database-probe.js'),
       import('../../exec/runner.js'),
       import('../../providers/host.js'),
+      import('../../providers/registry.js'),
     ]);
     const { config } = loadCliConfig(flags, { secrets: 'deferred' });
     const fraises = fraiseName ? config.fraises.filter((f) => f.name === fraiseName) : config.fraises;
@@ -34,10 +35,12 @@ export function registerValidateSetup(program: Command): void {
     if (envName && environments.length === 0) throw new CliError(`fraise "${fraiseName}" has no environment "${envName}"`, EXIT.USAGE);
 
     const runner = createRunner();
+    const providers = createProviderRegistry(runner, () => new Date());
     const me = userInfo();
     const checks = await checkSetup(config, environments, {
       shellFor: (env) => targetShell(runner, env.target.config),
       probeDatabase,
+      checkTarget: async (fraise, env) => (await providers.get(env.target.provider)?.check?.(fraise, env, { branch: null, commit: null }))?.problems,
       currentUser: me.username,
       isRoot: me.uid === 0,
     });
