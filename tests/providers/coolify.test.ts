@@ -229,7 +229,7 @@ fraises:
     expect(said).toContain('Coolify: finished');
   });
 
-  it('fails the preflight on a refused key or an unknown application, naming it, and never shows the key', async () => {
+  it('fails the preflight on a refused key, an unknown application or one that runs an image, naming it, and never shows the key', async () => {
     const refused = await waitForEnd(t.app, await deploy('wrong-key', commits.a));
     expect(refused.status).toBe('failed');
     expect(refused.errorMessage).toBe(
@@ -237,6 +237,13 @@ fraises:
     );
     const missing = await waitForEnd(t.app, await deploy('missing', commits.a));
     expect(missing.errorMessage).toBe(`Coolify at ${coolify.url} has no application no-such-application that this API key can see`);
+    coolify.application.build_pack = 'dockerimage';
+    try {
+      const image = await waitForEnd(t.app, await deploy('production', commits.a));
+      expect(image.errorMessage).toBe('Coolify application hello runs a registry image (build pack dockerimage), not a git repository: there is no commit to deploy');
+    } finally {
+      coolify.application.build_pack = 'nixpacks';
+    }
 
     // Nowhere: not in what was recorded, answered or logged.
     const recorded = JSON.stringify([refused, missing, await progress(refused.id), await progress(missing.id)]);

@@ -49,6 +49,7 @@ export interface FakeApplication {
   git_repository: string;
   git_branch: string;
   git_commit_sha: string;
+  build_pack: string;
   /** "<state>:<health>" */
   status: string;
   fqdn: string;
@@ -96,6 +97,7 @@ export async function startFakeCoolify(options: { repository: string; branch?: s
     git_repository: 'acme/hello',
     git_branch: options.branch ?? 'main',
     git_commit_sha: 'HEAD',
+    build_pack: 'nixpacks',
     status: 'exited:unhealthy',
     fqdn: `http://127.0.0.1:${(container.address() as AddressInfo).port}`,
     running: null,

@@ -18,6 +18,8 @@ export interface CoolifyApplication {
   git_repository?: string;
   /** "<state>:<health>", e.g. running:healthy, running:unknown, exited:unhealthy. */
   status?: string;
+  /** nixpacks, railpack, static, dockerfile, dockercompose (built from git) or dockerimage (a registry image). */
+  build_pack?: string;
   /** The application's addresses, comma-separated (https://app.example.com,...). */
   fqdn?: string | null;
 }

@@ -210,6 +210,9 @@ class CoolifySession extends StepSession {
     this.#application = await this.#ask(() => this.api.application(this.#app));
     this.#pinnedBefore = this.#application.git_commit_sha || 'HEAD';
     const app = this.#application;
+    if (app.build_pack === 'dockerimage') {
+      throw new DeployFailure(`Coolify application ${app.name ?? this.#app} runs a registry image (build pack dockerimage), not a git repository: there is no commit to deploy`);
+    }
     await this.log(`Application ${app.name ?? this.#app}${app.git_repository ? ` (${app.git_repository}${app.git_branch ? `, branch ${app.git_branch}` : ''})` : ''}: ${app.status ?? 'status unknown'}`);
     if (ctx.branch && app.git_branch && ctx.branch !== app.git_branch) {
       await this.log(`Coolify builds branch ${app.git_branch}, this environment deploys ${ctx.branch}: the commit must be reachable from ${app.git_branch}`);
