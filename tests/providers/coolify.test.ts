@@ -62,6 +62,9 @@ fraises:
         branch: wrong${target(WRONG)}
       missing:
         branch: missing${target(TOKEN, 'no-such-application')}
+      patient:
+        branch: patient${target(TOKEN)}
+        health_check: { path: /health, timeout: 60s, retries: 100, interval: 0.2s }
       slow:
         branch: slow
         timeout: 2s${target(TOKEN)}
@@ -292,5 +295,21 @@ fraises:
     expect(started.data.startEnvironment.success).toBe(true);
     await waitUntil(() => coolify.application.status.startsWith('running'));
     expect(await answer()).toBe('D');
+  });
+
+  it('puts the previous commit back when cancelled during the health check, once Coolify ran the new one', async () => {
+    expect((await waitForEnd(t.app, await deploy('patient', commits.a))).status).toBe('success');
+    const f = repo.commit('F', { healthy: false });
+    const id = await deploy('patient', f);
+    await waitUntil(async () => (await messages(id)).some((m) => m.startsWith('attempt 1: HTTP 503')));
+    expect(await answer()).toBe('F');
+    const result = await gql(t.app, `mutation($id: ID!) { cancelDeployment(id: $id) { status } }`, { id });
+    expect(result.errors).toBeUndefined();
+    const ended = await waitForEnd(t.app, id);
+    expect(ended.status).toBe('cancelled');
+    expect(await messages(id)).toEqual(expect.arrayContaining([`Cancelled once Coolify ran ${f.slice(0, 12)}: rolling back to ${commits.a!.slice(0, 12)}`, `Rolled back to ${commits.a!.slice(0, 12)}`]));
+    expect(coolify.application.git_commit_sha).toBe(commits.a);
+    expect(await answer()).toBe('A');
+    expect(await environment('patient')).toEqual({ status: 'HEALTHY', currentVersion: commits.a });
   });
 });

@@ -196,7 +196,11 @@ class CoolifySession extends StepSession {
       return this.#failed(`Coolify built ${shortVersion(version)}, not the pinned ${shortVersion(requested)} (older Coolify releases build the tip of the branch whatever is pinned: upgrade Coolify)`, true);
     }
     if (!isFullCommitSha(version)) throw new DeployFailure(`Coolify did not say which commit it built (deployment ${built.deployment_uuid}: "${version}")`);
-    const health = await this.healthGate();
+    const health = await this.healthGate().catch(async (error: unknown) => {
+      // Cancelled once Coolify replaced what ran: what ran goes back, as the record keeps it.
+      if (error instanceof DeploymentCancelled) await this.#restoreAfterCancel(version);
+      throw error;
+    });
     if (!health.ok) return this.#failed(`health check failed: ${health.message}`, true);
     return { version, health: 'healthy', details: { application: this.#app, deployment: built.deployment_uuid, ...(built.deployment_url ? { url: built.deployment_url } : {}) } };
   }
@@ -279,19 +283,35 @@ class CoolifySession extends StepSession {
       await this.#repin(this.#pinnedBefore);
       throw new DeployFailure(`${reason}; nothing ran before to roll back to`, 'down', null);
     }
-    // Past the deadline a rollback still gets its own time: it is what puts the service back.
     await this.step('rollback', `Rolling back to ${shortVersion(previous)}: ${reason}`, true);
     let health: HealthStatus;
     try {
-      await this.api.pinCommit(this.#app, previous);
-      const built = await this.#follow(await this.#queue(previous, false), true);
-      if (built.status !== 'finished') throw new Error(`Coolify's deployment ${built.deployment_uuid} ended ${built.status}${this.#lastError(built)}`);
-      health = statusHealth(await this.api.application(this.#app)).status;
+      health = await this.#redeploy(previous);
     } catch (error) {
       throw new DeployFailure(`${reason}; rolling back to ${shortVersion(previous)} failed too: ${(error as Error).message}`, 'down', null);
     }
-    await this.log(`Rolled back to ${shortVersion(previous)}`);
     throw new RolledBackError(reason, previous, health === 'unknown' ? 'degraded' : health);
+  }
+
+  /** After a cancel that came once `deployed` ran: the previous commit deployed again (a failure is said, not thrown). */
+  async #restoreAfterCancel(deployed: string): Promise<void> {
+    const previous = this.ctx.previousVersion;
+    if (!previous || !isFullCommitSha(previous) || previous === deployed) return;
+    await this.step('rollback', `Cancelled once Coolify ran ${shortVersion(deployed)}: rolling back to ${shortVersion(previous)}`, true);
+    await this.#redeploy(previous).catch((error: Error) => this.log(`rolling back to ${shortVersion(previous)} failed: ${error.message}`));
+  }
+
+  /**
+   * `previous` pinned and deployed again (from its kept image when Coolify has it); its health.
+   * It gets its own time, past the deadline and through a cancel: it is what puts the service back.
+   */
+  async #redeploy(previous: string): Promise<HealthStatus> {
+    const api = this.provider.api(this.ctx.env);
+    await api.pinCommit(this.#app, previous);
+    const built = await this.#follow(await this.#queue(previous, false, true), true);
+    if (built.status !== 'finished') throw new Error(`Coolify's deployment ${built.deployment_uuid} ended ${built.status}${this.#lastError(built)}`);
+    await this.log(`Rolled back to ${shortVersion(previous)}`);
+    return statusHealth(await api.application(this.#app)).status;
   }
 
   /** Puts the pin back; a failure to do so is said, not thrown (the deployment already failed). */
@@ -299,27 +319,33 @@ class CoolifySession extends StepSession {
     await this.api.pinCommit(this.#app, commit).catch((error: Error) => this.log(`could not pin ${this.#app} back to ${commit}: ${error.message}`));
   }
 
-  /** Queues Coolify's deployment of `commit`; its uuid. A full queue is asked again until the deadline. */
-  async #queue(commit: string, force: boolean): Promise<string> {
+  /**
+   * Queues Coolify's deployment of `commit`; its uuid. A full queue is asked again until the
+   * deadline. `rollingBack`: a cancel does not stop it, and it gets the environment's timeout anew.
+   */
+  async #queue(commit: string, force: boolean, rollingBack = false): Promise<string> {
+    const api = rollingBack ? this.provider.api(this.ctx.env) : this.api;
+    const signal = rollingBack ? undefined : this.ctx.signal;
+    const deadline = rollingBack ? Date.now() + this.ctx.env.timeoutSeconds * 1000 : this.deadline;
     for (;;) {
       try {
-        const queued = await this.api.deploy(this.#app, force);
+        const queued = await api.deploy(this.#app, force);
         if (queued.deployment_uuid && !/already queued/i.test(queued.message)) {
           await this.log(`${queued.message} (deployment ${queued.deployment_uuid})`);
           return queued.deployment_uuid;
         }
         // The same commit is queued or building already: that deployment is the one to follow.
-        const running = (await this.api.deployments(this.#app)).find((d) => (d.status === 'queued' || d.status === 'in_progress') && (commit === 'HEAD' || d.commit === commit));
+        const running = (await api.deployments(this.#app)).find((d) => (d.status === 'queued' || d.status === 'in_progress') && (commit === 'HEAD' || d.commit === commit));
         if (!running) throw new DeployFailure(`Coolify queued no deployment of ${this.#app}: ${queued.message || 'no answer'}`);
         await this.log(`Coolify is deploying this commit already: following deployment ${running.deployment_uuid}`);
         return running.deployment_uuid;
       } catch (error) {
-        if (!(error instanceof CoolifyApiError) || error.status !== 429) throw this.#fail(error);
+        if (!(error instanceof CoolifyApiError) || error.status !== 429) throw rollingBack ? error : this.#fail(error);
         const wait = (error.retryAfterSeconds ?? 10) * 1000;
-        if (Date.now() + wait > this.deadline) throw this.#fail(error);
+        if (Date.now() + wait > deadline) throw rollingBack ? error : this.#fail(error);
         await this.log(`Coolify's deployment queue is full: asking again in ${Math.round(wait / 1000)}s`);
-        await abortableSleep(wait, this.ctx.signal);
-        if (this.ctx.signal.aborted) throw new DeploymentCancelled();
+        await abortableSleep(wait, signal);
+        if (signal?.aborted) throw new DeploymentCancelled();
       }
     }
   }
