@@ -118,6 +118,7 @@ fraises:
     expect(said).toContain('Building docker image started.');
     expect(said).toContain('Rolling update completed.');
     expect(said).toContain('Coolify: finished');
+    expect(said).toContain(`In Coolify: ${coolify.url}/project/p1/environment/e1/application/${coolify.application.uuid}/deployment/${lastCoolifyDeployment().deployment_uuid}`);
     // Coolify's hidden entries (its own git commands) stay hidden.
     expect(said.some((m) => m.includes('ls-remote') || m.includes('refs/heads'))).toBe(false);
 

@@ -382,6 +382,7 @@ class CoolifySession extends StepSession {
         await abortableSleep(delay, rollingBack ? undefined : this.ctx.signal);
         continue;
       }
+      if (status === '' && deployment.deployment_url) await this.log(`In Coolify: ${new URL(deployment.deployment_url, this.settings.endpoint)}`);
       if (!('logs' in deployment) && !hidden) {
         hidden = true;
         await this.log("Coolify hides the deployment's log from this API key (it needs the read:sensitive ability): only its status is shown");
