@@ -223,6 +223,15 @@ fraises:
     expect(await answer()).toBe('E');
   });
 
+  it("asks again after Coolify's Retry-After when its deployment queue is full", async () => {
+    coolify.queueFull(2, 1);
+    const id = await deploy('production', commits.e);
+    const ended = await waitForEnd(t.app, id);
+    expect(ended.status, ended.errorMessage ?? '').toBe('success');
+    expect((await messages(id)).filter((m) => m === "Coolify's deployment queue is full: asking again in 1s")).toHaveLength(2);
+    expect(coolify.requests.filter((r) => r.path.startsWith('/api/v1/deploy?')).slice(-3).map((r) => r.method)).toEqual(['POST', 'POST', 'POST']);
+  });
+
   it("shows only the status when Coolify hides the log from the key, and deploys all the same", async () => {
     const id = await deploy('blind', commits.d);
     const ended = await waitForEnd(t.app, id);

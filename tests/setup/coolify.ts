@@ -67,6 +67,8 @@ export interface FakeCoolify {
   requests: { method: string; path: string; authorization: string | undefined }[];
   /** Builds wait until the returned function is called. */
   hold(): () => void;
+  /** The next `times` deploy requests are refused as Coolify refuses them with a full queue (429, Retry-After). */
+  queueFull(times: number, retryAfterSeconds: number): void;
   close(): Promise<void>;
 }
 
@@ -80,6 +82,7 @@ export async function startFakeCoolify(options: { repository: string; branch?: s
   const requests: FakeCoolify['requests'] = [];
   const deployments: FakeDeployment[] = [];
   let held: Promise<void> | null = null;
+  let full = { times: 0, retryAfterSeconds: 60 };
   let nextId = 1;
 
   // The application's container: answers as the commit that runs.
@@ -185,6 +188,11 @@ export async function startFakeCoolify(options: { repository: string; branch?: s
       const uuid = url.searchParams.get('uuid');
       if (!uuid) return send(res, 400, { message: 'You must provide uuid or tag.' });
       if (uuid !== application.uuid) return send(res, 404, { message: 'No resources found.' });
+      if (full.times > 0) {
+        full.times--;
+        res.setHeader('retry-after', String(full.retryAfterSeconds));
+        return send(res, 429, { message: 'Deployment queue is full. Please wait for existing deployments to complete.' });
+      }
       // PHP reads any value but "", "0" or none as true.
       const force = !['', '0', null].includes(url.searchParams.get('force'));
       return send(res, 200, { deployments: [queue(force)] });
@@ -304,6 +312,9 @@ export async function startFakeCoolify(options: { repository: string; branch?: s
         };
       });
       return release;
+    },
+    queueFull(times, retryAfterSeconds) {
+      full = { times, retryAfterSeconds };
     },
     async close() {
       await Promise.all([server, container].map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
