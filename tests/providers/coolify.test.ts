@@ -297,7 +297,7 @@ fraises:
     const stopped = await gql(t.app, 'mutation($f: String!, $e: String!) { stopEnvironment(fraise: $f, environment: $e) { success message } }', env);
     expect(stopped.data.stopEnvironment).toEqual({ success: true, message: 'hello/production: stopped' });
     expect(coolify.application.status).toBe('exited:unhealthy');
-    expect((await health()).status).toBe('DOWN');
+    expect(await health()).toEqual({ status: 'DOWN', message: 'Coolify reports exited:unhealthy' });
     const notRunning = await gql(t.app, 'query($f: String!, $e: String!) { logs(fraise: $f, environment: $e) }', env);
     expect(notRunning.errors?.[0]?.message).toBe(`hello/production: cannot read logs: GET ${coolify.url}/api/v1/applications/${coolify.application.uuid}/logs: HTTP 400 (Application is not running.)`);
 

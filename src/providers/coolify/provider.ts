@@ -98,12 +98,15 @@ export class CoolifyProvider implements DeploymentProvider<CoolifyTarget> {
   async healthCheck(ctx: TargetContext): Promise<HealthResult> {
     const settings = this.#required(ctx.env);
     const application = await this.api(ctx.env, ctx.signal).application(settings.application_uuid!);
+    const coolify = statusHealth(application);
+    // Stopped (or never started): nothing to ask the service, and Coolify says why.
+    if (coolify.status === 'down') return coolify;
     const check = healthCheckOf(ctx.env.healthCheck, application);
     if (check) {
       const result = await checkHealth(check, ctx.signal ? { signal: ctx.signal } : {});
       return { status: result.ok ? 'healthy' : 'down', message: result.message };
     }
-    return statusHealth(application);
+    return coolify;
   }
 
   async logs(ctx: TargetContext, lines: number): Promise<string> {
