@@ -107,7 +107,7 @@ export const coolifyTarget = z.strictObject({
   endpoint: z.string().regex(/^https?:\/\/[^\s/?#]+[^\s?#]*$/, { error: ENDPOINT_ERROR }),
   /** An API token of the team that owns the application, with the read, write and deploy abilities. */
   api_key: z.string().optional(),
-  /** Where the application lives in Coolify (shown in messages). */
+  /** The PRD's project id: accepted, not needed (application_uuid names the application). */
   project_id: z.string().optional(),
   /** The application Fraisier deploys (the last part of its address in Coolify's dashboard). */
   application_uuid: z.string().optional(),
