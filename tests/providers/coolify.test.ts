@@ -223,6 +223,25 @@ fraises:
     expect(await answer()).toBe('E');
   });
 
+  it('runs one deployment at a time per Coolify application, whichever environment asks: the pin is the application\'s', async () => {
+    const release = coolify.hold();
+    let first: string;
+    let second: string;
+    try {
+      first = await deploy('production', commits.d);
+      await waitUntil(() => lastCoolifyDeployment().commit === commits.d && lastCoolifyDeployment().status === 'in_progress');
+      second = await deploy('blind', commits.e);
+    } finally {
+      release();
+    }
+    const [one, two] = await Promise.all([waitForEnd(t.app, first), waitForEnd(t.app, second)]);
+    expect([one.status, two.status]).toEqual(['success', 'success']);
+    // The second started once the first had ended, though no other limit held it.
+    expect(Date.parse(two.startedAt!)).toBeGreaterThanOrEqual(Date.parse(one.completedAt!));
+    expect(coolify.deployments.slice(-2).map((d) => d.commit)).toEqual([commits.d, commits.e]);
+    expect(await answer()).toBe('E');
+  });
+
   it("asks again after Coolify's Retry-After when its deployment queue is full", async () => {
     coolify.queueFull(2, 1);
     const id = await deploy('production', commits.e);

@@ -48,8 +48,13 @@ export class CoolifyProvider implements DeploymentProvider<CoolifyTarget> {
     return loadedSettings<CoolifyTarget>(env);
   }
 
+  /**
+   * The application, not the Coolify instance (which builds on servers of its own, in its own
+   * queue): two environments deploying one application would race for its pinned commit.
+   */
   hostOf(env: EnvironmentConfig): string {
-    return `coolify ${new URL(this.settingsOf(env).endpoint).host}`;
+    const settings = this.settingsOf(env);
+    return `coolify ${new URL(settings.endpoint).host} ${settings.application_uuid ?? ''}`;
   }
 
   plan(_fraise: FraiseConfig, _env: EnvironmentConfig, _kind: 'deploy' | 'rollback'): string[] {
