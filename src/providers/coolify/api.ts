@@ -46,7 +46,8 @@ export interface CoolifyLogEntry {
   order?: number;
 }
 
-export const FINAL_STATUSES: ReadonlySet<string> = new Set(['finished', 'failed', 'cancelled-by-user']);
+/** A Coolify deployment in one of these has ended. */
+export const ENDED_STATUSES: ReadonlySet<string> = new Set(['finished', 'failed', 'cancelled-by-user']);
 
 /** Coolify answered with an error status (or not at all: status 0). */
 export class CoolifyApiError extends Error {

@@ -17,7 +17,7 @@ import {
   type TargetContext,
 } from '../provider.js';
 import { StepSession } from '../step-session.js';
-import { CoolifyApi, CoolifyApiError, type CoolifyApplication, type CoolifyDeployment, FINAL_STATUSES, logEntries } from './api.js';
+import { apiBase, CoolifyApi, CoolifyApiError, type CoolifyApplication, type CoolifyDeployment, ENDED_STATUSES, logEntries } from './api.js';
 
 /*
  * Coolify: the application is built and run by Coolify; Fraisier pins the exact commit on it
@@ -65,12 +65,12 @@ export class CoolifyProvider implements DeploymentProvider<CoolifyTarget> {
     const settings = this.settingsOf(env);
     const missing = missingSettings(settings);
     if (missing) return [`cannot deploy: ${missing}`];
-    const api = new CoolifyApi({ endpoint: settings.endpoint, apiKey: '' });
+    const base = apiBase(settings.endpoint);
     const app = settings.application_uuid!;
     return [
-      `PATCH ${api.base}/applications/${app} {"git_commit_sha":"${commit && isFullCommitSha(commit) ? commit : 'HEAD'}"}`,
-      `POST ${api.base}/deploy?uuid=${app}${settings.force_rebuild ? '&force=true' : ''}`,
-      `GET ${api.base}/deployments/<deployment>  (until finished)`,
+      `PATCH ${base}/applications/${app} {"git_commit_sha":"${commit && isFullCommitSha(commit) ? commit : 'HEAD'}"}`,
+      `POST ${base}/deploy?uuid=${app}${settings.force_rebuild ? '&force=true' : ''}`,
+      `GET ${base}/deployments/<deployment>  (until finished)`,
     ];
   }
 
@@ -177,20 +177,24 @@ function statusHealth(application: CoolifyApplication): HealthResult {
 /** One deployment (or rollback) through Coolify's API. */
 class CoolifySession extends StepSession {
   readonly settings: CoolifyTarget;
+  /** Calls that a cancel stops. */
   readonly api: CoolifyApi;
+  /** Calls that go on through a cancel: cancelling Coolify's deployment, putting the service back. */
+  readonly #untied: CoolifyApi;
   readonly #app: string;
   #application: CoolifyApplication | undefined;
   /** What the application was pinned to before this deployment (put back when nothing changed). */
   #pinnedBefore = 'HEAD';
 
   constructor(
-    private readonly provider: CoolifyProvider,
+    provider: CoolifyProvider,
     ctx: DeployContext,
     plan: string[],
   ) {
     super(ctx, plan);
     this.settings = provider.settingsOf(ctx.env);
     this.api = provider.api(ctx.env, ctx.signal);
+    this.#untied = provider.api(ctx.env);
     this.#app = this.settings.application_uuid ?? '';
   }
 
@@ -314,12 +318,21 @@ class CoolifySession extends StepSession {
    * It gets its own time, past the deadline and through a cancel: it is what puts the service back.
    */
   async #redeploy(previous: string): Promise<HealthStatus> {
-    const api = this.provider.api(this.ctx.env);
-    await api.pinCommit(this.#app, previous);
+    await this.#untied.pinCommit(this.#app, previous);
     const built = await this.#follow(await this.#queue(previous, false, true), true);
     if (built.status !== 'finished') throw new Error(`Coolify's deployment ${built.deployment_uuid} ended ${built.status}${this.#lastError(built)}`);
     await this.log(`Rolled back to ${shortVersion(previous)}`);
-    return statusHealth(await api.application(this.#app)).status;
+    return statusHealth(await this.#untied.application(this.#app)).status;
+  }
+
+  /**
+   * How a call to Coolify is bounded: by the cancel and the deployment's deadline, or, while it
+   * puts the service back (`rollingBack`), by neither but the environment's timeout anew.
+   */
+  #bounds(rollingBack: boolean): { api: CoolifyApi; signal: AbortSignal | undefined; deadline: number } {
+    return rollingBack
+      ? { api: this.#untied, signal: undefined, deadline: Date.now() + this.ctx.env.timeoutSeconds * 1000 }
+      : { api: this.api, signal: this.ctx.signal, deadline: this.deadline };
   }
 
   /** Puts the pin back; a failure to do so is said, not thrown (the deployment already failed). */
@@ -332,9 +345,7 @@ class CoolifySession extends StepSession {
    * deadline. `rollingBack`: a cancel does not stop it, and it gets the environment's timeout anew.
    */
   async #queue(commit: string, force: boolean, rollingBack = false): Promise<string> {
-    const api = rollingBack ? this.provider.api(this.ctx.env) : this.api;
-    const signal = rollingBack ? undefined : this.ctx.signal;
-    const deadline = rollingBack ? Date.now() + this.ctx.env.timeoutSeconds * 1000 : this.deadline;
+    const { api, signal, deadline } = this.#bounds(rollingBack);
     for (;;) {
       try {
         const queued = await api.deploy(this.#app, force);
@@ -368,10 +379,9 @@ class CoolifySession extends StepSession {
     let hidden = false;
     let failures = 0;
     let delay = FIRST_POLL_MS;
-    const deadline = rollingBack ? Date.now() + this.ctx.env.timeoutSeconds * 1000 : this.deadline;
-    const api = rollingBack ? this.provider.api(this.ctx.env) : this.api;
+    const { api, signal, deadline } = this.#bounds(rollingBack);
     for (;;) {
-      if (!rollingBack && this.ctx.signal.aborted) {
+      if (signal?.aborted) {
         await this.#cancel(uuid);
         throw new DeploymentCancelled();
       }
@@ -384,10 +394,10 @@ class CoolifySession extends StepSession {
         deployment = await api.deployment(uuid);
         failures = 0;
       } catch (error) {
-        if (this.ctx.signal.aborted && !rollingBack) continue;
+        if (signal?.aborted) continue;
         if (!(error instanceof CoolifyApiError) || error.status === 401 || error.status === 403 || error.status === 404 || ++failures >= TRANSIENT_FAILURES) throw this.#fail(error);
         await this.log(`asking Coolify again: ${error.message}`);
-        await abortableSleep(delay, rollingBack ? undefined : this.ctx.signal);
+        await abortableSleep(delay, signal);
         continue;
       }
       if (status === '' && deployment.deployment_url) await this.log(`In Coolify: ${new URL(deployment.deployment_url, this.settings.endpoint)}`);
@@ -405,20 +415,19 @@ class CoolifySession extends StepSession {
         status = deployment.status;
         await this.log(`Coolify: ${status}`);
       }
-      if (FINAL_STATUSES.has(status)) return { ...deployment, deployment_uuid: uuid };
-      await abortableSleep(delay, rollingBack ? undefined : this.ctx.signal);
+      if (ENDED_STATUSES.has(status)) return { ...deployment, deployment_uuid: uuid };
+      await abortableSleep(delay, signal);
       delay = Math.min(Math.round(delay * 1.5), MAX_POLL_MS);
     }
   }
 
   /** Cancels Coolify's deployment (it may have just ended: then there is nothing to cancel) and pins back what ran. */
   async #cancel(uuid: string): Promise<void> {
-    const api = this.provider.api(this.ctx.env);
-    await api.cancel(uuid).then(
+    await this.#untied.cancel(uuid).then(
       () => this.log(`Cancelled Coolify's deployment ${uuid}`),
       (error: Error) => this.log(`Coolify's deployment ${uuid} was not cancelled: ${error.message}`),
     );
-    await api.pinCommit(this.#app, this.ctx.previousVersion ?? this.#pinnedBefore).catch(() => undefined);
+    await this.#untied.pinCommit(this.#app, this.ctx.previousVersion ?? this.#pinnedBefore).catch(() => undefined);
   }
 
   /** The last error line of a deployment's log, as ": <line>" (empty when there is none). */
