@@ -112,6 +112,10 @@ export interface CheckResult {
   problems: string[];
   /** The commit the branch points to now, when the check asked the repository. */
   head?: string;
+  /** What was asked, for a report that it answered: "application X at https://...". */
+  checked?: string;
+  /** Which settings to correct when a problem was found. */
+  fix?: string;
 }
 
 export interface HealthResult {

@@ -3,6 +3,7 @@ import { maskUrlCredentials, maskUrlPassword } from '../config/secrets.js';
 import type { RunOptions } from '../exec/runner.js';
 import { GIT_ENV, lsRemote } from '../git/commands.js';
 import type { HostShell } from '../providers/host.js';
+import type { CheckResult } from '../providers/provider.js';
 import { slotUnit } from '../providers/bare-metal/commands.js';
 import { nginxSiteName, serviceUnitName, jobUnitNames, sudoersName } from '../scaffold/names.js';
 import { hasAppService, onSystemd } from '../scaffold/plan.js';
@@ -37,7 +38,7 @@ export interface SetupCheckDeps {
    * What stands in the way of a target reached through an API rather than on a host (Coolify):
    * its provider's dry-run check. Undefined: no provider here checks it.
    */
-  checkTarget?(fraise: FraiseConfig, env: EnvironmentConfig): Promise<string[] | undefined>;
+  checkTarget?(fraise: FraiseConfig, env: EnvironmentConfig): Promise<CheckResult | undefined>;
   /** Who runs this command, and whether it may act as another user (runuser). */
   currentUser: string;
   isRoot: boolean;
@@ -90,10 +91,10 @@ export async function checkEnvironment(config: FraisierConfig, fraise: FraiseCon
   const onHost = HOST_PROVIDERS.includes(env.target.provider);
   let host: HostShell | undefined;
   if (!onHost) {
-    const problems = await deps.checkTarget?.(fraise, env);
-    if (!problems) record('host', 'skipped', `target provider ${env.target.provider}: nothing to check on a host`);
-    else if (problems.length === 0) record('target', 'ok', `the ${env.target.provider} target answers${describeTarget(env)}`);
-    else for (const problem of problems) record('target', 'problem', problem, `correct target: of ${fraise.name}/${env.name}${TARGET_FIX[env.target.provider] ?? ''}`);
+    const result = await deps.checkTarget?.(fraise, env);
+    if (!result) record('host', 'skipped', `target provider ${env.target.provider}: nothing to check on a host`);
+    else if (result.problems.length === 0) record('target', 'ok', `the ${env.target.provider} target answers${result.checked ? ` (${result.checked})` : ''}`);
+    else for (const problem of result.problems) record('target', 'problem', problem, `correct target: of ${fraise.name}/${env.name}${result.fix ? ` (${result.fix})` : ''}`);
   } else {
     host = deps.shellFor(env);
     if (host.remote) {
@@ -136,16 +137,6 @@ export async function checkEnvironment(config: FraisierConfig, fraise: FraiseCon
     }
   }
   return checks;
-}
-
-/** What to look at when an API target does not answer. */
-const TARGET_FIX: Record<string, string> = {
-  coolify: ' (endpoint: the address of Coolify; api_key: a token of the application\'s team with the read, write and deploy abilities; application_uuid)',
-};
-
-function describeTarget(env: EnvironmentConfig): string {
-  const { endpoint, application_uuid: application } = env.target.config;
-  return typeof endpoint === 'string' ? ` (${typeof application === 'string' ? `application ${application} at ` : ''}${endpoint})` : '';
 }
 
 type Recorder = (check: CheckName, status: SetupCheck['status'], message: string, fix?: string) => void;

@@ -40,7 +40,7 @@ export function registerValidateSetup(program: Command): void {
     const checks = await checkSetup(config, environments, {
       shellFor: (env) => targetShell(runner, env.target.config),
       probeDatabase,
-      checkTarget: async (fraise, env) => (await providers.get(env.target.provider)?.check?.(fraise, env, { branch: null, commit: null }))?.problems,
+      checkTarget: async (fraise, env) => providers.get(env.target.provider)?.check?.(fraise, env, { branch: null, commit: null }),
       currentUser: me.username,
       isRoot: me.uid === 0,
     });

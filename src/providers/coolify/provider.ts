@@ -76,13 +76,14 @@ export class CoolifyProvider implements DeploymentProvider<CoolifyTarget> {
 
   async check(_fraise: FraiseConfig, env: EnvironmentConfig, _request: CheckRequest): Promise<CheckResult> {
     const settings = this.settingsOf(env);
+    const fix = "endpoint: the address of Coolify; api_key: a token of the application's team with the read, write and deploy abilities; application_uuid";
     const missing = missingSettings(settings);
-    if (missing) return { problems: [missing] };
+    if (missing) return { problems: [missing], fix };
     try {
       await this.api(env).application(settings.application_uuid!);
-      return { problems: [] };
+      return { problems: [], checked: `application ${settings.application_uuid} at ${settings.endpoint}` };
     } catch (error) {
-      return { problems: [describe(error, settings)] };
+      return { problems: [describe(error, settings)], fix };
     }
   }
 
