@@ -1,7 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type Answer, type Received, startReceiver } from './receiver.js';
 import { git } from './service-repo.js';
 
 /*
@@ -11,8 +10,8 @@ import { git } from './service-repo.js';
  * and stop; bearer tokens with abilities, and Coolify's error bodies and statuses. Coolify itself
  * cannot run here. Its builds are of a real git repository: the pinned commit, or the branch tip
  * resolved with `git ls-remote` when pinned to HEAD; a commit holding BUILD_FAILS fails its build.
- * The application "runs" as an HTTP server here: /version answers the running commit's VERSION,
- * /health answers 503 when that commit holds UNHEALTHY.
+ * The API and the application are receivers (receiver.ts); the application's /version answers the
+ * running commit's VERSION, its /health 503 when that commit holds UNHEALTHY.
  */
 
 export type Ability = 'root' | 'read' | 'read:sensitive' | 'write' | 'deploy';
@@ -78,22 +77,19 @@ function cuid(): string {
 
 /** A Coolify with one application building `repository`'s `branch`; `tokens` maps each API token to its abilities. */
 export async function startFakeCoolify(options: { repository: string; branch?: string; tokens: Record<string, Ability[]>; uuid?: string }): Promise<FakeCoolify> {
-  const tokens = options.tokens;
-  const requests: FakeCoolify['requests'] = [];
   const deployments: FakeDeployment[] = [];
   let held: Promise<void> | null = null;
   let full = { times: 0, retryAfterSeconds: 60 };
   let nextId = 1;
 
   // The application's container: answers as the commit that runs.
-  const container = createServer((req, res) => {
+  const container = await startReceiver((request) => {
     const running = application.running;
-    if (!running || !application.status.startsWith('running')) return send(res, 502, { message: 'no container' });
-    if (req.url === '/version') return text(res, 200, git(options.repository, 'show', `${running}:VERSION`));
-    if (req.url === '/health') return text(res, hasFile(running, 'UNHEALTHY') ? 503 : 200, hasFile(running, 'UNHEALTHY') ? 'unhealthy' : 'ok');
-    return text(res, 404, 'not found');
+    if (!running || !application.status.startsWith('running')) return json(502, { message: 'no container' });
+    if (request.url === '/version') return text(200, git(options.repository, 'show', `${running}:VERSION`));
+    if (request.url === '/health') return hasFile(running, 'UNHEALTHY') ? text(503, 'unhealthy') : text(200, 'ok');
+    return text(404, 'not found');
   });
-  await listen(container);
   const application: FakeApplication = {
     uuid: options.uuid ?? 'hello-app-uuid-0001',
     name: 'hello',
@@ -102,7 +98,7 @@ export async function startFakeCoolify(options: { repository: string; branch?: s
     git_commit_sha: 'HEAD',
     build_pack: 'nixpacks',
     status: 'exited:unhealthy',
-    fqdn: `http://127.0.0.1:${(container.address() as AddressInfo).port}`,
+    fqdn: container.url,
     running: null,
     images: new Set(),
   };
@@ -161,114 +157,110 @@ export async function startFakeCoolify(options: { repository: string; branch?: s
     d.status = 'finished';
   };
 
-  const server = createServer((req, res) => {
-    void handle(req, res).catch((error: Error) => send(res, 500, { message: error.message }));
+  const api = await startReceiver((request) => {
+    try {
+      return answer(request);
+    } catch (error) {
+      return json(500, { message: (error as Error).message });
+    }
   });
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://coolify');
-    const authorization = req.headers.authorization;
-    requests.push({ method: req.method ?? '', path: `${url.pathname}${url.search}`, authorization });
-    const body = await read(req);
-    const token = /^Bearer (.+)$/.exec(authorization ?? '')?.[1];
-    const abilities = token !== undefined ? tokens[token] : undefined;
-    if (!abilities) return send(res, 401, { message: 'Unauthenticated.' });
+  function answer(request: Received): Answer {
+    const url = new URL(request.url, 'http://coolify');
+    const token = /^Bearer (.+)$/.exec(String(request.headers.authorization ?? ''))?.[1];
+    const abilities = token !== undefined ? options.tokens[token] : undefined;
+    if (!abilities) return json(401, { message: 'Unauthenticated.' });
     const can = (ability: Ability) => abilities.includes('root') || abilities.includes(ability);
-    const needs = (ability: Ability) => {
-      if (can(ability)) return true;
-      send(res, 403, { message: `Missing required permissions: ${ability}` });
-      return false;
-    };
+    const missing = (ability: Ability) => json(403, { message: `Missing required permissions: ${ability}` });
     const path = url.pathname.replace(/^\/api\/v1/, '');
-    const method = req.method ?? 'GET';
+    const method = request.method;
     let match: RegExpExecArray | null;
 
     if (path === '/deploy' && (method === 'GET' || method === 'POST')) {
-      if (!needs('deploy')) return;
+      if (!can('deploy')) return missing('deploy');
       const uuid = url.searchParams.get('uuid');
-      if (!uuid) return send(res, 400, { message: 'You must provide uuid or tag.' });
-      if (uuid !== application.uuid) return send(res, 404, { message: 'No resources found.' });
+      if (!uuid) return json(400, { message: 'You must provide uuid or tag.' });
+      if (uuid !== application.uuid) return json(404, { message: 'No resources found.' });
       if (full.times > 0) {
         full.times--;
-        res.setHeader('retry-after', String(full.retryAfterSeconds));
-        return send(res, 429, { message: 'Deployment queue is full. Please wait for existing deployments to complete.' });
+        return json(429, { message: 'Deployment queue is full. Please wait for existing deployments to complete.' }, { 'retry-after': String(full.retryAfterSeconds) });
       }
       // PHP reads any value but "", "0" or none as true.
       const force = !['', '0', null].includes(url.searchParams.get('force'));
-      return send(res, 200, { deployments: [queue(force)] });
+      return json(200, { deployments: [queue(force)] });
     }
     if ((match = /^\/deployments\/([^/]+)$/.exec(path)) && method === 'GET') {
-      if (!needs('read')) return;
+      if (!can('read')) return missing('read');
       const d = deployments.find((x) => x.deployment_uuid === match![1]);
-      if (!d) return send(res, 404, { message: 'Deployment not found.' });
-      return send(res, 200, serialize(d, can('read:sensitive')));
+      if (!d) return json(404, { message: 'Deployment not found.' });
+      return json(200, serialize(d, can('read:sensitive')));
     }
     if ((match = /^\/deployments\/([^/]+)\/cancel$/.exec(path)) && method === 'POST') {
-      if (!needs('deploy')) return;
+      if (!can('deploy')) return missing('deploy');
       const d = deployments.find((x) => x.deployment_uuid === match![1]);
-      if (!d) return send(res, 404, { message: 'Deployment not found.' });
-      if (d.status !== 'queued' && d.status !== 'in_progress') return send(res, 400, { message: `Deployment cannot be cancelled. Current status: ${d.status}` });
+      if (!d) return json(404, { message: 'Deployment not found.' });
+      if (d.status !== 'queued' && d.status !== 'in_progress') return json(400, { message: `Deployment cannot be cancelled. Current status: ${d.status}` });
       d.status = 'cancelled-by-user';
       log(d, 'Deployment cancelled by user via API.', 'stderr');
       log(d, 'Deployment container not yet started. Will be cancelled when job checks status.');
-      return send(res, 200, { message: 'Deployment cancelled successfully.', deployment_uuid: d.deployment_uuid, status: d.status });
+      return json(200, { message: 'Deployment cancelled successfully.', deployment_uuid: d.deployment_uuid, status: d.status });
     }
     if ((match = /^\/deployments\/applications\/([^/]+)$/.exec(path)) && method === 'GET') {
-      if (!needs('read')) return;
-      if (match[1] !== application.uuid) return send(res, 404, { message: 'Application not found' });
+      if (!can('read')) return missing('read');
+      if (match[1] !== application.uuid) return json(404, { message: 'Application not found' });
       const skip = Number(url.searchParams.get('skip') ?? 0);
       const take = Number(url.searchParams.get('take') ?? 10);
       const newest = [...deployments].reverse();
       // This list always carries the logs.
-      return send(res, 200, { count: newest.length, deployments: newest.slice(skip, skip + take).map((d) => serialize(d, true)) });
+      return json(200, { count: newest.length, deployments: newest.slice(skip, skip + take).map((d) => serialize(d, true)) });
     }
     if ((match = /^\/applications\/([^/]+)(\/[a-z]+)?$/.exec(path))) {
-      if (match[1] !== application.uuid) return send(res, 404, { message: method === 'PATCH' ? 'Application not found' : 'Application not found.' });
+      if (match[1] !== application.uuid) return json(404, { message: method === 'PATCH' ? 'Application not found' : 'Application not found.' });
       const action = match[2];
       if (!action && method === 'GET') {
-        if (!needs('read')) return;
+        if (!can('read')) return missing('read');
         const { running: _running, images: _images, ...shown } = application;
-        return send(res, 200, shown);
+        return json(200, shown);
       }
       if (!action && method === 'PATCH') {
-        if (!needs('write')) return;
-        if (!/application\/json/.test(req.headers['content-type'] ?? '')) return send(res, 400, { message: 'Invalid request.', error: 'Content-Type must be application/json.' });
+        if (!can('write')) return missing('write');
+        if (!/application\/json/.test(String(request.headers['content-type'] ?? ''))) return json(400, { message: 'Invalid request.', error: 'Content-Type must be application/json.' });
         let fields: Record<string, unknown>;
         try {
-          fields = JSON.parse(body) as Record<string, unknown>;
+          fields = JSON.parse(request.body) as Record<string, unknown>;
         } catch {
-          return send(res, 400, { message: 'Invalid request.', error: 'Invalid JSON.' });
+          return json(400, { message: 'Invalid request.', error: 'Invalid JSON.' });
         }
         const unknown = Object.keys(fields).filter((k) => !['git_commit_sha', 'git_branch', 'name'].includes(k));
-        if (unknown.length) return send(res, 422, { message: 'Validation failed.', errors: Object.fromEntries(unknown.map((k) => [k, ['This field is not allowed.']])) });
+        if (unknown.length) return json(422, { message: 'Validation failed.', errors: Object.fromEntries(unknown.map((k) => [k, ['This field is not allowed.']])) });
         if ('git_commit_sha' in fields) {
           const sha = fields.git_commit_sha;
           if (typeof sha !== 'string' || !/^([a-fA-F0-9]{4,40}|HEAD)$/.test(sha)) {
-            return send(res, 422, { message: 'Validation failed.', errors: { git_commit_sha: ['The git commit sha field format is invalid.'] } });
+            return json(422, { message: 'Validation failed.', errors: { git_commit_sha: ['The git commit sha field format is invalid.'] } });
           }
           application.git_commit_sha = sha;
         }
         if (typeof fields.git_branch === 'string') application.git_branch = fields.git_branch;
-        return send(res, 200, { uuid: application.uuid });
+        return json(200, { uuid: application.uuid });
       }
       if (action === '/logs' && method === 'GET') {
-        if (!needs('read')) return;
-        if (!application.running || !application.status.startsWith('running')) return send(res, 400, { message: 'Application is not running.' });
+        if (!can('read')) return missing('read');
+        if (!application.running || !application.status.startsWith('running')) return json(400, { message: 'Application is not running.' });
         const lines = Number(url.searchParams.get('lines')) || 100;
         const all = [`listening on ${application.fqdn}`, `serving ${git(options.repository, 'show', `${application.running}:VERSION`)}`];
-        return send(res, 200, { logs: all.slice(-lines).join('\n') });
+        return json(200, { logs: all.slice(-lines).join('\n') });
       }
       if ((action === '/start' || action === '/stop') && (method === 'GET' || method === 'POST')) {
-        if (!needs('deploy')) return;
+        if (!can('deploy')) return missing('deploy');
         if (action === '/stop') {
           application.status = 'exited:unhealthy';
-          return send(res, 200, { message: 'Application stopping request queued.' });
+          return json(200, { message: 'Application stopping request queued.' });
         }
         const queued = queue(url.searchParams.get('force') === 'true');
-        return send(res, 200, { message: 'Deployment request queued.', deployment_uuid: queued.deployment_uuid });
+        return json(200, { message: 'Deployment request queued.', deployment_uuid: queued.deployment_uuid });
       }
     }
-    return send(res, 404, { message: 'Not found.' });
+    return json(404, { message: 'Not found.' });
   }
 
   function queue(force: boolean): { message: string; resource_uuid: string; deployment_uuid: string } {
@@ -297,12 +289,13 @@ export async function startFakeCoolify(options: { repository: string; branch?: s
     return { message: `Application ${application.name} deployment queued.`, resource_uuid: application.uuid, deployment_uuid: d.deployment_uuid };
   }
 
-  await listen(server);
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url: api.url,
     application,
     deployments,
-    requests,
+    get requests() {
+      return api.received.map((r) => ({ method: r.method, path: r.url, authorization: r.headers.authorization as string | undefined }));
+    },
     hold() {
       let release!: () => void;
       held = new Promise<void>((resolve) => {
@@ -317,7 +310,7 @@ export async function startFakeCoolify(options: { repository: string; branch?: s
       full = { times, retryAfterSeconds };
     },
     async close() {
-      await Promise.all([server, container].map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+      await Promise.all([api.close(), container.close()]);
     },
   };
 }
@@ -327,25 +320,12 @@ function serialize(d: FakeDeployment, sensitive: boolean): Record<string, unknow
   return { ...rest, ...(sensitive ? { logs: JSON.stringify(entries) } : {}), updated_at: new Date().toISOString() };
 }
 
-function send(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+function json(status: number, body: unknown, headers: Record<string, string> = {}): Answer {
+  return { status, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) };
 }
 
-function text(res: ServerResponse, status: number, body: string): void {
-  res.writeHead(status, { 'content-type': 'text/plain' }).end(`${body}\n`);
-}
-
-function read(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
-
-function listen(server: Server): Promise<void> {
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+function text(status: number, body: string): Answer {
+  return { status, headers: { 'content-type': 'text/plain' }, body: `${body}\n` };
 }
 
 /** A step of Coolify's job: other requests get answered meanwhile. */
